@@ -1,0 +1,39 @@
+"""Classify function: SQS batches of S3 notifications -> ResNet50 -> predictions table.
+
+The model, policy and clients are built at cold start, once per execution environment.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from photomod_shared.predictions import PredictionTable
+
+from classify.labels import ClassIndex
+from classify.model import load_classifier
+from classify.policy import ModerationPolicy
+from classify.service import Classification, Message, classify_messages
+from classify.settings import ClassifySettings
+from classify.storage import PhotoBucket
+
+logger = Logger()
+settings = ClassifySettings.from_environment()
+class_index = ClassIndex.from_file()
+work = Classification(
+    photos=PhotoBucket(boto3.client("s3")),
+    predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
+    model=load_classifier(settings.model_weights_path, settings.allow_untrained_weights),
+    policy=ModerationPolicy.from_file(class_index=class_index),
+    class_index=class_index,
+    limits=settings.limits,
+    resize_method=settings.resize_method,
+    decode_threads=settings.decode_threads,
+)
+logger.info("classifier ready", extra={"model": work.model.info.to_dict(), "policy_version": work.policy.version})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    records = SQSEvent(event).records
+    failed = classify_messages([Message(record.message_id, record.body) for record in records], work)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -1,0 +1,304 @@
+"""Turn untrusted upload bytes into the array ResNet50 expects, or a readable rejection.
+
+Pure domain code: Pillow and numpy only. TensorFlow/Keras is deliberately not imported so the module stays
+cheap to import; `preprocess` reproduces Keras' ResNet50 pipeline in numpy, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
+
+# Pillow format names accepted. MPO is how Pillow names a multi-picture JPEG (many phone cameras write them).
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"})
+
+_RESAMPLING = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+}
+
+# keras.applications.resnet50.preprocess_input ("caffe" mode), in BGR order.
+_CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+# "BM" alone would also match plain text; the DIB header sizes Pillow can read make the test specific.
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+
+# Everything Pillow's (and pillow-heif's) decoders are known to raise on hostile or broken input.
+_DECODER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    EOFError,
+    struct.error,
+    OverflowError,
+    ZeroDivisionError,
+    RuntimeError,
+)
+
+
+class ImageRejected(Exception):
+    """Raised for an image that can never be classified."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ImageRejected(code={self.code!r}, message={self.message!r})"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an upload may be before any pixel is decoded."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    min_side: int = 32
+    max_pixels: int = 40_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "min_side", "max_pixels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ImageLimits.{name} must be a positive integer, got {getattr(self, name)!r}")
+
+
+def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Image.Image:
+    """Decode upload bytes into an RGB image (EXIF orientation applied, first frame of animations).
+
+    Raises ImageRejected with one of: empty_file, too_large, unsupported_format, corrupt_image,
+    decompression_bomb, too_small.
+    """
+    if not data:
+        raise ImageRejected("empty_file", "the file is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise ImageRejected("too_large", f"the file is {len(data)} bytes; the limit is {limits.max_bytes} bytes")
+
+    image_format = _sniff_format(data)
+    if image_format is None:
+        raise ImageRejected(
+            "unsupported_format",
+            f"the file is not a supported image ({_describe_unsupported(data)}); "
+            "send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC",
+        )
+    if image_format == "HEIF" and not _register_heif_opener():
+        raise ImageRejected("unsupported_format", "HEIC/HEIF support (pillow-heif) is not installed")
+
+    try:
+        image = _open_checked(data, image_format, limits)
+        image.load()
+        return _to_rgb(_apply_exif_orientation(image))
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageRejected("decompression_bomb", f"the image has too many pixels to decode safely: {error}") from None
+    except _DECODER_ERRORS as error:
+        raise ImageRejected(
+            "corrupt_image", f"the file looks like {image_format} but cannot be decoded: {_describe_error(error)}"
+        ) from None
+
+
+def preprocess(image: Image.Image, resize_method: str = "nearest", size: tuple[int, int] = (224, 224)) -> np.ndarray:
+    """Return the float32 (height, width, 3) BGR mean-centred array ResNet50 expects.
+
+    Identical to `keras.utils.load_img(target_size=size, interpolation=resize_method)` followed by
+    `img_to_array` and `keras.applications.resnet50.preprocess_input`. `size` is (height, width), as in Keras.
+    """
+    resample = _resampling(resize_method)
+    height, width = size
+    if height < 1 or width < 1:
+        raise ValueError(f"size must be two positive integers (height, width), got {size!r}")
+    rgb = image if image.mode == "RGB" else _to_rgb(image)
+    # No Image.draft()/reduce() shortcuts: they change the pixels and would break parity with Keras.
+    if rgb.size != (width, height):
+        rgb = rgb.resize((width, height), resample)
+    pixels = np.asarray(rgb, dtype=np.float32)
+    return pixels[..., ::-1] - _CAFFE_BGR_MEAN
+
+
+def decode_and_preprocess(
+    data: bytes,
+    limits: ImageLimits = ImageLimits(),
+    resize_method: str = "nearest",
+) -> np.ndarray:
+    """Decode upload bytes and return the ResNet50 input array; raises ImageRejected."""
+    _resampling(resize_method)  # fail on a bad setting before spending time decoding
+    return preprocess(decode_image(data, limits), resize_method)
+
+
+def _resampling(resize_method: str) -> Image.Resampling:
+    try:
+        return _RESAMPLING[resize_method]
+    except KeyError:
+        raise ValueError(
+            f"unknown resize method {resize_method!r}; expected one of: {', '.join(RESIZE_METHODS)}"
+        ) from None
+
+
+def _sniff_format(data: bytes) -> str | None:
+    """Pillow format name for the magic bytes, or None for anything not accepted."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+        return "BMP"
+    if data.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
+        return "TIFF"
+    if data[4:8] == b"ftyp" and _is_heif_brand(data):
+        return "HEIF"
+    return None
+
+
+def _is_heif_brand(data: bytes) -> bool:
+    major = data[8:12]
+    if major in _HEIC_BRANDS:
+        return True
+    if major not in _GENERIC_HEIF_BRANDS:
+        return False
+    # A generic "mif1" file may really be AVIF, which pillow-heif here cannot decode (no AV1 decoder).
+    box_size = int.from_bytes(data[0:4], "big")
+    compatible = {data[i : i + 4] for i in range(16, min(box_size, len(data)) - 3, 4)}
+    return not (compatible & _AVIF_BRANDS) or bool(compatible & _HEIC_BRANDS)
+
+
+def _describe_unsupported(data: bytes) -> str:
+    head = data[:16].lstrip()
+    if data[4:8] == b"ftyp":
+        brand = data[8:12].decode("ascii", "replace")
+        return "AVIF" if data[8:12] in _AVIF_BRANDS else f"ISO media file, brand {brand!r}"
+    known = (
+        (b"%PDF", "PDF"),
+        (b"%!PS", "PostScript"),
+        (b"PK\x03\x04", "ZIP archive"),
+        (b"\x00\x00\x01\x00", "ICO"),
+        (b"<svg", "SVG"),
+        (b"<?xml", "XML/SVG"),
+        (b"<!doctype html", "HTML"),
+        (b"<html", "HTML"),
+    )
+    for magic, name in known:
+        if head.lower().startswith(magic.lower()):
+            return name
+    return f"starts with {data[:8].hex(' ')}"
+
+
+def _describe_error(error: BaseException) -> str:
+    if isinstance(error, UnidentifiedImageError):
+        return "its header is not valid"  # Pillow's own text only names the BytesIO object
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:
+    width, height = size
+    pixels = width * height
+    if pixels > limits.max_pixels:
+        raise ImageRejected(
+            "decompression_bomb",
+            f"image is {width}x{height} = {pixels} pixels; the limit is {limits.max_pixels}",
+        )
+    if min(width, height) < limits.min_side:
+        raise ImageRejected(
+            "too_small",
+            f"image is {width}x{height} pixels; both sides must be at least {limits.min_side} pixels",
+        )
+
+
+def _open_checked(data: bytes, image_format: str, limits: ImageLimits) -> Image.Image:
+    """Read only the header and enforce the limits on its dimensions; no pixel is decoded yet."""
+    # Pillow warns about (and above twice its global limit, refuses) huge images inside open(). Record the
+    # warning instead of changing Image.MAX_IMAGE_PIXELS, so our own limit and message come first.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data), formats=[image_format])
+    _check_dimensions(image.size, limits)
+    if any(issubclass(warning.category, Image.DecompressionBombWarning) for warning in caught):
+        width, height = image.size
+        raise ImageRejected(
+            "decompression_bomb",
+            f"image is {width}x{height} = {width * height} pixels; Pillow's limit is {Image.MAX_IMAGE_PIXELS}",
+        )
+    return image
+
+
+@functools.cache
+def _register_heif_opener() -> bool:
+    """Register pillow-heif once, on the first HEIC seen; False when it is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    # Thumbnails, depth and auxiliary images are never classified; skip reading them.
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+    return True
+
+
+def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except _DECODER_ERRORS:
+        return image  # unreadable EXIF: the pixels are still fine, classify them as stored
+    if orientation not in range(2, 9):
+        return image  # exif_transpose would copy the whole image for nothing
+    try:
+        return ImageOps.exif_transpose(image)
+    except _DECODER_ERRORS:
+        return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB: transparency onto white, 16/32-bit and float scaled to 8 bits."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I", "F") or image.mode.startswith("I;"):
+        return _high_depth_to_gray(image).convert("RGB")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _high_depth_to_gray(image: Image.Image) -> Image.Image:
+    """Scale a 16/32-bit integer or float single-channel image to 8-bit L.
+
+    Pillow's own convert("L") clips these at 255, turning almost every 16-bit photo white.
+    Integers within 0..65535 are 16-bit samples; float within 0..1 or 0..255 keeps that scale;
+    any other range is stretched min..max.
+    """
+    values = np.asarray(image).astype(np.float64)
+    values[~np.isfinite(values)] = 0.0
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if image.mode == "F" and low >= 0.0 and high <= 1.0:
+        scaled = values * 255.0
+    elif image.mode == "F" and low >= 0.0 and high <= 255.0:
+        scaled = values
+    elif image.mode != "F" and low >= 0.0 and high <= 65535.0:
+        scaled = values / 257.0
+    elif high > low:
+        scaled = (values - low) * (255.0 / (high - low))
+    else:
+        scaled = np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))

@@ -1,0 +1,184 @@
+"""classify_messages: one SQS batch of S3 notifications -> predictions and verdicts, one forward pass.
+
+Per message the outcome is all-or-nothing: a message is reported as failed (and retried by SQS) only when
+something transient went wrong for one of its photos. A photo that can never be classified is recorded as
+`failed` with a reason and its message succeeds, so one bad photo never holds up its batch.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from photomod_shared import ids
+from photomod_shared.clock import iso, utc_now
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
+
+from classify.events import MalformedNotification, PhotoEvent, photo_events
+from classify.imaging import ImageLimits, ImageRejected, decode_and_preprocess
+from classify.labels import ClassIndex, top_k
+from classify.model import ModelInfo
+from classify.policy import ModerationPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class ObjectMissing(Exception):
+    """The notified object is no longer in the bucket."""
+
+
+class PhotoReader(Protocol):
+    def read(self, bucket: str, key: str) -> bytes: ...
+
+
+class Predictions(Protocol):
+    def get(self, image_id: str) -> dict[str, Any] | None: ...
+
+    def record_outcome(self, image_id: str, sequencer: str, attributes: dict[str, Any], created_at: str) -> bool: ...
+
+
+class Model(Protocol):
+    info: ModelInfo
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    body: str
+
+
+@dataclass
+class Classification:
+    """Everything classify_messages needs besides the messages."""
+
+    photos: PhotoReader
+    predictions: Predictions
+    model: Model
+    policy: ModerationPolicy
+    class_index: ClassIndex
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    resize_method: str = "nearest"
+    top_k: int = 5
+    decode_threads: int = 4
+    clock: Callable[[], Any] = utc_now
+
+
+@dataclass
+class _Photo:
+    message_id: str
+    event: PhotoEvent
+    image_id: str
+    pixels: np.ndarray | None = None
+    rejection: ImageRejected | None = None
+
+
+def classify_messages(messages: Iterable[Message], work: Classification) -> list[str]:
+    """Classifies every new photo in the batch; returns the ids of the messages to retry."""
+    retry: set[str] = set()
+    photos: dict[str, _Photo] = {}
+    for message in messages:
+        try:
+            events = photo_events(message.body)
+        except MalformedNotification:
+            logger.exception("malformed notification in message %s; leaving it for the dead-letter queue", message.message_id)
+            retry.add(message.message_id)
+            continue
+        for event in events:
+            _collect(message.message_id, event, photos)
+
+    fresh = [photo for photo in photos.values() if _is_new(photo, work, retry)]
+    with ThreadPoolExecutor(max_workers=max(1, work.decode_threads)) as pool:
+        for photo, outcome in zip(fresh, pool.map(lambda photo: _load(photo, work), fresh), strict=True):
+            if outcome is not None:
+                logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
+                retry.add(photo.message_id)
+
+    decoded = [photo for photo in fresh if photo.pixels is not None and photo.message_id not in retry]
+    probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded])) if decoded else []
+    for photo, row in zip(decoded, probabilities, strict=True):
+        _write(photo, _done_attributes(row, work), work, retry)
+    for photo in fresh:
+        if photo.rejection is not None:
+            error = {"code": photo.rejection.code, "message": photo.rejection.message}
+            _write(photo, {"status": STATUS_FAILED, "error": error, "model": work.model.info.to_dict()}, work, retry)
+    return sorted(retry)
+
+
+def _collect(message_id: str, event: PhotoEvent, photos: dict[str, _Photo]) -> None:
+    try:
+        image_id = ids.image_id_for_key(event.key)
+    except ids.UnrecognisedKey:
+        logger.warning("ignoring object outside the classified prefixes: %r", event.key)
+        return
+    known = photos.get(image_id)
+    # Duplicate notifications in one batch: keep the newest event for the object.
+    if known is None or comparable_sequencer(event.sequencer) > comparable_sequencer(known.event.sequencer):
+        photos[image_id] = _Photo(message_id, event, image_id)
+
+
+def _is_new(photo: _Photo, work: Classification, retry: set[str]) -> bool:
+    """False for an event whose result (or a newer one) is already stored: no inference is wasted on it."""
+    try:
+        item = work.predictions.get(photo.image_id)
+    except Exception:
+        logger.exception("could not read the prediction of %s, will retry", photo.image_id)
+        retry.add(photo.message_id)
+        return False
+    stored = (item or {}).get("sequencer")
+    if stored and stored >= comparable_sequencer(photo.event.sequencer):
+        logger.info("duplicate or late notification for %s ignored", photo.event.key)
+        return False
+    return True
+
+
+def _load(photo: _Photo, work: Classification) -> Exception | None:
+    """Reads and decodes one photo; returns the exception to retry on, if any."""
+    try:
+        data = work.photos.read(photo.event.bucket, photo.event.key)
+        photo.pixels = decode_and_preprocess(data, work.limits, work.resize_method)
+    except ImageRejected as rejection:
+        photo.rejection = rejection
+    except ObjectMissing:
+        photo.rejection = ImageRejected("object_missing", "the photo was deleted before it could be classified")
+    except Exception as error:  # anything else may be transient: let SQS deliver it again
+        return error
+    return None
+
+
+def _done_attributes(probabilities: np.ndarray, work: Classification) -> dict[str, Any]:
+    labels = top_k(probabilities, work.class_index, work.top_k)
+    verdict = work.policy.decide(probabilities)
+    return {
+        "status": STATUS_DONE,
+        "prediction": labels[0].label,
+        "score": round(labels[0].score, 4),
+        "labels": [{"label": label.label, "wnid": label.wnid, "score": round(label.score, 6)} for label in labels],
+        "verdict": verdict.action,
+        "verdict_reasons": verdict.to_dict()["reasons"],
+        "policy_version": verdict.policy_version,
+        "model": work.model.info.to_dict(),
+        "error": None,
+    }
+
+
+def _write(photo: _Photo, attributes: dict[str, Any], work: Classification, retry: set[str]) -> None:
+    now = iso(work.clock())
+    attributes = {
+        **attributes,
+        "s3_key": photo.event.key,
+        "source": ids.source_for_key(photo.event.key),
+        "object_etag": photo.event.etag,
+        "classified_at": now,
+    }
+    try:
+        written = work.predictions.record_outcome(photo.image_id, photo.event.sequencer, attributes, now)
+    except Exception:
+        logger.exception("could not store the result for %s, will retry", photo.event.key)
+        retry.add(photo.message_id)
+        return
+    if not written:
+        logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)

@@ -1,0 +1,34 @@
+from dataclasses import dataclass
+
+from photomod_shared import settings
+
+from classify.imaging import RESIZE_METHODS, ImageLimits
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    predictions_table: str
+    model_weights_path: str | None
+    allow_untrained_weights: bool
+    resize_method: str
+    limits: ImageLimits
+    decode_threads: int
+
+    @classmethod
+    def from_environment(cls) -> "ClassifySettings":
+        resize_method = settings.optional("RESIZE_METHOD", "nearest")
+        if resize_method not in RESIZE_METHODS:
+            raise settings.MissingSetting(f"RESIZE_METHOD must be one of {', '.join(RESIZE_METHODS)}")
+        defaults = ImageLimits()
+        return cls(
+            predictions_table=settings.required("PREDICTIONS_TABLE"),
+            model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
+            allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
+            resize_method=resize_method,
+            limits=ImageLimits(
+                max_bytes=settings.integer("MAX_IMAGE_BYTES", defaults.max_bytes),
+                min_side=settings.integer("MIN_IMAGE_SIDE", defaults.min_side),
+                max_pixels=settings.integer("MAX_IMAGE_PIXELS", defaults.max_pixels),
+            ),
+            decode_threads=settings.integer("DECODE_THREADS", 4),
+        )

@@ -1,0 +1,22 @@
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    correct_label: str = Field(min_length=1, max_length=200, description="What the photo really shows")
+    comment: str = Field(default="", max_length=1000)
+    inappropriate: bool = Field(default=False, description="The photo should not be shown, whatever the model said")
+
+    @field_validator("correct_label")
+    @classmethod
+    def single_line(cls, value: str) -> str:
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("correct_label must not contain control characters")
+        return value
+
+
+class FeedbackRecorded(BaseModel):
+    feedback_id: str
+    image_id: str
+    created_at: str

@@ -1,0 +1,49 @@
+"""Recording shoppers' feedback on predictions."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from photomod_shared import ids
+from photomod_shared.api import ImageNotFound, InvalidRequest
+from photomod_shared.clock import iso
+
+from feedback.models import FeedbackRequest
+
+
+class Predictions(Protocol):
+    def get(self, image_id: str) -> dict[str, Any] | None: ...
+
+
+class FeedbackStore(Protocol):
+    def add(self, item: dict[str, Any]) -> None: ...
+
+
+def record_feedback(
+    image_id: str, request: FeedbackRequest, *, predictions: Predictions, feedback: FeedbackStore, now: datetime
+) -> dict[str, Any]:
+    """Stores the shopper's correction next to what the model said when the shopper saw it."""
+    if not ids.is_image_id(image_id):
+        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
+    prediction = predictions.get(image_id)
+    if prediction is None:
+        raise ImageNotFound(f"no image with id {image_id}")
+    created_at = iso(now)
+    # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
+    feedback_id = f"{created_at}#{uuid.uuid4().hex}"
+    feedback.add(
+        {
+            "image_id": image_id,
+            "feedback_id": feedback_id,
+            "s3_key": prediction.get("s3_key"),
+            "prediction": prediction.get("prediction"),
+            "score": prediction.get("score"),
+            "verdict": prediction.get("verdict"),
+            "status_at_feedback": prediction.get("status"),
+            "correct_label": request.correct_label,
+            "comment": request.comment,
+            "inappropriate": request.inappropriate,
+            "created_at": created_at,
+        }
+    )
+    return {"feedback_id": feedback_id, "image_id": image_id, "created_at": created_at}

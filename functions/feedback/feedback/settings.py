@@ -1,0 +1,18 @@
+from dataclasses import dataclass
+
+from photomod_shared import settings
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    predictions_table: str
+    feedback_table: str
+    web_origin: str
+
+    @classmethod
+    def from_environment(cls) -> "FeedbackSettings":
+        return cls(
+            predictions_table=settings.required("PREDICTIONS_TABLE"),
+            feedback_table=settings.required("FEEDBACK_TABLE"),
+            web_origin=settings.required("WEB_ORIGIN"),
+        )

@@ -1,0 +1,1 @@
+"""Code shared by the photomod functions (deployed as a Lambda layer)."""

@@ -1,0 +1,122 @@
+"""The predictions table: one item per image, from `pending` to `done` or `failed`.
+
+`PredictionTable` is the only code that knows DynamoDB's item format. `prediction_view` turns an item
+into the API's body.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+STATUS_PENDING = "pending"
+STATUS_DONE = "done"
+STATUS_FAILED = "failed"
+
+# S3 sequencers differ in length; AWS says to right-pad the shorter with zeros before comparing them.
+SEQUENCER_WIDTH = 40
+
+
+def comparable_sequencer(sequencer: str) -> str:
+    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimals (DynamoDB has no float type), recursively."""
+    if isinstance(value, float):
+        return Decimal(str(round(value, 6)))
+    if isinstance(value, Mapping):
+        return {key: to_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(item) for item in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, Mapping):
+        return {key: from_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(item) for item in value]
+    return value
+
+
+def prediction_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The API body for one image. Absent fields are null so clients see one stable shape."""
+    return {
+        "image_id": item["image_id"],
+        "status": item["status"],
+        "prediction": item.get("prediction"),
+        "score": item.get("score"),
+        "labels": item.get("labels", []),
+        "verdict": item.get("verdict"),
+        "verdict_reasons": item.get("verdict_reasons", []),
+        "policy_version": item.get("policy_version"),
+        "model": item.get("model"),
+        "source": item.get("source"),
+        "s3_key": item.get("s3_key"),
+        "created_at": item.get("created_at"),
+        "classified_at": item.get("classified_at"),
+        "error": item.get("error"),
+    }
+
+
+class PredictionTable:
+    """Adapter over the DynamoDB predictions table (a boto3 `Table` resource)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def create_pending(self, item: Mapping[str, Any]) -> None:
+        self._table.put_item(
+            Item=to_dynamo({**item, "status": STATUS_PENDING}),
+            ConditionExpression="attribute_not_exists(image_id)",
+        )
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        response = self._table.get_item(Key={"image_id": image_id}, ConsistentRead=True)
+        item = response.get("Item")
+        return from_dynamo(item) if item else None
+
+    def record_outcome(self, image_id: str, sequencer: str, attributes: Mapping[str, Any], created_at: str) -> bool:
+        """Writes a final state unless a result for the same or a newer S3 event is already there.
+
+        Returns False when the write was skipped: a duplicate notification or a late, older one.
+        """
+        names = {"#sequencer": "sequencer", "#created_at": "created_at"}
+        values: dict[str, Any] = {":sequencer": comparable_sequencer(sequencer), ":created_at": created_at}
+        assignments = ["#sequencer = :sequencer", "#created_at = if_not_exists(#created_at, :created_at)"]
+        for index, (name, value) in enumerate(attributes.items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = to_dynamo(value)
+            assignments.append(f"#a{index} = :a{index}")
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression="attribute_not_exists(#sequencer) OR #sequencer < :sequencer",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def fail_if_pending(self, image_id: str, error: Mapping[str, str], failed_at: str) -> bool:
+        """Ends a still-pending image as failed; returns False if it had already reached a final state."""
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression="SET #status = :failed, #error = :error, classified_at = :failed_at",
+                ConditionExpression="attribute_exists(image_id) AND #status = :pending",
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues={
+                    ":failed": STATUS_FAILED,
+                    ":pending": STATUS_PENDING,
+                    ":error": dict(error),
+                    ":failed_at": failed_at,
+                },
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

@@ -1,0 +1,258 @@
+"""API Gateway (REST API, Lambda proxy integration) in front of the local function pools.
+
+Routes, stage, CORS and binary media types come from the template's `AWS::Serverless::Api` and the
+functions' `Api` events. Events have the shape API Gateway sends; responses are translated back the way
+API Gateway does, including its own error bodies.
+"""
+
+import base64
+import fnmatch
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from infra.functions import FunctionSpec
+from infra.invoker import FunctionPool
+from infra.template import ResolvedTemplate
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's hard limit
+
+
+@dataclass(frozen=True)
+class Route:
+    resource: str  # e.g. /predictions/{image_id}
+    method: str
+    function: str
+    api_key_required: bool
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    api_id: str
+    stage: str
+    cors: dict[str, str]
+    binary_media_types: tuple[str, ...]
+
+
+def _unquote(value: Any) -> str:
+    """SAM's Cors values are quoted header values: "'GET,POST'" -> GET,POST."""
+    return str(value).strip("'")
+
+
+def api_settings(template: ResolvedTemplate, api_logical_id: str) -> ApiSettings:
+    properties = template.resolve(template.resources[api_logical_id].get("Properties", {}))
+    cors = properties.get("Cors") or {}
+    if isinstance(cors, str):
+        cors = {"AllowOrigin": cors}
+    headers = {
+        "Access-Control-Allow-Origin": _unquote(cors.get("AllowOrigin", "")),
+        "Access-Control-Allow-Methods": _unquote(cors.get("AllowMethods", "'*'")),
+        "Access-Control-Allow-Headers": _unquote(cors.get("AllowHeaders", "'*'")),
+    }
+    if "MaxAge" in cors:
+        headers["Access-Control-Max-Age"] = _unquote(cors["MaxAge"])
+    binary = tuple(str(media).replace("~1", "/") for media in properties.get("BinaryMediaTypes", []))
+    api_id = uuid.uuid5(uuid.NAMESPACE_DNS, template.physical_name(api_logical_id)).hex[:10]
+    return ApiSettings(api_id, str(properties.get("StageName", "Prod")), headers if cors else {}, binary)
+
+
+def api_routes(specs: dict[str, FunctionSpec], api_logical_id: str) -> list[Route]:
+    routes = []
+    for spec in specs.values():
+        for event in spec.events.values():
+            if event.get("Type") != "Api":
+                continue
+            properties = event["Properties"]
+            api = properties.get("RestApiId", {})
+            if isinstance(api, dict) and api.get("Ref") not in (None, api_logical_id):
+                continue
+            required = bool(properties.get("Auth", {}).get("ApiKeyRequired", False))
+            routes.append(Route(properties["Path"], properties["Method"].upper(), spec.logical_id, required))
+    return routes
+
+
+def _werkzeug_rule(resource: str) -> str:
+    rule = resource.replace("{proxy+}", "<path:proxy>")
+    return "".join(f"<{part[1:-1]}>" if part.startswith("{") else part for part in _split_keep(rule))
+
+
+def _split_keep(path: str) -> Iterable[str]:
+    token = ""
+    for char in path:
+        if char == "{":
+            if token:
+                yield token
+            token = char
+        elif char == "}":
+            yield token + char
+            token = ""
+        else:
+            token += char
+    if token:
+        yield token
+
+
+def _gateway_error(status: int, message: str) -> Response:
+    response = Response(json.dumps({"message": message}), status=status, mimetype="application/json")
+    response.headers["x-amzn-ErrorType"] = {403: "MissingAuthenticationTokenException", 413: "RequestTooLong"}.get(
+        status, "InternalServerErrorException"
+    )
+    return response
+
+
+class RestApi:
+    """A WSGI application: request -> proxy event -> function -> response."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        routes: list[Route],
+        invoke: Callable[[str, dict[str, Any]], Any],
+        api_keys: Iterable[str] = (),
+        access_log: Callable[[str], None] = print,
+    ):
+        self.settings = settings
+        self.routes = routes
+        self._invoke = invoke
+        self._api_keys = set(api_keys)
+        self._access_log = access_log
+        self._map = Map(
+            [Rule(_werkzeug_rule(r.resource), methods=[r.method], endpoint=r, strict_slashes=False) for r in routes]
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        started = time.monotonic()
+        response = self._dispatch(request)
+        self._access_log(
+            f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
+            f"({(time.monotonic() - started) * 1000:.0f} ms)"
+        )
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self._map.bind("localhost")
+        if request.method == "OPTIONS" and self.settings.cors:
+            try:
+                adapter.match(request.path, method="GET")
+            except MethodNotAllowed:
+                pass
+            except NotFound:
+                return _gateway_error(403, "Missing Authentication Token")
+            return Response(status=200, headers=self.settings.cors, mimetype="application/json")
+        try:
+            route, path_parameters = adapter.match(request.path, method=request.method)
+        except (NotFound, MethodNotAllowed):
+            return _gateway_error(403, "Missing Authentication Token")
+        if route.api_key_required and request.headers.get("x-api-key") not in self._api_keys:
+            return _gateway_error(403, "Forbidden")
+        body = request.get_data(cache=False)
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return _gateway_error(413, "Request Too Long")
+        invocation = self._invoke(route.function, self.proxy_event(request, route, path_parameters, body))
+        if not invocation.ok:
+            return _gateway_error(502, "Internal server error")
+        try:
+            return self._proxy_response(invocation.result)
+        except (KeyError, TypeError, ValueError):
+            return _gateway_error(502, "Internal server error")
+
+    def _is_binary(self, content_type: str, body: bytes) -> bool:
+        media_type = content_type.split(";")[0].strip().lower()
+        if any(fnmatch.fnmatch(media_type, pattern) for pattern in self.settings.binary_media_types):
+            return True
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    def proxy_event(self, request: Request, route: Route, path_parameters: dict[str, str], body: bytes) -> dict:
+        headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name, []).append(value)
+        # Headers API Gateway adds to every proxied request.
+        headers.setdefault("X-Forwarded-For", []).append(request.remote_addr or "127.0.0.1")
+        headers["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", "80"))]
+        headers["X-Forwarded-Proto"] = [request.scheme]
+        query: dict[str, list[str]] = {key: request.args.getlist(key) for key in request.args}
+        now = datetime.now(UTC)
+        request_id = str(uuid.uuid4())
+        binary = bool(body) and self._is_binary(request.content_type or "", body)
+        return {
+            "resource": route.resource,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": {name: values[-1] for name, values in headers.items()} or None,
+            "multiValueHeaders": headers or None,
+            "queryStringParameters": {key: values[-1] for key, values in query.items()} or None,
+            "multiValueQueryStringParameters": query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, route.resource).hex[:6],
+                "resourcePath": route.resource,
+                "httpMethod": request.method,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "path": f"/{self.settings.stage}{request.path}",
+                "accountId": "123456789012",
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "stage": self.settings.stage,
+                "domainPrefix": request.host.split(":")[0].split(".")[0],
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "requestId": request_id,
+                "identity": {
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                    "userAgent": request.headers.get("User-Agent"),
+                    "apiKey": request.headers.get("x-api-key") if route.api_key_required else None,
+                    "accessKey": None,
+                    "accountId": None,
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                    "cognitoIdentityId": None,
+                    "cognitoIdentityPoolId": None,
+                    "cognitoAuthenticationType": None,
+                    "cognitoAuthenticationProvider": None,
+                },
+                "domainName": request.host,
+                "apiId": self.settings.api_id,
+            },
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8")) if body else None,
+            "isBase64Encoded": binary,
+        }
+
+    @staticmethod
+    def _proxy_response(result: Any) -> Response:
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            raise ValueError("malformed Lambda proxy response")
+        headers = Headers()
+        for name, value in (result.get("headers") or {}).items():
+            headers[name] = str(value)
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            # API Gateway merges both; a name in both keeps every value.
+            existing = [] if name not in (result.get("headers") or {}) else headers.getlist(name)
+            headers.setlist(name, list(dict.fromkeys([*existing, *(str(value) for value in values)])))
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        if "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        return Response(payload, status=result["statusCode"], headers=headers)
+
+
+def invoke_with(pools: dict[str, FunctionPool]) -> Callable[[str, dict[str, Any]], Any]:
+    return lambda function, event: pools[function].invoke(event)

@@ -1,0 +1,104 @@
+"""The template's functions as the local host runs them: code, handler, environment, limits, events."""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.template import REPO_ROOT, ResolvedTemplate
+
+# What the Lambda service itself sets in every execution environment (the ones handlers may read).
+LAMBDA_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    code_paths: list[str]
+    environment: dict[str, str]
+    timeout: int
+    memory_mb: int
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def worker_spec(self) -> dict[str, Any]:
+        return {
+            "function_name": self.name,
+            "function_arn": self.arn,
+            "memory_mb": self.memory_mb,
+            "handler": self.handler,
+            "code_paths": self.code_paths,
+        }
+
+
+def _image_code(dockerfile: Path, context: Path) -> tuple[list[str], str]:
+    """The source folders an image copies into LAMBDA_TASK_ROOT, and its CMD (the handler)."""
+    text = dockerfile.read_text()
+    paths = []
+    for source, _target in re.findall(r"^COPY\s+(\S+)\s+\$\{LAMBDA_TASK_ROOT\}/(\S+)\s*$", text, re.MULTILINE):
+        paths.append(str((context / source).parent.resolve()))
+    command = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
+    if not command:
+        raise ValueError(f"{dockerfile} has no CMD [\"module.handler\"]")
+    return list(dict.fromkeys(paths)), json.loads(command.group(1))[0]
+
+
+def _zip_code(properties: dict[str, Any], template: ResolvedTemplate) -> list[str]:
+    paths = [str((REPO_ROOT / properties["CodeUri"]).resolve())]
+    for layer in properties.get("Layers", []):
+        logical_id = layer.get("Ref") if isinstance(layer, dict) else None
+        if logical_id and logical_id in template.resources:
+            paths.append(str((REPO_ROOT / template.resources[logical_id]["Properties"]["ContentUri"]).resolve()))
+    return paths
+
+
+def function_specs(
+    template: ResolvedTemplate, base_environment: dict[str, str], overrides: dict[str, dict[str, str]] | None = None
+) -> dict[str, FunctionSpec]:
+    """`overrides` has the shape of `sam local invoke --env-vars`: {LogicalId: {NAME: value}}."""
+    globals_ = template.template.get("Globals", {}).get("Function", {})
+    specs = {}
+    for logical_id, resource in template.resources_of_type("AWS::Serverless::Function").items():
+        properties = {**globals_, **resource["Properties"]}
+        properties["Environment"] = {
+            "Variables": {
+                **globals_.get("Environment", {}).get("Variables", {}),
+                **resource["Properties"].get("Environment", {}).get("Variables", {}),
+            }
+        }
+        if properties.get("PackageType") == "Image":
+            metadata = resource.get("Metadata", {})
+            context = REPO_ROOT / metadata.get("DockerContext", ".")
+            code_paths, handler = _image_code(context / metadata["Dockerfile"], context)
+            command = properties.get("ImageConfig", {}).get("Command")
+            handler = command[0] if command else handler
+        else:
+            code_paths, handler = _zip_code(properties, template), properties["Handler"]
+        name = template.physical_name(logical_id)
+        memory = int(template.resolve(properties.get("MemorySize", 128)))
+        environment = {key: str(value) for key, value in template.resolve(properties["Environment"]["Variables"]).items()}
+        environment.update((overrides or {}).get(logical_id, {}))
+        environment.update(
+            {
+                **base_environment,
+                "AWS_REGION": template.names.region,
+                "AWS_DEFAULT_REGION": template.names.region,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+            }
+        )
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            name=name,
+            arn=template.arn(logical_id),
+            handler=handler,
+            code_paths=code_paths,
+            environment=environment,
+            timeout=int(template.resolve(properties.get("Timeout", 3))),
+            memory_mb=memory,
+            events=properties.get("Events", {}),
+        )
+    return specs

@@ -1,0 +1,92 @@
+"""Creates the template's storage resources (buckets, queues, tables) on an emulator.
+
+Only what the functions touch at run time is created; IAM, API Gateway and Lambda are played by the
+local function host. Running it twice is harmless.
+"""
+
+import json
+from typing import Any
+
+from infra.template import ResolvedTemplate
+
+
+def _queue_attributes(properties: dict[str, Any], template: ResolvedTemplate) -> dict[str, str]:
+    attributes = {}
+    for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+        if name in properties:
+            attributes[name] = str(properties[name])
+    if "RedrivePolicy" in properties:
+        redrive = properties["RedrivePolicy"]
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": redrive["deadLetterTargetArn"], "maxReceiveCount": int(redrive["maxReceiveCount"])}
+        )
+    return attributes
+
+
+def _notification_configuration(properties: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's NotificationConfiguration in the S3 API's shape."""
+    queues = []
+    for rule in properties.get("NotificationConfiguration", {}).get("QueueConfigurations", []):
+        entry: dict[str, Any] = {"QueueArn": rule["Queue"], "Events": [rule["Event"]]}
+        key_rules = rule.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        if key_rules:
+            entry["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in key_rules]}}
+        queues.append(entry)
+    return {"QueueConfigurations": queues} if queues else {}
+
+
+def _cors_configuration(cors: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's CorsConfiguration in the S3 API's shape."""
+    renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+    return {"CORSRules": [{renamed.get(key, key): value for key, value in rule.items()} for rule in cors["CorsRules"]]}
+
+
+def _table_definition(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if properties.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    return definition
+
+
+def provision(template: ResolvedTemplate, session: Any, log: Any = print) -> None:
+    """Creates queues first (buckets notify them), then tables, then buckets."""
+    sqs = session.client("sqs")
+    queues = template.resources_of_type("AWS::SQS::Queue").items()
+    # Dead-letter queues must exist before the queues that redrive to them.
+    for logical_id, resource in sorted(queues, key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
+        properties = template.resolve(resource.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        sqs.create_queue(QueueName=name, Attributes=_queue_attributes(properties, template))
+        log(f"  queue   {name}")
+
+    dynamodb = session.client("dynamodb")
+    existing_tables = set(dynamodb.list_tables()["TableNames"])
+    for logical_id, resource in template.resources_of_type("AWS::DynamoDB::Table").items():
+        name = template.physical_name(logical_id)
+        if name not in existing_tables:
+            dynamodb.create_table(**_table_definition(name, template.resolve(resource["Properties"])))
+            dynamodb.get_waiter("table_exists").wait(TableName=name)
+        log(f"  table   {name}")
+
+    s3 = session.client("s3")
+    existing_buckets = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+    for logical_id, resource in template.resources_of_type("AWS::S3::Bucket").items():
+        properties = template.resolve(resource.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        if name not in existing_buckets:
+            s3.create_bucket(Bucket=name)
+        if "CorsConfiguration" in properties:
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration=_cors_configuration(properties["CorsConfiguration"]))
+        if "PublicAccessBlockConfiguration" in properties:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+            )
+        notifications = _notification_configuration(properties)
+        if notifications:
+            s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=notifications)
+        log(f"  bucket  {name}")

@@ -1,0 +1,148 @@
+"""The SQS event source mapping, as Lambda runs it: long-poll, batch, invoke, delete what succeeded.
+
+Failed messages are not deleted: they reappear after the queue's visibility timeout and, past the redrive
+policy's maxReceiveCount, the emulator moves them to the dead-letter queue.
+"""
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from infra.invoker import FunctionPool
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda builds from received messages."""
+    records = []
+    for message in messages:
+        attributes = message.get("Attributes", {})
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    name: attributes[name]
+                    for name in (
+                        "ApproximateReceiveCount",
+                        "SentTimestamp",
+                        "SenderId",
+                        "ApproximateFirstReceiveTimestamp",
+                        "MessageGroupId",
+                        "MessageDeduplicationId",
+                        "SequenceNumber",
+                    )
+                    if name in attributes
+                },
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": value.get("StringListValues", []),
+                        "binaryListValues": value.get("BinaryListValues", []),
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def succeeded_messages(
+    messages: list[dict[str, Any]], invocation: Any, report_batch_item_failures: bool
+) -> list[dict[str, Any]]:
+    """The messages to delete after an invocation, by Lambda's rules for partial batch responses."""
+    if not invocation.ok:
+        return []
+    if not report_batch_item_failures:
+        return messages
+    result = invocation.result
+    failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+    if not failures:
+        return messages  # null, empty or absent: the whole batch succeeded
+    ids = {message["MessageId"] for message in messages}
+    failed = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or identifier not in ids:
+            return []  # an invalid response fails the whole batch
+        failed.add(identifier)
+    return [message for message in messages if message["MessageId"] not in failed]
+
+
+class QueuePoller(threading.Thread):
+    """One poller per concurrent invocation the mapping may run (MaximumConcurrency)."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        region: str,
+        pool: FunctionPool,
+        batch_size: int,
+        batching_window_s: float,
+        report_batch_item_failures: bool,
+        stop: threading.Event,
+        log: Callable[[str], None] = print,
+    ):
+        super().__init__(daemon=True, name=f"sqs-{pool.spec.logical_id}")
+        self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region
+        self.pool = pool
+        self.batch_size = batch_size
+        self.batching_window_s = batching_window_s
+        self.report_batch_item_failures = report_batch_item_failures
+        self.stop_event = stop
+        self.log = log
+
+    def _receive(self, wait_s: int, count: int) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(10, count),
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return response.get("Messages", [])
+
+    def next_batch(self) -> list[dict[str, Any]]:
+        messages = self._receive(wait_s=2, count=self.batch_size)
+        deadline = time.monotonic() + self.batching_window_s
+        while messages and len(messages) < self.batch_size and time.monotonic() < deadline:
+            more = self._receive(wait_s=0, count=self.batch_size - len(messages))
+            if not more:
+                time.sleep(0.05)
+            messages.extend(more)
+        return messages
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                messages = self.next_batch()
+            except Exception as error:  # the emulator restarting or going away: back off, then retry
+                if not self.stop_event.is_set():
+                    self.log(f"[{self.pool.spec.logical_id}] receive failed: {error!r}")
+                    self.stop_event.wait(1.0)
+                continue
+            if not messages:
+                continue
+            invocation = self.pool.invoke(sqs_event(messages, self.queue_arn, self.region))
+            done = succeeded_messages(messages, invocation, self.report_batch_item_failures)
+            for start in range(0, len(done), 10):
+                entries = [
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done[start : start + 10])
+                ]
+                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            status = "ok" if invocation.ok else f"error {invocation.error.get('errorType') if invocation.error else ''}"
+            self.log(
+                f"[{self.pool.spec.logical_id}] batch of {len(messages)}: {status}, "
+                f"{len(done)} deleted, {len(messages) - len(done)} left for retry ({invocation.duration_ms:.0f} ms)"
+            )

@@ -1,0 +1,287 @@
+"""The embedded local stack: emulator + provisioned resources + function host + web page.
+
+    python -m infra.stack up      # what `make up` runs; Ctrl-C stops everything it started
+    python -m infra.stack down    # stops a stack started elsewhere (via its pid file)
+
+With --endpoint-url (e.g. LocalStack's), no emulator is started and resources are created there instead.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+from werkzeug.serving import make_server
+
+from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
+from infra.functions import FunctionSpec, function_specs
+from infra.invoker import FunctionPool, _die_with_parent
+from infra.provision import provision
+from infra.sqs_source import QueuePoller
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.webserver import start_web_server
+
+DEFAULT_RUN_DIR = REPO_ROOT / ".run"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # the emulator accepts any
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the emulator exited with status {process.returncode}; see its log")
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s")
+
+
+class LocalStack:
+    def __init__(self, options: argparse.Namespace):
+        self.options = options
+        self.host = "127.0.0.1"
+        self.run_dir = Path(options.run_dir)
+        self.log_dir = self.run_dir / "logs"
+        self.stop = threading.Event()
+        self.emulator: subprocess.Popen | None = None
+        self.pools: dict[str, FunctionPool] = {}
+        self.servers: list[Any] = []
+        self.pollers: list[QueuePoller] = []
+        self.endpoint_url = options.endpoint_url or f"http://{self.host}:{options.emulator_port}"
+        self.api_url = f"http://{self.host}:{options.api_port}"
+        self.web_url = f"http://localhost:{options.web_port}"
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        started = time.monotonic()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        ports = [self.options.api_port, self.options.web_port]
+        if not self.options.endpoint_url:
+            ports.append(self.options.emulator_port)
+        busy = [port for port in ports if not _port_free(self.host, port)]
+        if busy:
+            raise SystemExit(
+                f"port(s) {', '.join(map(str, busy))} on {self.host} are in use: is a stack already running? "
+                "Stop it with `make down` (or choose other ports)."
+            )
+        os.environ.update(CREDENTIALS)
+        os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.endpoint_url})
+
+        if not self.options.endpoint_url:
+            say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
+            emulator_log = (self.log_dir / "emulator.log").open("a")
+            self.emulator = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.options.emulator_port)],
+                stdout=emulator_log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509
+            )
+            _wait_for_port(self.host, self.options.emulator_port, 30, self.emulator)
+        else:
+            say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
+
+        overrides = dict(self.options.parameter or [])
+        template = ResolvedTemplate(
+            load_template(), LocalNames(endpoint_url=self.endpoint_url, parameter_overrides=overrides)
+        )
+        session = boto3.Session(region_name=template.names.region)
+        say("[2/5] creating the template's buckets, queues and tables")
+        provision(template, session, log=say)
+
+        env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
+        specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
+        say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
+        self.pools = {
+            logical_id: FunctionPool(spec, self._concurrency(spec), self.log_dir) for logical_id, spec in specs.items()
+        }
+        queue_triggered = [pool for pool in self.pools.values() if self._sqs_events(pool.spec)]
+        with ThreadPoolExecutor(max_workers=len(queue_triggered) or 1) as prewarm:
+            for pool, init_ms in zip(queue_triggered, prewarm.map(FunctionPool.prewarm, queue_triggered), strict=True):
+                say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
+
+        say(f"[4/5] serving the REST API on {self.api_url}")
+        self._start_api(template, specs)
+        say(f"[5/5] serving the web page on {self.web_url}")
+        self.servers.append(start_web_server(self.host, self.options.web_port, self.api_url))
+        self._start_pollers(template, session)
+
+        (self.run_dir / "stack.pid").write_text(str(os.getpid()))
+        elapsed = time.monotonic() - started
+        self._print_banner(template, specs, elapsed)
+
+    def _concurrency(self, spec: FunctionSpec) -> int:
+        if self._sqs_events(spec):
+            return self.options.queue_concurrency
+        return self.options.api_concurrency
+
+    @staticmethod
+    def _sqs_events(spec: FunctionSpec) -> list[dict[str, Any]]:
+        return [event["Properties"] for event in spec.events.values() if event.get("Type") == "SQS"]
+
+    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec]) -> None:
+        apis = list(template.resources_of_type("AWS::Serverless::Api"))
+        if len(apis) != 1:
+            raise SystemExit(f"the local host serves exactly one AWS::Serverless::Api; the template has {len(apis)}")
+        access_log = (self.log_dir / "api.log").open("a", buffering=1)
+        rest_api = RestApi(
+            api_settings(template, apis[0]),
+            api_routes(specs, apis[0]),
+            invoke_with(self.pools),
+            access_log=lambda line: access_log.write(line + "\n"),
+        )
+        server = make_server(self.host, self.options.api_port, rest_api, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
+        self.servers.append(server)
+
+    def _start_pollers(self, template: ResolvedTemplate, session: boto3.Session) -> None:
+        sqs = session.client("sqs")
+        poll_log = (self.log_dir / "event-sources.log").open("a", buffering=1)
+        for pool in self.pools.values():
+            for event in self._sqs_events(pool.spec):
+                properties = template.resolve(event)
+                queue_logical_id = template.logical_id_for_arn(properties["Queue"])
+                for _ in range(pool.max_concurrency):
+                    poller = QueuePoller(
+                        sqs=sqs,
+                        queue_url=template.queue_url(queue_logical_id),
+                        queue_arn=properties["Queue"],
+                        region=template.names.region,
+                        pool=pool,
+                        batch_size=int(properties.get("BatchSize", 10)),
+                        batching_window_s=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in properties.get("FunctionResponseTypes", []),
+                        stop=self.stop,
+                        log=lambda line: poll_log.write(line + "\n"),
+                    )
+                    poller.start()
+                    self.pollers.append(poller)
+
+    def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
+        untrained = any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values()) and not (
+            REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+        ).is_file()
+        lines = [
+            "",
+            f"photomod local stack ready in {elapsed:.1f} s",
+            f"  web page     {self.web_url}",
+            f"  REST API     {self.api_url}   (API Gateway stage '{api_settings(template, 'Api').stage}' emulated)",
+            f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)",
+            f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
+            f"  logs         {self.log_dir}",
+        ]
+        if untrained:
+            lines += [
+                "",
+                "  WARNING: no ImageNet weights in models/: ResNet50 runs with UNTRAINED (random) weights.",
+                "           Predictions are meaningless and are recorded as weights=untrained.",
+                "           `make weights` on a machine with internet access fetches the real ones.",
+            ]
+        lines += ["", "Ctrl-C (or `make down`) stops everything.", ""]
+        say("\n".join(lines))
+
+    # ------------------------------------------------------------------ stop
+    def shutdown(self) -> None:
+        self.stop.set()
+        for server in self.servers:
+            server.shutdown()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        for pool in self.pools.values():
+            pool.close()
+        if self.emulator and self.emulator.poll() is None:
+            self.emulator.terminate()
+            try:
+                self.emulator.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.emulator.kill()
+        (self.run_dir / "stack.pid").unlink(missing_ok=True)
+        say("photomod local stack stopped")
+
+
+def up(options: argparse.Namespace) -> None:
+    stack = LocalStack(options)
+    signal.signal(signal.SIGTERM, lambda *_: stack.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stack.stop.set())
+    try:
+        stack.start()
+        stack.stop.wait()
+    finally:
+        say("stopping…")
+        stack.shutdown()
+
+
+def down(options: argparse.Namespace) -> None:
+    pid_file = Path(options.run_dir) / "stack.pid"
+    if not pid_file.exists():
+        say("no local stack is running (no .run/stack.pid)")
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        say("the local stack had already stopped")
+        return
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            say("local stack stopped")
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    say("local stack killed after not stopping within 20 s")
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="pid file and logs (default .run/)")
+    parser.add_argument("--endpoint-url", help="use this AWS endpoint (e.g. LocalStack) instead of starting moto")
+    parser.add_argument("--emulator-port", type=int, default=4566)
+    parser.add_argument("--api-port", type=int, default=3000)
+    parser.add_argument("--web-port", type=int, default=8000)
+    parser.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
+    parser.add_argument("--env-vars", default=str(REPO_ROOT / "infra" / "local-env.json"), help="per-function env JSON")
+    parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
+    parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
+    options = parser.parse_args(argv)
+    (up if options.command == "up" else down)(options)
+
+
+if __name__ == "__main__":
+    main()

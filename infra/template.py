@@ -1,0 +1,168 @@
+"""Reads template.yaml and resolves it for a local stack: the one place resources are named.
+
+Physical names follow what CloudFormation does without explicit names (`<stack>-<LogicalId>`), so the
+emulator and AWS differ only in the random suffix CloudFormation adds.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (!Ref, !GetAtt, !Sub, ...)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+@dataclass
+class LocalNames:
+    """How the template's resources are named and addressed on the local emulator."""
+
+    stack_name: str = "photomod-local"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    endpoint_url: str = "http://127.0.0.1:4566"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+
+class ResolvedTemplate:
+    """The template with intrinsic functions evaluated against local names."""
+
+    def __init__(self, template: dict[str, Any], names: LocalNames):
+        self.template = template
+        self.names = names
+        self.resources: dict[str, dict[str, Any]] = template.get("Resources", {})
+        self.parameters = {
+            name: str(names.parameter_overrides.get(name, spec.get("Default", "")))
+            for name, spec in template.get("Parameters", {}).items()
+        }
+        unknown = set(names.parameter_overrides) - set(self.parameters)
+        if unknown:
+            raise ValueError(f"unknown template parameters: {', '.join(sorted(unknown))}")
+
+    # ---- names
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        explicit = {"AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName", "AWS::DynamoDB::Table": "TableName"}
+        key = explicit.get(resource["Type"])
+        if key and key in resource.get("Properties", {}):
+            return str(self.resolve(resource["Properties"][key]))
+        return f"{self.names.stack_name}-{logical_id}"
+
+    def queue_url(self, logical_id: str) -> str:
+        return f"{self.names.endpoint_url}/{self.names.account_id}/{self.physical_name(logical_id)}"
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        region, account = self.names.region, self.names.account_id
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{name}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{region}:{account}:{name}"
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{region}:{account}:function:{name}"
+        raise ValueError(f"no local ARN for {logical_id} ({kind})")
+
+    def logical_id_for_arn(self, arn: str) -> str:
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] in ("AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table") and self.arn(
+                logical_id
+            ) == arn:
+                return logical_id
+        raise KeyError(f"no resource with ARN {arn}")
+
+    def resources_of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {logical_id: resource for logical_id, resource in self.resources.items() if resource["Type"] == kind}
+
+    # ---- intrinsic functions
+    def _pseudo(self, name: str) -> str | None:
+        return {
+            "AWS::StackName": self.names.stack_name,
+            "AWS::Region": self.names.region,
+            "AWS::AccountId": self.names.account_id,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }.get(name)
+
+    def ref(self, name: str) -> str:
+        pseudo = self._pseudo(name)
+        if pseudo is not None:
+            return pseudo
+        if name in self.parameters:
+            return self.parameters[name]
+        if self.resources[name]["Type"] == "AWS::SQS::Queue":
+            return self.queue_url(name)
+        return self.physical_name(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute == "QueueName":
+            return self.physical_name(logical_id)
+        if attribute == "QueueUrl":
+            return self.queue_url(logical_id)
+        raise ValueError(f"unsupported attribute {logical_id}.{attribute}")
+
+    def _substitute(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            expression = match.group(1)
+            if expression in variables:
+                return str(self.resolve(variables[expression]))
+            if "." in expression and not expression.startswith("AWS::"):
+                logical_id, attribute = expression.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(expression)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (function, argument), = value.items()
+            if function == "Ref":
+                return self.ref(argument)
+            if function == "Fn::GetAtt":
+                logical_id, attribute = argument
+                return self.get_att(logical_id, attribute)
+            if function == "Fn::Sub":
+                text, variables = (argument, {}) if isinstance(argument, str) else argument
+                return self._substitute(text, variables)
+            if function == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.resolve(items))
+            if function == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
+        return {key: self.resolve(item) for key, item in value.items()}
