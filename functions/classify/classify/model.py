@@ -1,8 +1,10 @@
 """ResNet50: loaded once per process, warmed up, run on whole batches."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,15 +32,15 @@ class ModelInfo:
 
 
 class Classifier:
-    def __init__(self, model: object, info: ModelInfo):
-        self._model = model
+    def __init__(self, forward: Callable[[np.ndarray], Any], info: ModelInfo):
+        self._forward = forward
         self.info = info
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 1000), for a preprocessed batch (n, 224, 224, 3): one forward pass."""
         if batch.ndim != 4 or batch.shape[1:] != (224, 224, 3):
             raise ValueError(f"expected a batch of shape (n, 224, 224, 3), got {batch.shape}")
-        return np.asarray(self._model(batch, training=False))  # type: ignore[operator]
+        return np.asarray(self._forward(batch.astype(np.float32, copy=False)))
 
 
 def resolve_weights(configured_path: str | None, allow_untrained: bool) -> Path | None:
@@ -60,9 +62,15 @@ def resolve_weights(configured_path: str | None, allow_untrained: bool) -> Path 
 
 def load_classifier(configured_path: str | None, allow_untrained: bool) -> Classifier:
     weights = resolve_weights(configured_path, allow_untrained)
-    from tensorflow import keras  # imported here so that modules which only need the helpers stay light
+    import tensorflow as tf  # imported here so that modules which only need the helpers stay light
 
-    model = keras.applications.ResNet50(weights=str(weights) if weights else None)
-    classifier = Classifier(model, ModelInfo(MODEL_NAME, WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED))
+    model = tf.keras.applications.ResNet50(weights=str(weights) if weights else None)
+    # One traced graph for every batch size: measured (make bench) several times faster than eager calls,
+    # with a fraction of the peak memory.
+    forward = tf.function(
+        lambda batch: model(batch, training=False),
+        input_signature=[tf.TensorSpec([None, 224, 224, 3], tf.float32)],
+    )
+    classifier = Classifier(forward, ModelInfo(MODEL_NAME, WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED))
     classifier.predict(np.zeros((1, 224, 224, 3), dtype=np.float32))  # warm-up: the first call builds the graph
     return classifier

@@ -34,7 +34,7 @@ class PhotoReader(Protocol):
 
 
 class Predictions(Protocol):
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
+    def stored_sequencers(self, image_ids: list[str]) -> dict[str, str]: ...
 
     def record_outcome(self, image_id: str, sequencer: str, attributes: dict[str, Any], created_at: str) -> bool: ...
 
@@ -90,21 +90,26 @@ def classify_messages(messages: Iterable[Message], work: Classification) -> list
         for event in events:
             _collect(message.message_id, event, photos)
 
-    fresh = [photo for photo in photos.values() if _is_new(photo, work, retry)]
+    fresh = _new_photos(list(photos.values()), work, retry)
     with ThreadPoolExecutor(max_workers=max(1, work.decode_threads)) as pool:
         for photo, outcome in zip(fresh, pool.map(lambda photo: _load(photo, work), fresh), strict=True):
             if outcome is not None:
                 logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
                 retry.add(photo.message_id)
 
-    decoded = [photo for photo in fresh if photo.pixels is not None and photo.message_id not in retry]
-    probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded])) if decoded else []
-    for photo, row in zip(decoded, probabilities, strict=True):
-        _write(photo, _done_attributes(row, work), work, retry)
-    for photo in fresh:
-        if photo.rejection is not None:
-            error = {"code": photo.rejection.code, "message": photo.rejection.message}
-            _write(photo, {"status": STATUS_FAILED, "error": error, "model": work.model.info.to_dict()}, work, retry)
+        decoded = [photo for photo in fresh if photo.pixels is not None and photo.message_id not in retry]
+        probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded])) if decoded else []
+        outcomes = [(photo, _done_attributes(row, work)) for photo, row in zip(decoded, probabilities, strict=True)]
+        for photo in fresh:
+            if photo.rejection is not None:
+                error = {"code": photo.rejection.code, "message": photo.rejection.message}
+                outcomes.append((photo, {"status": STATUS_FAILED, "error": error, "model": work.model.info.to_dict()}))
+        # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
+        for photo, written in zip(
+            [photo for photo, _ in outcomes], pool.map(lambda outcome: _write(*outcome, work), outcomes), strict=True
+        ):
+            if not written:
+                retry.add(photo.message_id)
     return sorted(retry)
 
 
@@ -120,19 +125,23 @@ def _collect(message_id: str, event: PhotoEvent, photos: dict[str, _Photo]) -> N
         photos[image_id] = _Photo(message_id, event, image_id)
 
 
-def _is_new(photo: _Photo, work: Classification, retry: set[str]) -> bool:
-    """False for an event whose result (or a newer one) is already stored: no inference is wasted on it."""
+def _new_photos(photos: list[_Photo], work: Classification, retry: set[str]) -> list[_Photo]:
+    """Leaves out events whose result (or a newer one) is already stored: no inference is wasted on them."""
+    if not photos:
+        return []
     try:
-        item = work.predictions.get(photo.image_id)
+        stored = work.predictions.stored_sequencers([photo.image_id for photo in photos])
     except Exception:
-        logger.exception("could not read the prediction of %s, will retry", photo.image_id)
-        retry.add(photo.message_id)
-        return False
-    stored = (item or {}).get("sequencer")
-    if stored and stored >= comparable_sequencer(photo.event.sequencer):
-        logger.info("duplicate or late notification for %s ignored", photo.event.key)
-        return False
-    return True
+        logger.exception("could not read stored predictions, will retry the batch")
+        retry.update(photo.message_id for photo in photos)
+        return []
+    fresh = []
+    for photo in photos:
+        if stored.get(photo.image_id, "") >= comparable_sequencer(photo.event.sequencer):
+            logger.info("duplicate or late notification for %s ignored", photo.event.key)
+        else:
+            fresh.append(photo)
+    return fresh
 
 
 def _load(photo: _Photo, work: Classification) -> Exception | None:
@@ -165,7 +174,8 @@ def _done_attributes(probabilities: np.ndarray, work: Classification) -> dict[st
     }
 
 
-def _write(photo: _Photo, attributes: dict[str, Any], work: Classification, retry: set[str]) -> None:
+def _write(photo: _Photo, attributes: dict[str, Any], work: Classification) -> bool:
+    """Stores the outcome; False if it could not be stored and the message must be retried."""
     now = iso(work.clock())
     attributes = {
         **attributes,
@@ -178,7 +188,7 @@ def _write(photo: _Photo, attributes: dict[str, Any], work: Classification, retr
         written = work.predictions.record_outcome(photo.image_id, photo.event.sequencer, attributes, now)
     except Exception:
         logger.exception("could not store the result for %s, will retry", photo.event.key)
-        retry.add(photo.message_id)
-        return
+        return False
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
+    return True

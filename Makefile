@@ -1,0 +1,91 @@
+# photomod: `make up` runs the whole system locally, `make test` runs every test. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt
+STAMP := $(VENV)/.installed
+# ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
+WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQUIREMENTS)
+	@echo "==> creating $(VENV) and installing dependencies (first run: about a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with everything the stack and tests need
+
+browser: ## install Debian's chromium for the browser tests (if missing)
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then echo "==> installing Debian chromium"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
+
+up: venv ## run the whole system locally (emulator, API on :3000, web page on :8000)
+	@$(PY) -m infra.stack up
+
+down: ## stop a stack started with `make up`
+	@test -x $(PY) && $(PY) -m infra.stack down || true
+
+test: venv browser ## run unit, component and integration tests (starts its own stack on other ports)
+	@$(PY) -m pytest
+
+test-unit: venv ## unit tests only (no network)
+	@$(PY) -m pytest tests/unit
+
+test-component: venv ## handlers under moto's in-process mock
+	@$(PY) -m pytest tests/component
+
+test-integration: venv browser ## real HTTP against a freshly started local stack
+	@$(PY) -m pytest tests/integration
+
+lint: venv ## ruff, mypy and cfn-lint
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/cfn-lint template.yaml
+
+weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; Keras checks the file hash)
+	@mkdir -p models
+	@KERAS_HOME=$(CURDIR)/.keras-cache $(PY) -c "import keras; keras.applications.ResNet50(weights='imagenet')"
+	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
+	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
+
+bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
+	@$(PY) -m bench.classify_bench
+
+DIR ?= ../shared/data/imagenet-samples
+eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+	@$(PY) -m bench.evaluate $(DIR)
+
+$(SAM_VENV)/bin/sam:
+	@echo "==> installing aws-sam-cli into $(SAM_VENV) (its pins conflict with moto and TensorFlow)"
+	@$(PYTHON) -m venv $(SAM_VENV)
+	@# Pinned: the version `make validate` and tests/unit/test_template.py were checked with (wheels only, ~30 s).
+	@set -o pipefail; $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
+
+sam: $(SAM_VENV)/bin/sam ## install aws-sam-cli in its own virtual environment
+
+validate: venv sam ## cfn-lint and `sam validate --lint`
+	@$(VENV)/bin/cfn-lint template.yaml
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+deploy: sam ## build (needs Docker for the classify image) and deploy to real AWS
+	@# --use-container: the zip functions and the layer build in SAM's python3.12 image, so no local python3.12.
+	@$(SAM_VENV)/bin/sam build --use-container
+	@$(SAM_VENV)/bin/sam deploy --guided
+
+clean: ## remove virtual environments and run files
+	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
+
+.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench eval sam validate deploy clean

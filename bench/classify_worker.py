@@ -1,0 +1,113 @@
+"""The classify process the benchmark measures (started by bench.classify_bench, not by hand)."""
+
+import hashlib
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+
+class _Context:
+    function_name = "ClassifyFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    memory_limit_in_mb = 3008
+    aws_request_id = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[dict]:
+    from infra.s3_events import s3_notification
+
+    notifications = []
+    for photo in photos:
+        data = photo.read_bytes()
+        key = f"{prefix}/{photo.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        notifications.append(s3_notification(bucket, key, hashlib.md5(data).hexdigest(), len(data)))  # noqa: S324
+    return notifications
+
+
+def cold(photo: Path) -> None:
+    import boto3
+
+    from infra.s3_events import sqs_batch_of_notifications
+
+    notifications = put_photos(boto3.client("s3"), os.environ["BENCH_BUCKET"], [photo], f"incoming/bench-cold-{uuid.uuid4().hex}")
+    from classify import app  # the cold start: TensorFlow, ResNet50, policy, clients, warm-up
+
+    response = app.lambda_handler(sqs_batch_of_notifications(notifications, os.environ["BENCH_QUEUE_ARN"]), _Context())
+    if response["batchItemFailures"]:
+        raise SystemExit(f"classification failed: {response}")
+    print("CLASSIFIED", flush=True)
+
+
+def images_per_second(run, count: int) -> float:
+    started = time.perf_counter()
+    run()
+    return count / (time.perf_counter() - started)
+
+
+def throughput(folder: Path, images: int, rounds: int) -> None:
+    import boto3
+
+    from classify import app
+    from infra.s3_events import sqs_batch_of_notifications
+
+    model = app.work.model
+    batch_size = int(os.environ["BENCH_BATCH_SIZE"])
+    random = np.random.default_rng(0)
+    raw = {}
+    for size in (1, 8, 32):
+        batch = random.normal(0, 60, (size, 224, 224, 3)).astype(np.float32)
+        model.predict(batch)  # a first call per shape is a warm-up
+        repeats = max(2, 64 // size)
+        raw[str(size)] = images_per_second(lambda b=batch, n=repeats: [model.predict(b) for _ in range(n)], size * repeats)
+
+    photos = sorted(path for path in folder.iterdir() if path.is_file())
+    photos = (photos * (images // len(photos) + 1))[:images]
+    s3 = boto3.client("s3")
+    raw_batch = random.normal(0, 60, (batch_size, 224, 224, 3)).astype(np.float32)
+    pipeline, raw_interleaved = [], []
+    for _ in range(rounds):
+        notifications = put_photos(s3, os.environ["BENCH_BUCKET"], photos, f"incoming/bench-{uuid.uuid4().hex}")
+        events = [
+            sqs_batch_of_notifications(notifications[start : start + batch_size], os.environ["BENCH_QUEUE_ARN"])
+            for start in range(0, len(notifications), batch_size)
+        ]
+
+        def classify_all(events=events) -> None:
+            for event in events:
+                if app.lambda_handler(event, _Context())["batchItemFailures"]:
+                    raise SystemExit("a batch reported failures")
+
+        pipeline.append(images_per_second(classify_all, len(photos)))
+        batches = len(events)
+        raw_interleaved.append(
+            images_per_second(lambda n=batches: [model.predict(raw_batch) for _ in range(n)], batches * batch_size)
+        )
+    result = {
+        "weights": model.info.weights,
+        "batch_size": batch_size,
+        "raw": raw,
+        "pipeline": pipeline,
+        "raw_interleaved": raw_interleaved,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "cold":
+        cold(Path(sys.argv[2]))
+    else:
+        throughput(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))

@@ -1,0 +1,76 @@
+"""Accuracy check: top-1/top-5 over ImageNet-named photos, and the original service's golden pair.
+
+    python -m bench.evaluate DIR [--weights PATH]
+
+Files must be named `<wnid>_<label>.<ext>` (as in shared/data/imagenet-samples). With untrained weights
+the numbers are printed but labelled as NOT accuracy: they only show that the pipeline runs.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from infra.template import REPO_ROOT
+
+sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
+
+from classify.imaging import ImageRejected, decode_and_preprocess  # noqa: E402
+from classify.labels import ClassIndex, top_k  # noqa: E402
+from classify.model import WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
+
+GOLDEN_PHOTO = REPO_ROOT.parent / "shared" / "data" / "dog.jpeg"
+GOLDEN_LABEL, GOLDEN_SCORE = "Eskimo_dog", 0.9346
+NAMED = re.compile(r"^(?P<wnid>n\d{8})_")
+BATCH = 16
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"))
+    parser.add_argument("--resize-method", default="nearest")
+    options = parser.parse_args()
+
+    files = sorted(path for path in options.folder.iterdir() if NAMED.match(path.name))
+    if not files:
+        raise SystemExit(f"no files named <wnid>_<label>.* in {options.folder}")
+    classifier = load_classifier(options.weights, allow_untrained=True)
+    untrained = classifier.info.weights == WEIGHTS_UNTRAINED
+    class_index = ClassIndex.from_file()
+
+    top1 = top5 = rejected = 0
+    for start in range(0, len(files), BATCH):
+        batch, truths = [], []
+        for path in files[start : start + BATCH]:
+            try:
+                batch.append(decode_and_preprocess(path.read_bytes(), resize_method=options.resize_method))
+                truths.append(NAMED.match(path.name)["wnid"])  # type: ignore[index]
+            except ImageRejected as rejection:
+                rejected += 1
+                print(f"  rejected {path.name}: {rejection.code}")
+        for truth, probabilities in zip(truths, classifier.predict(np.stack(batch)), strict=True):
+            wnids = [label.wnid for label in top_k(probabilities, class_index, 5)]
+            top1 += wnids[0] == truth
+            top5 += truth in wnids
+        print(f"  {min(start + BATCH, len(files))}/{len(files)} photos", flush=True)
+
+    scored = len(files) - rejected
+    golden = top_k(classifier.predict(decode_and_preprocess(GOLDEN_PHOTO.read_bytes())[None])[0], class_index, 1)[0]
+    print()
+    print(f"model: {classifier.info.name}, weights: {classifier.info.weights}, resize: {options.resize_method}")
+    if untrained:
+        print("UNTRAINED WEIGHTS: the figures below are what random weights give, NOT the model's accuracy.")
+    print(f"top-1: {top1}/{scored} = {top1 / scored:.3f}   top-5: {top5}/{scored} = {top5 / scored:.3f}   rejected: {rejected}")
+    matches = golden.label == GOLDEN_LABEL and round(golden.score, 4) == GOLDEN_SCORE
+    print(f"golden pair for dog.jpeg: got ({golden.label!r}, {golden.score:.4f}), original service "
+          f"({GOLDEN_LABEL!r}, {GOLDEN_SCORE}) -> {'MATCH' if matches else 'NO MATCH'}"
+          + (" (expected with untrained weights)" if untrained else ""))
+    if not untrained and not matches:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

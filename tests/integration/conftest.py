@@ -1,0 +1,115 @@
+"""Starts the embedded local stack once per test session, on ports of its own, and stops it afterwards."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+
+# Not the `make up` ports, so the tests can run while a developer's stack is up.
+EMULATOR_PORT, API_PORT, WEB_PORT = 4567, 3001, 8001
+WEB_ORIGIN = f"http://localhost:{WEB_PORT}"
+# Short timeouts so retries and the dead-letter queue can be observed within a test run.
+PARAMETERS = {
+    "WebOrigin": WEB_ORIGIN,
+    "ClassifyTimeoutSeconds": "10",
+    "ClassifyQueueVisibilityTimeoutSeconds": "10",
+}
+READY_TIMEOUT_S = 180
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    api_url: str
+    web_url: str
+    endpoint_url: str
+    web_origin: str
+    template: ResolvedTemplate
+    run_dir: Path
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    @property
+    def bucket(self) -> str:
+        return self.template.ref("ImagesBucket")
+
+    def table(self, logical_id: str):
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        return resource.Table(self.template.ref(logical_id))
+
+    def log(self, name: str) -> str:
+        path = self.run_dir / "logs" / f"{name}.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    run_dir = Path(tempfile.mkdtemp(prefix="photomod-stack-"))
+    command = [
+        sys.executable, "-m", "infra.stack", "up",
+        "--run-dir", str(run_dir),
+        "--emulator-port", str(EMULATOR_PORT),
+        "--api-port", str(API_PORT),
+        "--web-port", str(WEB_PORT),
+    ]
+    for name, value in PARAMETERS.items():
+        command += ["--parameter", f"{name}={value}"]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def follow() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "stack ready" in line:
+                ready.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not ready.is_set() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not ready.is_set():
+        process.kill()
+        pytest.fail("the local stack did not become ready:\n" + "".join(output), pytrace=False)
+
+    endpoint = f"http://127.0.0.1:{EMULATOR_PORT}"
+    template = ResolvedTemplate(load_template(), LocalNames(endpoint_url=endpoint, parameter_overrides=PARAMETERS))
+    yield RunningStack(
+        api_url=f"http://127.0.0.1:{API_PORT}",
+        web_url=f"http://localhost:{WEB_PORT}",
+        endpoint_url=endpoint,
+        web_origin=WEB_ORIGIN,
+        template=template,
+        run_dir=run_dir,
+    )
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
