@@ -36,7 +36,7 @@ up: venv ## run the whole system locally (emulator, API on :3000, web page on :8
 down: ## stop a stack started with `make up`
 	@test -x $(PY) && $(PY) -m infra.stack down || true
 
-test: venv browser ## run unit, component and integration tests (starts its own stack on other ports)
+test: venv browser sam ## run unit, component and integration tests (starts its own stack on other ports)
 	@$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no network)
@@ -63,6 +63,9 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
 	@$(PY) -m bench.classify_bench
 
+timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
+	@$(PY) -m bench.stack_timings
+
 DIR ?= ../shared/data/imagenet-samples
 eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
 	@$(PY) -m bench.evaluate $(DIR)
@@ -88,4 +91,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench eval sam validate deploy clean
+.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench timings eval sam validate deploy clean

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,8 @@ class ApiSettings:
     stage: str
     cors: dict[str, str]
     binary_media_types: tuple[str, ...]
+    # GatewayResponses headers by response type; only DEFAULT_4XX and DEFAULT_5XX are emulated.
+    gateway_responses: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _unquote(value: Any) -> str:
@@ -62,7 +64,16 @@ def api_settings(template: ResolvedTemplate, api_logical_id: str) -> ApiSettings
         headers["Access-Control-Max-Age"] = _unquote(cors["MaxAge"])
     binary = tuple(str(media).replace("~1", "/") for media in properties.get("BinaryMediaTypes", []))
     api_id = uuid.uuid5(uuid.NAMESPACE_DNS, template.physical_name(api_logical_id)).hex[:10]
-    return ApiSettings(api_id, str(properties.get("StageName", "Prod")), headers if cors else {}, binary)
+    gateway_responses = {
+        response_type: {
+            name: _unquote(value)
+            for name, value in ((response.get("ResponseParameters") or {}).get("Headers") or {}).items()
+        }
+        for response_type, response in (properties.get("GatewayResponses") or {}).items()
+    }
+    return ApiSettings(
+        api_id, str(properties.get("StageName", "Prod")), headers if cors else {}, binary, gateway_responses
+    )
 
 
 def api_routes(specs: dict[str, FunctionSpec], api_logical_id: str) -> list[Route]:
@@ -101,8 +112,9 @@ def _split_keep(path: str) -> Iterable[str]:
         yield token
 
 
-def _gateway_error(status: int, message: str) -> Response:
+def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response:
     response = Response(json.dumps({"message": message}), status=status, mimetype="application/json")
+    response.headers.update(settings.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {}))
     response.headers["x-amzn-ErrorType"] = {403: "MissingAuthenticationTokenException", 413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
     )
@@ -151,24 +163,24 @@ class RestApi:
             except MethodNotAllowed:
                 pass
             except NotFound:
-                return _gateway_error(403, "Missing Authentication Token")
+                return _gateway_error(403, "Missing Authentication Token", self.settings)
             return Response(status=200, headers=self.settings.cors, mimetype="application/json")
         try:
             route, path_parameters = adapter.match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed):
-            return _gateway_error(403, "Missing Authentication Token")
+            return _gateway_error(403, "Missing Authentication Token", self.settings)
         if route.api_key_required and request.headers.get("x-api-key") not in self._api_keys:
-            return _gateway_error(403, "Forbidden")
+            return _gateway_error(403, "Forbidden", self.settings)
         body = request.get_data(cache=False)
         if len(body) > MAX_PAYLOAD_BYTES:
-            return _gateway_error(413, "Request Too Long")
+            return _gateway_error(413, "Request Too Long", self.settings)
         invocation = self._invoke(route.function, self.proxy_event(request, route, path_parameters, body))
         if not invocation.ok:
-            return _gateway_error(502, "Internal server error")
+            return _gateway_error(502, "Internal server error", self.settings)
         try:
             return self._proxy_response(invocation.result)
-        except (KeyError, TypeError, ValueError):
-            return _gateway_error(502, "Internal server error")
+        except (AttributeError, KeyError, TypeError, ValueError):  # e.g. "headers" that is not a mapping
+            return _gateway_error(502, "Internal server error", self.settings)
 
     def _is_binary(self, content_type: str, body: bytes) -> bool:
         media_type = content_type.split(";")[0].strip().lower()

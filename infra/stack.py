@@ -105,10 +105,12 @@ class LocalStack:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
 
         overrides = dict(self.options.parameter or [])
-        template = ResolvedTemplate(
-            load_template(), LocalNames(endpoint_url=self.endpoint_url, parameter_overrides=overrides)
-        )
-        session = boto3.Session(region_name=template.names.region)
+        session = boto3.Session(region_name="us-east-1")
+        # ARNs and queue URLs must carry the account the endpoint files our credentials under
+        # (moto: 123456789012, LocalStack: 000000000000).
+        account_id = session.client("sts").get_caller_identity()["Account"]
+        names = LocalNames(endpoint_url=self.endpoint_url, account_id=account_id, parameter_overrides=overrides)
+        template = ResolvedTemplate(load_template(), names)
         say("[2/5] creating the template's buckets, queues and tables")
         provision(template, session, log=say)
 

@@ -1,0 +1,229 @@
+"""template.yaml passes both linters and keeps the security and reliability properties the design relies on."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from infra.apigateway import RestApi, Route, api_settings
+from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+
+# A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
+WEB_ORIGIN = "https://shop.example.test"
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
+PHOTO_PREFIXES = ["incoming/", "uploads/"]
+
+
+@pytest.fixture(scope="module")
+def template() -> ResolvedTemplate:
+    return ResolvedTemplate(load_template(), LocalNames(parameter_overrides={"WebOrigin": WEB_ORIGIN}))
+
+
+@pytest.fixture(scope="module")
+def defaults() -> ResolvedTemplate:
+    return ResolvedTemplate(load_template(), LocalNames())
+
+
+def _properties(template: ResolvedTemplate, logical_id: str) -> dict[str, Any]:
+    return template.resolve(template.resources[logical_id].get("Properties", {}))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(template: ResolvedTemplate, function: str) -> list[dict[str, Any]]:
+    properties = template.resources[function]["Properties"]
+    policies = properties.get("Policies", [])
+    # Managed policies and SAM policy templates grant what they grant elsewhere; only inline statements are checked.
+    assert all(isinstance(policy, dict) and set(policy) == {"Statement"} for policy in _as_list(policies)), function
+    return [statement for policy in template.resolve(_as_list(policies)) for statement in policy["Statement"]]
+
+
+def _sqs_events(template: ResolvedTemplate, function: str) -> list[dict[str, Any]]:
+    events = _properties(template, function).get("Events", {})
+    return [event["Properties"] for event in events.values() if event["Type"] == "SQS"]
+
+
+# ---------------------------------------------------------------- linters
+
+
+def test_cfn_lint_passes():
+    result = subprocess.run(
+        [str(CFN_LINT), str(TEMPLATE_PATH)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not SAM.is_file(), reason="aws-sam-cli not installed in .venv-sam (run `make sam`)")
+def test_sam_validate_lint_passes():
+    result = subprocess.run(
+        [str(SAM), "validate", "--lint", "--region", "us-east-1", "--template-file", str(TEMPLATE_PATH)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_every_function_has_inline_policies_and_no_role_of_its_own(template):
+    for function in template.resources_of_type("AWS::Serverless::Function"):
+        properties = template.resources[function]["Properties"]
+        assert "Role" not in properties, f"{function} brings a role its Policies do not describe"
+        assert _statements(template, function), f"{function} has no policy statements"
+
+
+def test_every_function_statement_names_specific_actions_and_resources(template):
+    for function in template.resources_of_type("AWS::Serverless::Function"):
+        for statement in _statements(template, function):
+            where = f"{function} {statement.get('Sid', statement)}"
+            assert statement["Effect"] == "Allow", where
+            assert "NotAction" not in statement and "NotResource" not in statement, where
+            actions = _as_list(statement["Action"])
+            assert actions and all("*" not in action for action in actions), where
+            resources = _as_list(statement["Resource"])
+            assert resources and all(isinstance(resource, str) for resource in resources), where
+            assert all(resource != "*" and not resource.endswith(":*") for resource in resources), where
+
+
+def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template):
+    bucket_arn = template.arn("ImagesBucket")
+    s3_grants = {
+        (action, resource)
+        for statement in _statements(template, "ClassifyFunction")
+        for action in _as_list(statement["Action"])
+        if action.startswith("s3:")
+        for resource in _as_list(statement["Resource"])
+    }
+
+    assert s3_grants == {("s3:GetObject", f"{bucket_arn}/{prefix}*") for prefix in PHOTO_PREFIXES}
+
+
+# ---------------------------------------------------------------- bucket and CORS
+
+
+def test_images_bucket_blocks_public_access_and_encrypts_at_rest(template):
+    bucket = _properties(template, "ImagesBucket")
+
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    rules = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rules and all(
+        rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse") for rule in rules
+    )
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_bucket_cors_allows_only_the_web_origin(template):
+    rules = _properties(template, "ImagesBucket")["CorsConfiguration"]["CorsRules"]
+
+    assert rules and all(rule["AllowedOrigins"] == [WEB_ORIGIN] for rule in rules)
+
+
+def test_api_cors_and_gateway_errors_allow_only_the_web_origin(template):
+    api = _properties(template, "Api")
+
+    assert api["Cors"]["AllowOrigin"] == f"'{WEB_ORIGIN}'"
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = api["GatewayResponses"][response_type]["ResponseParameters"]["Headers"]
+        assert headers == {"Access-Control-Allow-Origin": f"'{WEB_ORIGIN}'"}, response_type
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no-such-route", 403), ("POST", "/uploads", 502)],
+    ids=["missing-authentication-token", "function-failed"],
+)
+def test_local_gateway_errors_carry_the_templates_gateway_response_headers(template, method, path, status):
+    routes = [Route("/uploads", "POST", "UploadFunction", api_key_required=False)]
+    failed = SimpleNamespace(ok=False, result=None)
+    api = RestApi(api_settings(template, "Api"), routes, lambda function, event: failed, access_log=lambda line: None)
+
+    response = Client(api).open(path, method=method)
+
+    assert response.status_code == status
+    assert response.headers["Access-Control-Allow-Origin"] == WEB_ORIGIN
+
+
+def test_presigned_uploads_live_at_most_five_minutes(template):
+    parameter = template.template["Parameters"]["UploadUrlExpirySeconds"]
+
+    assert parameter["MaxValue"] <= 300
+    assert parameter["Default"] <= parameter["MaxValue"]
+
+
+# ---------------------------------------------------------------- queues and notifications
+
+
+def test_classify_queue_redrives_to_the_dead_letter_queue(defaults):
+    (event,) = _sqs_events(defaults, "ClassifyFunction")
+    queue = defaults.logical_id_for_arn(event["Queue"])
+    redrive = _properties(defaults, queue)["RedrivePolicy"]
+
+    assert redrive["deadLetterTargetArn"] == defaults.arn("ClassifyDeadLetterQueue")
+    assert int(redrive["maxReceiveCount"]) >= 1
+
+
+def test_classify_queue_hides_a_message_at_least_as_long_as_classify_may_run(defaults):
+    (event,) = _sqs_events(defaults, "ClassifyFunction")
+    queue = _properties(defaults, defaults.logical_id_for_arn(event["Queue"]))
+
+    assert int(queue["VisibilityTimeout"]) >= int(_properties(defaults, "ClassifyFunction")["Timeout"])
+
+
+def test_dead_letter_queue_keeps_messages_longer_than_the_classify_queue(defaults):
+    # A standard queue's dead letters keep their original enqueue time: a shorter retention would expire them early.
+    dead_letters = _properties(defaults, "ClassifyDeadLetterQueue")
+    classify = _properties(defaults, "ClassifyQueue")
+
+    assert int(dead_letters["MessageRetentionPeriod"]) > int(classify["MessageRetentionPeriod"])
+
+
+def test_classify_event_reports_partial_failures_and_caps_concurrency(defaults):
+    (event,) = _sqs_events(defaults, "ClassifyFunction")
+
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 2 <= int(event["ScalingConfig"]["MaximumConcurrency"]) <= 1000
+
+
+def test_dead_letter_queue_has_a_consumer(defaults):
+    dead_letter_arn = defaults.arn("ClassifyDeadLetterQueue")
+    consumers = [
+        function
+        for function in defaults.resources_of_type("AWS::Serverless::Function")
+        if any(event["Queue"] == dead_letter_arn for event in _sqs_events(defaults, function))
+    ]
+
+    assert consumers == ["DeadLetterFunction"]
+
+
+def test_photo_notifications_cover_exactly_the_photo_prefixes(defaults):
+    notifications = _properties(defaults, "ImagesBucket")["NotificationConfiguration"]
+    (event,) = _sqs_events(defaults, "ClassifyFunction")
+
+    assert set(notifications) == {"QueueConfigurations"}
+    configurations = notifications["QueueConfigurations"]
+    assert all(configuration["Queue"] == event["Queue"] for configuration in configurations)
+    assert all(configuration["Event"] == "s3:ObjectCreated:*" for configuration in configurations)
+    # One prefix rule per configuration: a configuration without one would cover the whole bucket.
+    rules = [configuration.get("Filter", {}).get("S3Key", {}).get("Rules", []) for configuration in configurations]
+    assert all(len(rule) == 1 and rule[0]["Name"] == "prefix" for rule in rules), rules
+    assert sorted(rule[0]["Value"] for rule in rules) == PHOTO_PREFIXES
