@@ -66,6 +66,9 @@ bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold sta
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
+load: venv ## Locust: 10 shoppers for 60 s against the stack from `make up` (loopback only)
+	@$(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 --run-time 60s --only-summary
+
 DIR ?= ../shared/data/imagenet-samples
 eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
 	@$(PY) -m bench.evaluate $(DIR)
@@ -91,4 +94,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench timings eval sam validate deploy clean
+.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench timings load eval sam validate deploy clean
