@@ -11,7 +11,7 @@ from infra.sqs_source import sqs_event
 
 
 def s3_notification(bucket: str, key: str, etag: str, size: int, sequencer: str | None = None) -> dict[str, Any]:
-    """An ObjectCreated:Put notification; the key is URL-encoded as S3 encodes it."""
+    """An ObjectCreated:Put notification; the key is URL-encoded as S3 encodes it (moto also encodes '/')."""
     return {
         "Records": [
             {
@@ -32,7 +32,7 @@ def s3_notification(bucket: str, key: str, etag: str, size: int, sequencer: str 
                         "arn": f"arn:aws:s3:::{bucket}",
                     },
                     "object": {
-                        "key": quote_plus(key, safe=""),
+                        "key": quote_plus(key, safe="/"),
                         "size": size,
                         "eTag": etag,
                         "sequencer": sequencer or f"{time.time_ns():X}",

@@ -135,6 +135,8 @@ class ResolvedTemplate:
     def _substitute(self, text: str, variables: dict[str, Any]) -> str:
         def replace(match: re.Match[str]) -> str:
             expression = match.group(1)
+            if expression.startswith("!"):  # ${!Literal} is CloudFormation's escape for a literal ${Literal}
+                return "${" + expression[1:] + "}"
             if expression in variables:
                 return str(self.resolve(variables[expression]))
             if "." in expression and not expression.startswith("AWS::"):
@@ -142,7 +144,7 @@ class ResolvedTemplate:
                 return self.get_att(logical_id, attribute)
             return self.ref(expression)
 
-        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

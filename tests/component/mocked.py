@@ -1,0 +1,170 @@
+"""Component-test helpers: the real handlers, under moto, against resources and environment taken from template.yaml.
+
+Nothing here restates a resource name or an environment variable: `provision` creates what the template
+declares and `function_specs` gives each function the environment the template gives it. A handler module
+reads its settings when imported, so each test imports it afresh (and puts the previous modules back after).
+"""
+
+import copy
+import importlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import botocore.session
+import pytest
+from botocore.loaders import Loader, create_loader
+from moto import mock_aws
+
+from infra.functions import FunctionSpec, function_specs
+from infra.provision import provision
+from infra.sqs_source import sqs_event
+from infra.template import LocalNames, ResolvedTemplate, load_template
+
+REGION = "us-east-1"
+FUNCTION_PACKAGES = ("upload", "feedback", "classify")
+# What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests.
+ENVIRONMENT_OVERRIDES = {"ClassifyFunction": {"ALLOW_UNTRAINED_WEIGHTS": "true"}}
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of the Python runtime's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "2026/11/26/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class MockedStack:
+    """The template's resources inside moto, and the functions as the template configures them."""
+
+    template: ResolvedTemplate
+    session: boto3.Session
+    specs: dict[str, FunctionSpec]
+    environment: pytest.MonkeyPatch
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def table(self, logical_id: str) -> Any:
+        return self.session.resource("dynamodb").Table(self.template.physical_name(logical_id))
+
+    @property
+    def bucket(self) -> str:
+        return self.template.physical_name("ImagesBucket")
+
+    def context(self, logical_id: str) -> FakeLambdaContext:
+        spec = self.specs[logical_id]
+        return FakeLambdaContext(spec.name, spec.arn, spec.memory_mb, log_group_name=f"/aws/lambda/{spec.name}")
+
+    @contextmanager
+    def handler_module(self, logical_id: str) -> Iterator[Any]:
+        """Imports the module of the function's handler with the function's environment, as a cold start does."""
+        spec = self.specs[logical_id]
+        for name, value in spec.environment.items():
+            self.environment.setenv(name, value)
+        saved = {name: module for name, module in sys.modules.items() if _is_function_module(name)}
+        for name in saved:
+            del sys.modules[name]
+        try:
+            yield importlib.import_module(spec.handler.rsplit(".", 1)[0])
+        finally:
+            for name in [name for name in sys.modules if _is_function_module(name)]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+
+
+def _is_function_module(name: str) -> bool:
+    return name.split(".", 1)[0] in FUNCTION_PACKAGES
+
+
+@cache
+def _template() -> dict[str, Any]:
+    return load_template()
+
+
+@cache
+def _service_models() -> Loader:
+    return create_loader()
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A new session (moto's state is per mock) sharing parsed service models, which take most of a set-up."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", _service_models())
+    return session
+
+
+@contextmanager
+def mocked_stack() -> Iterator[MockedStack]:
+    with pytest.MonkeyPatch.context() as environment:
+        # Any endpoint or profile from the developer's shell would send boto3 past moto.
+        for name in list(os.environ):
+            if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+                environment.delenv(name)
+        environment.setenv("AWS_CONFIG_FILE", os.devnull)
+        environment.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            environment.setenv(name, "testing")
+        environment.setenv("AWS_DEFAULT_REGION", REGION)
+        with mock_aws():
+            template = ResolvedTemplate(copy.deepcopy(_template()), LocalNames(region=REGION))
+            session = boto3.Session(botocore_session=_botocore_session(), region_name=REGION)
+            provision(template, session, log=lambda line: None)
+            yield MockedStack(template, session, function_specs(template, {}, ENVIRONMENT_OVERRIDES), environment)
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def header(response: dict[str, Any], name: str) -> str | None:
+    """A response header, from whichever of the two maps Powertools filled."""
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return ",".join(values)
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def s3_notification_body(
+    template_record: dict[str, Any], bucket: str, key: str, etag: str, size: int, sequencer: str
+) -> str:
+    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object."""
+    record = json.loads(json.dumps(template_record))
+    record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+    record["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag, size=size, sequencer=sequencer)
+    return json.dumps({"Records": [record]})
+
+
+def sqs_event_with_bodies(bodies: list[str], queue_arn: str) -> dict[str, Any]:
+    """The SQS event Lambda would deliver for messages with these bodies (see tests/unit/test_sqs_source.py)."""
+    messages = [
+        {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": uuid.uuid4().hex,
+            "Body": body,
+            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795684449600", "SenderId": "AIDAEXAMPLE"},
+        }
+        for body in bodies
+    ]
+    return sqs_event(messages, queue_arn, REGION)

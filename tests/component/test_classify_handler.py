@@ -1,0 +1,185 @@
+"""The classify function's handler under moto, end to end: real photos in the bucket, ResNet50 (untrained
+weights, as ALLOW_UNTRAINED_WEIGHTS allows locally), results and verdicts in the predictions table.
+
+Importing classify.app builds the model (a few seconds), so this module shares one mocked account and one
+import; every test uses keys of its own.
+"""
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.sqs_source import sqs_event
+from infra.template import REPO_ROOT
+from photomod_shared import ids
+from photomod_shared.predictions import PredictionTable
+from tests.component.mocked import MockedStack, mocked_stack, s3_notification_body, sqs_event_with_bodies
+
+DATA = REPO_ROOT.parent / "shared" / "data"
+DOG = DATA / "dog.jpeg"
+TABBY = DATA / "imagenet-samples" / "n02123045_tabby.JPEG"
+GOLDEN_RETRIEVER = DATA / "imagenet-samples" / "n02099601_golden_retriever.JPEG"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[MockedStack]:
+    with mocked_stack() as mocked:
+        yield mocked
+
+
+@pytest.fixture(scope="module")
+def classify_app(stack) -> Iterator[Any]:
+    with stack.handler_module("ClassifyFunction") as module:
+        yield module
+
+
+@pytest.fixture
+def forward_passes(classify_app, monkeypatch) -> list[tuple[int, ...]]:
+    """The batch shapes the model is run on."""
+    shapes: list[tuple[int, ...]] = []
+    predict = classify_app.work.model.predict
+
+    def counting_predict(batch):
+        shapes.append(batch.shape)
+        return predict(batch)
+
+    monkeypatch.setattr(classify_app.work.model, "predict", counting_predict)
+    return shapes
+
+
+class Photos:
+    """Puts photos in the mocked bucket and builds the SQS event S3 and Lambda would deliver for them."""
+
+    def __init__(self, stack: MockedStack, s3_record: dict[str, Any]):
+        self.stack = stack
+        self.s3_record = s3_record
+        self.bodies: list[str] = []
+
+    def put(self, key: str, data: bytes) -> str:
+        response = self.stack.client("s3").put_object(
+            Bucket=self.stack.bucket, Key=key, Body=data, ContentType="image/jpeg"
+        )
+        self.notify(key, response["ETag"].strip('"'), len(data))
+        return key
+
+    def notify(self, key: str, etag: str = "d41d8cd98f00b204e9800998ecf8427e", size: int = 0) -> str:
+        sequencer = f"{time.time_ns():020X}"  # increasing, like S3's
+        self.bodies.append(s3_notification_body(self.s3_record, self.stack.bucket, key, etag, size, sequencer))
+        return key
+
+    def event(self, *extra_bodies: str) -> dict[str, Any]:
+        return sqs_event_with_bodies([*self.bodies, *extra_bodies], self.stack.template.arn("ClassifyQueue"))
+
+
+@pytest.fixture
+def photos(stack, load_event) -> Photos:
+    """Notifications shaped like the upload record in tests/events/classify_sqs_batch.json."""
+    s3_record = json.loads(load_event("classify_sqs_batch")["Records"][0]["body"])["Records"][0]
+    return Photos(stack, s3_record)
+
+
+def item(stack: MockedStack, key: str) -> dict[str, Any] | None:
+    return PredictionTable(stack.table("PredictionsTable")).get(ids.image_id_for_key(key))
+
+
+def run(classify_app, stack: MockedStack, event: dict[str, Any]) -> dict[str, Any]:
+    return classify_app.lambda_handler(event, stack.context("ClassifyFunction"))
+
+
+def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
+    stack, classify_app, photos, forward_passes, load_event
+):
+    # Given: a pending upload, two drop-folder photos and a broken file, all notified in one batch
+    upload_key = ids.upload_key(ids.new_image_id(), "jpg")
+    PredictionTable(stack.table("PredictionsTable")).create_pending(
+        {
+            "image_id": ids.image_id_for_key(upload_key),
+            "s3_key": upload_key,
+            "source": "upload",
+            "created_at": "2026-11-26T09:14:07.000Z",
+        }
+    )
+    folder = f"incoming/{uuid.uuid4().hex[:8]} batch"
+    photos.put(upload_key, DOG.read_bytes())
+    tabby = photos.put(f"{folder}/tabby cat (1).JPEG", TABBY.read_bytes())
+    retriever = photos.put(f"{folder}/golden+retriever.JPEG", GOLDEN_RETRIEVER.read_bytes())
+    broken = photos.put(f"{folder}/broken.jpg", DOG.read_bytes()[:5000])
+    s3_test_event = load_event("classify_sqs_batch")["Records"][2]["body"]
+
+    # When
+    result = run(classify_app, stack, photos.event(s3_test_event))
+
+    # Then
+    assert result == {"batchItemFailures": []}
+    assert forward_passes == [(3, 224, 224, 3)]
+    for key in (upload_key, tabby, retriever):
+        done = item(stack, key)
+        assert done["status"] == "done", key
+        assert done["s3_key"] == key
+        assert len(done["labels"]) == 5
+        assert done["prediction"] == done["labels"][0]["label"]
+        assert 0.0 <= done["score"] <= 1.0
+        assert done["verdict"] in ("allow", "review", "block")
+        assert done["policy_version"] == classify_app.work.policy.version
+        assert done["model"] == {"name": "ResNet50", "weights": "untrained"}
+        assert done["error"] is None and done["classified_at"]
+    assert item(stack, upload_key)["created_at"] == "2026-11-26T09:14:07.000Z"  # kept from the pending item
+    assert (item(stack, upload_key)["source"], item(stack, tabby)["source"]) == ("upload", "drop-folder")
+    failed = item(stack, broken)
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "corrupt_image" and failed["error"]["message"]
+    assert failed["model"] == {"name": "ResNet50", "weights": "untrained"}
+
+
+def test_duplicate_delivery_of_a_batch_writes_nothing_new(stack, classify_app, photos, forward_passes):
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    keys = [
+        photos.put(f"{folder}/dog.jpeg", DOG.read_bytes()),
+        photos.put(f"{folder}/broken.jpg", b"\xff\xd8\xff\xe0 broken"),
+    ]
+    event = photos.event()
+    assert run(classify_app, stack, event) == {"batchItemFailures": []}
+    first = {key: item(stack, key) for key in keys}
+
+    result = run(classify_app, stack, event)
+
+    assert result == {"batchItemFailures": []}
+    assert {key: item(stack, key) for key in keys} == first  # classified_at included: nothing was rewritten
+    assert forward_passes == [(1, 224, 224, 3)]  # and no inference was spent on the redelivery
+
+
+def test_a_photo_deleted_before_classification_fails_as_missing(stack, classify_app, photos):
+    gone = photos.notify(f"incoming/{uuid.uuid4().hex[:8]}/deleted.jpg")
+
+    assert run(classify_app, stack, photos.event()) == {"batchItemFailures": []}
+    assert (item(stack, gone)["status"], item(stack, gone)["error"]["code"]) == ("failed", "object_missing")
+
+
+def test_a_malformed_message_is_reported_for_retry(stack, classify_app, photos):
+    key = photos.put(f"incoming/{uuid.uuid4().hex[:8]}/dog.jpeg", DOG.read_bytes())
+    event = photos.event("this is not an S3 notification")
+
+    result = run(classify_app, stack, event)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][-1]["messageId"]}]}
+    assert item(stack, key)["status"] == "done"
+
+
+def test_a_photo_dropped_in_incoming_reaches_the_queue_and_is_classified(stack, classify_app):
+    """The template's bucket notification and queue, as provisioned, deliver what classify understands."""
+    sqs = stack.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=stack.template.physical_name("ClassifyQueue"))["QueueUrl"]
+    sqs.purge_queue(QueueUrl=queue_url)
+    key = f"incoming/{uuid.uuid4().hex[:8]}/summer sale/shoe(1).jpg"
+
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=DOG.read_bytes())
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    result = run(classify_app, stack, sqs_event(messages, stack.template.arn("ClassifyQueue"), "us-east-1"))
+
+    assert len(messages) == 1
+    assert result == {"batchItemFailures": []}
+    assert (item(stack, key)["status"], item(stack, key)["s3_key"]) == ("done", key)

@@ -1,0 +1,107 @@
+"""The dead-letter function's handler under moto: a notification that exhausted its retries ends its photo."""
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from photomod_shared.predictions import PredictionTable
+
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload tests/events/dead_letter_batch.json is about
+SEQUENCER = "00674591F1A1B2C3D4"  # its notification's sequencer
+
+
+@pytest.fixture
+def dead_letters(stack):
+    with stack.handler_module("DeadLetterFunction") as module:
+        assert "classify.model" not in sys.modules  # it shares the image, not TensorFlow's start-up time
+        yield module
+
+
+@pytest.fixture
+def predictions(stack) -> PredictionTable:
+    return PredictionTable(stack.table("PredictionsTable"))
+
+
+def run(dead_letters, stack, event: dict[str, Any]) -> dict[str, Any]:
+    return dead_letters.lambda_handler(event, stack.context("DeadLetterFunction"))
+
+
+def pending_upload(predictions: PredictionTable) -> None:
+    predictions.create_pending(
+        {
+            "image_id": IMAGE_ID,
+            "s3_key": f"uploads/{IMAGE_ID}.jpg",
+            "source": "upload",
+            "created_at": "2026-11-26T09:14:07.000Z",
+        }
+    )
+
+
+def test_a_pending_upload_is_marked_failed_with_retries_exhausted(stack, dead_letters, predictions, load_event):
+    pending_upload(predictions)
+
+    result = run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    assert result == {"batchItemFailures": []}
+    item = predictions.get(IMAGE_ID)
+    assert item["status"] == "failed"
+    assert item["error"]["code"] == "retries_exhausted" and item["error"]["message"]
+    assert item["s3_key"] == f"uploads/{IMAGE_ID}.jpg" and item["source"] == "upload"
+    assert item["created_at"] == "2026-11-26T09:14:07.000Z" and item["classified_at"]
+
+
+def test_a_photo_classified_from_the_same_event_is_left_done(stack, dead_letters, predictions, load_event):
+    # Given: a later delivery of the same notification succeeded before the copy in the dead-letter queue is read
+    pending_upload(predictions)
+    predictions.record_outcome(
+        IMAGE_ID, SEQUENCER, {"status": "done", "prediction": "clog", "classified_at": "2026-11-26T09:15:00.000Z"}, "x"
+    )
+    done = predictions.get(IMAGE_ID)
+
+    result = run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    assert result == {"batchItemFailures": []}
+    assert predictions.get(IMAGE_ID) == done
+
+
+def test_a_result_from_an_older_upload_of_the_key_is_superseded(stack, dead_letters, predictions, load_event):
+    predictions.record_outcome(
+        IMAGE_ID, "00674591F0", {"status": "done", "prediction": "clog"}, "2026-11-26T09:00:00.000Z"
+    )
+
+    run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    assert predictions.get(IMAGE_ID)["status"] == "failed"
+
+
+def test_a_photo_never_seen_before_is_recorded_failed(stack, dead_letters, predictions, load_event):
+    run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    assert predictions.get(IMAGE_ID)["error"]["code"] == "retries_exhausted"
+
+
+def test_dead_letters_that_are_not_s3_notifications_are_dropped(stack, dead_letters, load_event):
+    event = load_event("dead_letter_batch")
+    event["Records"][0]["body"] = "garbage"
+    test_event = json.loads(load_event("classify_sqs_batch")["Records"][2]["body"])
+    event["Records"].append({**event["Records"][0], "messageId": "second", "body": json.dumps(test_event)})
+
+    result = run(dead_letters, stack, event)
+
+    # Retrying cannot make them readable: they are logged, and deleted from the queue.
+    assert result == {"batchItemFailures": []}
+    assert stack.table("PredictionsTable").scan(Select="COUNT")["Count"] == 0
+
+
+def test_a_dead_letter_that_cannot_be_recorded_stays_in_the_queue(stack, dead_letters, load_event, monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("dynamodb unreachable")
+
+    monkeypatch.setattr(dead_letters.predictions, "record_outcome", unavailable)
+    event = load_event("dead_letter_batch")
+
+    result = run(dead_letters, stack, event)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}

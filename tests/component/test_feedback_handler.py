@@ -1,0 +1,118 @@
+"""The feedback function's handler under moto: corrections stored next to the prediction they correct."""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from photomod_shared.predictions import PredictionTable
+from tests.component.mocked import header, response_json
+
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image tests/events/record_feedback.json reports on
+
+
+@pytest.fixture
+def call(stack):
+    with stack.handler_module("FeedbackFunction") as feedback_app:
+
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
+            return feedback_app.lambda_handler(event, stack.context("FeedbackFunction"))
+
+        yield invoke
+
+
+@pytest.fixture
+def classified(stack) -> None:
+    """Given: the image was classified as a clog."""
+    PredictionTable(stack.table("PredictionsTable")).record_outcome(
+        IMAGE_ID,
+        "00674591F1A1B2C3D4",
+        {
+            "status": "done",
+            "prediction": "clog",
+            "score": 0.8125,
+            "verdict": "allow",
+            "s3_key": f"uploads/{IMAGE_ID}.jpg",
+            "labels": [{"label": "clog", "wnid": "n03047690", "score": 0.8125}],
+        },
+        "2026-11-26T09:14:07.000Z",
+    )
+
+
+def feedback_items(stack) -> list[dict[str, Any]]:
+    return stack.table("FeedbackTable").query(KeyConditionExpression=Key("image_id").eq(IMAGE_ID))["Items"]
+
+
+def test_feedback_is_201_and_stored_with_the_predictions_key_label_and_score(stack, call, classified, load_event):
+    response = call(load_event("record_feedback"))
+
+    assert response["statusCode"] == 201
+    assert header(response, "Access-Control-Allow-Origin") == "http://localhost:8000"
+    recorded = response_json(response)
+    assert recorded["image_id"] == IMAGE_ID
+    assert recorded["feedback_id"].startswith(recorded["created_at"] + "#")
+    (item,) = feedback_items(stack)
+    assert item == {
+        "image_id": IMAGE_ID,
+        "feedback_id": recorded["feedback_id"],
+        "s3_key": f"uploads/{IMAGE_ID}.jpg",
+        "prediction": "clog",
+        "score": Decimal("0.8125"),
+        "verdict": "allow",
+        "status_at_feedback": "done",
+        "correct_label": "running shoe",
+        "comment": "It is a trainer, not a clog.",
+        "inappropriate": False,
+        "created_at": recorded["created_at"],
+    }
+
+
+def test_two_reports_on_one_image_are_both_kept(stack, call, classified, load_event):
+    call(load_event("record_feedback"))
+    call(load_event("record_feedback"))
+
+    assert len(feedback_items(stack)) == 2
+
+
+def test_feedback_on_an_unknown_image_is_404_and_stores_nothing(stack, call, load_event):
+    response = call(load_event("record_feedback"))
+
+    assert response["statusCode"] == 404
+    assert response_json(response)["error"]["code"] == "image_not_found"
+    assert feedback_items(stack) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"correct_label": ""},
+        {"comment": "label missing"},
+        {"correct_label": "shoe", "inappropriate": "perhaps"},
+        {"correct_label": "shoe", "rating": 5},
+        {"correct_label": "line\nbreak"},
+        "not json",
+    ],
+    ids=["empty-label", "missing-label", "non-boolean", "unknown-field", "control-character", "malformed-json"],
+)
+def test_an_invalid_feedback_body_is_400_with_the_error_body(stack, call, classified, load_event, body):
+    event = load_event("record_feedback")
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+
+    response = call(event)
+
+    assert response["statusCode"] == 400
+    error = response_json(response)["error"]
+    assert error["code"] == "invalid_request" and error["message"]
+    assert feedback_items(stack) == []
+
+
+def test_feedback_for_a_malformed_image_id_is_400(call, load_event):
+    event = load_event("record_feedback")
+    event["pathParameters"] = {"image_id": "NOT-AN-ID"}
+    event["path"] = "/predictions/NOT-AN-ID/feedback"
+
+    response = call(event)
+
+    assert (response["statusCode"], response_json(response)["error"]["code"]) == (400, "invalid_image_id")

@@ -1,0 +1,153 @@
+"""feedback.service and feedback.storage with fakes: a correction is stored next to what the model said."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from feedback.models import FeedbackRequest
+from feedback.service import record_feedback
+from feedback.storage import FeedbackTable
+from photomod_shared.api import ImageNotFound, InvalidRequest
+
+NOW = datetime(2026, 11, 26, 9, 30, 0, 125000, tzinfo=UTC)
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
+DONE = {
+    "image_id": IMAGE_ID,
+    "status": "done",
+    "s3_key": f"uploads/{IMAGE_ID}.jpg",
+    "prediction": "clog",
+    "score": 0.8125,
+    "verdict": "allow",
+    "labels": [{"label": "clog", "wnid": "n03047690", "score": 0.8125}],
+}
+
+
+class FakePredictions:
+    def __init__(self, *items: dict[str, Any]):
+        self.items = {item["image_id"]: item for item in items}
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        return self.items.get(image_id)
+
+
+class FakeFeedbackStore:
+    def __init__(self) -> None:
+        self.added: list[dict[str, Any]] = []
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.added.append(item)
+
+
+def record(image_id: str, request: FeedbackRequest, predictions: FakePredictions, store: FakeFeedbackStore):
+    return record_feedback(image_id, request, predictions=predictions, feedback=store, now=NOW)
+
+
+def test_feedback_is_stored_with_what_the_model_said():
+    store = FakeFeedbackStore()
+    request = FeedbackRequest(correct_label="running shoe", comment="It is a trainer.", inappropriate=False)
+
+    recorded = record(IMAGE_ID, request, FakePredictions(DONE), store)
+
+    assert recorded == {
+        "feedback_id": store.added[0]["feedback_id"],
+        "image_id": IMAGE_ID,
+        "created_at": "2026-11-26T09:30:00.125Z",
+    }
+    assert store.added == [
+        {
+            "image_id": IMAGE_ID,
+            "feedback_id": recorded["feedback_id"],
+            "s3_key": f"uploads/{IMAGE_ID}.jpg",
+            "prediction": "clog",
+            "score": 0.8125,
+            "verdict": "allow",
+            "status_at_feedback": "done",
+            "correct_label": "running shoe",
+            "comment": "It is a trainer.",
+            "inappropriate": False,
+            "created_at": "2026-11-26T09:30:00.125Z",
+        }
+    ]
+
+
+def test_feedback_ids_sort_by_time_and_never_collide_within_a_millisecond():
+    store = FakeFeedbackStore()
+    request = FeedbackRequest(correct_label="running shoe")
+
+    first = record(IMAGE_ID, request, FakePredictions(DONE), store)["feedback_id"]
+    second = record(IMAGE_ID, request, FakePredictions(DONE), store)["feedback_id"]
+
+    assert first != second
+    assert first.startswith("2026-11-26T09:30:00.125Z#") and second.startswith("2026-11-26T09:30:00.125Z#")
+
+
+def test_feedback_on_a_pending_image_is_kept_with_the_status_the_shopper_saw():
+    store = FakeFeedbackStore()
+    pending = {"image_id": IMAGE_ID, "status": "pending", "s3_key": f"uploads/{IMAGE_ID}.jpg"}
+
+    record(IMAGE_ID, FeedbackRequest(correct_label="shoe", inappropriate=True), FakePredictions(pending), store)
+
+    assert store.added[0]["status_at_feedback"] == "pending"
+    assert store.added[0]["prediction"] is None and store.added[0]["inappropriate"] is True
+
+
+def test_feedback_for_an_unknown_image_is_404_and_stores_nothing():
+    store = FakeFeedbackStore()
+
+    with pytest.raises(ImageNotFound) as raised:
+        record(IMAGE_ID, FeedbackRequest(correct_label="shoe"), FakePredictions(), store)
+
+    assert raised.value.status == HTTPStatus.NOT_FOUND
+    assert store.added == []
+
+
+@pytest.mark.parametrize("image_id", ["nope", IMAGE_ID.upper(), IMAGE_ID + "00"])
+def test_feedback_for_a_malformed_id_is_400(image_id):
+    with pytest.raises(InvalidRequest) as raised:
+        record(image_id, FeedbackRequest(correct_label="shoe"), FakePredictions(DONE), FakeFeedbackStore())
+
+    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+
+
+def test_request_defaults_and_whitespace_stripping():
+    request = FeedbackRequest(correct_label="  running shoe  ")
+
+    assert (request.correct_label, request.comment, request.inappropriate) == ("running shoe", "", False)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"correct_label": ""},
+        {"correct_label": "   "},
+        {"correct_label": "shoe\r\nX-Injected: 1"},
+        {"correct_label": "x" * 201},
+        {"correct_label": "shoe", "comment": "x" * 1001},
+        {"correct_label": "shoe", "inappropriate": "perhaps"},
+        {"correct_label": "shoe", "rating": 5},
+    ],
+)
+def test_invalid_feedback_is_rejected(fields):
+    with pytest.raises(ValidationError):
+        FeedbackRequest(**fields)
+
+
+class FakeTable:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put_item(self, Item: dict[str, Any]) -> None:  # noqa: N803 - boto3's name
+        self.items.append(Item)
+
+
+def test_feedback_table_drops_nulls_and_stores_scores_as_decimals():
+    table = FakeTable()
+
+    FeedbackTable(table).add({"image_id": IMAGE_ID, "feedback_id": "f", "prediction": None, "score": 0.8125})
+
+    assert table.items == [{"image_id": IMAGE_ID, "feedback_id": "f", "score": Decimal("0.8125")}]

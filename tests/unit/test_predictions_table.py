@@ -1,0 +1,152 @@
+"""photomod_shared.predictions: DynamoDB value conversion, S3 sequencer ordering and the API view."""
+
+from decimal import Decimal
+
+import pytest
+
+from photomod_shared.predictions import (
+    SEQUENCER_WIDTH,
+    STATUS_DONE,
+    STATUS_PENDING,
+    comparable_sequencer,
+    from_dynamo,
+    prediction_view,
+    to_dynamo,
+)
+
+# --- to_dynamo / from_dynamo -----------------------------------------------------------------------
+
+
+def test_to_dynamo_turns_floats_into_decimals_recursively():
+    item = {
+        "score": 0.8734512345,
+        "labels": [{"label": "golden_retriever", "score": 0.5}, {"label": "tabby", "score": 1e-7}],
+        "pair": (0.25, "x"),
+        "count": 3,
+        "flag": True,
+        "missing": None,
+    }
+
+    converted = to_dynamo(item)
+
+    assert converted == {
+        "score": Decimal("0.873451"),  # six decimals are plenty for a probability
+        "labels": [{"label": "golden_retriever", "score": Decimal("0.5")}, {"label": "tabby", "score": Decimal("0.0")}],
+        "pair": [Decimal("0.25"), "x"],
+        "count": 3,
+        "flag": True,
+        "missing": None,
+    }
+    assert all(isinstance(label["score"], Decimal) for label in converted["labels"])
+
+
+def test_to_dynamo_leaves_the_input_untouched():
+    item = {"labels": [{"score": 0.5}]}
+
+    to_dynamo(item)
+
+    assert item == {"labels": [{"score": 0.5}]}
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (Decimal("3"), 3),
+        (Decimal("10485760"), 10485760),
+        (Decimal("0.5"), 0.5),
+        (Decimal("0.873451"), 0.873451),
+    ],
+)
+def test_from_dynamo_gives_ints_for_integers_and_floats_otherwise(stored, expected):
+    value = from_dynamo(stored)
+
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_from_dynamo_converts_nested_items():
+    stored = {"labels": [{"score": Decimal("0.25")}], "declared_size": Decimal("2048"), "error": None}
+
+    assert from_dynamo(stored) == {"labels": [{"score": 0.25}], "declared_size": 2048, "error": None}
+
+
+def test_values_round_trip_through_dynamo_form():
+    item = {"score": 0.9876, "labels": [{"label": "tabby", "score": 0.125}], "size": 7, "name": "x"}
+
+    assert from_dynamo(to_dynamo(item)) == item
+
+
+# --- comparable_sequencer --------------------------------------------------------------------------
+
+
+def test_a_later_sequencer_compares_greater():
+    assert comparable_sequencer("0055AED6DCD90281E6") > comparable_sequencer("0055AED6DCD90281E5")
+
+
+def test_sequencers_of_different_lengths_are_right_padded_before_comparing():
+    """AWS: "The sequencers can be of different lengths. ... first right pad the shorter value with zeros"."""
+    shorter, longer = "0055AED6DC", "0055AED6DCD90281E5"
+
+    # As plain strings the shorter one is a prefix and so compares smaller either way; padded it still does,
+    # and a shorter sequencer equal to a longer one up to trailing zeros is the same event.
+    assert comparable_sequencer(shorter) < comparable_sequencer(longer)
+    assert comparable_sequencer("0055AED6DCD9") == comparable_sequencer("0055AED6DCD900")
+    assert comparable_sequencer("0056") > comparable_sequencer("0055FFFFFFFFFFFFFF")
+
+
+def test_comparable_sequencers_have_a_fixed_width_and_ignore_case():
+    assert len(comparable_sequencer("0055aed6dcd90281e5")) == SEQUENCER_WIDTH
+    assert comparable_sequencer("0055aed6dcd90281e5") == comparable_sequencer("0055AED6DCD90281E5")
+
+
+def test_hex_letters_sort_after_digits_once_upper_cased():
+    # "a" > "F" in ASCII: without upper-casing a lowercase sequencer would wrongly look newer.
+    assert comparable_sequencer("00a0") > comparable_sequencer("0090")
+    assert comparable_sequencer("00a0") < comparable_sequencer("00B0")
+
+
+# --- prediction_view -------------------------------------------------------------------------------
+
+VIEW_FIELDS = {
+    "image_id",
+    "status",
+    "prediction",
+    "score",
+    "labels",
+    "verdict",
+    "verdict_reasons",
+    "policy_version",
+    "model",
+    "source",
+    "s3_key",
+    "created_at",
+    "classified_at",
+    "error",
+}
+
+
+def test_a_pending_item_has_the_full_shape_with_nulls_and_empty_lists():
+    view = prediction_view({"image_id": "abc", "status": STATUS_PENDING, "s3_key": "uploads/abc.jpg"})
+
+    assert set(view) == VIEW_FIELDS
+    assert view["labels"] == [] and view["verdict_reasons"] == []
+    assert view["prediction"] is None and view["verdict"] is None and view["error"] is None
+    assert view["s3_key"] == "uploads/abc.jpg"
+
+
+def test_internal_attributes_are_not_exposed():
+    item = {
+        "image_id": "abc",
+        "status": STATUS_DONE,
+        "sequencer": "0055AED6DCD90281E5".ljust(SEQUENCER_WIDTH, "0"),
+        "object_etag": "5d41402abc4b2a76b9719d911017c592",
+        "original_filename": "IMG_2043.jpg",
+        "upload_expires_at": "2026-11-26T09:19:07.000Z",
+        "prediction": "tabby",
+        "score": 0.91,
+    }
+
+    view = prediction_view(item)
+
+    assert set(view) == VIEW_FIELDS
+    assert (view["prediction"], view["score"]) == ("tabby", 0.91)
