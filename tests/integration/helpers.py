@@ -1,0 +1,227 @@
+"""What the integration tests share: uploads through the API, S3 notifications, and bounded waits.
+
+Every wait polls with a deadline and fails with the last thing it saw; no test sleeps a fixed amount.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote_plus
+
+import pytest
+import requests
+from boto3.dynamodb.conditions import Attr
+
+# shared/ sits beside the repository checkout.
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DOG_PHOTO = DATA_DIR / "dog.jpeg"
+SAMPLES_DIR = DATA_DIR / "imagenet-samples"
+
+HTTP_TIMEOUT_S = 15
+RESULT_TIMEOUT_S = 60
+POLL_INTERVAL_S = 0.25
+FINAL_STATUSES = frozenset({"done", "failed"})
+# S3 sequencers are hex strings; these order before and after any the emulator or S3 hands out.
+OLDEST_SEQUENCER = "000000000000000001"
+NEWEST_SEQUENCER = "FFFFFFFFFFFFFFFFFF"
+
+T = TypeVar("T")
+
+
+def unique(prefix: str = "t") -> str:
+    """A short, unique name part, so tests never see each other's objects."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def wait_until(
+    probe: Callable[[], T | None],
+    *,
+    timeout_s: float,
+    what: str,
+    last_seen: Callable[[], Any] | None = None,
+    interval_s: float = POLL_INTERVAL_S,
+) -> T:
+    """Calls `probe` until it returns something truthy; after `timeout_s` fails the test naming `what` and
+    what `last_seen()` reports (by default, the probe's last result)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            seen = last_seen() if last_seen else result
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}; last seen: {seen}", pytrace=False)
+        time.sleep(interval_s)
+
+
+# ---------------------------------------------------------------------------- REST API
+def api_get(stack: Any, path: str, **kwargs: Any) -> requests.Response:
+    return requests.get(f"{stack.api_url}{path}", timeout=HTTP_TIMEOUT_S, **kwargs)
+
+
+def api_post(stack: Any, path: str, **kwargs: Any) -> requests.Response:
+    return requests.post(f"{stack.api_url}{path}", timeout=HTTP_TIMEOUT_S, **kwargs)
+
+
+def presign_upload(stack: Any, filename: str, content_type: str, size: int, **kwargs: Any) -> dict[str, Any]:
+    """POST /uploads; returns the 201 body."""
+    reply = api_post(
+        stack, "/uploads", json={"filename": filename, "content_type": content_type, "size": size}, **kwargs
+    )
+    assert reply.status_code == 201, f"POST /uploads {filename!r}: {reply.status_code} {reply.text}"
+    return reply.json()
+
+
+def post_to_s3(upload: dict[str, Any], data: bytes, filename: str, content_type: str) -> requests.Response:
+    """The browser's multipart POST: every presigned field first, the file last (S3 ignores fields after it)."""
+    return requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": (filename, data, content_type)},
+        timeout=HTTP_TIMEOUT_S,
+    )
+
+
+def upload_photo(stack: Any, data: bytes, filename: str, content_type: str = "image/jpeg") -> dict[str, Any]:
+    """Presign and upload; returns the POST /uploads body (image_id, upload, expires_in, result_url)."""
+    created = presign_upload(stack, filename, content_type, len(data))
+    stored = post_to_s3(created["upload"], data, filename, content_type)
+    assert stored.status_code in (200, 201, 204), f"S3 POST {filename!r}: {stored.status_code} {stored.text}"
+    return created
+
+
+def get_prediction(stack: Any, image_id: str) -> requests.Response:
+    return api_get(stack, f"/predictions/{image_id}")
+
+
+def find_prediction(stack: Any, key: str) -> requests.Response:
+    """GET /predictions?key=...; requests URL-encodes the key."""
+    return api_get(stack, "/predictions", params={"key": key})
+
+
+def _wait_for_final_reply(fetch: Callable[[], requests.Response], what: str, timeout_s: float) -> dict[str, Any]:
+    replies: list[requests.Response] = []
+
+    def probe() -> dict[str, Any] | None:
+        replies[:] = [fetch()]
+        if replies[0].status_code != 200:
+            return None
+        body = replies[0].json()
+        return body if body.get("status") in FINAL_STATUSES else None
+
+    def last_seen() -> str:
+        return f"{replies[0].status_code} {replies[0].text[:500]}" if replies else "no reply"
+
+    return wait_until(probe, timeout_s=timeout_s, what=what, last_seen=last_seen)
+
+
+def wait_for_final(stack: Any, image_id: str, timeout_s: float = RESULT_TIMEOUT_S) -> dict[str, Any]:
+    """The prediction once it is done or failed."""
+    return _wait_for_final_reply(lambda: get_prediction(stack, image_id), f"image {image_id} to be final", timeout_s)
+
+
+def wait_for_key_final(stack: Any, key: str, timeout_s: float = RESULT_TIMEOUT_S) -> dict[str, Any]:
+    """The prediction of a drop-folder object once it is done or failed (404 until the classifier first sees it)."""
+    return _wait_for_final_reply(lambda: find_prediction(stack, key), f"object {key!r} to be final", timeout_s)
+
+
+def assert_error(reply: requests.Response, status: int, code: str | None = None) -> dict[str, str]:
+    """A function's error: exactly {"error": {"code", "message"}}, JSON, with the given status (and code)."""
+    assert reply.status_code == status, f"expected {status}, got {reply.status_code}: {reply.text}"
+    assert reply.headers.get("Content-Type", "").startswith("application/json"), reply.headers
+    body = reply.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message"}, body
+    assert isinstance(body["error"]["code"], str) and body["error"]["code"], body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def assert_gateway_error(reply: requests.Response, status: int, message: str) -> None:
+    """An error API Gateway itself answers: {"message": ...}, the function is never called."""
+    assert reply.status_code == status, f"expected {status}, got {reply.status_code}: {reply.text}"
+    assert reply.json() == {"message": message}
+
+
+# ---------------------------------------------------------------------------- S3, SQS, DynamoDB
+def s3_notification(
+    bucket: str, key: str, *, sequencer: str, size: int = 0, etag: str = "", event_name: str = "ObjectCreated:Put"
+) -> str:
+    """An SQS message body as S3 writes it: one record, the key URL-encoded (spaces as '+')."""
+    return json.dumps(s3_notification_records([(bucket, key, sequencer, size, etag)], event_name))
+
+
+def s3_notification_records(
+    objects: list[tuple[str, str, str, int, str]], event_name: str = "ObjectCreated:Put"
+) -> dict:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2024-01-01T00:00:00.000Z",
+                "eventName": event_name,
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "integration-test",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer},
+                },
+            }
+            for bucket, key, sequencer, size, etag in objects
+        ]
+    }
+
+
+def classify_queue_url(stack: Any) -> str:
+    return stack.template.ref("ClassifyQueue")
+
+
+def send_to_classify_queue(stack: Any, *bodies: str) -> None:
+    """Sends the bodies in one SendMessageBatch, so the event source can receive them as one batch."""
+    entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies)]
+    reply = stack.client("sqs").send_message_batch(QueueUrl=classify_queue_url(stack), Entries=entries)
+    assert not reply.get("Failed"), reply["Failed"]
+
+
+def wait_for_queue_drained(stack: Any, logical_id: str = "ClassifyQueue", timeout_s: float = 45) -> None:
+    """No message waiting and none in flight: everything sent so far was handled (deleted or redriven)."""
+    sqs = stack.client("sqs")
+    url = stack.template.ref(logical_id)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    seen: list[dict[str, str]] = []
+
+    def drained() -> bool:
+        seen[:] = [sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]]
+        return all(seen[0][name] == "0" for name in names)
+
+    wait_until(drained, timeout_s=timeout_s, what=f"{logical_id} to be drained", last_seen=lambda: seen)
+
+
+def prediction_item(stack: Any, image_id: str) -> dict[str, Any] | None:
+    return stack.table("PredictionsTable").get_item(Key={"image_id": image_id}, ConsistentRead=True).get("Item")
+
+
+def scan_predictions(stack: Any, condition: Any) -> list[dict[str, Any]]:
+    table = stack.table("PredictionsTable")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"FilterExpression": condition, "ConsistentRead": True}
+    while True:
+        page = table.scan(**kwargs)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_upload_items(stack: Any) -> int:
+    """Predictions created by POST /uploads (the only writer of source=upload items besides the classifier)."""
+    return len(scan_predictions(stack, Attr("source").eq("upload")))

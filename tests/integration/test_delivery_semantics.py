@@ -1,0 +1,193 @@
+"""S3 and SQS deliver at least once, late and out of order; the classifier must end every photo in the right
+final state anyway. Notifications are sent to the classify queue directly, shaped as S3 writes them."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from photomod_shared.predictions import comparable_sequencer
+from tests.integration.helpers import (
+    DOG_PHOTO,
+    NEWEST_SEQUENCER,
+    OLDEST_SEQUENCER,
+    SAMPLES_DIR,
+    find_prediction,
+    prediction_item,
+    presign_upload,
+    s3_notification,
+    send_to_classify_queue,
+    unique,
+    wait_for_final,
+    wait_for_key_final,
+    wait_for_queue_drained,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+# maxReceiveCount 3 with a 10 s visibility timeout: about 30 s to the dead-letter queue, then one invocation.
+DEAD_LETTER_TIMEOUT_S = 90
+VISIBILITY_TIMEOUT_S = 10
+
+
+def _drop(stack, key: str, data: bytes) -> dict:
+    return stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data, ContentType="image/jpeg")
+
+
+def _wait_for_sequencer(stack, image_id: str, sequencer: str) -> dict:
+    """The stored item once a result for exactly this S3 event has been written."""
+    wanted = comparable_sequencer(sequencer)
+    seen: list[dict | None] = []
+
+    def written() -> dict | None:
+        seen[:] = [prediction_item(stack, image_id)]
+        item = seen[0]
+        return item if item and item.get("sequencer") == wanted and item.get("status") != "pending" else None
+
+    return wait_until(
+        written, timeout_s=60, what=f"the result of event {sequencer} for {image_id}", last_seen=lambda: seen
+    )
+
+
+def test_duplicate_notifications_for_a_classified_object_change_nothing(local_stack) -> None:
+    key = f"incoming/{unique('dup')}/photo.jpg"
+    _drop(local_stack, key, DOG_PHOTO.read_bytes())
+    image_id = wait_for_key_final(local_stack, key)["image_id"]
+    notification = s3_notification(local_stack.bucket, key, sequencer=NEWEST_SEQUENCER, size=1)
+
+    # Given one notification, delivered and handled
+    send_to_classify_queue(local_stack, notification)
+    handled = _wait_for_sequencer(local_stack, image_id, NEWEST_SEQUENCER)
+
+    # When the same notification is delivered again, twice (in one batch)
+    send_to_classify_queue(local_stack, notification, notification)
+    wait_for_queue_drained(local_stack)
+
+    # Then the stored result is untouched
+    item = prediction_item(local_stack, image_id)
+    assert item["classified_at"] == handled["classified_at"]
+    assert item["sequencer"] == handled["sequencer"]
+    assert item["status"] == "done"
+
+
+def test_late_notification_with_an_older_sequencer_keeps_the_newer_result(local_stack) -> None:
+    key = f"incoming/{unique('late')}/photo.jpg"
+    # Given version 1 (not a photo) was dropped and classified
+    first = _drop(local_stack, key, b"version 1 is not a photo\n" * 10)
+    assert wait_for_key_final(local_stack, key)["status"] == "failed"
+    image_id = find_prediction(local_stack, key).json()["image_id"]
+
+    # ... and version 2 (a photo) replaced it, and its notification was handled
+    _drop(local_stack, key, DOG_PHOTO.read_bytes())
+    send_to_classify_queue(local_stack, s3_notification(local_stack.bucket, key, sequencer=NEWEST_SEQUENCER))
+    newer = _wait_for_sequencer(local_stack, image_id, NEWEST_SEQUENCER)
+    assert newer["status"] == "done", newer
+
+    # When version 1's notification arrives late
+    late = s3_notification(local_stack.bucket, key, sequencer=OLDEST_SEQUENCER, size=250, etag=first["ETag"].strip('"'))
+    send_to_classify_queue(local_stack, late)
+    wait_for_queue_drained(local_stack)
+
+    # Then the newer result stays
+    item = prediction_item(local_stack, image_id)
+    assert item["status"] == "done"
+    assert item["sequencer"] == newer["sequencer"]
+    assert item["classified_at"] == newer["classified_at"]
+    assert item["prediction"] == newer["prediction"]
+
+
+def test_notification_for_an_upload_that_is_not_in_the_bucket_fails_with_object_missing(local_stack) -> None:
+    # Given an upload that was presigned but whose object is not in the bucket (never sent, or deleted)
+    created = presign_upload(local_stack, "gone.jpg", "image/jpeg", 1000)
+    key = created["upload"]["fields"]["key"]
+
+    # When a notification for it arrives
+    send_to_classify_queue(local_stack, s3_notification(local_stack.bucket, key, sequencer=NEWEST_SEQUENCER))
+
+    # Then the photo ends failed, with the reason
+    result = wait_for_final(local_stack, created["image_id"])
+    assert result["status"] == "failed", result
+    assert result["error"]["code"] == "object_missing"
+    assert result["source"] == "upload"
+    assert result["s3_key"] == key
+
+
+def test_notification_naming_a_missing_bucket_is_retried_then_dead_lettered_and_marked_failed(local_stack) -> None:
+    key = f"incoming/{unique('dlq')}/photo.jpg"
+    missing_bucket = unique("photomod-no-such-bucket")
+    started = time.monotonic()
+
+    # When a notification names a bucket that does not exist (an S3 error: the classifier retries it)
+    send_to_classify_queue(local_stack, s3_notification(missing_bucket, key, sequencer=NEWEST_SEQUENCER))
+
+    # Then, after maxReceiveCount receives, it reaches the dead-letter queue and the photo is marked failed
+    result = wait_for_key_final(local_stack, key, timeout_s=DEAD_LETTER_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    assert result["status"] == "failed", result
+    assert result["error"]["code"] == "retries_exhausted", result["error"]
+    assert result["source"] == "drop-folder"
+    assert result["s3_key"] == key
+    # ... which takes at least two visibility timeouts: it was received three times before being redriven
+    assert elapsed >= 2 * VISIBILITY_TIMEOUT_S, f"marked failed after only {elapsed:.1f} s"
+    assert "[DeadLetterFunction] batch of" in local_stack.log("event-sources")
+    wait_for_queue_drained(local_stack, "ClassifyDeadLetterQueue")
+
+
+def test_s3_test_event_is_consumed_without_retries(local_stack) -> None:
+    test_event = '{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-01-01T00:00:00.000Z","Bucket":"b"}'
+
+    send_to_classify_queue(local_stack, test_event)
+
+    # Drained before one visibility timeout: deleted at the first delivery, not left to reappear
+    wait_for_queue_drained(local_stack, timeout_s=VISIBILITY_TIMEOUT_S - 2)
+
+
+def test_batch_mixing_a_corrupt_photo_with_good_ones_classifies_the_good_ones(local_stack) -> None:
+    run = unique("batch")
+    photos = {
+        f"incoming/{run}/dog.jpg": DOG_PHOTO.read_bytes(),
+        f"incoming/{run}/tabby.jpg": (SAMPLES_DIR / "n02123045_tabby.JPEG").read_bytes(),
+        f"incoming/{run}/corrupt.jpg": DOG_PHOTO.read_bytes()[: DOG_PHOTO.stat().st_size // 2],
+        f"incoming/{run}/toaster.jpg": (SAMPLES_DIR / "n04442312_toaster.JPEG").read_bytes(),
+        f"incoming/{run}/ram.jpg": (SAMPLES_DIR / "n02412080_ram.JPEG").read_bytes(),
+    }
+    corrupt = f"incoming/{run}/corrupt.jpg"
+    for key, data in photos.items():
+        _drop(local_stack, key, data)
+    log_before = len(local_stack.log("event-sources"))
+
+    # When their notifications arrive together, in one batch
+    send_to_classify_queue(
+        local_stack,
+        *(
+            s3_notification(local_stack.bucket, key, sequencer=NEWEST_SEQUENCER, size=len(data))
+            for key, data in photos.items()
+        ),
+    )
+
+    # Then the good ones are done and the corrupt one failed, each from this batch's events
+    for key in photos:
+        result = wait_for_key_final(local_stack, key)
+        _wait_for_sequencer(local_stack, result["image_id"], NEWEST_SEQUENCER)
+        result = find_prediction(local_stack, key).json()
+        if key == corrupt:
+            assert result["status"] == "failed", result
+            assert result["error"]["code"] == "corrupt_image"
+        else:
+            assert result["status"] == "done", result
+            assert len(result["labels"]) == 5
+    sizes = [
+        int(size)
+        for size in re.findall(
+            r"\[ClassifyFunction\] batch of (\d+): ok", local_stack.log("event-sources")[log_before:]
+        )
+    ]
+    assert sizes and max(sizes) > 1, f"the notifications were never handled together: batches {sizes}"
+
+    # ... and the worker goes on classifying
+    after = f"incoming/{run}/after.jpg"
+    _drop(local_stack, after, DOG_PHOTO.read_bytes())
+    assert wait_for_key_final(local_stack, after)["status"] == "done"
