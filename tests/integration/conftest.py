@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,8 +16,16 @@ import pytest
 
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
-# Not the `make up` ports, so the tests can run while a developer's stack is up.
-EMULATOR_PORT, API_PORT, WEB_PORT = 4567, 3001, 8001
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Free ports of its own, so the tests run beside a developer's `make up` and beside each other.
+EMULATOR_PORT, API_PORT, WEB_PORT = _free_port(), _free_port(), _free_port()
 WEB_ORIGIN = f"http://localhost:{WEB_PORT}"
 # Short timeouts so retries and the dead-letter queue can be observed within a test run.
 PARAMETERS = {
@@ -58,6 +67,11 @@ class RunningStack:
             aws_secret_access_key="test",
         )
         return resource.Table(self.template.ref(logical_id))
+
+    @property
+    def api_key(self) -> str:
+        """The X-Api-Key the stack's moderator routes accept (it generates one at start-up)."""
+        return (self.run_dir / "api-key").read_text().strip()
 
     def log(self, name: str) -> str:
         path = self.run_dir / "logs" / f"{name}.log"
