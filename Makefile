@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
-REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt
+REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
+	functions/reviews/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
@@ -47,6 +48,9 @@ test-component: venv ## handlers under moto's in-process mock
 
 test-integration: venv browser ## real HTTP against a freshly started local stack
 	@$(PY) -m pytest tests/integration
+
+openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
+	@$(PY) -m infra.openapi -o docs/openapi.json
 
 lint: venv ## ruff, mypy and cfn-lint
 	@$(VENV)/bin/ruff check .
@@ -94,4 +98,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down test test-unit test-component test-integration lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean

@@ -121,12 +121,18 @@ def main() -> None:
     print("raw model throughput (same model object, one forward pass per batch):")
     for size in ("1", "8", "32"):
         print(f"  batch {size:>2}: {raw[size]:6.2f} images/s")
-    print(f"classify path at the configured batch size {batch} ({options.images} real photos per round, "
-          f"{options.rounds} rounds interleaved with raw rounds):")
+    print(
+        f"classify path at the configured batch size {batch} ({options.images} real photos per round, "
+        f"{options.rounds} rounds interleaved with raw rounds):"
+    )
     print(f"  pipeline: {pipeline:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['pipeline'])}")
-    print(f"  raw     : {raw_at_batch:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['raw_interleaved'])}")
-    print(f"cold start: classify handler {handler_s:.2f} s vs bare TensorFlow+ResNet50 {bare_s:.2f} s "
-          f"(ratio {handler_s / bare_s:.2f}; target <= 1.20)")
+    print(
+        f"  raw     : {raw_at_batch:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['raw_interleaved'])}"
+    )
+    print(
+        f"cold start: classify handler {handler_s:.2f} s vs bare TensorFlow+ResNet50 {bare_s:.2f} s "
+        f"(ratio {handler_s / bare_s:.2f}; target <= 1.20)"
+    )
     print(f"peak RSS of the classify process: {result['peak_rss_mb']:.0f} MB (target <= 1500 MB)")
     print(f"pipeline/raw throughput ratio: {ratio:.2f}")
 

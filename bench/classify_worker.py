@@ -41,7 +41,9 @@ def cold(photo: Path) -> None:
 
     from infra.s3_events import sqs_batch_of_notifications
 
-    notifications = put_photos(boto3.client("s3"), os.environ["BENCH_BUCKET"], [photo], f"incoming/bench-cold-{uuid.uuid4().hex}")
+    notifications = put_photos(
+        boto3.client("s3"), os.environ["BENCH_BUCKET"], [photo], f"incoming/bench-cold-{uuid.uuid4().hex}"
+    )
     from classify import app  # the cold start: TensorFlow, ResNet50, policy, clients, warm-up
 
     response = app.lambda_handler(sqs_batch_of_notifications(notifications, os.environ["BENCH_QUEUE_ARN"]), _Context())
@@ -70,7 +72,9 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
         batch = random.normal(0, 60, (size, 224, 224, 3)).astype(np.float32)
         model.predict(batch)  # a first call per shape is a warm-up
         repeats = max(2, 64 // size)
-        raw[str(size)] = images_per_second(lambda b=batch, n=repeats: [model.predict(b) for _ in range(n)], size * repeats)
+        raw[str(size)] = images_per_second(
+            lambda b=batch, n=repeats: [model.predict(b) for _ in range(n)], size * repeats
+        )
 
     photos = sorted(path for path in folder.iterdir() if path.is_file())
     photos = (photos * (images // len(photos) + 1))[:images]

@@ -30,7 +30,9 @@ BATCH = 16
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"))
+    parser.add_argument(
+        "--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+    )
     parser.add_argument("--resize-method", default="nearest")
     options = parser.parse_args()
 
@@ -63,11 +65,16 @@ def main() -> None:
     print(f"model: {classifier.info.name}, weights: {classifier.info.weights}, resize: {options.resize_method}")
     if untrained:
         print("UNTRAINED WEIGHTS: the figures below are what random weights give, NOT the model's accuracy.")
-    print(f"top-1: {top1}/{scored} = {top1 / scored:.3f}   top-5: {top5}/{scored} = {top5 / scored:.3f}   rejected: {rejected}")
+    print(
+        f"top-1: {top1}/{scored} = {top1 / scored:.3f}   top-5: {top5}/{scored} = {top5 / scored:.3f}   "
+        f"rejected: {rejected}"
+    )
     matches = golden.label == GOLDEN_LABEL and round(golden.score, 4) == GOLDEN_SCORE
-    print(f"golden pair for dog.jpeg: got ({golden.label!r}, {golden.score:.4f}), original service "
-          f"({GOLDEN_LABEL!r}, {GOLDEN_SCORE}) -> {'MATCH' if matches else 'NO MATCH'}"
-          + (" (expected with untrained weights)" if untrained else ""))
+    print(
+        f"golden pair for dog.jpeg: got ({golden.label!r}, {golden.score:.4f}), original service "
+        f"({GOLDEN_LABEL!r}, {GOLDEN_SCORE}) -> {'MATCH' if matches else 'NO MATCH'}"
+        + (" (expected with untrained weights)" if untrained else "")
+    )
     if not untrained and not matches:
         raise SystemExit(1)
 

@@ -32,7 +32,10 @@ def upload_to_result(photo: Path) -> float:
     created.raise_for_status()
     body = created.json()
     stored = requests.post(
-        body["upload"]["url"], data=body["upload"]["fields"], files={"file": (photo.name, data, "image/jpeg")}, timeout=10
+        body["upload"]["url"],
+        data=body["upload"]["fields"],
+        files={"file": (photo.name, data, "image/jpeg")},
+        timeout=10,
     )
     stored.raise_for_status()
     while True:
@@ -48,8 +51,12 @@ def main() -> None:
     options = parser.parse_args()
     started = time.perf_counter()
     stack = subprocess.Popen(  # noqa: S603, S607
-        ["make", "--no-print-directory", "up"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        ["make", "--no-print-directory", "up"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     assert stack.stdout is not None
     ready_s = None
@@ -65,8 +72,10 @@ def main() -> None:
         os.killpg(stack.pid, signal.SIGTERM)
         stack.wait(timeout=30)
     print(f"make up -> ready: {ready_s:.1f} s (dependencies installed)")
-    print(f"upload -> result, unloaded, {PHOTO.name}, {options.uploads} runs: median {statistics.median(timings):.2f} s "
-          f"(min {min(timings):.2f}, max {max(timings):.2f})")
+    print(
+        f"upload -> result, unloaded, {PHOTO.name}, {options.uploads} runs: median {statistics.median(timings):.2f} s "
+        f"(min {min(timings):.2f}, max {max(timings):.2f})"
+    )
 
 
 if __name__ == "__main__":

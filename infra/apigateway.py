@@ -10,14 +10,14 @@ import fnmatch
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.functions import FunctionSpec
@@ -115,7 +115,8 @@ def _split_keep(path: str) -> Iterable[str]:
 def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response:
     response = Response(json.dumps({"message": message}), status=status, mimetype="application/json")
     response.headers.update(settings.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {}))
-    response.headers["x-amzn-ErrorType"] = {403: "MissingAuthenticationTokenException", 413: "RequestTooLong"}.get(
+    error_types = {"Missing Authentication Token": "MissingAuthenticationTokenException", "Forbidden": "ForbiddenException"}
+    response.headers["x-amzn-ErrorType"] = error_types.get(message) or {413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
     )
     return response
@@ -130,7 +131,7 @@ class RestApi:
         routes: list[Route],
         invoke: Callable[[str, dict[str, Any]], Any],
         api_keys: Iterable[str] = (),
-        access_log: Callable[[str], None] = print,
+        access_log: Callable[[str], object] = print,
     ):
         self.settings = settings
         self.routes = routes
@@ -162,12 +163,14 @@ class RestApi:
                 adapter.match(request.path, method="GET")
             except MethodNotAllowed:
                 pass
-            except NotFound:
+            except (NotFound, RequestRedirect):
                 return _gateway_error(403, "Missing Authentication Token", self.settings)
             return Response(status=200, headers=self.settings.cors, mimetype="application/json")
         try:
             route, path_parameters = adapter.match(request.path, method=request.method)
-        except (NotFound, MethodNotAllowed):
+        except (NotFound, MethodNotAllowed, RequestRedirect):  # a redirect: werkzeug would merge "//"; AWS does not
+            return _gateway_error(403, "Missing Authentication Token", self.settings)
+        if request.method != route.method:  # werkzeug matches HEAD to a GET rule; API Gateway has no HEAD method
             return _gateway_error(403, "Missing Authentication Token", self.settings)
         if route.api_key_required and request.headers.get("x-api-key") not in self._api_keys:
             return _gateway_error(403, "Forbidden", self.settings)
@@ -192,7 +195,7 @@ class RestApi:
             return True
         return False
 
-    def proxy_event(self, request: Request, route: Route, path_parameters: dict[str, str], body: bytes) -> dict:
+    def proxy_event(self, request: Request, route: Route, path_parameters: Mapping[str, Any], body: bytes) -> dict:
         headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
             headers.setdefault(name, []).append(value)

@@ -42,7 +42,7 @@ def _image_code(dockerfile: Path, context: Path) -> tuple[list[str], str]:
         paths.append(str((context / source).parent.resolve()))
     command = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
     if not command:
-        raise ValueError(f"{dockerfile} has no CMD [\"module.handler\"]")
+        raise ValueError(f'{dockerfile} has no CMD ["module.handler"]')
     return list(dict.fromkeys(paths)), json.loads(command.group(1))[0]
 
 
@@ -79,7 +79,9 @@ def function_specs(
             code_paths, handler = _zip_code(properties, template), properties["Handler"]
         name = template.physical_name(logical_id)
         memory = int(template.resolve(properties.get("MemorySize", 128)))
-        environment = {key: str(value) for key, value in template.resolve(properties["Environment"]["Variables"]).items()}
+        environment = {
+            key: str(value) for key, value in template.resolve(properties["Environment"]["Variables"]).items()
+        }
         environment.update((overrides or {}).get(logical_id, {}))
         environment.update(
             {

@@ -11,7 +11,7 @@ from infra.template import ResolvedTemplate
 
 
 def _queue_attributes(properties: dict[str, Any], template: ResolvedTemplate) -> dict[str, str]:
-    attributes = {}
+    attributes: dict[str, str] = {}
     for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
         if name in properties:
             attributes[name] = str(properties[name])

@@ -91,7 +91,7 @@ class QueuePoller(threading.Thread):
         batching_window_s: float,
         report_batch_item_failures: bool,
         stop: threading.Event,
-        log: Callable[[str], None] = print,
+        log: Callable[[str], object] = print,
     ):
         super().__init__(daemon=True, name=f"sqs-{pool.spec.logical_id}")
         self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region

@@ -9,6 +9,7 @@ With --endpoint-url (e.g. LocalStack's), no emulator is started and resources ar
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 from werkzeug.serving import make_server
 
+from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.functions import FunctionSpec, function_specs
 from infra.invoker import FunctionPool, _die_with_parent
@@ -74,6 +76,12 @@ class LocalStack:
         self.endpoint_url = options.endpoint_url or f"http://{self.host}:{options.emulator_port}"
         self.api_url = f"http://{self.host}:{options.api_port}"
         self.web_url = f"http://localhost:{options.web_port}"
+        # The key API Gateway's usage plan would hand a moderator: routes with ApiKeyRequired accept only it.
+        self.api_key: str = options.api_key or secrets.token_hex(20)
+
+    @property
+    def _api_key_file(self) -> Path:
+        return self.run_dir / "api-key"
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -95,7 +103,9 @@ class LocalStack:
             say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
             emulator_log = (self.log_dir / "emulator.log").open("a")
             self.emulator = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.options.emulator_port)],
+                # moto.server, plus the sequencer S3 puts in every event notification (see infra/emulator.py)
+                [sys.executable, "-m", "infra.emulator", "-H", self.host, "-p", str(self.options.emulator_port)],
+                cwd=REPO_ROOT,
                 stdout=emulator_log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509
@@ -132,6 +142,8 @@ class LocalStack:
         self._start_pollers(template, session)
 
         (self.run_dir / "stack.pid").write_text(str(os.getpid()))
+        self._api_key_file.touch(mode=0o600)
+        self._api_key_file.write_text(self.api_key + "\n")
         elapsed = time.monotonic() - started
         self._print_banner(template, specs, elapsed)
 
@@ -153,9 +165,11 @@ class LocalStack:
             api_settings(template, apis[0]),
             api_routes(specs, apis[0]),
             invoke_with(self.pools),
+            api_keys=[self.api_key],
             access_log=lambda line: access_log.write(line + "\n"),
         )
-        server = make_server(self.host, self.options.api_port, rest_api, threaded=True)
+        # Plus /openapi.json and /docs: locally, describing the API is the gateway's job too.
+        server = make_server(self.host, self.options.api_port, WithApiDocs(rest_api, OpenApiDocument()), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
         self.servers.append(server)
 
@@ -184,9 +198,10 @@ class LocalStack:
                     self.pollers.append(poller)
 
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
-        untrained = any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values()) and not (
-            REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
-        ).is_file()
+        untrained = (
+            any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values())
+            and not (REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").is_file()
+        )
         lines = [
             "",
             f"photomod local stack ready in {elapsed:.1f} s",
@@ -195,6 +210,7 @@ class LocalStack:
             f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)",
             f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
             f"  logs         {self.log_dir}",
+            f"  API key      {self.api_key}   (X-Api-Key of the staff routes; also in {self._api_key_file})",
         ]
         if untrained:
             lines += [
@@ -222,6 +238,7 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 self.emulator.kill()
         (self.run_dir / "stack.pid").unlink(missing_ok=True)
+        self._api_key_file.unlink(missing_ok=True)
         say("photomod local stack stopped")
 
 
@@ -281,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-vars", default=str(REPO_ROOT / "infra" / "local-env.json"), help="per-function env JSON")
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
+    parser.add_argument("--api-key", help="the X-Api-Key moderator routes accept (default: random, in run-dir)")
     options = parser.parse_args(argv)
     (up if options.command == "up" else down)(options)
 

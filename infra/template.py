@@ -69,7 +69,11 @@ class ResolvedTemplate:
     # ---- names
     def physical_name(self, logical_id: str) -> str:
         resource = self.resources[logical_id]
-        explicit = {"AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName", "AWS::DynamoDB::Table": "TableName"}
+        explicit = {
+            "AWS::S3::Bucket": "BucketName",
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::DynamoDB::Table": "TableName",
+        }
         key = explicit.get(resource["Type"])
         if key and key in resource.get("Properties", {}):
             return str(self.resolve(resource["Properties"][key]))
@@ -94,9 +98,10 @@ class ResolvedTemplate:
 
     def logical_id_for_arn(self, arn: str) -> str:
         for logical_id, resource in self.resources.items():
-            if resource["Type"] in ("AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table") and self.arn(
-                logical_id
-            ) == arn:
+            if (
+                resource["Type"] in ("AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table")
+                and self.arn(logical_id) == arn
+            ):
                 return logical_id
         raise KeyError(f"no resource with ARN {arn}")
 
@@ -152,7 +157,7 @@ class ResolvedTemplate:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (function, argument), = value.items()
+            ((function, argument),) = value.items()
             if function == "Ref":
                 return self.ref(argument)
             if function == "Fn::GetAtt":

@@ -33,7 +33,9 @@ class Shopper(HttpUser):
             return
         body = created.json()
         stored = self.client.post(
-            body["upload"]["url"], data=body["upload"]["fields"], files={"file": (photo.name, data, "image/jpeg")},
+            body["upload"]["url"],
+            data=body["upload"]["fields"],
+            files={"file": (photo.name, data, "image/jpeg")},
             name="S3 presigned POST",
         )
         if stored.status_code not in (200, 201, 204):
@@ -42,15 +44,22 @@ class Shopper(HttpUser):
             status = self.client.get(f"/predictions/{body['image_id']}", name="/predictions/{image_id}").json()
             if status["status"] != "pending":
                 events.request.fire(
-                    request_type="FLOW", name="upload to result", response_time=(time.perf_counter() - started) * 1000,
-                    response_length=0, exception=None if status["status"] == "done" else RuntimeError(status["error"]),
+                    request_type="FLOW",
+                    name="upload to result",
+                    response_time=(time.perf_counter() - started) * 1000,
+                    response_length=0,
+                    exception=None if status["status"] == "done" else RuntimeError(status["error"]),
                     context={},
                 )
                 return
             time.sleep(0.5)
         events.request.fire(
-            request_type="FLOW", name="upload to result", response_time=RESULT_TIMEOUT_S * 1000, response_length=0,
-            exception=TimeoutError("no result in time"), context={},
+            request_type="FLOW",
+            name="upload to result",
+            response_time=RESULT_TIMEOUT_S * 1000,
+            response_length=0,
+            exception=TimeoutError("no result in time"),
+            context={},
         )
 
     @task(1)

@@ -17,7 +17,6 @@ import pytest
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -82,11 +81,18 @@ class RunningStack:
 def local_stack():
     run_dir = Path(tempfile.mkdtemp(prefix="photomod-stack-"))
     command = [
-        sys.executable, "-m", "infra.stack", "up",
-        "--run-dir", str(run_dir),
-        "--emulator-port", str(EMULATOR_PORT),
-        "--api-port", str(API_PORT),
-        "--web-port", str(WEB_PORT),
+        sys.executable,
+        "-m",
+        "infra.stack",
+        "up",
+        "--run-dir",
+        str(run_dir),
+        "--emulator-port",
+        str(EMULATOR_PORT),
+        "--api-port",
+        str(API_PORT),
+        "--web-port",
+        str(WEB_PORT),
     ]
     for name, value in PARAMETERS.items():
         command += ["--parameter", f"{name}={value}"]

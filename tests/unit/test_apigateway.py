@@ -73,6 +73,11 @@ def test_routes_and_stage_come_from_the_templates_api_events(template):
         ("GET", "/predictions"): "UploadFunction",
         ("POST", "/predictions/{image_id}/feedback"): "FeedbackFunction",
         ("GET", "/feedback.csv"): "FeedbackFunction",
+        ("POST", "/predict"): "UploadFunction",
+        ("GET", "/predict"): "UploadFunction",
+        ("GET", "/images/{image_id}"): "UploadFunction",
+        ("GET", "/reviews"): "ReviewsFunction",
+        ("POST", "/reviews/{image_id}"): "ReviewsFunction",
     }
     assert api_settings(template, "Api").stage == "v1"
 
@@ -304,3 +309,18 @@ def test_a_body_of_exactly_10_mb_is_passed_on(client, functions):
     client.post("/uploads", data=b"x" * MAX_PAYLOAD_BYTES, content_type="application/json")
 
     assert len(functions.event["body"]) == MAX_PAYLOAD_BYTES
+
+
+def test_head_is_not_routed_to_a_get_route_as_api_gateway_has_no_implicit_head(client, functions):
+    reply = client.head(f"/predictions/{IMAGE_ID}")
+
+    assert reply.status_code == 403
+    assert functions.calls == []
+
+
+def test_a_path_with_doubled_slashes_is_not_routed_rather_than_crashing_the_host(client, functions):
+    reply = client.get("/predictions/....//")
+
+    assert reply.status_code == 403
+    assert json.loads(reply.data) == {"message": "Missing Authentication Token"}
+    assert functions.calls == []

@@ -227,3 +227,63 @@ def test_photo_notifications_cover_exactly_the_photo_prefixes(defaults):
     rules = [configuration.get("Filter", {}).get("S3Key", {}).get("Rules", []) for configuration in configurations]
     assert all(len(rule) == 1 and rule[0]["Name"] == "prefix" for rule in rules), rules
     assert sorted(rule[0]["Value"] for rule in rules) == PHOTO_PREFIXES
+
+
+# ---------------------------------------------------------------- /predict, display gate, review queue
+
+
+def _api_events(template: ResolvedTemplate) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"]): event["Properties"]
+        for function in template.resources_of_type("AWS::Serverless::Function")
+        for event in _properties(template, function).get("Events", {}).values()
+        if event["Type"] == "Api"
+    }
+
+
+def test_the_moderators_review_routes_need_the_api_key_and_the_shoppers_routes_do_not(defaults):
+    keyed = {route for route, event in _api_events(defaults).items() if event.get("Auth", {}).get("ApiKeyRequired")}
+
+    assert {("GET", "/reviews"), ("POST", "/reviews/{image_id}")} <= keyed
+    shoppers = {
+        ("POST", "/uploads"),
+        ("GET", "/predictions/{image_id}"),
+        ("POST", "/predict"),
+        ("GET", "/images/{image_id}"),
+    }
+    assert not shoppers & keyed
+
+
+def test_the_api_key_has_a_throttled_usage_plan_and_preflights_need_no_key(defaults):
+    auth = _properties(defaults, "Api")["Auth"]
+
+    assert auth["ApiKeyRequired"] is False
+    # A browser's CORS preflight never carries X-Api-Key (SAM's default would require it there).
+    assert auth["AddApiKeyRequiredToCorsPreflight"] is False
+    assert auth["UsagePlan"]["CreateUsagePlan"] == "PER_API"
+    assert int(auth["UsagePlan"]["Throttle"]["RateLimit"]) > 0 and int(auth["UsagePlan"]["Throttle"]["BurstLimit"]) > 0
+
+
+def test_the_api_passes_predict_bodies_as_binary(defaults):
+    binary = _properties(defaults, "Api")["BinaryMediaTypes"]
+
+    assert {"multipart~1form-data", "image~1*"} <= set(binary)
+
+
+def test_the_upload_function_outlives_the_predict_wait_and_answers_before_api_gateway_gives_up(defaults):
+    timeout = int(_properties(defaults, "UploadFunction")["Timeout"])
+    wait = defaults.template["Parameters"]["PredictWaitSeconds"]
+
+    assert wait["Default"] <= wait["MaxValue"] < timeout < 29  # API Gateway's integration timeout
+
+
+def test_reviews_function_queries_only_the_review_queue_index(defaults):
+    index = f"{defaults.arn('PredictionsTable')}/index/review_queue"
+    queries = [
+        statement for statement in _statements(defaults, "ReviewsFunction") if "dynamodb:Query" in statement["Action"]
+    ]
+
+    assert [_as_list(statement["Resource"]) for statement in queries] == [[index]]
+    (gsi,) = _properties(defaults, "PredictionsTable")["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "review_queue"
+    assert [key["AttributeName"] for key in gsi["KeySchema"]] == ["review_queue", "classified_at"]

@@ -7,7 +7,6 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from photomod_shared.predictions import PredictionTable
 
 from classify.labels import ClassIndex
 from classify.model import load_classifier
@@ -15,6 +14,7 @@ from classify.policy import ModerationPolicy
 from classify.service import Classification, Message, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import PhotoBucket
+from photomod_shared.predictions import PredictionTable
 
 logger = Logger()
 settings = ClassifySettings.from_environment()

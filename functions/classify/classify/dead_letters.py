@@ -7,11 +7,11 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from classify.events import MalformedNotification, photo_events
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.predictions import STATUS_FAILED, PredictionTable
-
-from classify.events import MalformedNotification, photo_events
 
 logger = Logger()
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
@@ -48,7 +48,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         try:
             fail_dead_letter(record.body, predictions)
         except MalformedNotification:
-            logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
+            logger.exception(
+                "dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]}
+            )
         except Exception:
             logger.exception("could not record a dead letter; it stays in the queue")
             failures.append({"itemIdentifier": record.message_id})

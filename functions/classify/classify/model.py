@@ -51,7 +51,9 @@ def resolve_weights(configured_path: str | None, allow_untrained: bool) -> Path 
             return candidate
     where = configured_path or str(KERAS_CACHE_PATH)
     if not allow_untrained:
-        raise ModelUnavailable(f"ResNet50 ImageNet weights not found at {where}; run `make weights` or set MODEL_WEIGHTS_PATH")
+        raise ModelUnavailable(
+            f"ResNet50 ImageNet weights not found at {where}; run `make weights` or set MODEL_WEIGHTS_PATH"
+        )
     logger.warning(
         "UNTRAINED MODEL: no ImageNet weights at %s; predictions are random and recorded as weights=untrained. "
         "Run `make weights` on a machine with internet access to get real predictions.",

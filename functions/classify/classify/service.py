@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from photomod_shared import ids
-from photomod_shared.clock import iso, utc_now
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
 
 from classify.events import MalformedNotification, PhotoEvent, photo_events
 from classify.imaging import ImageLimits, ImageRejected, decode_and_preprocess
 from classify.labels import ClassIndex, top_k
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
+from photomod_shared import ids
+from photomod_shared.clock import iso, utc_now
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,9 @@ def classify_messages(messages: Iterable[Message], work: Classification) -> list
         try:
             events = photo_events(message.body)
         except MalformedNotification:
-            logger.exception("malformed notification in message %s; leaving it for the dead-letter queue", message.message_id)
+            logger.exception(
+                "malformed notification in message %s; leaving it for the dead-letter queue", message.message_id
+            )
             retry.add(message.message_id)
             continue
         for event in events:
@@ -98,18 +100,19 @@ def classify_messages(messages: Iterable[Message], work: Classification) -> list
                 retry.add(photo.message_id)
 
         decoded = [photo for photo in fresh if photo.pixels is not None and photo.message_id not in retry]
-        probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded])) if decoded else []
-        outcomes = [(photo, _done_attributes(row, work)) for photo, row in zip(decoded, probabilities, strict=True)]
+        outcomes: list[tuple[_Photo, dict[str, Any]]] = []
+        if decoded:
+            probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded]))  # type: ignore[misc]
+            outcomes.extend(
+                (photo, _done_attributes(row, work)) for photo, row in zip(decoded, probabilities, strict=True)
+            )
         for photo in fresh:
             if photo.rejection is not None:
                 error = {"code": photo.rejection.code, "message": photo.rejection.message}
                 outcomes.append((photo, {"status": STATUS_FAILED, "error": error, "model": work.model.info.to_dict()}))
         # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
-        for photo, written in zip(
-            [photo for photo, _ in outcomes], pool.map(lambda outcome: _write(*outcome, work), outcomes), strict=True
-        ):
-            if not written:
-                retry.add(photo.message_id)
+        stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work), outcomes)
+        retry.update(photo.message_id for (photo, _), written in zip(outcomes, stored, strict=True) if not written)
     return sorted(retry)
 
 

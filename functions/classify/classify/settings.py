@@ -1,8 +1,7 @@
 from dataclasses import dataclass
 
-from photomod_shared import settings
-
 from classify.imaging import RESIZE_METHODS, ImageLimits
+from photomod_shared import settings
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,28 @@
 
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from photomod_shared.api import create_resolver
-from photomod_shared.clock import utc_now
-from photomod_shared.predictions import PredictionTable
 
+from feedback import export
 from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
 from feedback.storage import FeedbackTable
+from photomod_shared.api import create_resolver, error_responses, public_url
+from photomod_shared.clock import utc_now
+from photomod_shared.predictions import PredictionTable
 
 logger = Logger()
 settings = FeedbackSettings.from_environment()
-app = create_resolver(settings.web_origin)
+# A page's next-page headers, for an analysts' page on the web origin.
+app = create_resolver(settings.web_origin, expose_headers=["Link", "X-Next-Cursor", "Content-Disposition"])
 
 
 @cache
@@ -31,11 +35,57 @@ def collaborators() -> dict[str, Any]:
     }
 
 
-@app.post("/predictions/<image_id>/feedback", responses={201: {"description": "Feedback recorded"}})
-def post_feedback(image_id: Annotated[str, Path(max_length=64)], request: FeedbackRequest) -> Response[FeedbackRecorded]:
+@app.post(
+    "/predictions/<image_id>/feedback", responses={201: {"description": "Feedback recorded"}, **error_responses(404)}
+)
+def post_feedback(
+    image_id: Annotated[str, Path(max_length=64)], request: FeedbackRequest
+) -> Response[FeedbackRecorded]:
     recorded = record_feedback(image_id, request, now=utc_now(), **collaborators())
     logger.info("feedback recorded", extra={"image_id": image_id})
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=recorded)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))
+
+
+CSV_EXPORT_RESPONSE: OpenAPIResponse = {
+    "description": "One page of feedback as CSV (RFC 4180, header row first, formula-like cells prefixed with ')",
+    "headers": {
+        "Link": {
+            "description": 'The next page, `<url>; rel="next"`; absent on the last page',
+            "schema": {"type": "string"},
+        },
+        "X-Next-Cursor": {
+            "description": "The next page's cursor, for `?cursor=`; absent on the last page",
+            "schema": {"type": "string"},
+        },
+    },
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+@app.get("/feedback.csv", summary="Export feedback for analysts (CSV, paged)", responses={200: CSV_EXPORT_RESPONSE})
+def export_feedback_csv(
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=export.MAX_PAGE_SIZE,
+            description=f"Rows per page (default {export.DEFAULT_PAGE_SIZE}, at most {export.MAX_PAGE_SIZE}; "
+            f"a page also stops at {export.MAX_PAGE_BYTES // 2**20} MB)",
+        ),
+    ] = export.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=export.MAX_CURSOR_LENGTH, description="Opaque; from the previous page's X-Next-Cursor"),
+    ] = None,
+) -> Response[str]:
+    page = export.export_feedback_page(collaborators()["feedback"], limit=limit, cursor=cursor)
+    headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
+    if page.next_cursor:
+        query = urlencode({"limit": limit, "cursor": page.next_cursor})
+        next_url = public_url(app.current_event, f"/feedback.csv?{query}")
+        headers.update({"Link": f'<{next_url}>; rel="next"', "X-Next-Cursor": page.next_cursor})
+    logger.info("feedback exported", extra={"rows": page.rows, "more": bool(page.next_cursor)})
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=page.body, headers=headers)
 
 
 @logger.inject_lambda_context

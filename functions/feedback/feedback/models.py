@@ -2,7 +2,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: "inappropriate": "yes" is a client bug to report, not a value to guess at.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     correct_label: str = Field(min_length=1, max_length=200, description="What the photo really shows")
     comment: str = Field(default="", max_length=1000)

@@ -4,11 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+from feedback.models import FeedbackRequest
 from photomod_shared import ids
 from photomod_shared.api import ImageNotFound, InvalidRequest
 from photomod_shared.clock import iso
-
-from feedback.models import FeedbackRequest
 
 
 class Predictions(Protocol):

@@ -1,6 +1,7 @@
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from photomod_shared.predictions import to_dynamo
+from photomod_shared.predictions import from_dynamo, to_dynamo
 
 
 class FeedbackTable:
@@ -11,3 +12,18 @@ class FeedbackTable:
 
     def add(self, item: dict[str, Any]) -> None:
         self._table.put_item(Item=to_dynamo({key: value for key, value in item.items() if value is not None}))
+
+    def scan(self, *, max_items: int, start_after: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """Items in table order, after the one keyed `start_after`: one Scan request at a time, never more than
+        `max_items` read, so memory stays bounded however large the table is."""
+        # The resource's client takes and returns plain Python values, like the Table itself.
+        paginator = self._table.meta.client.get_paginator("scan")
+        arguments: dict[str, Any] = {
+            "TableName": self._table.name,
+            "PaginationConfig": {"MaxItems": max_items, "PageSize": max_items},
+        }
+        if start_after:
+            arguments["ExclusiveStartKey"] = dict(start_after)
+        for page in paginator.paginate(**arguments):
+            for item in page.get("Items", []):
+                yield from_dynamo(item)

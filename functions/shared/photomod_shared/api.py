@@ -1,12 +1,16 @@
 """What the HTTP functions share: one error body shape, CORS for the web origin, request validation."""
 
+from collections.abc import Collection, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
 
 logger = Logger()
 
@@ -42,6 +46,33 @@ def error_response(status: HTTPStatus, code: str, message: str) -> Response:
     )
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, stable: e.g. invalid_request, image_not_found")
+    message: str = Field(description="For people; the wording may change")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error a function answers (API Gateway's own errors are {"message": ...})."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI `responses` for the errors a route answers besides 400 and 500 (which every route may)."""
+    return {
+        status: {"description": HTTPStatus(status).phrase, "content": {"application/json": {"model": ErrorBody}}}
+        for status in statuses
+    }
+
+
+def public_url(event: Any, path: str) -> str:
+    """Absolute URL of `path` on this API, as the client called it (custom domain or stage URL)."""
+    host = event.headers.get("Host") or event.headers.get("host") or ""
+    scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "https"
+    base_path = f"/{event.request_context.stage}" if ".execute-api." in host else ""
+    return f"{scheme}://{host}{base_path}{path}"
+
+
 def describe_validation_errors(errors: Any) -> str:
     """One readable line per problem, e.g. "body.size: Input should be greater than 0"."""
     lines = []
@@ -54,15 +85,51 @@ def describe_validation_errors(errors: Any) -> str:
     return "; ".join(lines) or "the request is invalid"
 
 
-def create_resolver(web_origin: str) -> APIGatewayRestResolver:
+def require_json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Refuses a body that is JSON but not an object.
+
+    Powertools' validation unwraps a list to its first element (meant for form fields), so `[{...}]` would
+    otherwise pass as `{...}`.
+    """
+    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
+        raise InvalidRequest("body: the request body must be a JSON object")
+    return next_middleware(app)
+
+
+def create_resolver(
+    web_origin: str, *, expose_headers: Sequence[str] = (), raw_body_resources: Collection[str] = ()
+) -> APIGatewayRestResolver:
+    """`expose_headers`: response headers the web page may read besides the CORS-safelisted ones.
+    `raw_body_resources`: routes (e.g. "/predict") whose handlers read a non-JSON body themselves."""
     app = APIGatewayRestResolver(
-        cors=CORSConfig(allow_origin=web_origin, allow_headers=["Content-Type", "X-Api-Key"], max_age=600),
+        cors=CORSConfig(
+            allow_origin=web_origin,
+            allow_headers=["Content-Type", "X-Api-Key"],
+            expose_headers=list(expose_headers),
+            max_age=600,
+        ),
         enable_validation=True,
     )
+
+    def json_object_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        if app.current_event.resource in raw_body_resources:
+            return next_middleware(app)
+        return require_json_object_body(app, next_middleware)
+
+    app.use(middlewares=[json_object_bodies])
 
     @app.exception_handler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
         return error_response(error.status, error.code, error.message)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def handle_undecodable_body(_: UnicodeDecodeError) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "body: the request body is not UTF-8 JSON")
+
+    # json.loads recurses once per nesting level: `[[[[...` a few thousand deep is a client's doing, not a 500.
+    @app.exception_handler(RecursionError)
+    def handle_overly_nested_body(_: RecursionError) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "body: the request body is nested too deeply")
 
     @app.exception_handler(RequestValidationError)
     def handle_validation_error(error: RequestValidationError) -> Response:

@@ -2,6 +2,10 @@
 
 `PredictionTable` is the only code that knows DynamoDB's item format. `prediction_view` turns an item
 into the API's body.
+
+The review queue is a sparse global secondary index: only an item whose verdict is `review` carries its
+partition attribute, so the index holds exactly the photos waiting for a moderator, newest first by
+`classified_at`. `record_outcome` and `settle_review` keep that attribute in step with the verdict.
 """
 
 from collections.abc import Mapping
@@ -11,6 +15,15 @@ from typing import Any
 STATUS_PENDING = "pending"
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"
+
+VERDICT_ALLOW = "allow"
+VERDICT_REVIEW = "review"
+VERDICT_BLOCK = "block"
+
+REVIEW_QUEUE_INDEX = "review_queue"
+REVIEW_QUEUE_ATTRIBUTE = "review_queue"
+# One partition: a moderation queue stays small; the sort key (`classified_at`) orders it.
+REVIEW_QUEUE_PARTITION = "review"
 
 # S3 sequencers differ in length; AWS says to right-pad the shorter with zeros before comparing them.
 SEQUENCER_WIDTH = 40
@@ -111,10 +124,19 @@ class PredictionTable:
             names[f"#a{index}"] = name
             values[f":a{index}"] = to_dynamo(value)
             assignments.append(f"#a{index} = :a{index}")
+        # A newer photo under the same key starts over: it joins the review queue only for its own verdict,
+        # and a moderator's decision on the earlier photo no longer applies.
+        names.update({"#queue": REVIEW_QUEUE_ATTRIBUTE, "#model_verdict": "model_verdict", "#moderation": "moderation"})
+        removals = ["#model_verdict", "#moderation"]
+        if attributes.get("verdict") == VERDICT_REVIEW:
+            values[":queue"] = REVIEW_QUEUE_PARTITION
+            assignments.append("#queue = :queue")
+        else:
+            removals.append("#queue")
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removals),
                 ConditionExpression="attribute_not_exists(#sequencer) OR #sequencer < :sequencer",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -136,6 +158,56 @@ class PredictionTable:
                     ":pending": STATUS_PENDING,
                     ":error": dict(error),
                     ":failed_at": failed_at,
+                },
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def review_queue_page(
+        self, limit: int, start_after: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to `limit` photos in review, newest first, and the key to continue after (None at the end).
+
+        The index is eventually consistent: a photo settled a moment ago may still be listed once.
+        """
+        request: dict[str, Any] = {
+            "IndexName": REVIEW_QUEUE_INDEX,
+            "KeyConditionExpression": "#queue = :queue",
+            "ExpressionAttributeNames": {"#queue": REVIEW_QUEUE_ATTRIBUTE},
+            "ExpressionAttributeValues": {":queue": REVIEW_QUEUE_PARTITION},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_after:
+            request["ExclusiveStartKey"] = dict(start_after)
+        response = self._table.query(**request)
+        return [from_dynamo(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str) -> bool:
+        """A moderator's decision on a photo in review: it becomes the verdict and the photo leaves the queue.
+
+        Returns False if the photo is unknown or not in review (e.g. another moderator settled it first).
+        """
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression=(
+                    "SET #verdict = :decision, #model_verdict = :review, #moderation = :moderation REMOVE #queue"
+                ),
+                ConditionExpression="attribute_exists(image_id) AND #status = :done AND #verdict = :review",
+                ExpressionAttributeNames={
+                    "#verdict": "verdict",
+                    "#model_verdict": "model_verdict",
+                    "#moderation": "moderation",
+                    "#queue": REVIEW_QUEUE_ATTRIBUTE,
+                    "#status": "status",
+                },
+                ExpressionAttributeValues={
+                    ":decision": decision,
+                    ":review": VERDICT_REVIEW,
+                    ":done": STATUS_DONE,
+                    ":moderation": {"decision": decision, "note": note, "decided_at": decided_at},
                 },
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:

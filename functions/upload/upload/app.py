@@ -1,26 +1,34 @@
 """Upload function: presigns uploads and reports predictions (REST API via API Gateway)."""
 
+import base64
 from functools import cache
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+
 from photomod_shared.api import create_resolver
 from photomod_shared.clock import utc_now
-from photomod_shared.predictions import PredictionTable
-
-from upload import service
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, PredictionTable
+from upload import display, predict, responses, service
 from upload.models import UploadCreated, UploadRequest
 from upload.settings import UploadSettings
 from upload.storage import ImageStore
 
 logger = Logger()
 settings = UploadSettings.from_environment()
-app = create_resolver(settings.web_origin)
+# Time kept back from the function's timeout while /predict waits: storing the photo and answering.
+PREDICT_MARGIN_S = 3
+app = create_resolver(
+    settings.web_origin,
+    expose_headers=["Location", "X-Image-Id", "X-Error-Code", "Retry-After"],
+    raw_body_resources=["/predict"],
+)
 
 
 @cache
@@ -28,9 +36,11 @@ def collaborators() -> dict[str, Any]:
     """boto3 clients built once per process, on first use; the endpoint comes from AWS_ENDPOINT_URL."""
     sigv4 = Config(signature_version="s3v4")
     s3 = boto3.client("s3", config=sigv4)
-    presign_s3 = boto3.client("s3", config=sigv4, endpoint_url=settings.presign_endpoint_url) if (
-        settings.presign_endpoint_url
-    ) else s3
+    presign_s3 = (
+        boto3.client("s3", config=sigv4, endpoint_url=settings.presign_endpoint_url)
+        if (settings.presign_endpoint_url)
+        else s3
+    )
     table = boto3.resource("dynamodb").Table(settings.predictions_table)
     return {"store": ImageStore(s3, presign_s3, settings.images_bucket), "predictions": PredictionTable(table)}
 
@@ -55,17 +65,74 @@ def create_upload(request: UploadRequest) -> Response[UploadCreated]:
     )
     logger.info("upload presigned", extra={"image_id": created["image_id"]})
     body = UploadCreated(**created, result_url=result_url(created["image_id"]))
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body.model_dump())
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.get("/predictions/<image_id>")
+@app.get("/predictions/<image_id>", responses=responses.PREDICTION)
 def get_prediction(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     return service.get_prediction(image_id, now=utc_now(), **collaborators())
 
 
-@app.get("/predictions")
+@app.get("/predictions", responses=responses.PREDICTION)
 def find_prediction_by_key(key: Annotated[str | None, Query(max_length=1100)] = None) -> dict[str, Any]:
     return service.find_prediction_by_key(key, now=utc_now(), **collaborators())
+
+
+def predict_reply(
+    status: HTTPStatus, headers: dict[str, str], prediction: str | None = None, score: float | None = None
+) -> Response[dict[str, Any]]:
+    """The original service's body, exactly: success, prediction, score. Anything else goes in headers."""
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body={"success": status == HTTPStatus.OK, "prediction": prediction, "score": score},
+        headers=headers,
+    )
+
+
+@app.post("/predict", responses=responses.PREDICT)
+def post_predict() -> Response[dict[str, Any]]:
+    """Classifies one photo synchronously, as the original service did (multipart field `file`, or an image body)."""
+    event = app.current_event
+    body = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
+    remaining_s = app.lambda_context.get_remaining_time_in_millis() / 1000
+    try:
+        photo = predict.read_photo(body, event.headers.get("Content-Type"), settings.max_upload_bytes)
+        outcome = predict.predict(
+            photo,
+            wait_seconds=max(0.0, min(settings.predict_wait_seconds, remaining_s - PREDICT_MARGIN_S)),
+            now=utc_now(),
+            **collaborators(),
+        )
+    except predict.PredictRefused as refused:
+        logger.info("predict refused", extra={"code": refused.code, "reason": refused.message})
+        return predict_reply(refused.status, {"X-Error-Code": refused.code})
+    found = {"Location": result_url(outcome.image_id), "X-Image-Id": outcome.image_id}
+    logger.info("predict answered", extra={"image_id": outcome.image_id, "status": outcome.status})
+    if outcome.status == STATUS_DONE:
+        return predict_reply(HTTPStatus.OK, found, outcome.prediction, outcome.score)
+    if outcome.status == STATUS_FAILED:
+        return predict_reply(HTTPStatus.BAD_REQUEST, {**found, "X-Error-Code": outcome.error_code or "failed"})
+    return predict_reply(HTTPStatus.ACCEPTED, {**found, "Retry-After": "2"})
+
+
+@app.get("/predict", responses=responses.PREDICT_WRONG_METHOD)
+def get_predict() -> Response[dict[str, Any]]:
+    # API Gateway would answer a method without a route with 403; the original service said 405.
+    return predict_reply(HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": "POST", "X-Error-Code": "method_not_allowed"})
+
+
+@app.get("/images/<image_id>", responses=responses.IMAGE)
+def show_image(image_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    """302 to a short-lived URL of the photo if its verdict is allow; see upload.display for the refusals."""
+    url = display.display_url(image_id, expires_in=settings.display_url_expiry_seconds, **collaborators())
+    # The URL expires within a minute: neither the browser nor a CDN may keep the redirect.
+    return Response(
+        status_code=HTTPStatus.FOUND.value,
+        content_type=content_types.TEXT_PLAIN,
+        body="",
+        headers={"Location": url, "Cache-Control": "no-store"},
+    )
 
 
 @logger.inject_lambda_context

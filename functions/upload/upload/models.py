@@ -1,4 +1,8 @@
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from photomod_shared.api import ErrorDetail
 
 # The types the classifier decodes, with the extension the server-generated key gets.
 EXTENSIONS_BY_CONTENT_TYPE = {
@@ -14,9 +18,12 @@ EXTENSIONS_BY_CONTENT_TYPE = {
 
 
 class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: a size of "123" or true is a client bug to report, not a value to guess at.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
-    filename: str = Field(min_length=1, max_length=255, description="The shopper's file name; stored, never used as a key")
+    filename: str = Field(
+        min_length=1, max_length=255, description="The shopper's file name; stored, never used as a key"
+    )
     content_type: str = Field(min_length=1, max_length=100, description="One of the supported image types")
     size: int = Field(gt=0, description="Size of the file in bytes")
 
@@ -38,3 +45,49 @@ class UploadCreated(BaseModel):
     upload: PresignedPost
     expires_in: int
     result_url: str
+
+
+# What the API answers about an image (photomod_shared.predictions.prediction_view); documentation only: the
+# handlers return the view's dict, and the conformance test holds the two together.
+class Label(BaseModel):
+    label: str
+    wnid: str
+    score: float
+
+
+class VerdictReason(BaseModel):
+    category: str
+    action: str
+    label: str
+    wnid: str
+    score: float
+
+
+class ModelInfo(BaseModel):
+    name: str
+    weights: str = Field(description="imagenet, or untrained on a local stack without the weights file")
+
+
+class PredictionView(BaseModel):
+    image_id: str
+    status: Literal["pending", "done", "failed"]
+    prediction: str | None = Field(description="The top ImageNet label, once done")
+    score: float | None
+    labels: list[Label] = Field(description="The top-k labels, best first")
+    verdict: str | None = Field(description="allow, review or block, once done")
+    verdict_reasons: list[VerdictReason]
+    policy_version: str | None
+    model: ModelInfo | None
+    source: str | None = Field(description="upload or drop-folder")
+    s3_key: str | None
+    created_at: str | None
+    classified_at: str | None
+    error: ErrorDetail | None = Field(description="Why a failed image failed")
+
+
+class PredictReply(BaseModel):
+    """POST /predict's body, the original service's contract: on failure the reason is in X-Error-Code."""
+
+    success: bool
+    prediction: str | None
+    score: float | None

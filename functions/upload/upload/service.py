@@ -9,7 +9,6 @@ from photomod_shared import ids
 from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
 from photomod_shared.clock import iso, parse_iso
 from photomod_shared.predictions import STATUS_PENDING, prediction_view
-
 from upload.models import EXTENSIONS_BY_CONTENT_TYPE, UploadRequest
 
 # How long after a presigned upload expires before a missing object counts as never sent.

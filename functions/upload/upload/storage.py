@@ -19,6 +19,14 @@ class ImageStore:
         )
         return {"url": presigned["url"], "fields": presigned["fields"]}
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+
+    def presign_display(self, key: str, expires_in: int) -> str:
+        return self._presign_client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+        )
+
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self._bucket, Key=key)

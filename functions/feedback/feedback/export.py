@@ -1,0 +1,149 @@
+"""Feedback as CSV for analysts: one bounded page at a time, safe to open in a spreadsheet.
+
+API Gateway (REST, Lambda proxy) cannot stream, so the export is paged: each page is a complete CSV file
+(header row included) and, when more rows follow, an opaque cursor that resumes right after its last row.
+Rows come in table order (DynamoDB Scan order), not by time: sort in the spreadsheet.
+"""
+
+import base64
+import binascii
+import csv
+import io
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from photomod_shared import ids
+from photomod_shared.api import InvalidRequest
+
+COLUMNS = (
+    "image_id",
+    "s3_key",
+    "prediction",
+    "score",
+    "verdict",
+    "correct_label",
+    "inappropriate",
+    "comment",
+    "created_at",
+)
+DEFAULT_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 1000
+# Lambda's response payload limit is 6 MB, and the runtime JSON-escapes the body (a quote becomes 2 bytes, an
+# emoji 12), so a page also stops at this many escaped bytes, whatever `limit` says. Rows are a few hundred
+# bytes in practice, so the budget only cuts pages of pathological rows.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+MAX_CURSOR_LENGTH = 512
+# OWASP CSV injection: a spreadsheet evaluates a cell that starts with one of these as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# The feedback table's key: where a page ended, so the next one can start right after it.
+_KEY = ("image_id", "feedback_id")
+_MAX_FEEDBACK_ID_LENGTH = 100
+
+
+class InvalidCursor(InvalidRequest):
+    code = "invalid_cursor"
+
+
+class FeedbackReader(Protocol):
+    def scan(self, *, max_items: int, start_after: Mapping[str, str] | None) -> Iterable[dict[str, Any]]:
+        """Feedback items in table order, after the item with key `start_after`, at most `max_items` of them."""
+        ...
+
+
+@dataclass(frozen=True)
+class CsvPage:
+    body: str
+    rows: int
+    next_cursor: str | None
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefixes a cell a spreadsheet would run as a formula with `'`, which makes it plain text."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_cell(value: Any) -> str:
+    """One cell: empty for a missing value, true/false for flags, numbers as they are, any text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)  # a number (even a negative one) is data, not a formula
+    return neutralise_formula(str(value))
+
+
+def csv_row(item: Mapping[str, Any]) -> list[str]:
+    # Feedback recorded before the flag existed counts as not flagged.
+    defaults = {"inappropriate": False}
+    return [csv_cell(item.get(column, defaults.get(column))) for column in COLUMNS]
+
+
+def encode_cursor(item: Mapping[str, Any]) -> str:
+    key = {name: item[name] for name in _KEY}
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, str]:
+    """The key a cursor resumes after; InvalidCursor for anything this module did not write."""
+    invalid = InvalidCursor("cursor is not one this API returned; start again without it")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid from None
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(_KEY)
+        or not all(isinstance(value, str) for value in key.values())
+        or not ids.is_image_id(key["image_id"])
+        or not 0 < len(key["feedback_id"]) <= _MAX_FEEDBACK_ID_LENGTH
+    ):
+        raise invalid
+    return key
+
+
+def _escaped_size(text: str) -> int:
+    """Bytes `text` takes once the Lambda runtime has JSON-encoded the response."""
+    return len(json.dumps(text)) - 2
+
+
+def export_feedback_page(
+    feedback: FeedbackReader,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+    max_bytes: int = MAX_PAGE_BYTES,
+) -> CsvPage:
+    """One page of the feedback export: a header row and up to `limit` rows, and the cursor of the next page."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
+    start_after = decode_cursor(cursor) if cursor else None
+    # One item more than the page holds tells whether another page follows, without an empty last page.
+    items = list(itertools.islice(feedback.scan(max_items=limit + 1, start_after=start_after), limit + 1))
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # minimal quoting, CRLF line ends: RFC 4180
+    writer.writerow(COLUMNS)
+    size = _escaped_size(buffer.getvalue())
+    written: list[Mapping[str, Any]] = []
+    line = io.StringIO()
+    line_writer = csv.writer(line)
+    for item in items[:limit]:
+        line.seek(0)
+        line.truncate()
+        line_writer.writerow(csv_row(item))
+        text = line.getvalue()
+        if written and size + _escaped_size(text) > max_bytes:
+            break
+        buffer.write(text)
+        size += _escaped_size(text)
+        written.append(item)
+
+    more = len(written) < len(items)
+    return CsvPage(body=buffer.getvalue(), rows=len(written), next_cursor=encode_cursor(written[-1]) if more else None)

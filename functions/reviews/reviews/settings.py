@@ -1,0 +1,27 @@
+from dataclasses import dataclass
+
+from photomod_shared import settings
+
+
+@dataclass(frozen=True)
+class ReviewsSettings:
+    predictions_table: str
+    images_bucket: str
+    web_origin: str
+    # Lifetime of the photo links in the review queue: long enough to look at a page of photos.
+    image_url_expiry_seconds: int
+    # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).
+    presign_endpoint_url: str | None
+
+    @classmethod
+    def from_environment(cls) -> "ReviewsSettings":
+        expiry = settings.integer("REVIEW_IMAGE_URL_EXPIRY_SECONDS", 300)
+        if not 1 <= expiry <= 3600:
+            raise settings.MissingSetting("REVIEW_IMAGE_URL_EXPIRY_SECONDS must be between 1 and 3600")
+        return cls(
+            predictions_table=settings.required("PREDICTIONS_TABLE"),
+            images_bucket=settings.required("IMAGES_BUCKET"),
+            web_origin=settings.required("WEB_ORIGIN"),
+            image_url_expiry_seconds=expiry,
+            presign_endpoint_url=settings.optional("PRESIGN_ENDPOINT_URL", "") or None,
+        )

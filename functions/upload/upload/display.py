@@ -1,0 +1,53 @@
+"""GET /images/{image_id}: the display gate. A photo is shown only once its verdict is `allow`.
+
+The bucket stays private; a shown photo is a short-lived presigned GET, so a link copied from a page stops
+working soon after, and a photo a moderator later blocks is no longer served.
+
+- verdict allow (the model's or a moderator's) -> 302 to a presigned GET
+- verdict block -> 403 image_blocked
+- verdict review -> 403 image_in_review
+- still pending -> 409 image_pending (ask again shortly)
+- classification failed -> 409 image_failed (the photo exists but will never be shown: not a 404)
+- unknown id -> 404 image_not_found
+"""
+
+from http import HTTPStatus
+from typing import Any, Protocol
+
+from photomod_shared import ids
+from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, VERDICT_ALLOW, VERDICT_BLOCK
+
+
+class DisplayStore(Protocol):
+    def presign_display(self, key: str, expires_in: int) -> str: ...
+
+
+class Predictions(Protocol):
+    def get(self, image_id: str) -> dict[str, Any] | None: ...
+
+
+def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: Predictions) -> str:
+    """A presigned GET of the photo if it may be shown; raises ApiError saying why not otherwise."""
+    if not ids.is_image_id(image_id):
+        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
+    item = predictions.get(image_id)
+    if item is None:
+        raise ImageNotFound(f"no image with id {image_id}")
+    status, verdict = item.get("status"), item.get("verdict")
+    if status == STATUS_FAILED:
+        raise ApiError(
+            "the photo could not be classified and will never be shown",
+            code="image_failed",
+            status=HTTPStatus.CONFLICT,
+        )
+    if status != STATUS_DONE:
+        raise ApiError(
+            "the photo is not classified yet; ask again shortly", code="image_pending", status=HTTPStatus.CONFLICT
+        )
+    if verdict == VERDICT_ALLOW:
+        return store.presign_display(item["s3_key"], expires_in)
+    if verdict == VERDICT_BLOCK:
+        raise ApiError("the photo may not be shown", code="image_blocked", status=HTTPStatus.FORBIDDEN)
+    # `review`, and anything a newer policy may add: not shown until a moderator allows it.
+    raise ApiError("the photo is waiting for a moderator", code="image_in_review", status=HTTPStatus.FORBIDDEN)

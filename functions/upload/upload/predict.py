@@ -1,0 +1,218 @@
+"""POST /predict: the original service's synchronous contract on top of the asynchronous pipeline.
+
+The photo takes the same path as a presigned upload (S3 -> SQS -> classify -> DynamoDB): it is recorded as
+pending, stored under a server-generated key, and the answer is whatever the classifier records within a
+bounded wait. Plain Python: the request body in, collaborators passed in.
+"""
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, Protocol
+
+import multipart
+
+from photomod_shared import ids
+from photomod_shared.clock import iso
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from upload.models import EXTENSIONS_BY_CONTENT_TYPE
+
+FILE_FIELD = "file"
+# Between polls of the predictions table: short at first (a warm classifier answers in about a second),
+# then longer so a slow one costs few reads.
+FIRST_POLL_INTERVAL_S = 0.2
+MAX_POLL_INTERVAL_S = 1.0
+
+# HEIF brands the classifier decodes; a generic `mif1` file may be AVIF, which it cannot, but that is its call.
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+# "BM" alone would also match plain text; the DIB header sizes make the check specific.
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+
+
+class PredictRefused(Exception):
+    """A request /predict answers with the original service's failure body; `code` goes in a header."""
+
+    status = HTTPStatus.BAD_REQUEST
+    code = "bad_request"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class MissingFile(PredictRefused):
+    code = "missing_file"
+
+
+class MalformedRequest(PredictRefused):
+    code = "malformed_request"
+
+
+class NotAnImage(PredictRefused):
+    code = "unsupported_media_type"
+
+
+class FileTooLarge(PredictRefused):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "file_too_large"
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes
+    filename: str  # the client's name for it ("" for a raw body); stored, never used as a key
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the classifier recorded by the end of the wait: `status` is done, failed or still pending."""
+
+    image_id: str
+    status: str
+    prediction: str | None = None
+    score: float | None = None
+    error_code: str | None = None
+
+
+class PhotoStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+
+class Predictions(Protocol):
+    def create_pending(self, item: dict[str, Any]) -> None: ...
+
+    def get(self, image_id: str) -> dict[str, Any] | None: ...
+
+    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool: ...
+
+
+def read_photo(body: bytes, content_type: str | None, max_bytes: int) -> Photo:
+    """The photo in a request: the `file` field of a multipart/form-data body, or an `image/*` body itself."""
+    media_type, options = multipart.parse_options_header(content_type or "")
+    if media_type == "multipart/form-data":
+        return _file_field(body, options.get("boundary", ""), max_bytes)
+    if media_type.startswith("image/"):
+        if len(body) > max_bytes:
+            raise _too_large(len(body), max_bytes)
+        if not body:
+            raise MissingFile("the request body is empty")
+        return Photo(body, "")
+    raise MissingFile(f"send the photo as the {FILE_FIELD!r} field of multipart/form-data, or as an image/* body")
+
+
+def _file_field(body: bytes, boundary: str, max_bytes: int) -> Photo:
+    if not boundary:
+        raise MalformedRequest("the multipart/form-data content type has no boundary")
+    parser = multipart.MultipartParser(
+        io.BytesIO(body),
+        boundary,
+        content_length=len(body),
+        partsize_limit=max_bytes,
+        spool_limit=max_bytes,  # API Gateway caps the body at 10 MB: keep the photo in memory
+        memory_limit=max_bytes + 1024 * 1024,
+    )
+    try:
+        part = parser.get(FILE_FIELD)
+    except multipart.ParserLimitReached:
+        raise _too_large(None, max_bytes) from None
+    except multipart.MultipartError as error:
+        raise MalformedRequest(f"the multipart/form-data body cannot be parsed: {error}") from None
+    # As in the original service: a form without a file, or a file input left empty, sends no filename.
+    if part is None or not part.filename:
+        raise MissingFile(f"no file in the {FILE_FIELD!r} field")
+    return Photo(part.raw, part.filename)
+
+
+def _too_large(size: int | None, max_bytes: int) -> FileTooLarge:
+    what = f"the file is {size} bytes" if size is not None else "the file is too large"
+    return FileTooLarge(f"{what}; the limit is {max_bytes} bytes")
+
+
+def image_content_type(data: bytes) -> str | None:
+    """The content type the magic bytes announce, for the types the classifier decodes; None otherwise.
+
+    Only a first check, so an obvious non-image is refused at once: the classifier does the full decode.
+    """
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+        return "image/bmp"
+    if data.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
+        return "image/tiff"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
+        return "image/heic"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "image/heif"
+    return None
+
+
+def predict(
+    photo: Photo,
+    *,
+    wait_seconds: float,
+    store: PhotoStore,
+    predictions: Predictions,
+    now: datetime,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Prediction:
+    """Stores the photo for classification and waits up to `wait_seconds` for the result."""
+    content_type = image_content_type(photo.data)
+    if content_type is None:
+        raise NotAnImage("the file is not a supported image; send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC")
+    image_id = ids.new_image_id()
+    key = ids.upload_key(image_id, EXTENSIONS_BY_CONTENT_TYPE[content_type])
+    # The same item as a presigned upload's, recorded before the object exists so the classifier's result
+    # always finds it. The "upload" expires at once: if the put below never lands, GET /predictions/{id}
+    # reports it as never received after the usual grace period.
+    predictions.create_pending(
+        {
+            "image_id": image_id,
+            "s3_key": key,
+            "source": ids.SOURCE_UPLOAD,
+            "original_filename": photo.filename,
+            "content_type": content_type,
+            "declared_size": len(photo.data),
+            "created_at": iso(now),
+            "upload_expires_at": iso(now),
+        }
+    )
+    try:
+        store.put(key, photo.data, content_type)
+    except Exception:
+        error = {"code": "upload_failed", "message": "the photo could not be stored"}
+        predictions.fail_if_pending(image_id, error, iso(now))
+        raise
+    return wait_for_prediction(image_id, wait_seconds, predictions, monotonic, sleep)
+
+
+def wait_for_prediction(
+    image_id: str,
+    wait_seconds: float,
+    predictions: Predictions,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Prediction:
+    """Polls the prediction until it is final or `wait_seconds` have passed (then it is still pending)."""
+    deadline = monotonic() + wait_seconds
+    interval = FIRST_POLL_INTERVAL_S
+    while True:
+        sleep(max(0.0, min(interval, deadline - monotonic())))
+        item = predictions.get(image_id)
+        if item is not None and item.get("status") == STATUS_DONE:
+            return Prediction(image_id, STATUS_DONE, str(item["prediction"]), round(float(item["score"]), 4))
+        if item is not None and item.get("status") == STATUS_FAILED:
+            return Prediction(image_id, STATUS_FAILED, error_code=(item.get("error") or {}).get("code", "failed"))
+        if monotonic() >= deadline:
+            return Prediction(image_id, STATUS_PENDING)
+        interval = min(interval * 1.5, MAX_POLL_INTERVAL_S)

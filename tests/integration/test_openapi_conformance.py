@@ -1,0 +1,192 @@
+"""Every route's real responses, success and error, match the OpenAPI document the stack serves.
+
+The document comes from `{api_url}/openapi.json` (built from the functions' own resolvers by infra.openapi);
+each case drives one request and checks its status, media type, body schema and required headers against it.
+`test_the_cases_exercise_every_operation_of_the_document` keeps the case table complete as routes are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from tests.integration.contract import Contract
+from tests.integration.helpers import (
+    DOG_PHOTO,
+    HTTP_TIMEOUT_S,
+    RESULT_TIMEOUT_S,
+    presign_upload,
+    unique,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
+OVER_10_MB = b"x" * (10 * 1024 * 1024 + 1)
+JSON = {"Content-Type": "application/json"}
+JPEG = {"Content-Type": "image/jpeg"}
+VALID_UPLOAD = {"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1000}
+PREDICT_TIMEOUT_S = 40  # /predict itself answers within API Gateway's 29 s
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request. `path` may name {pending_id} (a fresh upload), {done_id} (a classified photo) or {unknown}."""
+
+    method: str
+    path: str
+    statuses: tuple[int, ...]
+    json: Any = None
+    data: bytes | None = None
+    files: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] | None = None
+    keyed: bool = False
+
+
+def photo_files() -> dict[str, Any]:
+    return {"file": ("dog.jpeg", DOG_PHOTO.read_bytes(), "image/jpeg")}
+
+
+CASES: dict[str, Case] = {
+    # POST /uploads
+    "upload": Case("POST", "/uploads", (201,), json=VALID_UPLOAD),
+    "upload, malformed JSON": Case("POST", "/uploads", (400,), data=b'{"filename": ', headers=JSON),
+    "upload, missing field": Case("POST", "/uploads", (400,), json={"filename": "a.jpg", "size": 1}),
+    "upload, unsupported type": Case("POST", "/uploads", (400,), json={**VALID_UPLOAD, "content_type": "text/html"}),
+    "upload, body over 10 MB": Case("POST", "/uploads", (413,), data=OVER_10_MB, headers=JSON),
+    # GET /predictions/{image_id}
+    "prediction, pending": Case("GET", "/predictions/{pending_id}", (200,)),
+    "prediction, done": Case("GET", "/predictions/{done_id}", (200,)),
+    "prediction, malformed id": Case("GET", "/predictions/NOT-AN-ID", (400,)),
+    "prediction, unknown id": Case("GET", "/predictions/{unknown}", (404,)),
+    # GET /predictions?key=
+    "by key, classified": Case("GET", "/predictions", (200,), params={"key": "{drop_key}"}),
+    "by key, no key": Case("GET", "/predictions", (400,)),
+    "by key, unknown key": Case("GET", "/predictions", (404,), params={"key": "incoming/never-dropped.jpg"}),
+    # POST /predictions/{image_id}/feedback
+    "feedback": Case(
+        "POST", "/predictions/{pending_id}/feedback", (201,), json={"correct_label": "=dog", "inappropriate": True}
+    ),
+    "feedback, wrong type": Case("POST", "/predictions/{pending_id}/feedback", (400,), json={"correct_label": 7}),
+    "feedback, unknown id": Case("POST", "/predictions/{unknown}/feedback", (404,), json={"correct_label": "dog"}),
+    # GET /feedback.csv (API key)
+    "export": Case("GET", "/feedback.csv", (200,), params={"limit": "1"}, keyed=True),
+    "export, bad limit": Case("GET", "/feedback.csv", (400,), params={"limit": "0"}, keyed=True),
+    "export, forged cursor": Case("GET", "/feedback.csv", (400,), params={"cursor": "Zm9yZ2Vk"}, keyed=True),
+    "export, no key": Case("GET", "/feedback.csv", (403,)),
+    # GET /reviews, POST /reviews/{image_id} (API key)
+    "reviews": Case("GET", "/reviews", (200,), keyed=True),
+    "reviews, bad limit": Case("GET", "/reviews", (400,), params={"limit": "abc"}, keyed=True),
+    "reviews, no key": Case("GET", "/reviews", (403,)),
+    "review, unknown id": Case("POST", "/reviews/{unknown}", (404,), json={"decision": "allow"}, keyed=True),
+    "review, not in review": Case("POST", "/reviews/{pending_id}", (409,), json={"decision": "allow"}, keyed=True),
+    "review, bad decision": Case("POST", "/reviews/{unknown}", (400,), json={"decision": "maybe"}, keyed=True),
+    "review, wrong key": Case(
+        "POST", "/reviews/{unknown}", (403,), json={"decision": "allow"}, headers={"X-Api-Key": "wrong"}
+    ),
+    # POST /predict (the original service's contract), GET /predict
+    "predict": Case("POST", "/predict", (200, 202), files=photo_files()),
+    "predict, not an image": Case("POST", "/predict", (400, 415), data=b"not a photo", headers=JPEG),
+    "predict, no file": Case("POST", "/predict", (400,), data=b"{}", headers=JSON),
+    "predict, wrong method": Case("GET", "/predict", (405,)),
+    # GET /images/{image_id}
+    "image, pending": Case("GET", "/images/{pending_id}", (409,)),
+    "image, classified": Case("GET", "/images/{done_id}", (302, 403)),
+    "image, malformed id": Case("GET", "/images/NOT-AN-ID", (400,)),
+    "image, unknown id": Case("GET", "/images/{unknown}", (404,)),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def contract(local_stack) -> Contract:
+    reply = requests.get(f"{local_stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    document = reply.json()
+    validate(document)
+    return Contract(document)
+
+
+@pytest.fixture(scope="module")
+def ids(local_stack) -> dict[str, str]:
+    """A pending upload, a photo classified through the drop folder, and its key."""
+    pending = presign_upload(local_stack, "conformance.jpg", "image/jpeg", 1000)["image_id"]
+    drop_key = f"incoming/{unique('conformance')}.jpg"
+    local_stack.client("s3").put_object(
+        Bucket=local_stack.bucket, Key=drop_key, Body=DOG_PHOTO.read_bytes(), ContentType="image/jpeg"
+    )
+    replies: list[requests.Response] = []
+
+    def classified() -> dict[str, Any] | None:
+        replies[:] = [requests.get(f"{local_stack.api_url}/predictions", params={"key": drop_key}, timeout=15)]
+        body = replies[0].json() if replies[0].status_code == 200 else {}
+        return body if body.get("status") == "done" else None
+
+    done = wait_until(classified, timeout_s=RESULT_TIMEOUT_S, what=f"{drop_key} to be classified")
+    return {"pending_id": pending, "done_id": done["image_id"], "drop_key": drop_key, "unknown": UNKNOWN_ID}
+
+
+def send(stack: Any, case: Case, ids: dict[str, str]) -> requests.Response:
+    headers = {**case.headers, **({"X-Api-Key": stack.api_key} if case.keyed else {})}
+    params = {name: value.format(**ids) for name, value in case.params.items()} if case.params else None
+    return requests.request(
+        case.method,
+        stack.api_url + case.path.format(**ids),
+        json=case.json,
+        data=case.data,
+        files=case.files,
+        headers=headers,
+        params=params,
+        allow_redirects=False,
+        timeout=PREDICT_TIMEOUT_S,
+    )
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_each_response_matches_the_document(local_stack, contract: Contract, ids: dict[str, str], case: Case):
+    reply = send(local_stack, case, ids)
+
+    assert reply.status_code in case.statuses, f"expected {case.statuses}, got {reply.status_code}: {reply.text[:300]}"
+    contract.check(reply)
+
+
+def test_every_cors_preflight_matches_the_document(local_stack, contract: Contract, ids: dict[str, str]):
+    for path in contract.document["paths"]:
+        url = local_stack.api_url + path.replace("{image_id}", UNKNOWN_ID)
+        headers = {"Origin": local_stack.web_origin, "Access-Control-Request-Method": "POST"}
+        reply = requests.options(url, headers=headers, timeout=HTTP_TIMEOUT_S)
+
+        assert reply.status_code == 200, path
+        contract.check(reply)
+
+
+def test_the_cases_exercise_every_operation_of_the_document(contract: Contract):
+    exercised: set[tuple[str, str]] = set()
+    for case in CASES.values():
+        template = contract.path_template(
+            case.path.format(pending_id=UNKNOWN_ID, done_id=UNKNOWN_ID, unknown=UNKNOWN_ID)
+        )
+        assert template is not None, case
+        exercised.add((case.method.lower(), template))
+    missing = {
+        (method, path) for method, path in contract.operations() if method != "options"
+    } - exercised  # preflights: the test above
+
+    assert not missing, f"operations with no case in CASES: {sorted(missing)}"
+
+
+def test_the_document_describes_only_routes_the_stack_serves(local_stack, contract: Contract):
+    """A documented path the gateway does not route would answer 403 Missing Authentication Token."""
+    for method, path in contract.operations():
+        if method == "options":
+            continue
+        reply = requests.request(
+            method, local_stack.api_url + path.replace("{image_id}", UNKNOWN_ID), timeout=PREDICT_TIMEOUT_S
+        )
+        assert reply.json() != {"message": "Missing Authentication Token"}, (method, path)

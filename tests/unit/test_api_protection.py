@@ -1,0 +1,58 @@
+"""template.yaml: the limits API Gateway enforces before any function runs, and the feedback export's access."""
+
+from typing import Any
+
+import pytest
+
+from infra.template import LocalNames, ResolvedTemplate, load_template
+
+
+@pytest.fixture(scope="module")
+def template() -> ResolvedTemplate:
+    return ResolvedTemplate(load_template(), LocalNames())
+
+
+def _properties(template: ResolvedTemplate, logical_id: str) -> dict[str, Any]:
+    return template.resolve(template.resources[logical_id]["Properties"])
+
+
+def test_every_method_of_every_resource_is_throttled_at_the_stage(template):
+    (setting,) = _properties(template, "Api")["MethodSettings"]
+
+    assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
+    rate, burst = float(setting["ThrottlingRateLimit"]), int(setting["ThrottlingBurstLimit"])
+    assert 0 < rate <= 10_000, "the account default (10,000 rps) is no limit for one small API"
+    assert rate <= burst
+
+
+def test_keyed_callers_have_their_own_lower_throttle(template):
+    stage = _properties(template, "Api")["MethodSettings"][0]
+    plan = _properties(template, "Api")["Auth"]["UsagePlan"]["Throttle"]
+
+    assert 0 < float(plan["RateLimit"]) <= float(stage["ThrottlingRateLimit"])
+    assert 0 < int(plan["BurstLimit"]) <= int(stage["ThrottlingBurstLimit"])
+
+
+def test_the_feedback_export_needs_the_api_key(template):
+    event = _properties(template, "FeedbackFunction")["Events"]["ExportFeedback"]["Properties"]
+
+    assert (event["Method"], event["Path"]) == ("get", "/feedback.csv")
+    assert event["Auth"]["ApiKeyRequired"] is True
+
+
+def test_the_feedback_function_scans_only_the_feedback_table(template):
+    statements = _properties(template, "FeedbackFunction")["Policies"][0]["Statement"]
+
+    scans = [statement for statement in statements if "dynamodb:Scan" in statement["Action"]]
+    assert [(statement["Action"], statement["Resource"]) for statement in scans] == [
+        (["dynamodb:Scan"], template.arn("FeedbackTable"))
+    ]
+
+
+def test_no_other_function_may_scan_a_table(template):
+    for logical_id in template.resources_of_type("AWS::Serverless::Function"):
+        if logical_id == "FeedbackFunction":
+            continue
+        for policy in _properties(template, logical_id).get("Policies", []):
+            for statement in policy.get("Statement", []):
+                assert "dynamodb:Scan" not in statement["Action"], logical_id

@@ -1,0 +1,310 @@
+"""feedback.export: the analysts' CSV, with a fake table: quoting, formula neutralisation, columns, paging."""
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from feedback import export
+from feedback.export import COLUMNS, InvalidCursor, csv_cell, decode_cursor, encode_cursor, export_feedback_page
+from photomod_shared.api import InvalidRequest
+
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
+
+
+def feedback_item(number: int = 0, **fields: Any) -> dict[str, Any]:
+    image_id = f"{number:032x}"
+    return {
+        "image_id": image_id,
+        "feedback_id": f"2026-11-26T09:30:00.000Z#{number:032x}",
+        "s3_key": f"uploads/{image_id}.jpg",
+        "prediction": "clog",
+        "score": 0.8125,
+        "verdict": "allow",
+        "status_at_feedback": "done",
+        "correct_label": "running shoe",
+        "inappropriate": False,
+        "comment": "",
+        "created_at": "2026-11-26T09:30:00.000Z",
+        **fields,
+    }
+
+
+class FakeFeedbackTable:
+    """Items in a fixed 'table order'; records what each scan asked for, yields lazily like a paginator."""
+
+    def __init__(self, items: list[dict[str, Any]]):
+        self.items = items
+        self.scans: list[dict[str, Any]] = []
+        self.yielded = 0
+
+    def scan(self, *, max_items: int, start_after: Mapping[str, str] | None) -> Iterator[dict[str, Any]]:
+        self.scans.append({"max_items": max_items, "start_after": start_after})
+        start = 0
+        if start_after:
+            keys = [(item["image_id"], item["feedback_id"]) for item in self.items]
+            start = keys.index((start_after["image_id"], start_after["feedback_id"])) + 1
+        for item in self.items[start : start + max_items]:
+            self.yielded += 1
+            yield item
+
+
+def parse(body: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body, newline="")))
+
+
+def export_all(table: FakeFeedbackTable, limit: int) -> list[export.CsvPage]:
+    pages = [export_feedback_page(table, limit=limit)]
+    while pages[-1].next_cursor:
+        pages.append(export_feedback_page(table, limit=limit, cursor=pages[-1].next_cursor))
+    return pages
+
+
+# ---------------------------------------------------------------------------- columns and cells
+def test_header_row_then_one_row_per_item_in_the_documented_column_order():
+    item = feedback_item(7, comment="fine", inappropriate=True)
+
+    page = export_feedback_page(FakeFeedbackTable([item]))
+
+    rows = parse(page.body)
+    assert rows[0] == [
+        "image_id",
+        "s3_key",
+        "prediction",
+        "score",
+        "verdict",
+        "correct_label",
+        "inappropriate",
+        "comment",
+        "created_at",
+    ]
+    assert list(COLUMNS) == rows[0]
+    assert rows[1] == [
+        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "running shoe", "true", "fine", item["created_at"]
+    ]  # fmt: skip
+    assert page.rows == 1 and len(rows) == 2
+
+
+def test_internal_fields_are_not_exported():
+    page = export_feedback_page(FakeFeedbackTable([feedback_item(status_at_feedback="pending", extra="secret")]))
+
+    assert "feedback_id" not in page.body and "secret" not in page.body and "pending" not in page.body
+
+
+def test_lines_end_with_crlf_as_rfc_4180_says():
+    page = export_feedback_page(FakeFeedbackTable([feedback_item()]))
+
+    assert page.body.count("\r\n") == 2 and page.body.endswith("\r\n")
+
+
+def test_missing_values_are_empty_cells_and_old_feedback_counts_as_not_flagged():
+    item = feedback_item(prediction=None, score=None, verdict=None)
+    del item["inappropriate"], item["comment"]
+
+    (_, row) = parse(export_feedback_page(FakeFeedbackTable([item])).body)
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    assert values["prediction"] == values["score"] == values["verdict"] == values["comment"] == ""
+    assert values["inappropriate"] == "false"
+
+
+@pytest.mark.parametrize(
+    "value, cell",
+    [(None, ""), (True, "true"), (False, "false"), (0.8125, "0.8125"), (Decimal("0.1"), "0.1"), (3, "3"), (-2, "-2")],
+)
+def test_cells_render_values_plainly(value: Any, cell: str):
+    assert csv_cell(value) == cell
+
+
+# ---------------------------------------------------------------------------- quoting
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "a, b and c",
+        'she said "dog"',
+        "first line\nsecond line",
+        "windows\r\nline",
+        '"quoted", with comma\nand newline',
+        "naïve café 写真 📷",
+        "trailing space ",
+        "",
+    ],
+    ids=["comma", "quotes", "newline", "crlf inside", "all at once", "non-ASCII", "trailing space", "empty"],
+)
+def test_awkward_text_survives_a_round_trip_through_a_csv_reader(comment: str):
+    page = export_feedback_page(FakeFeedbackTable([feedback_item(comment=comment)]))
+
+    (_, row) = parse(page.body)
+    assert dict(zip(COLUMNS, row, strict=True))["comment"] == comment
+
+
+def test_a_comment_with_newlines_stays_one_record():
+    page = export_feedback_page(FakeFeedbackTable([feedback_item(1, comment="a\nb\nc"), feedback_item(2)]))
+
+    assert len(parse(page.body)) == 3
+    assert '"a\nb\nc"' in page.body
+
+
+# ---------------------------------------------------------------------------- CSV injection (OWASP)
+@pytest.mark.parametrize(
+    "text",
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+1+1",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\t=1+1",
+        "\r=1+1",
+        "=cmd|' /C calc'!A0",
+    ],
+    ids=["equals", "plus", "minus", "at", "tab", "carriage return", "DDE"],
+)
+def test_formula_like_text_gets_a_leading_quote_in_every_text_column(text: str):
+    item = feedback_item(correct_label=text, comment=text, prediction=text, s3_key=text, verdict=text)
+
+    (_, row) = parse(export_feedback_page(FakeFeedbackTable([item])).body)
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    for column in ("correct_label", "comment", "prediction", "s3_key", "verdict"):
+        assert values[column] == "'" + text, column
+
+
+@pytest.mark.parametrize("text", ["dog", "1+1", "a=b", "email@example.com", " =1", "'already quoted", "—dash"])
+def test_text_that_does_not_start_like_a_formula_is_left_alone(text: str):
+    assert csv_cell(text) == text
+
+
+def test_numbers_are_data_not_formulas():
+    assert csv_cell(-0.5) == "-0.5"
+
+
+# ---------------------------------------------------------------------------- paging
+def test_pages_cover_every_item_exactly_once_in_table_order():
+    items = [feedback_item(number) for number in range(7)]
+
+    pages = export_all(FakeFeedbackTable(items), limit=3)
+
+    assert [page.rows for page in pages] == [3, 3, 1]
+    ids = [row[0] for page in pages for row in parse(page.body)[1:]]
+    assert ids == [item["image_id"] for item in items]
+    assert all(parse(page.body)[0] == list(COLUMNS) for page in pages), "every page is a complete CSV file"
+    assert pages[-1].next_cursor is None
+
+
+def test_a_page_that_ends_exactly_at_the_last_item_has_no_next_cursor():
+    pages = export_all(FakeFeedbackTable([feedback_item(number) for number in range(4)]), limit=2)
+
+    assert [page.rows for page in pages] == [2, 2]
+
+
+def test_an_empty_table_is_a_header_only_page():
+    page = export_feedback_page(FakeFeedbackTable([]))
+
+    assert parse(page.body) == [list(COLUMNS)]
+    assert page.rows == 0 and page.next_cursor is None
+
+
+def test_a_page_reads_one_item_more_than_it_returns_and_no_further():
+    table = FakeFeedbackTable([feedback_item(number) for number in range(50)])
+
+    export_feedback_page(table, limit=10)
+
+    assert table.scans == [{"max_items": 11, "start_after": None}]
+    assert table.yielded == 11
+
+
+def test_the_cursor_resumes_right_after_the_last_row_of_the_page():
+    items = [feedback_item(number) for number in range(5)]
+    table = FakeFeedbackTable(items)
+
+    first = export_feedback_page(table, limit=2)
+    export_feedback_page(table, limit=2, cursor=first.next_cursor)
+
+    assert table.scans[1]["start_after"] == {"image_id": items[1]["image_id"], "feedback_id": items[1]["feedback_id"]}
+
+
+def test_the_default_page_size_is_used_without_a_limit():
+    table = FakeFeedbackTable([feedback_item(number) for number in range(export.DEFAULT_PAGE_SIZE + 5)])
+
+    page = export_feedback_page(table)
+
+    assert page.rows == export.DEFAULT_PAGE_SIZE and page.next_cursor
+
+
+@pytest.mark.parametrize("limit", [0, -1, export.MAX_PAGE_SIZE + 1])
+def test_a_limit_outside_the_documented_range_is_refused(limit: int):
+    with pytest.raises(InvalidRequest) as refused:
+        export_feedback_page(FakeFeedbackTable([]), limit=limit)
+
+    assert refused.value.code == "invalid_limit"
+
+
+def test_the_largest_page_size_is_allowed():
+    page = export_feedback_page(FakeFeedbackTable([feedback_item(n) for n in range(3)]), limit=export.MAX_PAGE_SIZE)
+
+    assert page.rows == 3
+
+
+def test_a_page_stops_at_the_byte_budget_and_the_next_page_carries_on():
+    items = [feedback_item(number, comment="📷" * 1000) for number in range(5)]
+    table = FakeFeedbackTable(items)
+    # Each row is ~12 kB once JSON-escaped: a 30 kB budget holds two of them.
+    pages = [export_feedback_page(table, limit=5, max_bytes=30_000)]
+    while pages[-1].next_cursor:
+        pages.append(export_feedback_page(table, limit=5, cursor=pages[-1].next_cursor, max_bytes=30_000))
+
+    assert [page.rows for page in pages] == [2, 2, 1]
+    assert all(len(json.dumps(page.body)) <= 30_000 for page in pages)
+
+
+def test_a_single_row_over_the_byte_budget_is_still_returned_so_the_export_always_advances():
+    page = export_feedback_page(FakeFeedbackTable([feedback_item(0, comment="x" * 500)]), max_bytes=10)
+
+    assert page.rows == 1
+
+
+# ---------------------------------------------------------------------------- cursors
+def test_a_cursor_round_trips_the_key_and_is_url_safe():
+    item = feedback_item(3)
+
+    cursor = encode_cursor(item)
+
+    assert decode_cursor(cursor) == {"image_id": item["image_id"], "feedback_id": item["feedback_id"]}
+    assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _b64(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64!",
+        "x",
+        base64.urlsafe_b64encode(b"not json").decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        _b64(["a", "b"]),
+        _b64({"image_id": IMAGE_ID}),
+        _b64({"image_id": IMAGE_ID, "feedback_id": "x", "extra": 1}),
+        _b64({"image_id": "../../etc/passwd", "feedback_id": "x"}),
+        _b64({"image_id": IMAGE_ID, "feedback_id": 5}),
+        _b64({"image_id": IMAGE_ID, "feedback_id": ""}),
+        _b64({"image_id": IMAGE_ID, "feedback_id": "x" * 101}),
+        "A" * (export.MAX_CURSOR_LENGTH + 1),
+    ],
+    ids=[
+        "not base64", "truncated", "not JSON", "not UTF-8", "a list", "missing feedback_id", "extra key",
+        "bad image id", "feedback_id not a string", "empty feedback_id", "overlong feedback_id", "overlong cursor",
+    ],
+)  # fmt: skip
+def test_a_cursor_this_api_did_not_write_is_refused(cursor: str):
+    with pytest.raises(InvalidCursor) as refused:
+        export_feedback_page(FakeFeedbackTable([]), cursor=cursor)
+
+    assert refused.value.code == "invalid_cursor" and refused.value.status == 400

@@ -1,0 +1,275 @@
+"""reviews.service with fakes: the review queue's pages and cursors, and settling a photo."""
+
+import base64
+import copy
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from photomod_shared.api import ApiError
+from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from reviews import service
+from reviews.models import ReviewDecision
+
+NOW = datetime(2026, 11, 26, 10, 0, 0, 500000, tzinfo=UTC)
+
+
+def image_id(number: int) -> str:
+    return f"{number:032x}"
+
+
+def in_review(number: int, **attributes: Any) -> dict[str, Any]:
+    return {
+        "image_id": image_id(number),
+        "status": "done",
+        "s3_key": f"uploads/{image_id(number)}.jpg",
+        "original_filename": f"photo-{number}.jpg",
+        "prediction": "beer_bottle",
+        "score": 0.41,
+        "verdict": "review",
+        "classified_at": f"2026-11-26T09:{number:02d}:00.000Z",
+        REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION,
+        **attributes,
+    }
+
+
+class FakeQueue:
+    """Behaves like PredictionTable over the sparse review_queue index: newest first, exclusive start keys."""
+
+    def __init__(self, *items: dict[str, Any]):
+        self.items = {item["image_id"]: copy.deepcopy(item) for item in items}
+        self.settle_fails = False
+        self.pages: list[tuple[int, dict[str, Any] | None]] = []
+
+    def _queue(self) -> list[dict[str, Any]]:
+        queued = [item for item in self.items.values() if REVIEW_QUEUE_ATTRIBUTE in item]
+        return sorted(queued, key=lambda item: (item["classified_at"], item["image_id"]), reverse=True)
+
+    def review_queue_page(self, limit: int, start_after: dict[str, Any] | None = None):
+        self.pages.append((limit, start_after))
+        queue = self._queue()
+        start = 0
+        if start_after:
+            start = next(i for i, item in enumerate(queue) if item["image_id"] == start_after["image_id"]) + 1
+        page = queue[start : start + limit]
+        last = page[-1] if len(page) == limit else None
+        key = {name: last[name] for name in ("image_id", REVIEW_QUEUE_ATTRIBUTE, "classified_at")} if last else None
+        return copy.deepcopy(page), key
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.items.get(image_id))
+
+    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str) -> bool:
+        item = self.items.get(image_id)
+        if self.settle_fails or item is None or item.get("verdict") != "review":
+            return False
+        item.update(verdict=decision, model_verdict="review", moderation={"decision": decision, "note": note})
+        item.pop(REVIEW_QUEUE_ATTRIBUTE, None)
+        return True
+
+
+class FakeLinks:
+    def presign_view(self, key: str, expires_in: int) -> str:
+        return f"https://images.example/{key}?expires={expires_in}"
+
+
+def list_page(queue: FakeQueue, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    return service.list_reviews(limit, cursor, predictions=queue, links=FakeLinks(), link_expires_in=300)
+
+
+def settle(queue: FakeQueue, number: int, decision: str = "allow", note: str = "") -> dict[str, Any]:
+    request = ReviewDecision(decision=decision, note=note)
+    return service.settle_review(image_id(number), request, predictions=queue, now=NOW)
+
+
+# --- list_reviews ----------------------------------------------------------------------------------
+
+
+def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
+    queue = FakeQueue(in_review(1), in_review(3), in_review(2))
+
+    page = list_page(queue)
+
+    assert [item["image_id"] for item in page["items"]] == [image_id(3), image_id(2), image_id(1)]
+    first = page["items"][0]
+    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?expires=300"
+    assert first["original_filename"] == "photo-3.jpg"
+    assert (first["verdict"], first["prediction"], first["score"]) == ("review", "beer_bottle", 0.41)
+    assert REVIEW_QUEUE_ATTRIBUTE not in first  # the index attribute is storage, not API
+    assert page["next_cursor"] is None
+
+
+def test_pages_follow_each_other_through_an_opaque_cursor_until_the_last():
+    queue = FakeQueue(*(in_review(number) for number in range(1, 6)))
+    seen: list[str] = []
+    cursor = None
+
+    for _ in range(5):
+        page = list_page(queue, limit=2, cursor=cursor)
+        seen += [item["image_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert image_id(1) not in cursor and "{" not in cursor  # opaque: no ids or JSON in sight
+
+    assert seen == [image_id(number) for number in (5, 4, 3, 2, 1)]
+    assert cursor is None
+
+
+def test_an_empty_queue_is_an_empty_page():
+    assert list_page(FakeQueue()) == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101])
+def test_a_page_size_outside_1_to_100_is_refused(limit):
+    with pytest.raises(ApiError) as refused:
+        list_page(FakeQueue(), limit=limit)
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_limit")
+
+
+def encoded(value: Any) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!",
+        encoded("not json"),
+        service.encode_cursor({"image_id": image_id(1)}),  # missing the index's attributes
+        service.encode_cursor(
+            {"image_id": image_id(1), REVIEW_QUEUE_ATTRIBUTE: "someone-else", "classified_at": "2026-11-26T09:01:00Z"}
+        ),
+        service.encode_cursor(
+            {"image_id": "../etc", REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION, "classified_at": "x"}
+        ),
+        service.encode_cursor(
+            {"image_id": image_id(1), REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION, "classified_at": 7}
+        ),
+        "ÿÿÿ",
+    ],
+    ids=["not-base64", "not-json", "missing-attributes", "other-partition", "bad-image-id", "number", "non-ascii"],
+)
+def test_a_cursor_this_api_did_not_make_is_refused(cursor):
+    queue = FakeQueue(in_review(1))
+
+    with pytest.raises(ApiError) as refused:
+        list_page(queue, cursor=cursor)
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_cursor")
+    assert queue.pages == []  # never sent to DynamoDB
+
+
+def test_a_cursor_round_trips():
+    key = {
+        "image_id": image_id(7),
+        REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION,
+        "classified_at": "2026-11-26T09:07Z",
+    }
+
+    assert service.decode_cursor(service.encode_cursor(key)) == key
+
+
+# --- settle_review ---------------------------------------------------------------------------------
+
+
+def test_settling_makes_the_decision_the_verdict_and_keeps_the_models():
+    queue = FakeQueue(in_review(1))
+
+    settled = settle(queue, 1, "allow", note="a wine shop's own product")
+
+    assert settled == {
+        "image_id": image_id(1),
+        "verdict": "allow",
+        "model_verdict": "review",
+        "moderation": {
+            "decision": "allow",
+            "note": "a wine shop's own product",
+            "decided_at": "2026-11-26T10:00:00.500Z",
+        },
+    }
+    stored = queue.get(image_id(1))
+    assert (stored["verdict"], stored["model_verdict"]) == ("allow", "review")
+    assert list_page(queue)["items"] == []  # out of the queue
+
+
+def test_a_block_decision_is_recorded_the_same_way():
+    queue = FakeQueue(in_review(1))
+
+    assert settle(queue, 1, "block")["verdict"] == "block"
+    assert queue.get(image_id(1))["verdict"] == "block"
+
+
+def test_settling_an_unknown_photo_is_404():
+    with pytest.raises(ApiError) as refused:
+        settle(FakeQueue(), 1)
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.NOT_FOUND, "image_not_found")
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (in_review(1, verdict="allow"), "its verdict is allow"),
+        (in_review(1, verdict="block"), "its verdict is block"),
+        (in_review(1, verdict="allow", model_verdict="review"), "already settled"),
+        (in_review(1, status="pending", verdict=None), "classification is pending"),
+        (in_review(1, status="failed"), "classification is failed"),
+    ],
+    ids=["allowed", "blocked", "already-settled", "pending", "failed"],
+)
+def test_settling_a_photo_that_is_not_in_review_is_409(item, reason):
+    queue = FakeQueue(item)
+
+    with pytest.raises(ApiError) as refused:
+        settle(queue, 1)
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.CONFLICT, "not_in_review")
+    assert reason in refused.value.message
+
+
+def test_losing_a_race_to_another_moderator_is_409():
+    queue = FakeQueue(in_review(1))
+    queue.settle_fails = True  # the conditional write found it settled after our read
+
+    with pytest.raises(ApiError) as refused:
+        settle(queue, 1)
+
+    assert refused.value.status == HTTPStatus.CONFLICT
+
+
+def test_a_malformed_id_is_a_bad_request():
+    with pytest.raises(ApiError) as refused:
+        service.settle_review("nope", ReviewDecision(decision="allow"), predictions=FakeQueue(), now=NOW)
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+
+
+# --- ReviewDecision --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"decision": "review"},
+        {"decision": "ALLOW"},
+        {"decision": True},
+        {},
+        {"decision": "allow", "note": "x" * 1001},
+        {"decision": "allow", "note": 3},
+        {"decision": "allow", "verdict": "allow"},
+    ],
+    ids=["review", "upper-case", "boolean", "missing", "note-too-long", "note-number", "unknown-field"],
+)
+def test_only_allow_or_block_with_an_optional_short_note_is_a_decision(body):
+    with pytest.raises(ValidationError):
+        ReviewDecision.model_validate(body)
+
+
+def test_the_note_defaults_to_empty_and_is_trimmed():
+    assert ReviewDecision.model_validate({"decision": "block", "note": "  weapon  "}).note == "weapon"
+    assert ReviewDecision.model_validate({"decision": "allow"}).note == ""
