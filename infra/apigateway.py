@@ -115,7 +115,10 @@ def _split_keep(path: str) -> Iterable[str]:
 def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response:
     response = Response(json.dumps({"message": message}), status=status, mimetype="application/json")
     response.headers.update(settings.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {}))
-    error_types = {"Missing Authentication Token": "MissingAuthenticationTokenException", "Forbidden": "ForbiddenException"}
+    error_types = {
+        "Missing Authentication Token": "MissingAuthenticationTokenException",
+        "Forbidden": "ForbiddenException",
+    }
     response.headers["x-amzn-ErrorType"] = error_types.get(message) or {413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
     )
