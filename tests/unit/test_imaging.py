@@ -416,6 +416,7 @@ def test_importing_imaging_pulls_in_neither_tensorflow_nor_pillow_heif() -> None
         "loaded = {'tensorflow', 'keras', 'pillow_heif'} & set(sys.modules); "
         "assert not loaded, loaded"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions" / "classify")}
+    code_paths = [REPO_ROOT / "functions" / "classify", REPO_ROOT / "functions" / "shared"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, code_paths))}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

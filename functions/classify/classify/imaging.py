@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from photomod_shared.formats import AVIF_BRANDS, sniff_image_format
+
 RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 
 # Pillow format names accepted. MPO is how Pillow names a multi-picture JPEG (many phone cameras write them).
@@ -31,12 +33,6 @@ _RESAMPLING = {
 
 # keras.applications.resnet50.preprocess_input ("caffe" mode), in BGR order.
 _CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
-
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})
-# "BM" alone would also match plain text; the DIB header sizes Pillow can read make the test specific.
-_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 
 # Everything Pillow's (and pillow-heif's) decoders are known to raise on hostile or broken input.
 _DECODER_ERRORS = (
@@ -91,7 +87,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Image.Imag
     if len(data) > limits.max_bytes:
         raise ImageRejected("too_large", f"the file is {len(data)} bytes; the limit is {limits.max_bytes} bytes")
 
-    image_format = _sniff_format(data)
+    image_format = sniff_image_format(data)
     if image_format is None:
         raise ImageRejected(
             "unsupported_format",
@@ -152,42 +148,11 @@ def _resampling(resize_method: str) -> Image.Resampling:
         ) from None
 
 
-def _sniff_format(data: bytes) -> str | None:
-    """Pillow format name for the magic bytes, or None for anything not accepted."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
-        return "BMP"
-    if data.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
-        return "TIFF"
-    if data[4:8] == b"ftyp" and _is_heif_brand(data):
-        return "HEIF"
-    return None
-
-
-def _is_heif_brand(data: bytes) -> bool:
-    major = data[8:12]
-    if major in _HEIC_BRANDS:
-        return True
-    if major not in _GENERIC_HEIF_BRANDS:
-        return False
-    # A generic "mif1" file may really be AVIF, which pillow-heif here cannot decode (no AV1 decoder).
-    box_size = int.from_bytes(data[0:4], "big")
-    compatible = {data[i : i + 4] for i in range(16, min(box_size, len(data)) - 3, 4)}
-    return not (compatible & _AVIF_BRANDS) or bool(compatible & _HEIC_BRANDS)
-
-
 def _describe_unsupported(data: bytes) -> str:
     head = data[:16].lstrip()
     if data[4:8] == b"ftyp":
         brand = data[8:12].decode("ascii", "replace")
-        return "AVIF" if data[8:12] in _AVIF_BRANDS else f"ISO media file, brand {brand!r}"
+        return "AVIF" if data[8:12] in AVIF_BRANDS else f"ISO media file, brand {brand!r}"
     known = (
         (b"%PDF", "PDF"),
         (b"%!PS", "PostScript"),

@@ -1,5 +1,7 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from photomod_shared.ids import has_control_characters
+
 
 class FeedbackRequest(BaseModel):
     # Strict: "inappropriate": "yes" is a client bug to report, not a value to guess at.
@@ -12,7 +14,7 @@ class FeedbackRequest(BaseModel):
     @field_validator("correct_label")
     @classmethod
     def single_line(cls, value: str) -> str:
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if has_control_characters(value):
             raise ValueError("correct_label must not contain control characters")
         return value
 

@@ -24,6 +24,10 @@ class UnrecognisedKey(ValueError):
     """An object key outside the prefixes this service classifies."""
 
 
+def has_control_characters(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
 def new_image_id() -> str:
     return uuid.uuid4().hex
 
@@ -41,7 +45,7 @@ def is_drop_folder_key(key: str) -> bool:
         key.startswith(DROP_FOLDER_PREFIX)
         and len(key) > len(DROP_FOLDER_PREFIX)
         and len(key.encode()) <= MAX_KEY_LENGTH
-        and not any(ord(char) < 32 or ord(char) == 127 for char in key)
+        and not has_control_characters(key)
     )
 
 

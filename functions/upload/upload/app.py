@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from photomod_shared.api import create_resolver
+from photomod_shared.api import create_resolver, public_url
 from photomod_shared.clock import utc_now
 from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, PredictionTable
 from upload import display, predict, responses, service
@@ -46,13 +46,7 @@ def collaborators() -> dict[str, Any]:
 
 
 def result_url(image_id: str) -> str:
-    """Absolute URL of the prediction, as the client called us (custom domain or stage URL)."""
-    event = app.current_event
-    host = event.headers.get("Host") or event.headers.get("host") or ""
-    scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "https"
-    stage = event.request_context.stage
-    base_path = f"/{stage}" if ".execute-api." in host else ""
-    return f"{scheme}://{host}{base_path}/predictions/{image_id}"
+    return public_url(app.current_event, f"/predictions/{image_id}")
 
 
 @app.post("/uploads", responses={201: {"description": "Upload presigned"}})

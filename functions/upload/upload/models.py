@@ -3,6 +3,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from photomod_shared.api import ErrorDetail
+from photomod_shared.ids import has_control_characters
 
 # The types the classifier decodes, with the extension the server-generated key gets.
 EXTENSIONS_BY_CONTENT_TYPE = {
@@ -30,7 +31,7 @@ class UploadRequest(BaseModel):
     @field_validator("filename")
     @classmethod
     def printable_filename(cls, value: str) -> str:
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if has_control_characters(value):
             raise ValueError("filename must not contain control characters")
         return value
 

@@ -17,6 +17,7 @@ import multipart
 
 from photomod_shared import ids
 from photomod_shared.clock import iso
+from photomod_shared.formats import HEIC_BRANDS, sniff_image_format
 from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from upload.models import EXTENSIONS_BY_CONTENT_TYPE
 
@@ -25,12 +26,6 @@ FILE_FIELD = "file"
 # then longer so a slow one costs few reads.
 FIRST_POLL_INTERVAL_S = 0.2
 MAX_POLL_INTERVAL_S = 1.0
-
-# HEIF brands the classifier decodes; a generic `mif1` file may be AVIF, which it cannot, but that is its call.
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
-# "BM" alone would also match plain text; the DIB header sizes make the check specific.
-_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 
 
 class PredictRefused(Exception):
@@ -137,23 +132,10 @@ def image_content_type(data: bytes) -> str | None:
 
     Only a first check, so an obvious non-image is refused at once: the classifier does the full decode.
     """
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
-        return "image/bmp"
-    if data.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
-        return "image/tiff"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
-        return "image/heic"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "image/heif"
-    return None
+    image_format = sniff_image_format(data)
+    if image_format == "HEIF":
+        return "image/heic" if data[8:12] in HEIC_BRANDS else "image/heif"
+    return f"image/{image_format.lower()}" if image_format else None
 
 
 def predict(
