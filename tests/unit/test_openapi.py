@@ -170,3 +170,9 @@ def test_a_status_both_the_function_and_the_gateway_answer_allows_either_body(do
     too_large = document["paths"]["/predict"]["post"]["responses"]["413"]
 
     assert _refs(too_large) == {"PredictReply", "GatewayError"}
+
+
+def test_the_committed_document_matches_the_code(document):
+    """docs/openapi.json is what clients read without running anything: `make openapi` must be rerun on change."""
+    committed = json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
+    assert committed == json.loads(json.dumps(document)), "docs/openapi.json is stale: run `make openapi`"
