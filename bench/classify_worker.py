@@ -1,5 +1,6 @@
 """The classify process the benchmark measures (started by bench.classify_bench, not by hand)."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,17 +37,11 @@ def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[dict]:
     return notifications
 
 
-def cold(photo: Path) -> None:
-    import boto3
-
-    from infra.s3_events import sqs_batch_of_notifications
-
-    notifications = put_photos(
-        boto3.client("s3"), os.environ["BENCH_BUCKET"], [photo], f"incoming/bench-cold-{uuid.uuid4().hex}"
-    )
+def cold(event_json: str) -> None:
+    """Only the handler's cold start is timed: the photo is already in the bucket (put by the parent)."""
     from classify import app  # the cold start: TensorFlow, ResNet50, policy, clients, warm-up
 
-    response = app.lambda_handler(sqs_batch_of_notifications(notifications, os.environ["BENCH_QUEUE_ARN"]), _Context())
+    response = app.lambda_handler(json.loads(event_json), _Context())
     if response["batchItemFailures"]:
         raise SystemExit(f"classification failed: {response}")
     print("CLASSIFIED", flush=True)
@@ -58,10 +53,35 @@ def images_per_second(run, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+class _MemoryPhotos:
+    """S3 without the emulator: the same bytes, read from memory."""
+
+    def __init__(self, photos: dict[str, bytes]):
+        self._photos = photos
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return self._photos[key]
+
+
+class _MemoryPredictions:
+    """DynamoDB without the emulator: keeps what the classify path writes."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict] = {}
+
+    def stored_sequencers(self, image_ids: list[str]) -> dict[str, str]:
+        return {}
+
+    def record_outcome(self, image_id: str, sequencer: str, attributes: dict, created_at: str) -> bool:
+        self.items[image_id] = dict(attributes)
+        return True
+
+
 def throughput(folder: Path, images: int, rounds: int) -> None:
     import boto3
 
     from classify import app
+    from classify.service import Message, classify_messages
     from infra.s3_events import sqs_batch_of_notifications
 
     model = app.work.model
@@ -80,9 +100,10 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
     photos = (photos * (images // len(photos) + 1))[:images]
     s3 = boto3.client("s3")
     raw_batch = random.normal(0, 60, (batch_size, 224, 224, 3)).astype(np.float32)
-    pipeline, raw_interleaved = [], []
+    pipeline, raw_interleaved, without_emulator = [], [], []
     for _ in range(rounds):
-        notifications = put_photos(s3, os.environ["BENCH_BUCKET"], photos, f"incoming/bench-{uuid.uuid4().hex}")
+        prefix = f"incoming/bench-{uuid.uuid4().hex}"
+        notifications = put_photos(s3, os.environ["BENCH_BUCKET"], photos, prefix)
         events = [
             sqs_batch_of_notifications(notifications[start : start + batch_size], os.environ["BENCH_QUEUE_ARN"])
             for start in range(0, len(notifications), batch_size)
@@ -95,6 +116,17 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
 
         pipeline.append(images_per_second(classify_all, len(photos)))
         batches = len(events)
+
+        # The same classify path with S3 and DynamoDB in memory: what the emulator's requests cost.
+        in_memory = dataclasses.replace(
+            app.work,
+            photos=_MemoryPhotos({f"{prefix}/{photo.name}": photo.read_bytes() for photo in photos}),
+            predictions=_MemoryPredictions(),
+        )
+        messages = [[Message(record["messageId"], record["body"]) for record in event["Records"]] for event in events]
+        without_emulator.append(
+            images_per_second(lambda m=messages, w=in_memory: [classify_messages(b, w) for b in m], len(photos))
+        )
         raw_interleaved.append(
             images_per_second(lambda n=batches: [model.predict(raw_batch) for _ in range(n)], batches * batch_size)
         )
@@ -104,6 +136,7 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
         "raw": raw,
         "pipeline": pipeline,
         "raw_interleaved": raw_interleaved,
+        "without_emulator": without_emulator,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)
@@ -112,6 +145,6 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "cold":
-        cold(Path(sys.argv[2]))
+        cold(sys.argv[2])
     else:
         throughput(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))

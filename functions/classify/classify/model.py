@@ -66,6 +66,8 @@ def load_classifier(configured_path: str | None, allow_untrained: bool) -> Class
     weights = resolve_weights(configured_path, allow_untrained)
     import tensorflow as tf  # imported here so that modules which only need the helpers stay light
 
+    # Grappler's graph rewrites cost about 0.3 s of every cold start and gave no measurable speed here (make bench).
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     model = tf.keras.applications.ResNet50(weights=str(weights) if weights else None)
     # One traced graph for every batch size: measured (make bench) several times faster than eager calls,
     # with a fraction of the peak memory.
