@@ -15,13 +15,10 @@ class ReviewsSettings:
 
     @classmethod
     def from_environment(cls) -> "ReviewsSettings":
-        expiry = settings.integer("REVIEW_IMAGE_URL_EXPIRY_SECONDS", 300)
-        if not 1 <= expiry <= 3600:
-            raise settings.MissingSetting("REVIEW_IMAGE_URL_EXPIRY_SECONDS must be between 1 and 3600")
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             images_bucket=settings.required("IMAGES_BUCKET"),
             web_origin=settings.required("WEB_ORIGIN"),
-            image_url_expiry_seconds=expiry,
+            image_url_expiry_seconds=settings.integer_between("REVIEW_IMAGE_URL_EXPIRY_SECONDS", 300, 1, 3600),
             presign_endpoint_url=settings.optional("PRESIGN_ENDPOINT_URL", "") or None,
         )

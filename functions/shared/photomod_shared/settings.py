@@ -26,6 +26,13 @@ def integer(name: str, default: int) -> int:
         raise MissingSetting(f"environment variable {name} must be an integer, got {raw!r}") from None
 
 
+def integer_between(name: str, default: int, minimum: int, maximum: int) -> int:
+    value = integer(name, default)
+    if not minimum <= value <= maximum:
+        raise MissingSetting(f"environment variable {name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
 def flag(name: str, default: bool = False) -> bool:
     raw = optional(name, "true" if default else "false").lower()
     if raw not in ("true", "false", "1", "0", "yes", "no"):
