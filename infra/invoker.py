@@ -66,10 +66,13 @@ class _Worker:
         self.init_ms: float | None = None
 
     def _read_reply(self, timeout: float | None) -> dict[str, Any]:
-        ready, _, _ = select.select([self._replies], [], [], timeout)
-        if not ready:
+        try:
+            ready, _, _ = select.select([self._replies], [], [], timeout)
+            line = self._replies.readline() if ready else None
+        except (ValueError, OSError):  # stopped by the host while this request waited: it is shutting down
+            raise WorkerDied("Runtime stopped by the function host") from None
+        if line is None:
             raise TimeoutError
-        line = self._replies.readline()
         if not line:
             code = self.process.wait()
             raise WorkerDied(f"Runtime exited with error: exit status {code}")
@@ -105,6 +108,7 @@ class FunctionPool:
         self.max_concurrency = max_concurrency
         self._log = (log_dir / f"{spec.logical_id}.log").open("a", buffering=1)
         self._idle: list[_Worker] = []
+        self._live: set[_Worker] = set()  # idle and busy: all of them are stopped on close
         self._count = 0
         self._lock = threading.Condition()
         self._closed = False
@@ -117,20 +121,26 @@ class FunctionPool:
 
     def _acquire(self) -> _Worker:
         with self._lock:
-            while not self._idle and self._count >= self.max_concurrency:
+            while not self._closed and not self._idle and self._count >= self.max_concurrency:
                 self._lock.wait()
             if self._closed:
                 raise WorkerDied("the function host is shutting down")
             if self._idle:
                 return self._idle.pop()
             self._count += 1
+        worker = None
         try:
             worker = _Worker(self.spec, self._log)
+            with self._lock:
+                self._live.add(worker)
             worker.wait_ready()
             return worker
         except BaseException:
             with self._lock:
                 self._count -= 1
+                if worker is not None:
+                    self._live.discard(worker)
+                    worker.stop()
                 self._lock.notify()
             raise
 
@@ -140,6 +150,7 @@ class FunctionPool:
                 self._idle.append(worker)
             else:
                 self._count -= 1
+                self._live.discard(worker)
                 worker.stop()
             self._lock.notify()
 
@@ -162,14 +173,14 @@ class FunctionPool:
         finally:
             self._release(worker, healthy)
         duration = (time.monotonic() - started) * 1000
-        if not reply["ok"]:
+        if not reply["ok"] and not self._closed:
             self._log.write(f"[function host] invocation failed: {json.dumps(reply['error'])[:4000]}\n")
         return Invocation(reply["ok"], reply.get("result"), reply.get("error"), duration, cold)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            workers, self._idle = self._idle, []
+            workers, self._idle, self._live = list(self._live), [], set()
             self._lock.notify_all()
         for worker in workers:
             worker.stop()
