@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.invoker import _die_with_parent
+from infra.invoker import die_with_parent
 from infra.template import REPO_ROOT
 
 SWAGGER_UI = REPO_ROOT / "infra" / "swagger-ui"
@@ -58,7 +58,7 @@ class OpenApiDocument:
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,  # noqa: PLW1509
         )
         self._lock = threading.Lock()
         self._result: tuple[bool, bytes] | None = None

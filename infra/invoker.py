@@ -21,7 +21,7 @@ from infra.functions import FunctionSpec
 from infra.template import REPO_ROOT
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """For children forked by the main thread: they end when the host ends, however it ends (Linux only)."""
     try:
         import ctypes

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.functions import FunctionSpec, function_specs
-from infra.invoker import FunctionPool, _die_with_parent
+from infra.invoker import FunctionPool, die_with_parent
 from infra.provision import provision
 from infra.sqs_source import QueuePoller
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
@@ -108,7 +108,7 @@ class LocalStack:
                 cwd=REPO_ROOT,
                 stdout=emulator_log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=die_with_parent,  # noqa: PLW1509
             )
             _wait_for_port(self.host, self.options.emulator_port, 30, self.emulator)
         else:

@@ -5,8 +5,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from feedback.models import FeedbackRequest
-from photomod_shared import ids
-from photomod_shared.api import ImageNotFound, InvalidRequest
+from photomod_shared.api import stored_image
 from photomod_shared.clock import iso
 
 
@@ -22,11 +21,7 @@ def record_feedback(
     image_id: str, request: FeedbackRequest, *, predictions: Predictions, feedback: FeedbackStore, now: datetime
 ) -> dict[str, Any]:
     """Stores the shopper's correction next to what the model said when the shopper saw it."""
-    if not ids.is_image_id(image_id):
-        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
-    prediction = predictions.get(image_id)
-    if prediction is None:
-        raise ImageNotFound(f"no image with id {image_id}")
+    prediction = stored_image(image_id, predictions)
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"

@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from photomod_shared import ids
-from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
+from photomod_shared.api import ApiError, InvalidRequest, stored_image
 from photomod_shared.clock import iso
 from photomod_shared.predictions import (
     REVIEW_QUEUE_ATTRIBUTE,
@@ -69,11 +69,7 @@ def list_reviews(
 
 
 def settle_review(image_id: str, request: ReviewDecision, *, predictions: ReviewQueue, now: datetime) -> dict[str, Any]:
-    if not ids.is_image_id(image_id):
-        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
-    item = predictions.get(image_id)
-    if item is None:
-        raise ImageNotFound(f"no image with id {image_id}")
+    item = stored_image(image_id, predictions)
     if item.get("status") != STATUS_DONE or item.get("verdict") != VERDICT_REVIEW:
         raise NotInReview(_not_in_review(item))
     decided_at = iso(now)

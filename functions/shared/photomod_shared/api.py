@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
+from photomod_shared import ids
+
 logger = Logger()
 
 
@@ -36,6 +38,16 @@ class InvalidRequest(ApiError):
 class ImageNotFound(ApiError):
     status = HTTPStatus.NOT_FOUND
     code = "image_not_found"
+
+
+def stored_image(image_id: str, predictions: Any) -> dict[str, Any]:
+    """The stored item of an image id from a path: 400 for a malformed id, 404 for an unknown one."""
+    if not ids.is_image_id(image_id):
+        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
+    item = predictions.get(image_id)
+    if item is None:
+        raise ImageNotFound(f"no image with id {image_id}")
+    return item
 
 
 def error_response(status: HTTPStatus, code: str, message: str) -> Response:
@@ -85,17 +97,6 @@ def describe_validation_errors(errors: Any) -> str:
     return "; ".join(lines) or "the request is invalid"
 
 
-def require_json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    """Refuses a body that is JSON but not an object.
-
-    Powertools' validation unwraps a list to its first element (meant for form fields), so `[{...}]` would
-    otherwise pass as `{...}`.
-    """
-    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
-        raise InvalidRequest("body: the request body must be a JSON object")
-    return next_middleware(app)
-
-
 def create_resolver(
     web_origin: str, *, expose_headers: Sequence[str] = (), raw_body_resources: Collection[str] = ()
 ) -> APIGatewayRestResolver:
@@ -111,12 +112,15 @@ def create_resolver(
         enable_validation=True,
     )
 
-    def json_object_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-        if app.current_event.resource in raw_body_resources:
-            return next_middleware(app)
-        return require_json_object_body(app, next_middleware)
+    def require_json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        # Powertools' validation unwraps a list to its first element (meant for form fields): `[{...}]` would
+        # otherwise pass as `{...}`.
+        event = app.current_event
+        if event.resource not in raw_body_resources and event.body and not isinstance(event.json_body, dict):
+            raise InvalidRequest("body: the request body must be a JSON object")
+        return next_middleware(app)
 
-    app.use(middlewares=[json_object_bodies])
+    app.use(middlewares=[require_json_object_body])
 
     @app.exception_handler(ApiError)
     def handle_api_error(error: ApiError) -> Response:

@@ -14,8 +14,7 @@ working soon after, and a photo a moderator later blocks is no longer served.
 from http import HTTPStatus
 from typing import Any, Protocol
 
-from photomod_shared import ids
-from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
+from photomod_shared.api import ApiError, stored_image
 from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, VERDICT_ALLOW, VERDICT_BLOCK
 
 
@@ -29,11 +28,7 @@ class Predictions(Protocol):
 
 def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: Predictions) -> str:
     """A presigned GET of the photo if it may be shown; raises ApiError saying why not otherwise."""
-    if not ids.is_image_id(image_id):
-        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
-    item = predictions.get(image_id)
-    if item is None:
-        raise ImageNotFound(f"no image with id {image_id}")
+    item = stored_image(image_id, predictions)
     status, verdict = item.get("status"), item.get("verdict")
     if status == STATUS_FAILED:
         raise ApiError(

@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from photomod_shared import ids
-from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
+from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest, stored_image
 from photomod_shared.clock import iso, parse_iso
 from photomod_shared.predictions import STATUS_PENDING, prediction_view
 from upload.models import EXTENSIONS_BY_CONTENT_TYPE, UploadRequest
@@ -69,11 +69,7 @@ def create_upload(
 
 
 def get_prediction(image_id: str, *, store: PhotoStore, predictions: Predictions, now: datetime) -> dict[str, Any]:
-    if not ids.is_image_id(image_id):
-        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
-    item = predictions.get(image_id)
-    if item is None:
-        raise ImageNotFound(f"no image with id {image_id}")
+    item = stored_image(image_id, predictions)
     if _upload_never_arrived(item, store, now):
         error = {"code": "upload_not_received", "message": "the presigned upload expired before the photo arrived"}
         predictions.fail_if_pending(image_id, error, iso(now))
