@@ -6,11 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
-REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
+REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
 	functions/reviews/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
+# The converted model the classify function serves (LiteRT); `make model` rebuilds it when the weights change.
+SERVED_MODEL := models/resnet50.tflite
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,22 +33,22 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv ## run the whole system locally (emulator, API on :3000, web page on :8000)
+up: venv model ## run the whole system locally (emulator, API on :3000, web page on :8000)
 	@$(PY) -m infra.stack up
 
 down: ## stop a stack started with `make up`
 	@test -x $(PY) && $(PY) -m infra.stack down || true
 
-test: venv browser sam ## run unit, component and integration tests (starts its own stack on other ports)
+test: venv browser sam model ## run unit, component and integration tests (starts its own stack on other ports)
 	@$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no network)
 	@$(PY) -m pytest tests/unit
 
-test-component: venv ## handlers under moto's in-process mock
+test-component: venv model ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
 
-test-integration: venv browser ## real HTTP against a freshly started local stack
+test-integration: venv browser model ## real HTTP against a freshly started local stack
 	@$(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
@@ -64,7 +66,10 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
+model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) to LiteRT, if stale
+	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
+
+bench: venv model ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
 	@$(PY) -m bench.classify_bench
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
@@ -74,7 +79,7 @@ load: venv ## Locust: 10 shoppers for 60 s against the stack from `make up` (loo
 	@$(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 --run-time 60s --only-summary
 
 DIR ?= ../shared/data/imagenet-samples
-eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+eval: venv model ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
 	@$(PY) -m bench.evaluate $(DIR)
 
 $(SAM_VENV)/bin/sam:
@@ -98,4 +103,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv browser up down model test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean

@@ -27,6 +27,7 @@ from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.functions import FunctionSpec, function_specs
 from infra.invoker import FunctionPool, die_with_parent
+from infra.models import ensure_served_models
 from infra.provision import provision
 from infra.sqs_source import QueuePoller
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
@@ -126,7 +127,8 @@ class LocalStack:
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
-        say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
+        ensure_served_models(specs.values(), say)  # what the image's build stage does: convert ResNet50 if stale
+        say("[3/5] starting function environments (the classifier loads its ResNet50)")
         self.pools = {
             logical_id: FunctionPool(spec, self._concurrency(spec), self.log_dir) for logical_id, spec in specs.items()
         }

@@ -26,3 +26,14 @@ def read_event(name: str) -> dict[str, Any]:
 def load_event() -> Callable[[str], dict[str, Any]]:
     """`load_event("create_upload")` -> the event as API Gateway, SQS, ... would deliver it."""
     return read_event
+
+
+@pytest.fixture(scope="session")
+def served_model() -> Path:
+    """The converted model infra/local-env.json serves, converted first when missing or stale (as `make model`)."""
+    from infra.models import convert_if_stale
+    from infra.template import REPO_ROOT
+
+    environment = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"]
+    convert_if_stale(environment["MODEL_WEIGHTS_PATH"], environment["SERVED_MODEL_PATH"], print)
+    return REPO_ROOT / environment["SERVED_MODEL_PATH"]

@@ -27,12 +27,18 @@ from moto import mock_aws
 from infra.functions import FunctionSpec, function_specs
 from infra.provision import provision
 from infra.sqs_source import sqs_event
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 REGION = "us-east-1"
 FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify")
-# What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests.
-ENVIRONMENT_OVERRIDES = {"ClassifyFunction": {"ALLOW_UNTRAINED_WEIGHTS": "true"}}
+# What infra/local-env.json does for the local stack (its paths are relative to the repository): untrained weights
+# allowed (none are ever downloaded in tests) and the converted model of `make model` (the `served_model` fixture).
+ENVIRONMENT_OVERRIDES = {
+    "ClassifyFunction": {
+        name: str(REPO_ROOT / value) if name.endswith("_PATH") else value
+        for name, value in json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"].items()
+    }
+}
 
 
 @dataclass

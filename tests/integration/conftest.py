@@ -78,7 +78,7 @@ class RunningStack:
 
 
 @pytest.fixture(scope="session")
-def local_stack():
+def local_stack(served_model):
     run_dir = Path(tempfile.mkdtemp(prefix="photomod-stack-"))
     command = [
         sys.executable,

@@ -22,14 +22,19 @@ class_index = ClassIndex.from_file()
 work = Classification(
     photos=PhotoBucket(boto3.client("s3")),
     predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
-    model=load_classifier(settings.model_weights_path, settings.allow_untrained_weights),
+    model=load_classifier(
+        settings.model_runtime,
+        settings.model_weights_path,
+        settings.allow_untrained_weights,
+        settings.served_model_path,
+    ),
     policy=ModerationPolicy.from_file(class_index=class_index),
     class_index=class_index,
     limits=settings.limits,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
 )
-logger.info("classifier ready", extra={"model": work.model.info.to_dict(), "policy_version": work.policy.version})
+logger.info("classifier ready", extra={"model": work.model.info.to_dict(), "runtime": settings.model_runtime, "policy_version": work.policy.version})
 
 
 @logger.inject_lambda_context

@@ -1,13 +1,16 @@
 from dataclasses import dataclass
 
 from classify.imaging import RESIZE_METHODS, ImageLimits
+from classify.model import RUNTIME_LITERT, RUNTIMES
 from photomod_shared import settings
 
 
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    model_runtime: str
     model_weights_path: str | None
+    served_model_path: str | None
     allow_untrained_weights: bool
     resize_method: str
     limits: ImageLimits
@@ -18,10 +21,15 @@ class ClassifySettings:
         resize_method = settings.optional("RESIZE_METHOD", "nearest")
         if resize_method not in RESIZE_METHODS:
             raise settings.MissingSetting(f"RESIZE_METHOD must be one of {', '.join(RESIZE_METHODS)}")
+        model_runtime = settings.optional("MODEL_RUNTIME", RUNTIME_LITERT)
+        if model_runtime not in RUNTIMES:
+            raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
         defaults = ImageLimits()
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
+            served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,
             allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
             resize_method=resize_method,
             limits=ImageLimits(

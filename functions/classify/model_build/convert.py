@@ -1,0 +1,81 @@
+"""Convert the Keras ResNet50 (TensorFlow, the reference) to a LiteRT model with a dynamic batch dimension.
+
+Runs at build time only: in the image's build stage and by `make model` (which the local stack and the tests
+call too). The result is cached: a model whose card names the same weights (file hash or seed) and the same
+conversion version is kept; anything else is converted again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from classify.model import (
+    INPUT_SHAPE,
+    MODEL_NAME,
+    WEIGHTS_IMAGENET,
+    WEIGHTS_UNTRAINED,
+    build_keras_resnet50,
+    weights_source,
+)
+from classify.served import ModelCard
+
+
+def current_source(weights_path: Path | None) -> tuple[Path | None, str]:
+    """The weights to convert (None: seeded untrained) and the cache key they give."""
+    weights = weights_path if weights_path is not None and weights_path.is_file() else None
+    return weights, weights_source(weights)
+
+
+def is_current(model_path: Path, source: str) -> bool:
+    if not (model_path.is_file() and ModelCard.path_for(model_path).is_file()):
+        return False
+    try:
+        return ModelCard.read(model_path).describes(source)
+    except (ValueError, TypeError):
+        return False  # an unreadable or older card: convert again
+
+
+def convert(weights: Path | None, model_path: Path, say: Callable[[str], None] = print) -> ModelCard:
+    """Writes model_path (.tflite) and its card; returns the card."""
+    started = time.monotonic()
+    source = weights_source(weights)
+    say(f"  building the Keras ResNet50 ({weights or 'untrained, ' + source}) with TensorFlow…")
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    model = build_keras_resnet50(weights)
+    forward = tf.function(
+        lambda images: model(images, training=False),
+        input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32, name="images")],
+    )
+    # Frozen first: converting the function with its variables gives a model without the weights' values.
+    frozen = convert_variables_to_constants_v2(forward.get_concrete_function())
+    say(f"  converting to LiteRT (float32, dynamic batch)… ({time.monotonic() - started:.0f} s so far)")
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converted = converter.convert()
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = model_path.with_suffix(".partial")
+    partial.write_bytes(converted)
+    card = ModelCard(
+        name=MODEL_NAME,
+        weights=WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED,
+        source=source,
+        converted_with=f"tensorflow {tf.__version__}",
+    )
+    partial.replace(model_path)  # the card is written last: a model without a current card is converted again
+    card.write(model_path)
+    say(f"  wrote {model_path} ({len(converted) / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s")
+    return card
+
+
+def ensure(weights_path: Path | None, model_path: Path, say: Callable[[str], None] = print) -> bool:
+    """Converts when the cached model is missing or stale; returns True when it converted."""
+    weights, source = current_source(weights_path)
+    if is_current(model_path, source):
+        say(f"==> {model_path} is current ({source[:19]}…)")
+        return False
+    say(f"==> converting ResNet50 to {model_path} (weights: {weights or source}); takes a minute or two")
+    convert(weights, model_path, say)
+    return True
