@@ -25,6 +25,7 @@ from pathlib import Path
 from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
+PHONE_FOLDER = REPO_ROOT / ".run" / "bench" / "phone-photos"  # generated 12-MP JPEGs (bench/phone_photos.py)
 BARE_COLD_START = """
 import time, sys
 start = float(sys.argv[1])
