@@ -34,7 +34,14 @@ work = Classification(
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
 )
-logger.info("classifier ready", extra={"model": work.model.info.to_dict(), "runtime": settings.model_runtime, "policy_version": work.policy.version})
+logger.info(
+    "classifier ready",
+    extra={
+        "model": work.model.info.to_dict(),
+        "runtime": settings.model_runtime,
+        "policy_version": work.policy.version,
+    },
+)
 
 
 @logger.inject_lambda_context

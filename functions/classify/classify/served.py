@@ -72,7 +72,9 @@ class ServedModel:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if batch.ndim != 1 + len(self.input_shape) or batch.shape[1:] != self.input_shape:
-            raise ValueError(f"expected a batch of shape (n, {', '.join(map(str, self.input_shape))}), got {batch.shape}")
+            raise ValueError(
+                f"expected a batch of shape (n, {', '.join(map(str, self.input_shape))}), got {batch.shape}"
+            )
         if batch.shape[0] == 0:
             raise ValueError("expected a batch of at least one input")
         with self._lock:
