@@ -72,6 +72,10 @@ model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seed
 bench: venv model ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
 	@$(PY) -m bench.classify_bench
 
+runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
+	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m bench.runtime_choice
+
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
@@ -103,4 +107,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down model test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv browser up down model test test-unit test-component test-integration openapi lint weights bench runtime-choice timings load eval sam validate deploy clean

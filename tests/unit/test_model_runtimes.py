@@ -72,6 +72,15 @@ def test_served_model_runs_any_batch_size_with_the_same_answers(served) -> None:
     np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_a_batch_larger_than_max_batch_runs_in_slices_with_the_same_answers(served_model: Path) -> None:
+    batch = np.random.default_rng(3).normal(0, 60, (5, 224, 224, 3)).astype(np.float32)
+
+    sliced = ServedModel(served_model, max_batch=2)
+
+    np.testing.assert_allclose(sliced.predict(batch), ServedModel(served_model).predict(batch), atol=1e-6)
+    assert sliced._batch_size <= 2  # the interpreter never held more than two inputs
+
+
 def test_served_model_refuses_a_batch_of_the_wrong_shape(served_model: Path) -> None:
     with pytest.raises(ValueError, match=r"\(n, 224, 224, 3\)"):
         ServedModel(served_model).predict(np.zeros((1, 200, 200, 3), dtype=np.float32))

@@ -27,6 +27,9 @@ UNTRAINED_SEED = 20261126
 KERAS_WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 KERAS_CACHE_PATH = Path.home() / ".keras" / "models" / KERAS_WEIGHTS_FILE
 INPUT_SHAPE = (224, 224, 3)
+# The served model runs larger batches as forward passes of at most this many photos: measured (make bench, docs/
+# benchmark.md) LiteRT's throughput at batch 32 is no better than at 8, while its activations take 0.3 GB more.
+SERVED_MAX_BATCH = 8
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ def load_served_classifier(model_path: Path, allow_untrained: bool, weights_path
                 f"{model_path} was converted from untrained weights but {weights_path} exists; run `make model`"
             )
         logger.warning("UNTRAINED MODEL: %s carries weights drawn with %s (weights=untrained)", model_path, card.source)
-    served = ServedModel(model_path)
+    served = ServedModel(model_path, max_batch=SERVED_MAX_BATCH)
     if served.input_shape != INPUT_SHAPE:
         raise ModelUnavailable(f"{model_path} takes inputs of shape {served.input_shape}, not {INPUT_SHAPE}")
     classifier = Classifier(served.predict, ModelInfo(card.name, card.weights), RUNTIME_LITERT)

@@ -51,11 +51,12 @@ class ModelCard:
 class ServedModel:
     """One LiteRT interpreter over a model file with a dynamic batch dimension.
 
-    `predict` runs one forward pass for a whole batch; the interpreter is resized only when the batch size
-    changes. An interpreter is not thread-safe, so calls are serialised (a forward pass uses every core anyway).
+    `predict` runs one forward pass per batch (per `max_batch` inputs when set); the interpreter is resized only when
+    the batch size changes. An interpreter is not thread-safe, so calls are serialised (a forward pass uses every
+    core anyway).
     """
 
-    def __init__(self, model_path: Path, threads: int | None = None):
+    def __init__(self, model_path: Path, threads: int | None = None, max_batch: int | None = None):
         from ai_edge_litert.interpreter import Interpreter  # imported here: only serving needs it
 
         self.path = model_path
@@ -63,6 +64,7 @@ class ServedModel:
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self._batch_size = -1
+        self._max_batch = max_batch
         self._lock = threading.Lock()
 
     @property
@@ -77,6 +79,13 @@ class ServedModel:
             )
         if batch.shape[0] == 0:
             raise ValueError("expected a batch of at least one input")
+        if self._max_batch and batch.shape[0] > self._max_batch:
+            # Activations grow with the batch; slices of max_batch keep them bounded at the same throughput.
+            slices = range(0, batch.shape[0], self._max_batch)
+            return np.concatenate([self._forward(batch[start : start + self._max_batch]) for start in slices])
+        return self._forward(batch)
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             if batch.shape[0] != self._batch_size:
                 self._interpreter.resize_tensor_input(self._input["index"], batch.shape, strict=False)
