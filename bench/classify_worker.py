@@ -20,7 +20,7 @@ class _Context:
     function_name = "ClassifyFunction"
     function_version = "$LATEST"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    memory_limit_in_mb = 3008
+    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"))
     aws_request_id = "bench"
 
     @staticmethod
