@@ -11,6 +11,10 @@ REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functio
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
+# The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it).
+NSFW_TOOLS := tools/nsfw
+NSFW_MODEL := models/nsfwjs_mobilenet_v2.keras
+NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,22 +35,22 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv ## run the whole system locally (emulator, API on :3000, web page on :8000)
+up: venv models ## run the whole system locally (emulator, API on :3000, web page on :8000)
 	@$(PY) -m infra.stack up
 
 down: ## stop a stack started with `make up`
 	@test -x $(PY) && $(PY) -m infra.stack down || true
 
-test: venv browser sam ## run unit, component and integration tests (starts its own stack on other ports)
+test: venv browser sam models ## run unit, component and integration tests (starts its own stack on other ports)
 	@$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no network)
 	@$(PY) -m pytest tests/unit
 
-test-component: venv ## handlers under moto's in-process mock
+test-component: venv models ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
 
-test-integration: venv browser ## real HTTP against a freshly started local stack
+test-integration: venv browser models ## real HTTP against a freshly started local stack
 	@$(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
@@ -64,7 +68,7 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
+bench: venv models ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
 	@$(PY) -m bench.classify_bench
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
@@ -74,8 +78,32 @@ load: venv ## Locust: 10 shoppers for 60 s against the stack from `make up` (loo
 	@$(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 --run-time 60s --only-summary
 
 DIR ?= ../shared/data/imagenet-samples
-eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+eval: venv models ## top-1/top-5 over ImageNet-named photos in DIR, the dog.jpeg golden pair, the safety model's distribution
 	@$(PY) -m bench.evaluate $(DIR)
+	@$(PY) -m bench.evaluate_safety $(DIR)
+
+$(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "node and npm are needed to build the safety model from the nsfwjs npm package" \
+			"(Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "==> installing the pinned nsfwjs and TensorFlow.js (npm ci checks package-lock.json's integrity hashes)"
+	@cd $(NSFW_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.py | $(STAMP)
+	@echo "==> converting nsfwjs' MobileNetV2 to Keras ($@)"
+	@rm -rf .run/nsfw-extracted && mkdir -p .run models
+	@node $(NSFW_TOOLS)/extract.js MobileNetV2 .run/nsfw-extracted
+	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
+	@rm -rf .run/nsfw-extracted
+
+models: $(NSFW_MODEL) ## build the safety model (nsfwjs MobileNetV2 -> Keras) into models/ from the pinned npm package
+
+models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
+	@rm -rf .run/nsfw-inception && mkdir -p .run models
+	@node $(NSFW_TOOLS)/extract.js InceptionV3 .run/nsfw-inception
+	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-inception models --model InceptionV3
+	@rm -rf .run/nsfw-inception
 
 $(SAM_VENV)/bin/sam:
 	@echo "==> installing aws-sam-cli into $(SAM_VENV) (its pins conflict with moto and TensorFlow)"
@@ -96,6 +124,6 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 	@$(SAM_VENV)/bin/sam deploy --guided
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules
 
-.PHONY: help venv browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv models models-inception browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean

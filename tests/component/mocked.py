@@ -27,12 +27,20 @@ from moto import mock_aws
 from infra.functions import FunctionSpec, function_specs
 from infra.provision import provision
 from infra.sqs_source import sqs_event
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 REGION = "us-east-1"
 FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify")
-# What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests.
-ENVIRONMENT_OVERRIDES = {"ClassifyFunction": {"ALLOW_UNTRAINED_WEIGHTS": "true"}}
+# What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests, and the
+# safety model is the one `make models` converts (a missing one is tolerated, with a warning, as locally).
+SAFETY_MODEL = REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"
+ENVIRONMENT_OVERRIDES = {
+    "ClassifyFunction": {
+        "ALLOW_UNTRAINED_WEIGHTS": "true",
+        "SAFETY_MODEL_PATH": str(SAFETY_MODEL),
+        "ALLOW_MISSING_SAFETY_MODEL": "true",
+    }
+}
 
 
 @dataclass

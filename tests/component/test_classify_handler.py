@@ -17,12 +17,19 @@ from infra.sqs_source import sqs_event
 from infra.template import REPO_ROOT
 from photomod_shared import ids
 from photomod_shared.predictions import PredictionTable
-from tests.component.mocked import MockedStack, mocked_stack, s3_notification_body, sqs_event_with_bodies
+from tests.component.mocked import (
+    SAFETY_MODEL,
+    MockedStack,
+    mocked_stack,
+    s3_notification_body,
+    sqs_event_with_bodies,
+)
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 DOG = DATA / "dog.jpeg"
 TABBY = DATA / "imagenet-samples" / "n02123045_tabby.JPEG"
 GOLDEN_RETRIEVER = DATA / "imagenet-samples" / "n02099601_golden_retriever.JPEG"
+BIKINI = DATA / "imagenet-samples" / "n02837789_bikini.JPEG"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +134,9 @@ def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
         assert done["policy_version"] == classify_app.work.policy.version
         assert done["model"] == {"name": "ResNet50", "weights": "untrained"}
         assert done["error"] is None and done["classified_at"]
+        if classify_app.work.safety is not None:
+            assert done["safety"]["model"] == {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"}
+            assert sum(done["safety"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert item(stack, upload_key)["created_at"] == "2026-11-26T09:14:07.000Z"  # kept from the pending item
     assert (item(stack, upload_key)["source"], item(stack, tabby)["source"]) == ("upload", "drop-folder")
     failed = item(stack, broken)
@@ -183,3 +193,34 @@ def test_a_photo_dropped_in_incoming_reaches_the_queue_and_is_classified(stack, 
     assert len(messages) == 1
     assert result == {"batchItemFailures": []}
     assert (item(stack, key)["status"], item(stack, key)["s3_key"]) == ("done", key)
+
+
+@pytest.mark.skipif(not SAFETY_MODEL.is_file(), reason="no converted safety model: `make models` builds it (node, npm)")
+def test_each_photo_gets_both_models_in_one_pass_and_swimwear_is_reviewed_as_explicit(
+    stack, classify_app, photos, forward_passes, monkeypatch
+):
+    # Given: the real nsfwjs MobileNetV2, converted, counting its forward passes
+    safety_passes: list[tuple[int, ...]] = []
+    predict = classify_app.work.safety.predict
+    monkeypatch.setattr(
+        classify_app.work.safety, "predict", lambda batch: safety_passes.append(batch.shape) or predict(batch)
+    )
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    dog = photos.put(f"{folder}/dog.jpeg", DOG.read_bytes())
+    bikini = photos.put(f"{folder}/bikini.jpeg", BIKINI.read_bytes())
+
+    # When
+    assert run(classify_app, stack, photos.event()) == {"batchItemFailures": []}
+
+    # Then: one pass of each model over the batch, and both results stored side by side
+    assert forward_passes == [(2, 224, 224, 3)] and safety_passes == [(2, 224, 224, 3)]
+    dog_item, bikini_item = item(stack, dog), item(stack, bikini)
+    assert len(dog_item["labels"]) == 5 and dog_item["safety"]["top_class"] == "neutral"
+    assert dog_item["safety"]["probabilities"]["neutral"] == pytest.approx(0.929065, abs=1e-3)  # nsfwjs in Node
+    assert dog_item["verdict"] == "allow"
+    assert bikini_item["safety"]["top_class"] == "sexy"
+    assert bikini_item["safety"]["probabilities"]["sexy"] == pytest.approx(0.990286, abs=1e-3)  # nsfwjs in Node
+    assert bikini_item["verdict"] == "review"
+    assert {"category": "explicit", "action": "review", "label": "sexy", "wnid": None} in [
+        {key: reason[key] for key in ("category", "action", "label", "wnid")} for reason in bikini_item["verdict_reasons"]
+    ]

@@ -1,4 +1,4 @@
-"""Classify function: SQS batches of S3 notifications -> ResNet50 -> predictions table.
+"""Classify function: SQS batches of S3 notifications -> ResNet50 + the safety model -> predictions table.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.policy import ModerationPolicy
+from classify.safety import load_safety_model
 from classify.service import Classification, Message, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import PhotoBucket
@@ -28,8 +29,16 @@ work = Classification(
     limits=settings.limits,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
+    safety=load_safety_model(settings.safety_model_path, required=not settings.allow_missing_safety_model),
 )
-logger.info("classifier ready", extra={"model": work.model.info.to_dict(), "policy_version": work.policy.version})
+logger.info(
+    "classifier ready",
+    extra={
+        "model": work.model.info.to_dict(),
+        "safety_model": work.safety.info.to_dict() if work.safety else None,
+        "policy_version": work.policy.version,
+    },
+)
 
 
 @logger.inject_lambda_context

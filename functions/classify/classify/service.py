@@ -14,10 +14,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from classify.events import MalformedNotification, PhotoEvent, photo_events
-from classify.imaging import ImageLimits, ImageRejected, decode_and_preprocess
+from classify.imaging import ImageLimits, ImageRejected, decode_image, preprocess
 from classify.labels import ClassIndex, top_k
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
+from classify.safety import SafetyInfo, safety_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
@@ -45,6 +46,14 @@ class Model(Protocol):
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
 
+class SafetyModel(Protocol):
+    info: SafetyInfo
+
+    def preprocess(self, image: Any) -> np.ndarray: ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class Message:
     message_id: str
@@ -65,6 +74,8 @@ class Classification:
     top_k: int = 5
     decode_threads: int = 4
     clock: Callable[[], Any] = utc_now
+    # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
+    safety: SafetyModel | None = None
 
 
 @dataclass
@@ -73,6 +84,7 @@ class _Photo:
     event: PhotoEvent
     image_id: str
     pixels: np.ndarray | None = None
+    safety_pixels: np.ndarray | None = None
     rejection: ImageRejected | None = None
 
 
@@ -103,8 +115,12 @@ def classify_messages(messages: Iterable[Message], work: Classification) -> list
         outcomes: list[tuple[_Photo, dict[str, Any]]] = []
         if decoded:
             probabilities = work.model.predict(np.stack([photo.pixels for photo in decoded]))  # type: ignore[misc]
+            safety: list[np.ndarray | None] = [None] * len(decoded)
+            if work.safety is not None:
+                safety = list(work.safety.predict(np.stack([photo.safety_pixels for photo in decoded])))  # type: ignore[misc]
             outcomes.extend(
-                (photo, _done_attributes(row, work)) for photo, row in zip(decoded, probabilities, strict=True)
+                (photo, _done_attributes(row, safety_row, work))
+                for photo, row, safety_row in zip(decoded, probabilities, safety, strict=True)
             )
         for photo in fresh:
             if photo.rejection is not None:
@@ -151,7 +167,11 @@ def _load(photo: _Photo, work: Classification) -> Exception | None:
     """Reads and decodes one photo; returns the exception to retry on, if any."""
     try:
         data = work.photos.read(photo.event.bucket, photo.event.key)
-        photo.pixels = decode_and_preprocess(data, work.limits, work.resize_method)
+        image = decode_image(data, work.limits)
+        # One decode, two models: each gets the image preprocessed its own way.
+        photo.pixels = preprocess(image, work.resize_method)
+        if work.safety is not None:
+            photo.safety_pixels = work.safety.preprocess(image)
     except ImageRejected as rejection:
         photo.rejection = rejection
     except ObjectMissing:
@@ -161,9 +181,9 @@ def _load(photo: _Photo, work: Classification) -> Exception | None:
     return None
 
 
-def _done_attributes(probabilities: np.ndarray, work: Classification) -> dict[str, Any]:
+def _done_attributes(probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> dict[str, Any]:
     labels = top_k(probabilities, work.class_index, work.top_k)
-    verdict = work.policy.decide(probabilities)
+    verdict = work.policy.decide(probabilities, safety)
     return {
         "status": STATUS_DONE,
         "prediction": labels[0].label,
@@ -173,6 +193,7 @@ def _done_attributes(probabilities: np.ndarray, work: Classification) -> dict[st
         "verdict_reasons": verdict.to_dict()["reasons"],
         "policy_version": verdict.policy_version,
         "model": work.model.info.to_dict(),
+        "safety": safety_result(safety, work.safety.info) if safety is not None and work.safety else None,
         "error": None,
     }
 

@@ -9,6 +9,8 @@ class ClassifySettings:
     predictions_table: str
     model_weights_path: str | None
     allow_untrained_weights: bool
+    safety_model_path: str | None
+    allow_missing_safety_model: bool
     resize_method: str
     limits: ImageLimits
     decode_threads: int
@@ -23,6 +25,8 @@ class ClassifySettings:
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
+            safety_model_path=settings.optional("SAFETY_MODEL_PATH", "") or None,
+            allow_missing_safety_model=settings.flag("ALLOW_MISSING_SAFETY_MODEL"),
             resize_method=resize_method,
             limits=ImageLimits(
                 max_bytes=settings.integer("MAX_IMAGE_BYTES", defaults.max_bytes),
