@@ -17,6 +17,7 @@ from PIL import Image
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
+from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, classify_messages
 from photomod_shared import ids
 from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
@@ -369,3 +370,75 @@ def test_objects_outside_the_classified_prefixes_are_ignored(batch):
 def test_an_empty_batch_runs_no_inference(batch):
     assert batch.run() == []
     assert batch.model.batches == []
+
+
+class FakeSafetyModel:
+    """Scores by dominant colour too (its rows are RGB in 0..1, nsfwjs' way): red photos look like porn."""
+
+    info = SafetyInfo("nsfwjs-MobileNetV2", "4.4.0", 224)
+    # drawing, hentai, neutral, porn, sexy
+    BY_CHANNEL = {0: [0.01, 0.01, 0.03, 0.9, 0.05], 1: [0.05, 0.0, 0.9, 0.0, 0.05], 2: [0.0, 0.0, 0.1, 0.05, 0.85]}
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess_for_safety(image, self.info.input_size)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(batch.shape)
+        assert 0.0 <= batch.min() and batch.max() <= 1.0  # pixels / 255, not ResNet50's mean-centred BGR
+        dominant = batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1)
+        return np.array([self.BY_CHANNEL[int(channel)] for channel in dominant], dtype=np.float32)
+
+
+@pytest.fixture
+def batch_with_safety(batch) -> Batch:
+    batch.work.safety = FakeSafetyModel()
+    return batch
+
+
+def test_both_models_run_once_per_batch_and_safety_is_stored_beside_the_labels(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03")))
+
+    assert batch.model.batches == [(3, 224, 224, 3)]
+    assert batch.work.safety.batches == [(3, 224, 224, 3)]
+    shoe = batch.item(SHOE)
+    assert shoe["prediction"] == "revolver" and len(shoe["labels"]) == 5
+    assert shoe["safety"] == {
+        "top_class": "neutral",
+        "probabilities": {"drawing": 0.05, "hentai": 0.0, "neutral": 0.9, "porn": 0.0, "sexy": 0.05},
+        "model": {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"},
+    }
+
+
+def test_a_photo_scored_porn_above_the_threshold_is_blocked_as_explicit(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m1", notification(UPLOAD, "01")))  # red: a tabby to ResNet50, porn 0.9 to the safety model
+
+    item = batch.item(UPLOAD)
+    assert item["prediction"] == "tabby"
+    assert item["verdict"] == "block"
+    assert [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]] == [
+        ("explicit", "block", "porn")
+    ]
+
+
+def test_a_photo_scored_sexy_is_reviewed_as_explicit(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m3", notification(BOTTLE, "03")))  # blue: beer bottle (review) and sexy 0.85
+
+    item = batch.item(BOTTLE)
+    assert item["verdict"] == "review"
+    assert ("explicit", "review", "sexy") in [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]]
+
+
+def test_without_a_safety_model_safety_is_null_and_only_imagenet_decides(batch):
+    batch.run(("m1", notification(UPLOAD, "01")))
+
+    assert batch.item(UPLOAD)["safety"] is None
+    assert batch.item(UPLOAD)["verdict"] == "allow"
