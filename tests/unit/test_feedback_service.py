@@ -65,6 +65,7 @@ def test_feedback_is_stored_with_what_the_model_said():
             "prediction": "clog",
             "score": 0.8125,
             "verdict": "allow",
+            "safety": None,
             "status_at_feedback": "done",
             "correct_label": "running shoe",
             "comment": "It is a trainer.",

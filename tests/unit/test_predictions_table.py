@@ -117,6 +117,7 @@ VIEW_FIELDS = {
     "verdict_reasons",
     "policy_version",
     "model",
+    "safety",
     "source",
     "s3_key",
     "created_at",

@@ -33,6 +33,7 @@ def record_feedback(
             "prediction": prediction.get("prediction"),
             "score": prediction.get("score"),
             "verdict": prediction.get("verdict"),
+            "safety": prediction.get("safety"),
             "status_at_feedback": prediction.get("status"),
             "correct_label": request.correct_label,
             "comment": request.comment,

@@ -66,6 +66,7 @@ def prediction_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "verdict_reasons": item.get("verdict_reasons", []),
         "policy_version": item.get("policy_version"),
         "model": item.get("model"),
+        "safety": item.get("safety"),
         "source": item.get("source"),
         "s3_key": item.get("s3_key"),
         "created_at": item.get("created_at"),

@@ -59,14 +59,33 @@ class Label(BaseModel):
 class VerdictReason(BaseModel):
     category: str
     action: str
-    label: str
-    wnid: str
+    label: str = Field(description="An ImageNet label, or a safety class (porn, hentai, sexy) for `explicit`")
+    wnid: str | None = Field(description="The ImageNet class; null for a safety-model reason")
     score: float
 
 
 class ModelInfo(BaseModel):
     name: str
     weights: str = Field(description="imagenet, or untrained on a local stack without the weights file")
+
+
+class SafetyProbabilities(BaseModel):
+    drawing: float
+    hentai: float
+    neutral: float
+    porn: float
+    sexy: float
+
+
+class SafetyModelInfo(BaseModel):
+    name: str = Field(description="nsfwjs-MobileNetV2: nsfwjs' MobileNetV2 (MIT), converted to Keras at build time")
+    version: str = Field(description="The nsfwjs npm package version the model was converted from")
+
+
+class Safety(BaseModel):
+    top_class: Literal["drawing", "hentai", "neutral", "porn", "sexy"]
+    probabilities: SafetyProbabilities = Field(description="The safety model's five class probabilities (sum 1)")
+    model: SafetyModelInfo
 
 
 class PredictionView(BaseModel):
@@ -79,6 +98,10 @@ class PredictionView(BaseModel):
     verdict_reasons: list[VerdictReason]
     policy_version: str | None
     model: ModelInfo | None
+    safety: Safety | None = Field(
+        description="The explicit-content model's scores, once done; null if the photo failed or was classified "
+        "without the safety model (a local stack before `make models`)"
+    )
     source: str | None = Field(description="upload or drop-folder")
     s3_key: str | None
     created_at: str | None
