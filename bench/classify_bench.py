@@ -8,7 +8,9 @@ Everything runs in one invocation, side by side, so the ratios hold even though 
   2. raw model throughput at batch 1, 8 and 32 (the handler's own model object);
   3. the classify path (S3 read, decode, preprocess, inference, DynamoDB write against the embedded
      emulator) at the template's batch size, interleaved with raw rounds at that batch size;
-  4. the peak RSS of the classify process.
+  4. the peak RSS of the classify process;
+  5. the safety model's added cost: its forward pass at the template's batch size, interleaved with
+     ResNet50's, and its preprocessing of already decoded photos (the decode is shared).
 The model runs with untrained weights when no ImageNet weights are present: speed does not depend on them.
 """
 
@@ -152,6 +154,21 @@ def main() -> None:
         f"(ratio {handler_s / bare_s:.2f}; target <= 1.20)"
     )
     print(f"peak RSS of the classify process: {result['peak_rss_mb']:.0f} MB (target <= 1500 MB)")
+    if result["safety_model"] is None:
+        print("safety model: not loaded (run `make models`): its cost is not measured")
+    else:
+        safety = statistics.median(result["safety_interleaved"])
+        preprocess = statistics.median(result["safety_preprocess"])
+        resnet_ms, safety_ms, preprocess_ms = 1000 * batch / raw_at_batch, 1000 * batch / safety, 1000 * batch / preprocess
+        print(
+            f"safety model {result['safety_model']['name']} {result['safety_model']['version']} at batch {batch}: "
+            f"{safety:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['safety_interleaved'])}"
+        )
+        print(
+            f"  added cost per batch of {batch}: forward {safety_ms:.0f} ms + preprocessing {preprocess_ms:.0f} ms "
+            f"= {safety_ms + preprocess_ms:.0f} ms, beside ResNet50's forward {resnet_ms:.0f} ms "
+            f"(+{(safety_ms + preprocess_ms) / resnet_ms:.0%})"
+        )
     print(f"pipeline/raw throughput ratio: {ratio:.2f}")
 
 

@@ -101,6 +101,17 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
     s3 = boto3.client("s3")
     raw_batch = random.normal(0, 60, (batch_size, 224, 224, 3)).astype(np.float32)
     pipeline, raw_interleaved, without_emulator = [], [], []
+    # The safety model's share: its forward pass on the same batches, and its preprocessing of decoded photos
+    # (decoding is shared with ResNet50, so it is not part of the added cost).
+    safety = app.work.safety
+    safety_batch = random.uniform(0, 1, (batch_size, 224, 224, 3)).astype(np.float32)
+    safety_interleaved: list[float] = []
+    safety_preprocess: list[float] = []
+    if safety is not None:
+        from classify.imaging import decode_image
+
+        safety.predict(safety_batch)
+        decoded = [decode_image(photo.read_bytes()) for photo in photos]
     for _ in range(rounds):
         prefix = f"incoming/bench-{uuid.uuid4().hex}"
         notifications = put_photos(s3, os.environ["BENCH_BUCKET"], photos, prefix)
@@ -130,6 +141,15 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
         raw_interleaved.append(
             images_per_second(lambda n=batches: [model.predict(raw_batch) for _ in range(n)], batches * batch_size)
         )
+        if safety is not None:
+            safety_interleaved.append(
+                images_per_second(
+                    lambda n=batches: [safety.predict(safety_batch) for _ in range(n)], batches * batch_size
+                )
+            )
+            safety_preprocess.append(
+                images_per_second(lambda: [safety.preprocess(image) for image in decoded], len(decoded))
+            )
     result = {
         "weights": model.info.weights,
         "batch_size": batch_size,
@@ -137,6 +157,9 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
         "pipeline": pipeline,
         "raw_interleaved": raw_interleaved,
         "without_emulator": without_emulator,
+        "safety_model": safety.info.to_dict() if safety is not None else None,
+        "safety_interleaved": safety_interleaved,
+        "safety_preprocess": safety_preprocess,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)

@@ -52,6 +52,7 @@
     predictionScore: document.getElementById("prediction-score"),
     labelsBody: document.querySelector("#labels tbody"),
     model: document.getElementById("model"),
+    safety: document.getElementById("safety"),
     imageId: document.getElementById("image-id"),
     feedbackForm: document.getElementById("feedback-form"),
     correctLabel: document.getElementById("correct-label"),
@@ -501,9 +502,23 @@
     });
 
     el.model.textContent = "Model: " + (model.name || "unknown") + ", weights: " + (model.weights || "unknown");
+    el.safety.textContent = safetyText(prediction.safety);
+    el.safety.setAttribute("data-top-class", prediction.safety ? String(prediction.safety.top_class) : "");
     el.untrainedWarning.hidden = model.weights !== "untrained";
 
     el.result.hidden = false;
+  }
+
+  // The explicit-content model's five probabilities, most likely first, e.g. "neutral 93%, drawing 7%, ...".
+  function safetyText(safety) {
+    if (!safety || !safety.probabilities) {
+      return "not checked (no safety model on this stack)";
+    }
+    var scores = safety.probabilities;
+    return Object.keys(scores)
+      .sort(function (a, b) { return scores[b] - scores[a]; })
+      .map(function (name) { return name + " " + percent(scores[name]); })
+      .join(", ") + (safety.model ? " (" + safety.model.name + " " + safety.model.version + ")" : "");
   }
 
   function labelRow(item, rank) {
@@ -559,6 +574,7 @@
     el.prediction.removeAttribute("data-label");
     el.predictionScore.textContent = "";
     el.model.textContent = "";
+    el.safety.textContent = "";
     el.imageId.textContent = "";
     el.preview.removeAttribute("src");
     el.previewCaption.textContent = "";

@@ -112,6 +112,16 @@ def test_uploaded_photo_shows_the_api_prediction_and_accepts_feedback(
     assert verdict.get_attribute("data-verdict") == api["verdict"]
     expect(verdict).to_have_text(VERDICT_BADGES[api["verdict"]])
 
+    # ... the safety model's result in plain words: its top class first, with the API's percentage
+    safety = page.locator("#safety")
+    expect(safety).to_be_visible()
+    if api["safety"] is None:
+        expect(safety).to_contain_text("not checked")
+    else:
+        top = api["safety"]["top_class"]
+        assert safety.get_attribute("data-top-class") == top
+        assert (safety.text_content() or "").startswith(f"{top} {api['safety']['probabilities'][top] * 100:.1f}%")
+
     # ... the untrained-weights warning exactly when the API says the weights are untrained
     warning = page.locator("#untrained-warning")
     if api["model"]["weights"] == "untrained":
