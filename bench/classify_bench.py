@@ -159,7 +159,8 @@ def main() -> None:
     else:
         safety = statistics.median(result["safety_interleaved"])
         preprocess = statistics.median(result["safety_preprocess"])
-        resnet_ms, safety_ms, preprocess_ms = 1000 * batch / raw_at_batch, 1000 * batch / safety, 1000 * batch / preprocess
+        resnet_ms, safety_ms = 1000 * batch / raw_at_batch, 1000 * batch / safety
+        preprocess_ms = 1000 * batch / preprocess
         print(
             f"safety model {result['safety_model']['name']} {result['safety_model']['version']} at batch {batch}: "
             f"{safety:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['safety_interleaved'])}"

@@ -79,7 +79,8 @@ def main() -> None:
     for name, row, best in zip(names, safety_rows, top, strict=True):
         match = NAMED.match(name)
         if match and match["wnid"] in swimwear:
-            print(f"  {name:40s} {best:7s} " + " ".join(f"{c} {p:.2f}" for c, p in zip(SAFETY_CLASSES, row, strict=True)))
+            scores = " ".join(f"{label} {score:.2f}" for label, score in zip(SAFETY_CLASSES, row, strict=True))
+            print(f"  {name:40s} {best:7s} {scores}")
 
     changes: Counter[tuple[str, str]] = Counter()
     explicit_blocked = explicit_review = 0
@@ -90,7 +91,9 @@ def main() -> None:
         explicit = [reason.action for reason in after.reasons if reason.category == EXPLICIT_CATEGORY]
         explicit_blocked += BLOCK in explicit
         explicit_review += bool(explicit) and BLOCK not in explicit
-    untrained = " (ResNet50 UNTRAINED here: its own verdicts are random)" if classifier.info.weights == WEIGHTS_UNTRAINED else ""
+    untrained = ""
+    if classifier.info.weights == WEIGHTS_UNTRAINED:
+        untrained = " (ResNet50 UNTRAINED here: its own verdicts are random)"
     print(
         f"explicit category fires on {explicit_blocked} photo(s) as block and {explicit_review} as review; "
         f"verdict changes it causes{untrained}: "

@@ -219,6 +219,13 @@ class LocalStack:
                 "           Predictions are meaningless and are recorded as weights=untrained.",
                 "           `make weights` on a machine with internet access fetches the real ones.",
             ]
+        safety_paths = [spec.environment.get("SAFETY_MODEL_PATH") or "" for spec in specs.values()]
+        if any(path and not (REPO_ROOT / path).is_file() for path in safety_paths):
+            lines += [
+                "",
+                "  WARNING: no safety model in models/: photos get no explicit-content check (safety is null).",
+                "           `make models` builds it from the pinned nsfwjs npm package (node and npm needed).",
+            ]
         lines += ["", "Ctrl-C (or `make down`) stops everything.", ""]
         say("\n".join(lines))
 

@@ -387,7 +387,7 @@ class FakeSafetyModel:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batches.append(batch.shape)
-        assert 0.0 <= batch.min() and batch.max() <= 1.0  # pixels / 255, not ResNet50's mean-centred BGR
+        assert batch.min() >= 0.0 and batch.max() <= 1.0  # pixels / 255, not ResNet50's mean-centred BGR
         dominant = batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1)
         return np.array([self.BY_CHANNEL[int(channel)] for channel in dominant], dtype=np.float32)
 

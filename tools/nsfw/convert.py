@@ -162,7 +162,7 @@ def convert(extracted: Path, out_dir: Path, model: str) -> Path:
     }
     target.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     partial.replace(target)  # last: a half-written model never looks complete
-    print(f"{metadata['name']} {metadata['version']}: {len(manifest)} tensors, {metadata['parameters']} weights -> {target}")
+    print(f"{metadata['name']} {metadata['version']}: {len(manifest)} tensors, {metadata['parameters']} weights")
     return target
 
 
