@@ -105,6 +105,9 @@ models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' Inception
 	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-inception models --model InceptionV3
 	@rm -rf .run/nsfw-inception
 
+safety-parity: venv models ## nsfwjs in Node vs the converted model over DIR (+ dog.jpeg): same pixels, and jpeg-js decoding
+	@$(PY) -m bench.safety_parity $(DIR)
+
 $(SAM_VENV)/bin/sam:
 	@echo "==> installing aws-sam-cli into $(SAM_VENV) (its pins conflict with moto and TensorFlow)"
 	@$(PYTHON) -m venv $(SAM_VENV)
@@ -126,4 +129,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules
 
-.PHONY: help venv models models-inception browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv models models-inception safety-parity browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval sam validate deploy clean
