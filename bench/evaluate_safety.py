@@ -75,6 +75,10 @@ def main() -> None:
     for name, row, best in zip(names, safety_rows, top, strict=True):
         if best not in ("neutral", "drawing"):
             print(f"  {name:40s} {best:7s} {row[SAFETY_CLASSES.index(best)]:.2f}")
+    for label in ("porn", "hentai", "sexy"):
+        column = [row[SAFETY_CLASSES.index(label)] for row in safety_rows]
+        highest = int(np.argmax(column))
+        print(f"highest {label} score: {column[highest]:.2f} ({names[highest]})")
     print("swimwear/underwear samples:")
     for name, row, best in zip(names, safety_rows, top, strict=True):
         match = NAMED.match(name)

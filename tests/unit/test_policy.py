@@ -313,9 +313,9 @@ def test_porn_or_hentai_above_the_threshold_is_blocked_as_explicit(policy, class
     assert verdict.reasons == (Reason("explicit", "block", name, None, pytest.approx(0.92)),)
 
 
-def test_porn_below_the_threshold_and_sexy_below_its_own_are_allowed(policy, class_index):
+def test_the_highest_porn_and_hentai_scores_of_the_sample_photos_are_allowed(policy, class_index):
     # The highest scores the shipped model gives the ordinary sample photos (docs/benchmark.md).
-    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(porn=0.45, sexy=0.3, neutral=0.25))
+    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(porn=0.53, hentai=0.33, neutral=0.14))
 
     assert (verdict.action, verdict.reasons) == ("allow", ())
 
