@@ -6,10 +6,11 @@
   "use strict";
 
   var KEY_STORAGE = "photomod.moderatorApiKey";
-  var PAGE_SIZE = 24;
   var REQUEST_TIMEOUT_MS = 30 * 1000;
   var config = window.PHOTOMOD_CONFIG || {};
-  var UNDO_MS = typeof config.undoSeconds === "number" ? config.undoSeconds * 1000 : 5000;
+  // Both can be set in config.js (e.g. by a test); the API allows pages of 1 to 100.
+  var PAGE_SIZE = setting(config.reviewPageSize, 24, 1, 100);
+  var UNDO_MS = setting(config.undoSeconds, 5, 0, 60) * 1000;
   var messages = window.PHOTOMOD_MESSAGES;
   var DECISIONS = { allow: "Allowed", block: "Blocked" };
 
@@ -64,6 +65,10 @@
     loadQueue(false);
   } else {
     showSignIn();
+  }
+
+  function setting(value, fallback, low, high) {
+    return typeof value === "number" && value >= low && value <= high ? value : fallback;
   }
 
   // ---- the key ------------------------------------------------------------------------------------
