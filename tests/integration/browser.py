@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,6 +25,9 @@ CHROMIUM_ARGS = [
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "photos"
 DESKTOP = {"width": 1000, "height": 900}
 PHONE = {"width": 360, "height": 740}
+# expect()'s own default is 5 s: too short for a function's cold start on a shared, loaded machine.
+EXPECT_TIMEOUT_MS = 20_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 # What the check fails on: axe's two highest impacts.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 
