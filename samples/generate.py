@@ -47,8 +47,11 @@ def mug(image: Image.Image, draw: ImageDraw.ImageDraw) -> None:
 def sneaker(image: Image.Image, draw: ImageDraw.ImageDraw) -> None:
     _studio_background(draw, (250, 250, 246), (222, 220, 210))
     _shadow(image, (110, 330, 540, 390))
-    draw.polygon([(120, 340), (140, 250), (250, 230), (330, 170), (400, 180), (420, 250), (530, 290), (540, 350)],
-                 fill=(30, 90, 160), outline=(10, 40, 90))
+    draw.polygon(
+        [(120, 340), (140, 250), (250, 230), (330, 170), (400, 180), (420, 250), (530, 290), (540, 350)],
+        fill=(30, 90, 160),
+        outline=(10, 40, 90),
+    )
     draw.rectangle([115, 340, 545, 365], fill=(245, 245, 245), outline=(180, 180, 180))
     for x in range(300, 390, 20):
         draw.line([(x, 190), (x + 25, 250)], fill=(240, 240, 240), width=5)
@@ -57,8 +60,21 @@ def sneaker(image: Image.Image, draw: ImageDraw.ImageDraw) -> None:
 
 def tshirt(image: Image.Image, draw: ImageDraw.ImageDraw) -> None:
     _studio_background(draw, (226, 236, 228), (196, 210, 200))
-    body = [(210, 110), (270, 95), (320, 125), (370, 95), (430, 110), (500, 180), (455, 225), (430, 205),
-            (430, 400), (210, 400), (210, 205), (185, 225), (140, 180)]
+    body = [
+        (210, 110),
+        (270, 95),
+        (320, 125),
+        (370, 95),
+        (430, 110),
+        (500, 180),
+        (455, 225),
+        (430, 205),
+        (430, 400),
+        (210, 400),
+        (210, 205),
+        (185, 225),
+        (140, 180),
+    ]
     draw.polygon(body, fill=(240, 160, 40), outline=(170, 100, 10))
     draw.arc([285, 90, 355, 150], start=0, end=180, fill=(170, 100, 10), width=4)
     draw.text((280, 240), "PHOTO", fill=(120, 60, 0))

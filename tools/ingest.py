@@ -129,6 +129,8 @@ class State:
         self.api_url = api_url
         self._lock = threading.Lock()
         self.known: dict[str, dict[str, Any]] = {}
+        # Content being ingested right now: a second file with the same bytes waits for the first one's result.
+        self._in_flight: dict[str, threading.Event] = {}
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -137,6 +139,27 @@ class State:
                     continue  # a line cut short by a crash
                 if isinstance(record, dict) and record.get("api") == api_url and record.get("sha256"):
                     self.known[record["sha256"]] = record
+
+    def claim(self, sha256: str) -> tuple[bool, dict[str, Any] | None]:
+        """(True, record) when these bytes already reached a final state: in an earlier run, or in this run for
+        another file with the same bytes (waited for). Otherwise (False, earlier record or None): the caller
+        ingests the content and then calls `release`."""
+        while True:
+            with self._lock:
+                earlier = self.known.get(sha256)
+                if earlier and earlier.get("status") in FINAL:
+                    return True, earlier
+                running = self._in_flight.get(sha256)
+                if running is None:
+                    self._in_flight[sha256] = threading.Event()
+                    return False, earlier
+            running.wait()
+
+    def release(self, sha256: str) -> None:
+        with self._lock:
+            event = self._in_flight.pop(sha256, None)
+        if event:
+            event.set()
 
     def record(self, row: Row) -> None:
         if not row.sha256 or not row.image_id:
@@ -188,9 +211,7 @@ class Client:
         return reply.json()
 
     def store(self, upload: dict[str, Any], filename: str, data: bytes, content_type: str) -> None:
-        reply = self._send(
-            "POST", upload["url"], data=upload["fields"], files={"file": (filename, data, content_type)}
-        )
+        reply = self._send("POST", upload["url"], data=upload["fields"], files={"file": (filename, data, content_type)})
         if reply.status_code not in (200, 201, 204):
             raise Refused("storage_refused", f"storage refused the upload: HTTP {reply.status_code}")
 
@@ -228,9 +249,25 @@ def ingest_file(path: Path, relative: str, client: Client, state: State) -> Row:
     if image_format is None:
         return Row(relative, NOT_AN_IMAGE, error="not a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC file")
     sha256 = hashlib.sha256(data).hexdigest()
-    earlier = state.known.get(sha256)
-    if earlier and earlier.get("status") in FINAL:
+    done_before, earlier = state.claim(sha256)
+    if done_before and earlier:
         return Row(**{**_row_fields(earlier), "file": relative, "resumed": True})
+    try:
+        return _ingest_new(path, relative, data, image_format, sha256, earlier, client, state)
+    finally:
+        state.release(sha256)
+
+
+def _ingest_new(
+    path: Path,
+    relative: str,
+    data: bytes,
+    image_format: str,
+    sha256: str,
+    earlier: dict[str, Any] | None,
+    client: Client,
+    state: State,
+) -> Row:
     try:
         if earlier and earlier.get("status") == PENDING:
             image_id = earlier["image_id"]  # uploaded by an earlier run: only its result is missing
@@ -289,7 +326,9 @@ def run(folder: Path, report: Path, client: Client, *, progress: bool = True) ->
             try:
                 row = future.result()
             except Exception as error:  # a bug must cost one row, not the whole run
-                row = Row(futures[future].relative_to(folder).as_posix(), ERROR, error=f"{type(error).__name__}: {error}")
+                row = Row(
+                    futures[future].relative_to(folder).as_posix(), ERROR, error=f"{type(error).__name__}: {error}"
+                )
             rows.append(row)
             counts[row.status] += 1
             bar.set_postfix({status: count for status, count in sorted(counts.items())}, refresh=False)

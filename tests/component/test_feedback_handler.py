@@ -137,7 +137,9 @@ def review_queue(stack) -> list[str]:
     return [item["image_id"] for item in items]
 
 
-def test_a_report_of_an_allowed_photo_sends_it_to_review_keeping_the_models_verdict(stack, call, classified, load_event):
+def test_a_report_of_an_allowed_photo_sends_it_to_review_keeping_the_models_verdict(
+    stack, call, classified, load_event
+):
     recorded = report(call, load_event)
 
     assert recorded["sent_to_review"] is True

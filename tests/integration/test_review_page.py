@@ -204,7 +204,9 @@ def test_an_empty_queue_says_so_360_px_wide(chromium_browser: Browser, local_sta
         if not items:
             break
         for item in items:
-            api_post(local_stack, f"/reviews/{item['image_id']}", json={"decision": "block"}, headers=moderator(local_stack))
+            api_post(
+                local_stack, f"/reviews/{item['image_id']}", json={"decision": "block"}, headers=moderator(local_stack)
+            )
 
     page = open_review_page(chromium_browser, local_stack, uncaught_errors, browser.PHONE)
     try:

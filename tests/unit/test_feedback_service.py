@@ -115,7 +115,9 @@ def test_a_report_of_a_classified_photo_goes_to_the_predictions_table_after_the_
 def test_a_report_the_table_only_counts_is_not_said_to_have_gone_to_review():
     predictions = FakePredictions(DONE, queues_reports=False)
 
-    recorded = record(IMAGE_ID, FeedbackRequest(correct_label="knife", inappropriate=True), predictions, FakeFeedbackStore())
+    recorded = record(
+        IMAGE_ID, FeedbackRequest(correct_label="knife", inappropriate=True), predictions, FakeFeedbackStore()
+    )
 
     assert recorded["sent_to_review"] is False and len(predictions.reports) == 1
 

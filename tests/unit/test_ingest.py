@@ -62,7 +62,9 @@ class FakeApi:
                     "prediction": "running_shoe",
                     "score": 0.5,
                     "verdict": self.verdict,
-                    "verdict_reasons": [{"category": "off_topic", "action": "review"}] if self.verdict != "allow" else [],
+                    "verdict_reasons": [{"category": "off_topic", "action": "review"}]
+                    if self.verdict != "allow"
+                    else [],
                 },
             )
         raise AssertionError(f"unexpected {method} {url}")
@@ -188,3 +190,16 @@ def test_state_from_another_api_is_not_reused(tmp_path: Path):
     ingest.run(folder, report, client(other, api_url="http://other.test")[0], progress=False)
 
     assert other.calls and other.calls[0] == ("POST", "http://other.test/uploads")
+
+
+def test_files_with_the_same_bytes_in_one_run_are_uploaded_once(tmp_path: Path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (folder / name).write_bytes(jpeg())
+    api = FakeApi()
+
+    rows = ingest.run(folder, tmp_path / "report.csv", client(api, concurrency=3)[0], progress=False)
+
+    assert api.uploaded == 1
+    assert len({row.image_id for row in rows}) == 1 and sorted(row.resumed for row in rows) == [False, True, True]

@@ -8,6 +8,7 @@ partition attribute, so the index holds exactly the photos waiting for a moderat
 `classified_at`. `record_outcome` and `settle_review` keep that attribute in step with the verdict.
 """
 
+import contextlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -264,7 +265,8 @@ class PredictionTable:
             return True
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             pass
-        try:
+        # The photo's record may be gone (it was looked up a moment ago): then there is nothing to count.
+        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
             self._table.update_item(
                 Key={"image_id": image_id},
                 UpdateExpression="SET #reported_at = :reported_at ADD #reports :one",
@@ -272,6 +274,4 @@ class PredictionTable:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            pass  # the photo's record is gone (it was looked up a moment ago): nothing to count
         return False
