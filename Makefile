@@ -64,8 +64,10 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
-	@$(PY) -m bench.classify_bench
+# Real photos from ../shared when it is there; the repository's own samples in a clone without it.
+BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) samples/photos)
+bench: venv ## benchmark the classify path (throughput, cold start, peak RSS); JSON + PNG under reports/
+	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
@@ -83,7 +85,7 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
-eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, the dog.jpeg golden pair; JSON + PNG under reports/
 	@$(PY) -m bench.evaluate $(DIR)
 
 $(SAM_VENV)/bin/sam:
