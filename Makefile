@@ -73,11 +73,12 @@ timings: venv ## measure `make up` to ready and unloaded upload-to-result time (
 	@$(PY) -m bench.stack_timings
 
 # The load test fails when any request failed or the upload-to-result p95 passes this many milliseconds.
+# LOAD_HOST: another API than `make up`'s (loopback only).
 LOAD_P95_MS ?= 30000
 load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under reports/, fails over LOAD_P95_MS
 	@mkdir -p reports
 	@LOAD_P95_MS=$(LOAD_P95_MS) $(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 \
-		--run-time 60s --only-summary --html reports/load.html --csv reports/load
+		--run-time 60s --only-summary --html reports/load.html --csv reports/load $(if $(LOAD_HOST),--host $(LOAD_HOST))
 	@echo "==> reports/load.html, reports/load_stats.csv"
 
 DIR ?= ../shared/data/imagenet-samples

@@ -245,6 +245,8 @@ def ingest_file(path: Path, relative: str, client: Client, state: State) -> Row:
         data = path.read_bytes()
     except OSError as error:
         return Row(relative, UNREADABLE, error=f"{type(error).__name__}: {error.strerror or error}")
+    if not data:
+        return Row(relative, NOT_AN_IMAGE, error="the file is empty")
     image_format = sniff_image_format(data)
     if image_format is None:
         return Row(relative, NOT_AN_IMAGE, error="not a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC file")

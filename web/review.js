@@ -127,9 +127,11 @@
     var url = apiUrl + "/reviews?limit=" + PAGE_SIZE + (append && nextCursor ? "&cursor=" + encodeURIComponent(nextCursor) : "");
     setBusy(true);
     hideError();
+    el.count.textContent = append ? "Loading more\u2026" : "Loading the queue\u2026";
     request("GET", url).then(function (reply) {
       if (thisLoad !== generation) { return; }
       if (reply.status !== 200) {
+        clearCount();
         handleFailure(reply, "The queue could not be loaded");
         return;
       }
@@ -150,7 +152,10 @@
         focusCard(el.queue.firstElementChild);
       }
     }).catch(function (error) {
-      if (thisLoad === generation) { showError(error.message); }
+      if (thisLoad === generation) {
+        clearCount();
+        showError("The queue could not be loaded: " + error.message);
+      }
     }).then(function () {
       if (thisLoad === generation) { setBusy(false); }
     });
@@ -168,6 +173,12 @@
     el.more.hidden = !nextCursor;
     el.count.textContent = shown === 0 ? (nextCursor ? "" : "The queue is empty.") :
       shown + (shown === 1 ? " photo" : " photos") + " shown" + (nextCursor ? ", more waiting." : ".");
+  }
+
+  // After a failed load: neither "empty" nor a count, the error says what happened.
+  function clearCount() {
+    el.count.textContent = "";
+    el.empty.hidden = true;
   }
 
   // ---- one photo ----------------------------------------------------------------------------------
