@@ -64,9 +64,10 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-# Real photos from ../shared when it is there; the repository's own samples in a clone without it.
-BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) samples/photos)
+# Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
+BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
 bench: venv ## benchmark the classify path (throughput, cold start, peak RSS); JSON + PNG under reports/
+	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)

@@ -6,6 +6,7 @@ same Pillow). The load test, the browser tests and the benchmark read these when
 
 from __future__ import annotations
 
+import argparse
 import io
 import math
 import random
@@ -16,6 +17,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 PHOTOS = Path(__file__).resolve().parent / "photos"
 SIZE = (640, 480)
+# Maps a random byte to a noise level of 0-23.
+_NOISE_LEVELS = bytes(value % 24 for value in range(256))
 
 
 def _studio_background(draw: ImageDraw.ImageDraw, top: tuple[int, int, int], bottom: tuple[int, int, int]) -> None:
@@ -149,7 +152,7 @@ def photo(subject: str, seed: int) -> Image.Image:
     SUBJECTS[subject](image, ImageDraw.Draw(image))
     # Sensor-like noise, so the JPEG compresses like a photograph rather than a flat drawing.
     rng = random.Random(seed)
-    noise = Image.frombytes("L", SIZE, bytes(rng.randrange(0, 24) for _ in range(SIZE[0] * SIZE[1])))
+    noise = Image.frombytes("L", SIZE, rng.randbytes(SIZE[0] * SIZE[1]).translate(_NOISE_LEVELS))
     return Image.composite(image, Image.new("RGB", SIZE, (128, 128, 128)), Image.eval(noise, lambda v: 255 - v))
 
 
@@ -159,11 +162,28 @@ def encode(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def main() -> None:
-    PHOTOS.mkdir(exist_ok=True)
-    for seed, subject in enumerate(SUBJECTS):
-        (PHOTOS / f"{subject}.jpg").write_bytes(encode(photo(subject, seed)))
-    print(f"wrote {len(SUBJECTS)} photos to {PHOTOS}")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Draw the sample photos.")
+    parser.add_argument("--out", type=Path, default=PHOTOS, help="folder to write to (default samples/photos)")
+    parser.add_argument(
+        "--variants", type=int, default=0, help="write this many distinct photos instead (e.g. for make bench)"
+    )
+    options = parser.parse_args(argv)
+    options.out.mkdir(parents=True, exist_ok=True)
+    subjects = list(SUBJECTS)
+    if options.variants:
+        # Each variant has its own noise and hue, so every file's bytes differ.
+        for index in range(options.variants):
+            subject = subjects[index % len(subjects)]
+            image = photo(subject, seed=1000 + index)
+            shift = index // len(subjects) * 23 % 256
+            image = Image.merge("RGB", [band.point(lambda v, s=shift: (v + s) % 256) for band in image.split()[::-1]])
+            (options.out / f"{subject}-{index:03d}.jpg").write_bytes(encode(image))
+        print(f"wrote {options.variants} photos to {options.out}")
+        return
+    for seed, subject in enumerate(subjects):
+        (options.out / f"{subject}.jpg").write_bytes(encode(photo(subject, seed)))
+    print(f"wrote {len(subjects)} photos to {options.out}")
 
 
 if __name__ == "__main__":
