@@ -98,6 +98,15 @@ def write_bench_report(
 
 
 # ---------------------------------------------------------------------------- make eval
+def class_labels() -> dict[str, str]:
+    """wnid -> ImageNet label, from the class index the classifier ships (for readable chart rows)."""
+    path = Path(__file__).resolve().parents[1] / "functions" / "classify" / "classify" / "imagenet_class_index.json"
+    try:
+        return {wnid: label for wnid, label in json.loads(path.read_text()).values()}
+    except (OSError, ValueError):
+        return {}
+
+
 def per_class(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """{true class: {"photos", "top1", "top5"}} from one record per photo."""
     table: dict[str, dict[str, int]] = defaultdict(lambda: {"photos": 0, "top1": 0, "top5": 0})
@@ -134,15 +143,16 @@ def write_eval_report(
 
     panels = 2 if confusion is not None else 1
     height = max(3.0, 0.16 * len(classes) + 1.2)
-    figure, axes = plt.subplots(1, panels, figsize=(6 * panels, height), squeeze=False)
+    figure, axes = plt.subplots(1, panels, figsize=(7 * panels, height), squeeze=False)
     left = axes[0][0]
-    names = list(classes)
+    labels = class_labels()
+    names = [f"{labels.get(wnid, '').replace('_', ' ')} {wnid}".strip() for wnid in classes]
     top5 = [row["top5"] / row["photos"] for row in classes.values()]
     top1 = [row["top1"] / row["photos"] for row in classes.values()]
     left.barh(names, top5, color="tab:blue", alpha=0.45, label="top-5")
     left.barh(names, top1, color="tab:blue", label="top-1")
     left.set_xlim(0, 1)
-    left.invert_yaxis()
+    left.set_ylim(len(names) - 0.5, -0.5)  # first class on top, no empty margin
     left.tick_params(axis="y", labelsize=5)
     left.set_xlabel("share of the class's photos")
     left.set_title(f"Per class: top-1 {summary.get('top1', 0):.3f}, top-5 {summary.get('top5', 0):.3f}")
@@ -157,11 +167,13 @@ def write_eval_report(
         right.set_xlabel("verdict given")
         right.set_ylabel("folder (expected verdict)")
         right.set_title("Verdicts")
+        darkest = max(max(values) for values in grid) or 1
         for row, values in enumerate(grid):
             for column, value in enumerate(values):
-                right.text(column, row, str(value), ha="center", va="center")
+                colour = "white" if value > darkest / 2 else "black"
+                right.text(column, row, str(value), ha="center", va="center", color=colour)
     figure.suptitle(f"make eval{_weights_note(summary.get('weights'))}")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))  # room for the title above the panels
     png_path = out_dir / "eval.png"
     figure.savefig(png_path, dpi=80)
     plt.close(figure)
