@@ -368,6 +368,19 @@ def default_report(folder: Path) -> Path:
     return Path("reports") / f"ingest-{name}.csv"
 
 
+def api_problem(settings: Settings) -> str | None:
+    """Why the API cannot be used (unreachable, or not photomod's), checked once before any file is read."""
+    url = f"{settings.api_url}/predictions/{'0' * 32}"
+    try:
+        reply = requests.get(url, timeout=settings.http_timeout_s)
+    except requests.RequestException as error:
+        return f"cannot reach the API at {settings.api_url} ({type(error).__name__})"
+    # An unknown image id: photomod answers 404 image_not_found; a busy API may answer 429 or 5xx (retried later).
+    if reply.status_code == 404 and "image_not_found" not in reply.text:
+        return f"{settings.api_url} does not look like the photomod API (GET {url} answered {reply.text[:80]!r})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="photomod ingest", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="folder to upload (every image file under it)")
@@ -389,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         retries=options.retries,
         result_timeout_s=options.timeout,
     )
+    problem = api_problem(settings)
+    if problem:
+        print(f"ingest: {problem}; nothing was uploaded", file=sys.stderr)
+        return 2
     started = time.monotonic()
     rows = run(options.folder, report, Client(settings), progress=not options.no_progress)
     print(summary(rows, report, time.monotonic() - started))

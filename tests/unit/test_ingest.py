@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,27 @@ def test_files_with_the_same_bytes_in_one_run_are_uploaded_once(tmp_path: Path):
 
     assert api.uploaded == 1
     assert len({row.image_id for row in rows}) == 1 and sorted(row.resumed for row in rows) == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (requests.ConnectionError("refused"), "cannot reach the API at http://api.test (ConnectionError)"),
+        (Reply(404, headers={}), "does not look like the photomod API"),
+        (Reply(404, {"error": {"code": "image_not_found"}}), None),
+    ],
+    ids=["unreachable", "another-service", "photomod"],
+)
+def test_the_api_is_checked_once_before_any_upload(monkeypatch, answer, problem):
+    def get(url: str, timeout: float) -> Reply:
+        assert url == f"{API}/predictions/{'0' * 32}"
+        if isinstance(answer, Exception):
+            raise answer
+        answer.text = json.dumps(answer._body) if answer._body else "<html>not found</html>"
+        return answer
+
+    monkeypatch.setattr(ingest.requests, "get", get)
+
+    found = ingest.api_problem(ingest.Settings(api_url=API))
+
+    assert (found is None) if problem is None else (problem in found)
