@@ -50,3 +50,9 @@ def accessibility_violations(page: Page) -> list[str]:
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than the window (0 when nothing needs sideways scrolling)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def assert_words_for(category: str, shown: str) -> None:
+    """A reason reads as words ("Shows alcohol (beer bottle, 62%)"), not as its code ("alcohol", "off_topic")."""
+    words = shown.split(" (")[0]
+    assert words and words != category and "_" not in words, (category, shown)

@@ -106,7 +106,7 @@ def assert_card_matches_the_api(card: Locator, api: dict) -> None:
     reasons = card.locator("[data-testid=reasons] li")
     expect(reasons).to_have_count(len(api["verdict_reasons"]))
     for i, reason in enumerate(api["verdict_reasons"]):
-        assert reason["category"] not in (reasons.nth(i).text_content() or "")
+        browser.assert_words_for(reason["category"], reasons.nth(i).text_content() or "")
     warning = card.locator("[data-testid=untrained-warning]")
     if api["model"]["weights"] == "untrained":
         expect(warning).to_have_text(UNTRAINED_WARNING)
@@ -155,15 +155,24 @@ def test_two_photos_each_get_a_preview_at_once_then_their_own_result(
     assert uncaught_errors == []
 
 
+def first_allowed_photo(page: Page) -> Locator:
+    """Checks sample photos one at a time until the model allows one: random untrained weights are sure enough
+    of some class now and then to send a photo to review by themselves."""
+    for number, photo in enumerate(sorted(browser.SAMPLES.glob("*.jpg"))):
+        page.set_input_files("[data-testid=file-input]", str(photo))
+        card = photo_cards(page).nth(number)
+        wait_until_settled(card)
+        if card.locator("[data-testid=verdict]").get_attribute("data-verdict") == "allow":
+            return card
+    pytest.fail("the model allowed none of the sample photos; a report needs an allowed photo")
+
+
 def test_a_shoppers_report_hides_the_photo_until_a_moderator_decides(
     web_page: Page, local_stack, uncaught_errors: list[str]
 ) -> None:
     page = web_page
-    page.set_input_files("[data-testid=file-input]", str(SNEAKER))
-    card = photo_cards(page).first
-    wait_until_settled(card)
+    card = first_allowed_photo(page)
     image_id = card.get_attribute("data-image-id")
-    assert api_prediction(local_stack, image_id)["verdict"] == "allow", "precondition: the model allowed the photo"
 
     # When the shopper ticks "inappropriate" and sends the form without a label
     card.locator("[data-testid=inappropriate]").check()
