@@ -57,11 +57,16 @@ class Label(BaseModel):
 
 
 class VerdictReason(BaseModel):
-    category: str
+    category: str = Field(description="A moderation-policy category, or reported_by_shopper")
     action: str
-    label: str = Field(description="An ImageNet label, or a safety class (porn, hentai, sexy) for `explicit`")
-    wnid: str | None = Field(description="The ImageNet class; null for a safety-model reason")
-    score: float
+    # A shopper's report names no class: these three are absent from a reported_by_shopper reason.
+    label: str | None = Field(
+        default=None, description="An ImageNet label, or a safety class (porn, hentai, sexy) for `explicit`"
+    )
+    wnid: str | None = Field(
+        default=None, description="The ImageNet class; null for an `explicit` (safety-model) reason"
+    )
+    score: float | None = None
 
 
 class ModelInfo(BaseModel):
