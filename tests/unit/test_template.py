@@ -110,7 +110,12 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template
         for resource in _as_list(statement["Resource"])
     }
 
-    assert s3_grants == {("s3:GetObject", f"{bucket_arn}/{prefix}*") for prefix in PHOTO_PREFIXES}
+    # GetObjectVersion: the version a notification names (the bucket is versioned).
+    assert s3_grants == {
+        (action, f"{bucket_arn}/{prefix}*")
+        for prefix in PHOTO_PREFIXES
+        for action in ("s3:GetObject", "s3:GetObjectVersion")
+    }
 
 
 # ---------------------------------------------------------------- bucket and CORS
