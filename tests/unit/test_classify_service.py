@@ -629,3 +629,46 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
 
     assert retry == []
     assert 0 < peak[0] <= 2 * one_photo
+
+
+# --- the function's timeout ----------------------------------------------------------------------------
+
+
+def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstarted(batch):
+    batch.work.last_pass_per_photo_s = 0.5
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 1.0,  # under the reserve for the writes plus one photo's forward pass
+    )
+
+    assert retry == ["m1", "m2"]
+    assert batch.photos.reads == [] and batch.model.batches == [] and batch.predictions.writes == []
+
+
+def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
+    batch.work.last_pass_per_photo_s = 0.5
+    clock = iter([10.0, 10.0, 2.0])  # before each of the two loads, then before the forward pass
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: next(clock),
+    )
+
+    assert retry == ["m1", "m2"]
+    assert batch.model.batches == [] and batch.predictions.writes == []
+
+
+def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(batch):
+    batch.work.last_pass_per_photo_s = batch.work.last_load_s = 30.0
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01", size=1), 2), Message("m2", notification(SHOE, "02", size=2), 2)],
+        batch.work,
+        time_left_s=lambda: 1.0,  # not even the reserve for the writes
+    )
+
+    assert retry == ["m2"]  # the smaller photo was classified; the other waits for the next delivery
+    assert batch.item(UPLOAD)["status"] == STATUS_DONE

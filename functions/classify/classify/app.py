@@ -48,7 +48,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         for record in SQSEvent(event).records
     ]
     try:
-        failed = classify_messages(messages, work)
+        failed = classify_messages(messages, work, lambda: context.get_remaining_time_in_millis() / 1000)
     finally:
         telemetry.flush_counts()
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -13,10 +13,16 @@ Failure isolation (one photo must not fail its neighbours):
 - a message delivered again after its batch ended without an answer (the worker crashed, e.g. out of memory)
   is a suspect: suspects are classified one at a time, each attempt counted in the photo's row first. A
   photo whose previous solo attempt never finished crashed the worker twice: it ends `failed` with its own
-  reason (too_large_for_memory or crashed_classifier) and its neighbours are never held up by it.
+  reason (too_large_for_memory or crashed_classifier) and its neighbours are never held up by it;
+- the function does not run into its timeout with work half done: it starts no photo or forward pass once
+  the time left is under what the last such step took plus a reserve for the writes, and hands the photos
+  it did not start back to SQS (at least one suspect is always tried, so every delivery makes progress).
+  A short timeout (and so a short visibility timeout, which bounds how long a crash delays a batch) is
+  safe even when a batch of the largest photos takes longer.
 """
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,10 +51,16 @@ CRASHED_CLASSIFIER = "crashed_classifier"
 CLASSIFIER_ERROR = "classifier_error"
 # A photo whose decode alone is estimated at this share of the function's memory or more is called too large.
 LARGE_SHARE_OF_MEMORY = 0.25
+# Seconds kept back from the function's timeout for the writes and the answer.
+RESERVE_S = 1.5
 
 
 class ObjectMissing(Exception):
     """The notified object (or version) is no longer in the bucket."""
+
+
+class OutOfTime(Exception):
+    """Not started: the invocation would end before it finished. SQS delivers the message again."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,9 @@ class Classification:
     memory_limit_bytes: int = 3008 * 1024 * 1024
     clock: Callable[[], Any] = utc_now
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    # How long the last read+decode and the last forward pass took (this environment's pace): what still fits.
+    last_load_s: float = 0.0
+    last_pass_per_photo_s: float = 0.0
 
 
 @dataclass
@@ -176,8 +191,13 @@ class DecodeBudget:
                 self._changed.notify_all()
 
 
-def classify_messages(messages: Iterable[Message], work: Classification) -> list[str]:
-    """Classifies every new photo in the batch; returns the ids of the messages to retry."""
+def classify_messages(
+    messages: Iterable[Message], work: Classification, time_left_s: Callable[[], float] = lambda: math.inf
+) -> list[str]:
+    """Classifies every new photo in the batch; returns the ids of the messages to retry.
+
+    `time_left_s` is the time until the invocation's timeout (Lambda's context says it).
+    """
     retry: set[str] = set()
     photos: dict[str, _Photo] = {}
     for message in messages:
@@ -196,10 +216,15 @@ def classify_messages(messages: Iterable[Message], work: Classification) -> list
     suspects = sorted((photo for photo in fresh if photo.receive_count > 1), key=lambda photo: photo.event.size)
     first_time = [photo for photo in fresh if photo.receive_count <= 1]
     # Suspects first, smallest first: each is written before the next starts, so a crash loses no other result.
-    for photo in suspects:
-        _classify_alone(photo, work, retry)
+    for position, photo in enumerate(suspects):
+        if position and time_left_s() < RESERVE_S + work.last_load_s + work.last_pass_per_photo_s:
+            logger.warning("no time left to classify %s alone; handing it back", photo.event.key)
+            retry.add(photo.message_id)
+            continue
+        # The first suspect is tried whatever the time: otherwise a slow photo could be handed back forever.
+        _classify_alone(photo, work, retry, time_left_s if position else lambda: math.inf)
     if first_time:
-        _classify_together(first_time, work, retry)
+        _classify_together(first_time, work, retry, time_left_s)
     return sorted(retry)
 
 
@@ -259,15 +284,22 @@ def _supersedes(photo: _Photo, known: EventStamp, work: Classification, retry: s
 # ---------------------------------------------------------------------------- a batch, together
 
 
-def _classify_together(photos: list[_Photo], work: Classification, retry: set[str]) -> None:
+def _classify_together(
+    photos: list[_Photo], work: Classification, retry: set[str], time_left_s: Callable[[], float]
+) -> None:
     budget = DecodeBudget(work.decode_budget_bytes)
     with ThreadPoolExecutor(max_workers=max(1, work.decode_threads)) as pool:
-        for photo, outcome in zip(photos, pool.map(lambda photo: _load(photo, work, budget), photos), strict=True):
+        loads = pool.map(lambda photo: _load(photo, work, budget, time_left_s), photos)
+        for photo, outcome in zip(photos, loads, strict=True):
             if outcome is not None:
                 logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
                 retry.add(photo.message_id)
 
         decoded = [photo for photo in photos if photo.pixels is not None and photo.message_id not in retry]
+        if decoded and time_left_s() < RESERVE_S + work.last_pass_per_photo_s * len(decoded):
+            logger.warning("no time left for the forward pass; handing %d photo(s) back", len(decoded))
+            retry.update(photo.message_id for photo in decoded)
+            decoded = []
         outcomes: list[tuple[_Photo, dict[str, Any]]] = []
         for photo, row in _predict_isolating(decoded, work):
             if row is None:
@@ -290,7 +322,9 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
         with work.telemetry.span("inference"):
             started = time.perf_counter()
             rows = work.model.predict(np.stack([photo.pixels for photo in photos]))  # type: ignore[misc]
-            work.telemetry.batch_inferred(len(photos), (time.perf_counter() - started) * 1000)
+            elapsed = time.perf_counter() - started
+            work.last_pass_per_photo_s = elapsed / len(photos)
+            work.telemetry.batch_inferred(len(photos), elapsed * 1000)
         return list(zip(photos, rows, strict=True))
     except Exception:
         logger.exception("forward pass over %d photo(s) failed", len(photos))
@@ -303,7 +337,7 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
 # ---------------------------------------------------------------------------- a suspect, alone
 
 
-def _classify_alone(photo: _Photo, work: Classification, retry: set[str]) -> None:
+def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_left_s: Callable[[], float]) -> None:
     """Classifies a photo whose earlier delivery ended without an answer, with nothing else in memory."""
     try:
         attempts = work.predictions.count_solo_attempt(
@@ -321,7 +355,7 @@ def _classify_alone(photo: _Photo, work: Classification, retry: set[str]) -> Non
         if not _write(photo, _crash_attributes(code, photo, work), work):
             retry.add(photo.message_id)
         return
-    outcome = _load(photo, work, DecodeBudget(work.decode_budget_bytes))
+    outcome = _load(photo, work, DecodeBudget(work.decode_budget_bytes), time_left_s)
     if outcome is not None:
         logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
         _forget_attempts(photo, work)
@@ -374,15 +408,23 @@ def _crash_attributes(code: str, photo: _Photo, work: Classification) -> dict[st
 # ---------------------------------------------------------------------------- shared steps
 
 
-def _load(photo: _Photo, work: Classification, budget: DecodeBudget) -> Exception | None:
+def _load(
+    photo: _Photo, work: Classification, budget: DecodeBudget, time_left_s: Callable[[], float] = lambda: math.inf
+) -> Exception | None:
     """Reads and decodes one photo; returns the exception to retry on, if any."""
     try:
+        if time_left_s() < RESERVE_S + work.last_pass_per_photo_s:
+            raise OutOfTime(photo.event.key)
+        started = time.perf_counter()
         with work.telemetry.span("s3_read"):
             stored = work.photos.read(photo.event.bucket, photo.event.key, photo.event.version_id)
         photo.version_id = stored.version_id
         photo.decode_bytes = estimated_decode_bytes(stored.data)
+        read_s = time.perf_counter() - started
         with budget.reserve(photo.decode_bytes), work.telemetry.span("decode"):
+            started = time.perf_counter()  # the wait for the budget is not this photo's own pace
             photo.pixels = decode_and_preprocess(stored.data, work.limits, work.resize_method)
+        work.last_load_s = read_s + time.perf_counter() - started
     except ImageRejected as rejection:
         photo.rejection = rejection
     except ObjectMissing:
