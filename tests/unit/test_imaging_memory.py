@@ -152,3 +152,11 @@ def test_the_estimate_covers_the_decoded_image_and_its_conversions():
     assert estimated_decode_bytes(png("RGBA")) > 100 * 50 * (4 + 3)
     assert estimated_decode_bytes(png("I;16")) >= 100 * 50 * (2 + 1 + 3)
     assert estimated_decode_bytes(b"not an image") == 0
+
+
+def test_a_decompression_bomb_is_estimated_at_nothing_and_never_raises():
+    """Pillow refuses to even open an image over twice its pixel limit; the decoder rejects it by code."""
+    buffer = io.BytesIO()
+    Image.new("1", (14000, 14000)).save(buffer, "PNG")
+
+    assert estimated_decode_bytes(buffer.getvalue()) == 0

@@ -152,7 +152,8 @@ _PROGRESSIVE_JPEG_EXTRA_BYTES_PER_PIXEL = 5
 
 
 def estimated_decode_bytes(data: bytes) -> int:
-    """Peak bytes decoding these upload bytes into RGB takes, from the header alone (0 if it is unreadable).
+    """Peak bytes decoding these upload bytes into RGB takes, from the header alone (0 if it is unreadable or
+    a decompression bomb: those are rejected before any pixel is decoded).
 
     What classify's decode budget admits; an estimate, not a measurement, erring on the high side.
     """
@@ -164,7 +165,7 @@ def estimated_decode_bytes(data: bytes) -> int:
             width, height = image.size
             mode, alpha = image.mode, image.has_transparency_data
             progressive = bool(image.info.get("progressive") or image.info.get("progression"))
-    except _DECODER_ERRORS:
+    except Exception:  # noqa: BLE001 - only an estimate: decode_image gives the real verdict and its reason
         return 0
     per_pixel = _DECODED_BYTES_PER_PIXEL.get(mode, 4)  # RGBA, CMYK, I, F and other 32-bit modes
     if image_format in ("JPEG", "MPO"):
