@@ -635,7 +635,7 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
 
 
 def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstarted(batch):
-    batch.work.last_pass_per_photo_s = 0.5
+    batch.work.batch_pass_per_photo_s = 0.5
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
@@ -648,8 +648,8 @@ def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstart
 
 
 def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
-    batch.work.last_pass_per_photo_s = 0.5
-    clock = iter([10.0, 10.0, 2.0])  # before each of the two loads, then before the forward pass
+    batch.work.batch_pass_per_photo_s = 0.5
+    clock = iter([10.0, 10.0, 1.9])  # before each of the two loads, then before the forward pass
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
@@ -662,7 +662,7 @@ def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
 
 
 def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(batch):
-    batch.work.last_pass_per_photo_s = batch.work.last_load_s = 30.0
+    batch.work.solo_pass_s = batch.work.batch_pass_per_photo_s = batch.work.last_load_s = 30.0
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01", size=1), 2), Message("m2", notification(SHOE, "02", size=2), 2)],
@@ -672,3 +672,26 @@ def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(bat
 
     assert retry == ["m2"]  # the smaller photo was classified; the other waits for the next delivery
     assert batch.item(UPLOAD)["status"] == STATUS_DONE
+
+
+def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batch):
+    batch.work.batch_pass_per_photo_s = 1.0
+    messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
+
+    retry = classify_messages(messages, batch.work, time_left_s=lambda: 3.6)  # 1.5 s reserve + 2 photos
+
+    assert batch.model.batches == [(2, 224, 224, 3)]
+    assert len(retry) == 1 and len(batch.predictions.writes) == 2
+
+
+def test_a_slow_solo_pass_does_not_make_a_batch_look_too_slow(batch):
+    """One photo alone costs several times its share of a batch: the two paces are kept apart."""
+    batch.work.solo_pass_s = 5.0
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 4.0,
+    )
+
+    assert retry == [] and batch.model.batches == [(2, 224, 224, 3)]

@@ -143,9 +143,12 @@ class Classification:
     memory_limit_bytes: int = 3008 * 1024 * 1024
     clock: Callable[[], Any] = utc_now
     telemetry: Telemetry = field(default_factory=NoTelemetry)
-    # How long the last read+decode and the last forward pass took (this environment's pace): what still fits.
+    # This environment's pace, for deciding what still fits: the last read+decode, the last forward pass of a
+    # batch (per photo) and of one photo alone. Kept apart: one photo alone costs several times its share of
+    # a batch's pass, and judging a batch by it would hand back batches that fit.
     last_load_s: float = 0.0
-    last_pass_per_photo_s: float = 0.0
+    batch_pass_per_photo_s: float = 0.0
+    solo_pass_s: float = 0.0
 
 
 @dataclass
@@ -217,7 +220,7 @@ def classify_messages(
     first_time = [photo for photo in fresh if photo.receive_count <= 1]
     # Suspects first, smallest first: each is written before the next starts, so a crash loses no other result.
     for position, photo in enumerate(suspects):
-        if position and time_left_s() < RESERVE_S + work.last_load_s + work.last_pass_per_photo_s:
+        if position and time_left_s() < RESERVE_S + work.last_load_s + work.solo_pass_s:
             logger.warning("no time left to classify %s alone; handing it back", photo.event.key)
             retry.add(photo.message_id)
             continue
@@ -296,10 +299,11 @@ def _classify_together(
                 retry.add(photo.message_id)
 
         decoded = [photo for photo in photos if photo.pixels is not None and photo.message_id not in retry]
-        if decoded and time_left_s() < RESERVE_S + work.last_pass_per_photo_s * len(decoded):
-            logger.warning("no time left for the forward pass; handing %d photo(s) back", len(decoded))
-            retry.update(photo.message_id for photo in decoded)
-            decoded = []
+        fits = _photos_that_fit(len(decoded), time_left_s(), work)
+        if fits < len(decoded):
+            logger.warning("no time left to classify %d photo(s); handing them back", len(decoded) - fits)
+            retry.update(photo.message_id for photo in decoded[fits:])
+            decoded = [photo for photo in decoded[:fits] if photo.message_id not in retry]
         outcomes: list[tuple[_Photo, dict[str, Any]]] = []
         for photo, row in _predict_isolating(decoded, work):
             if row is None:
@@ -313,6 +317,13 @@ def _classify_together(
         retry.update(photo.message_id for (photo, _), written in zip(outcomes, stored, strict=True) if not written)
 
 
+def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
+    """How many decoded photos one forward pass can take and still leave the reserve for the writes."""
+    if work.batch_pass_per_photo_s <= 0 or count <= 1:
+        return count if count <= 1 or time_left >= RESERVE_S + work.batch_pass_per_photo_s else 0
+    return max(0, min(count, int((time_left - RESERVE_S) / work.batch_pass_per_photo_s)))
+
+
 def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple[_Photo, np.ndarray | None]]:
     """Class probabilities per photo, one forward pass when it works; when it raises, the halves are tried
     again until the photo that breaks it stands alone (its row is None)."""
@@ -323,7 +334,10 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
             started = time.perf_counter()
             rows = work.model.predict(np.stack([photo.pixels for photo in photos]))  # type: ignore[misc]
             elapsed = time.perf_counter() - started
-            work.last_pass_per_photo_s = elapsed / len(photos)
+            if len(photos) > 1:
+                work.batch_pass_per_photo_s = elapsed / len(photos)
+            else:
+                work.solo_pass_s = elapsed
             work.telemetry.batch_inferred(len(photos), elapsed * 1000)
         return list(zip(photos, rows, strict=True))
     except Exception:
@@ -413,7 +427,7 @@ def _load(
 ) -> Exception | None:
     """Reads and decodes one photo; returns the exception to retry on, if any."""
     try:
-        if time_left_s() < RESERVE_S + work.last_pass_per_photo_s:
+        if time_left_s() < RESERVE_S + work.batch_pass_per_photo_s:
             raise OutOfTime(photo.event.key)
         started = time.perf_counter()
         with work.telemetry.span("s3_read"):
