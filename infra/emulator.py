@@ -1,9 +1,12 @@
-"""moto server, with the one field its S3 event notifications leave out: the object's `sequencer`.
+"""moto server, with the fields its S3 event notifications leave out: the object's `sequencer` and `versionId`.
 
 S3 puts an increasing sequencer in every notification of a key, and the classifier keeps a result only for a
 newer sequencer than the stored one (so duplicates and late deliveries are ignored). moto sends none, so
 every notification of a key looked like the same event, and a replaced drop-folder photo was never
 classified again.
+
+S3 also names the object version a notification is about (in a versioned bucket); the classifier judges
+exactly that version, so the emulator adds it as S3 does.
 
     python -m infra.emulator -H 127.0.0.1 -p 4566     # the arguments of `python -m moto.server`
 """
@@ -30,10 +33,13 @@ def next_sequencer() -> str:
 _s3_event = notifications._get_s3_event
 
 
-def _s3_event_with_sequencer(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    event = _s3_event(*args, **kwargs)
+def _s3_event_with_sequencer(event_name: str, bucket: Any, key: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    event = _s3_event(event_name, bucket, key, *args, **kwargs)
+    version = getattr(key, "version_id", None) if getattr(bucket, "is_versioned", False) else None
     for record in event.get("Records", []):
         record["s3"]["object"].setdefault("sequencer", next_sequencer())
+        if version and version != "null":
+            record["s3"]["object"].setdefault("versionId", version)
     return event
 
 

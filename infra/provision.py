@@ -80,6 +80,9 @@ def provision(template: ResolvedTemplate, session: Any, log: Any = print) -> Non
         name = template.physical_name(logical_id)
         if name not in existing_buckets:
             s3.create_bucket(Bucket=name)
+        versioning = properties.get("VersioningConfiguration")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
         if "CorsConfiguration" in properties:
             s3.put_bucket_cors(Bucket=name, CORSConfiguration=_cors_configuration(properties["CorsConfiguration"]))
         if "PublicAccessBlockConfiguration" in properties:

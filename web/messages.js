@@ -38,8 +38,13 @@
     upload_failed: "The photo could not be stored. Upload it again.",
     upload_not_received: "The photo never arrived: the upload link expired first. Upload it again.",
     retries_exhausted: "Checking the photo failed several times. Upload it again later.",
+    too_large_for_memory: "The photo is too large to check. Choose a smaller photo.",
+    crashed_classifier: "Checking this photo failed. Try another photo.",
+    classifier_error: "Checking this photo failed. Try another photo.",
+    image_unverified: "The photo cannot be shown: it was checked before versions were recorded.",
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
+    version_changed: "The photo was replaced since you saw it; reload to see the new one if it needs review.",
     invalid_cursor: "The list moved on since this page was loaded. Reload the queue.",
     invalid_limit: "The page size is not valid."
   };

@@ -189,6 +189,8 @@
     card.className = "review-card";
     card.tabIndex = 0;
     card.setAttribute("data-image-id", id);
+    // The decision applies to the version shown here; the API refuses it if the photo was replaced since.
+    card.setAttribute("data-object-version", item.object_version || "");
     card.setAttribute("data-testid", "review-card");
     card.setAttribute("aria-labelledby", "title-" + id);
 
@@ -311,7 +313,10 @@
   function decide(card, decision) {
     if (!card || !DECISIONS[decision]) { return; }
     var imageId = card.getAttribute("data-image-id");
-    var entry = { imageId: imageId, decision: decision, card: card, nextSibling: card.nextElementSibling, timer: 0 };
+    var entry = {
+      imageId: imageId, objectVersion: card.getAttribute("data-object-version"), decision: decision,
+      card: card, nextSibling: card.nextElementSibling, timer: 0
+    };
     var following = card.nextElementSibling || card.previousElementSibling;
     card.remove();
     entry.timer = window.setTimeout(function () { send(entry); }, UNDO_MS);
@@ -355,11 +360,13 @@
     if (index !== -1) { pending.splice(index, 1); }
     hideToastIfIdle();
     var url = apiUrl + "/reviews/" + encodeURIComponent(entry.imageId);
-    request("POST", url, { decision: entry.decision }, leaving).then(function (reply) {
+    var body = { decision: entry.decision, object_version: entry.objectVersion };
+    request("POST", url, body, leaving).then(function (reply) {
       if (reply.status === 200) { return; }
       var code = reply.body && reply.body.error && reply.body.error.code;
-      if (code === "not_in_review") {
-        // Another moderator decided first; the photo stays off this page.
+      if (code === "not_in_review" || code === "version_changed") {
+        // Another moderator decided first, or the photo was replaced (its new version is judged on its own and
+        // appears on a reload if it needs review); the photo stays off this page.
         showError(messages.errorText(code));
         return;
       }

@@ -155,23 +155,37 @@ def header(response: dict[str, Any], name: str) -> str | None:
 
 
 def s3_notification_body(
-    template_record: dict[str, Any], bucket: str, key: str, etag: str, size: int, sequencer: str
+    template_record: dict[str, Any],
+    bucket: str,
+    key: str,
+    etag: str,
+    size: int,
+    sequencer: str,
+    version_id: str | None = None,
 ) -> str:
-    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object."""
+    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object
+    (of `version_id`, or of no version in particular)."""
     record = json.loads(json.dumps(template_record))
     record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
     record["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag, size=size, sequencer=sequencer)
+    record["s3"]["object"].pop("versionId", None)
+    if version_id:
+        record["s3"]["object"]["versionId"] = version_id
     return json.dumps({"Records": [record]})
 
 
-def sqs_event_with_bodies(bodies: list[str], queue_arn: str) -> dict[str, Any]:
+def sqs_event_with_bodies(bodies: list[str], queue_arn: str, receive_count: int = 1) -> dict[str, Any]:
     """The SQS event Lambda would deliver for messages with these bodies (see tests/unit/test_sqs_source.py)."""
     messages = [
         {
             "MessageId": str(uuid.uuid4()),
             "ReceiptHandle": uuid.uuid4().hex,
             "Body": body,
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795684449600", "SenderId": "AIDAEXAMPLE"},
+            "Attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": "1795684449600",
+                "SenderId": "AIDAEXAMPLE",
+            },
         }
         for body in bodies
     ]

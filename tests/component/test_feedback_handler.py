@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.predictions import EventStamp, PredictionTable
 from tests.component.mocked import header, response_json
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image tests/events/record_feedback.json reports on
+VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"  # the S3 version that was judged
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def classified(stack) -> None:
     """Given: the image was classified as a clog."""
     PredictionTable(stack.table("PredictionsTable")).record_outcome(
         IMAGE_ID,
-        "00674591F1A1B2C3D4",
+        EventStamp("00674591F1A1B2C3D4", "2026-11-26T09:14:08.000Z", VERSION),
         {
             "status": "done",
             "prediction": "clog",
@@ -154,7 +155,7 @@ def test_a_report_of_an_allowed_photo_sends_it_to_review_keeping_the_models_verd
 def test_reports_of_a_photo_a_moderator_allowed_are_counted_not_queued_again(stack, call, classified, load_event):
     table = PredictionTable(stack.table("PredictionsTable"))
     report(call, load_event, correct_label="kitchen knife")
-    assert table.settle_review(IMAGE_ID, "allow", "a product photo", "2026-11-26T10:00:00.000Z")
+    assert table.settle_review(IMAGE_ID, "allow", "a product photo", "2026-11-26T10:00:00.000Z", VERSION)
     settled = prediction(stack)
     # The moderator's decision does not overwrite the model's own verdict.
     assert (settled["verdict"], settled["model_verdict"]) == ("allow", "allow")

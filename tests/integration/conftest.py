@@ -31,6 +31,8 @@ PARAMETERS = {
     "WebOrigin": WEB_ORIGIN,
     "ClassifyTimeoutSeconds": "10",
     "ClassifyQueueVisibilityTimeoutSeconds": "10",
+    # The fewest deliveries the template allows, so the dead-letter path is reached quickly.
+    "ClassifyMaxReceiveCount": "3",
 }
 READY_TIMEOUT_S = 180
 

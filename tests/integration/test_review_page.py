@@ -222,7 +222,10 @@ def test_an_empty_queue_says_so_360_px_wide(chromium_browser: Browser, local_sta
             break
         for item in items:
             api_post(
-                local_stack, f"/reviews/{item['image_id']}", json={"decision": "block"}, headers=moderator(local_stack)
+                local_stack,
+                f"/reviews/{item['image_id']}",
+                json={"decision": "block", "object_version": item["object_version"]},
+                headers=moderator(local_stack),
             )
 
     page = open_review_page(chromium_browser, local_stack, uncaught_errors, browser.PHONE)

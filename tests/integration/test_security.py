@@ -50,7 +50,10 @@ JSON_BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"correct_label": "dog", "comment": "c", "inappropriate": False},
         ("correct_label",),
     ),
-    ("POST", "/reviews/{image_id}"): ({"decision": "allow", "note": "n"}, ("decision",)),
+    ("POST", "/reviews/{image_id}"): (
+        {"decision": "allow", "note": "n", "object_version": "v1"},
+        ("decision", "object_version"),
+    ),
 }
 
 

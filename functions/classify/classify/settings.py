@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from classify.imaging import RESIZE_METHODS, ImageLimits
 from photomod_shared import settings
 
+MIB = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class ClassifySettings:
@@ -14,6 +16,10 @@ class ClassifySettings:
     resize_method: str
     limits: ImageLimits
     decode_threads: int
+    # Estimated decoded bytes in flight at once (classify.service.DecodeBudget).
+    decode_budget_bytes: int
+    # Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE from the function's MemorySize.
+    memory_limit_bytes: int
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -21,6 +27,7 @@ class ClassifySettings:
         if resize_method not in RESIZE_METHODS:
             raise settings.MissingSetting(f"RESIZE_METHOD must be one of {', '.join(RESIZE_METHODS)}")
         defaults = ImageLimits()
+        memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 3008)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
@@ -34,4 +41,7 @@ class ClassifySettings:
                 max_pixels=settings.integer("MAX_IMAGE_PIXELS", defaults.max_pixels),
             ),
             decode_threads=settings.integer("DECODE_THREADS", 4),
+            # A third of the function's memory by default: the model and its activations need the rest.
+            decode_budget_bytes=settings.integer("DECODE_BUDGET_MB", max(1, memory_mb // 3)) * MIB,
+            memory_limit_bytes=memory_mb * MIB,
         )

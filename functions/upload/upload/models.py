@@ -109,6 +109,9 @@ class PredictionView(BaseModel):
     )
     source: str | None = Field(description="upload or drop-folder")
     s3_key: str | None
+    object_version: str | None = Field(
+        description="The S3 version of s3_key that was judged; GET /images/{image_id} serves exactly this version"
+    )
     created_at: str | None
     classified_at: str | None
     error: ErrorDetail | None = Field(description="Why a failed image failed")
