@@ -30,7 +30,7 @@ from infra.sqs_source import sqs_event
 from infra.template import LocalNames, ResolvedTemplate, load_template
 
 REGION = "us-east-1"
-FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify")
+FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
 # What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests.
 ENVIRONMENT_OVERRIDES = {"ClassifyFunction": {"ALLOW_UNTRAINED_WEIGHTS": "true"}}
 
