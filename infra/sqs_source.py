@@ -149,7 +149,7 @@ class QueuePoller(threading.Thread):
             return
         invocation = self.pool.invoke(sqs_event(messages, self.queue_arn, self.region))
         done = succeeded_messages(messages, invocation, self.report_batch_item_failures)
-        self._delete(done)
+        self._delete_messages(done)
         error_type = invocation.error.get("errorType") if invocation.error else None
         status = "ok" if invocation.ok else f"error {error_type or ''}"
         retry_note = ""
@@ -163,7 +163,7 @@ class QueuePoller(threading.Thread):
             f"({invocation.duration_ms:.0f} ms)"
         )
 
-    def _delete(self, messages: list[dict[str, Any]]) -> None:
+    def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
             entries = [
                 {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
