@@ -54,7 +54,7 @@ def _s3_event_with_sequencer(*args: Any, **kwargs: Any) -> dict[str, Any]:
 notifications._get_s3_event = _s3_event_with_sequencer  # type: ignore[assignment]
 
 # The services whose state is kept. SQS queues hold locks: a restored queue gets new ones.
-PERSISTED = {"s3": s3_backends, "sqs": sqs_backends, "dynamodb": dynamodb_backends}
+PERSISTED: dict[str, Any] = {"s3": s3_backends, "sqs": sqs_backends, "dynamodb": dynamodb_backends}
 copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
 copyreg.pickle(_thread.LockType, lambda _lock: (threading.Lock, ()))
 

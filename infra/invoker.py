@@ -4,6 +4,7 @@ Like Lambda, an environment is reused while it stays healthy; one that times out
 and the next request gets a fresh one (a cold start).
 """
 
+import contextlib
 import json
 import os
 import select
@@ -188,10 +189,8 @@ class FunctionPool:
         )
 
     def _note(self, message: str) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # the pool was closed meanwhile
             self._log.write(f"[function host] {message}\n")
-        except ValueError:  # the pool was closed meanwhile
-            pass
 
     def prewarm(self) -> float | None:
         """Starts one environment ahead of the first request; its init time in ms (None: init failed)."""

@@ -11,6 +11,7 @@ invocation that needs more with `Runtime.OutOfMemory`. Locally a worker gets, in
 An address-space limit (RLIMIT_AS) would not do: TensorFlow reserves far more virtual memory than it uses.
 """
 
+import contextlib
 import itertools
 import os
 import signal
@@ -66,10 +67,8 @@ class RssWatch:
                 return
             if rss > self.limit_bytes:
                 self._killed.set()
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 return
 
     def exceeded(self) -> bool:
@@ -118,25 +117,23 @@ class CgroupGuard:
                 if "oom_kill" in counters:
                     return counters["oom_kill"] > 0
                 # Older kernels do not count kills: the group hit its limit and the worker died.
-                return int((self.group / "memory.failcnt").read_text()) > 0 and int(
-                    (self.group / "memory.max_usage_in_bytes").read_text()
-                ) >= self.limit_bytes - MIB
+                return (
+                    int((self.group / "memory.failcnt").read_text()) > 0
+                    and int((self.group / "memory.max_usage_in_bytes").read_text()) >= self.limit_bytes - MIB
+                )
             return _counters(self.group / "memory.events").get("oom_kill", 0) > 0
         except (OSError, ValueError):
             return False
 
     def release(self) -> None:
-        try:
+        # Still busy (a process not yet reaped): the next host start sweeps it.
+        with contextlib.suppress(OSError):
             self.group.rmdir()
-        except OSError:
-            pass  # still busy (a process not yet reaped); the next host start sweeps it
 
 
 def _write_optional(path: Path, value: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.write_text(value)
-    except OSError:
-        pass
 
 
 def _counters(path: Path) -> dict[str, int]:
@@ -193,10 +190,8 @@ def _sweep_stale_groups(parent: Path) -> None:
     for group in parent.glob(GROUP_PREFIX + "*"):
         host_pid = group.name.removeprefix(GROUP_PREFIX).split("-")[0]
         if host_pid.isdigit() and not Path(f"/proc/{host_pid}").exists():
-            try:
+            with contextlib.suppress(OSError):
                 group.rmdir()
-            except OSError:
-                pass
 
 
 class MemoryLimits:
@@ -215,9 +210,7 @@ class MemoryLimits:
                     break
             if self.parent is None and mode == "cgroup":
                 raise RuntimeError("no writable memory cgroup (v1 memory controller or v2 memory.max) is available")
-        self.mode = (
-            f"cgroup-v{self.version}" if self.parent is not None else ("off" if mode == "off" else "rss-watch")
-        )
+        self.mode = f"cgroup-v{self.version}" if self.parent is not None else ("off" if mode == "off" else "rss-watch")
         if self.parent is not None:
             _sweep_stale_groups(self.parent)
 

@@ -140,7 +140,9 @@ class QueuePoller(threading.Thread):
             except Exception as error:  # never end: a poller that stops leaves every later upload pending
                 if self.stop_event.is_set():
                     return
-                self.log(f"[{self.pool.spec.logical_id}] poller error, polling again in {ERROR_PAUSE_S:.0f} s: {error!r}")
+                self.log(
+                    f"[{self.pool.spec.logical_id}] poller error, polling again in {ERROR_PAUSE_S:.0f} s: {error!r}"
+                )
                 self.stop_event.wait(ERROR_PAUSE_S)
 
     def poll_once(self) -> None:
@@ -204,7 +206,9 @@ class PollerSupervisor(threading.Thread):
             for index, poller in enumerate(self.pollers):
                 if not poller.is_alive() and not self.stop_event.is_set():
                     replacement = self.make_poller()
-                    replacement.log(f"[{replacement.pool.spec.logical_id}] a poller thread had ended; started a new one")
+                    replacement.log(
+                        f"[{replacement.pool.spec.logical_id}] a poller thread had ended; started a new one"
+                    )
                     replacement.start()
                     self.pollers[index] = replacement
                     self.restarts += 1

@@ -36,6 +36,7 @@ from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_templat
 from infra.webserver import start_web_server
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
+STOP_TIMEOUT_S = 90
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # the emulator accepts any
 
 
@@ -111,7 +112,16 @@ class LocalStack:
             self.emulator = subprocess.Popen(  # noqa: S603
                 # moto.server, plus the sequencer S3 puts in every event notification and the state kept
                 # across restarts (see infra/emulator.py)
-                [sys.executable, "-m", "infra.emulator", *state, "-H", self.host, "-p", str(self.options.emulator_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.emulator",
+                    *state,
+                    "-H",
+                    self.host,
+                    "-p",
+                    str(self.options.emulator_port),
+                ],
                 cwd=REPO_ROOT,
                 stdout=emulator_log,
                 stderr=subprocess.STDOUT,
@@ -207,8 +217,9 @@ class LocalStack:
                 properties = template.resolve(event)
                 queue_logical_id = template.logical_id_for_arn(properties["Queue"])
 
-
-                def make_poller(pool: FunctionPool = pool, properties: dict = properties, queue: str = queue_logical_id):
+                def make_poller(
+                    pool: FunctionPool = pool, properties: dict = properties, queue: str = queue_logical_id
+                ):
                     return QueuePoller(
                         sqs=sqs,
                         queue_url=template.queue_url(queue),
@@ -324,7 +335,7 @@ def down(options: argparse.Namespace) -> None:
         pid_file.unlink(missing_ok=True)
         say("the local stack had already stopped")
         return
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + STOP_TIMEOUT_S  # the emulator saves its state before it ends
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
@@ -334,7 +345,7 @@ def down(options: argparse.Namespace) -> None:
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
-    say("local stack killed after not stopping within 20 s")
+    say(f"local stack killed after not stopping within {STOP_TIMEOUT_S} s (its saved state may be older)")
 
 
 def reset(options: argparse.Namespace) -> None:

@@ -128,7 +128,8 @@ def summary(series: dict[SeriesKey, Series]) -> str:
     stamps = [stamp for s in series.values() for stamp in (s.first_ms, s.last_ms) if stamp is not None]
     if stamps:
         span = " to ".join(
-            datetime.fromtimestamp(stamp / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") for stamp in (min(stamps), max(stamps))
+            datetime.fromtimestamp(stamp / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            for stamp in (min(stamps), max(stamps))
         )
         lines.insert(0, f"metrics from {span} UTC")
     return "\n".join(lines)

@@ -102,7 +102,10 @@ class Host:
 
     def send(self, bodies: list[dict]) -> list[str]:
         entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(bodies)]
-        return [entry["MessageId"] for entry in self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)["Successful"]]
+        return [
+            entry["MessageId"]
+            for entry in self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)["Successful"]
+        ]
 
     def processed(self) -> dict[str, str]:
         lines = self.record_file.read_text().split()
@@ -117,7 +120,10 @@ class Host:
 
     def queue_empty(self) -> bool:
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
-        return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+        return (
+            attributes["ApproximateNumberOfMessages"] == "0"
+            and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+        )
 
 
 def test_a_batch_whose_worker_crashed_is_retried_within_seconds(sqs, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool, Throttled, WaitTimedOut, WorkerDied, _Worker
+from infra.invoker import FunctionPool, Throttled, WaitTimedOut, _Worker
 from infra.memory import MemoryLimits
 
 HANDLERS = str(Path(__file__).parent / "handlers")
@@ -128,9 +128,7 @@ def test_closing_the_pool_stops_busy_environments_too(tmp_path):
     pool = pool_for("sample_handlers.sleep_after_signal", tmp_path, timeout=60)
     started = tmp_path / "started"
     results = []
-    busy = threading.Thread(
-        target=lambda: results.append(pool.invoke({"seconds": 60, "started_file": str(started)}))
-    )
+    busy = threading.Thread(target=lambda: results.append(pool.invoke({"seconds": 60, "started_file": str(started)})))
     busy.start()
     wait_for_file(started)  # the worker has started and taken the request
 
@@ -209,7 +207,9 @@ def test_an_idle_environment_that_died_is_replaced(tmp_path):
 
 def test_a_slow_init_is_retried_once_within_the_function_timeout(tmp_path):
     # Lambda: init gets 10 s (here 1 s); past it, init runs again at the first invocation within its timeout.
-    pool = pool_for("slow_init_handler.handler", tmp_path, timeout=6, environment={"INIT_SECONDS": "2"}, init_timeout_s=1)
+    pool = pool_for(
+        "slow_init_handler.handler", tmp_path, timeout=6, environment={"INIT_SECONDS": "2"}, init_timeout_s=1
+    )
     try:
         invocation = pool.invoke({})
     finally:
@@ -222,7 +222,9 @@ def test_a_slow_init_is_retried_once_within_the_function_timeout(tmp_path):
 
 
 def test_an_init_that_never_finishes_times_out_instead_of_hanging(tmp_path):
-    pool = pool_for("slow_init_handler.handler", tmp_path, timeout=2, environment={"INIT_SECONDS": "300"}, init_timeout_s=1)
+    pool = pool_for(
+        "slow_init_handler.handler", tmp_path, timeout=2, environment={"INIT_SECONDS": "300"}, init_timeout_s=1
+    )
     try:
         started = time.monotonic()
         invocation = pool.invoke({})
@@ -321,9 +323,9 @@ def test_memory_is_enforced_by_a_cgroup_where_one_is_writable():
     assert limits.mode.startswith("cgroup")
     guard = limits.guard(128)
     try:
-        assert (guard.group / ("memory.limit_in_bytes" if limits.version == 1 else "memory.max")).read_text().strip() == str(
-            128 * 1024 * 1024
-        )
+        assert (
+            guard.group / ("memory.limit_in_bytes" if limits.version == 1 else "memory.max")
+        ).read_text().strip() == str(128 * 1024 * 1024)
     finally:
         guard.release()
     assert not guard.group.exists()

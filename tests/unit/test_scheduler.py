@@ -7,7 +7,7 @@ import pytest
 
 from infra.functions import function_specs
 from infra.invoker import Invocation
-from infra.scheduler import Scheduler, ScheduledRule, UnsupportedSchedule, rate_seconds, schedule_rules, scheduled_event
+from infra.scheduler import ScheduledRule, Scheduler, UnsupportedSchedule, rate_seconds, schedule_rules, scheduled_event
 from infra.template import LocalNames, ResolvedTemplate, load_template
 
 
@@ -72,7 +72,12 @@ def test_the_scheduler_invokes_on_every_tick_and_survives_a_failing_invocation()
         return Invocation(ok=True, result={})
 
     scheduler = Scheduler(
-        [ScheduledRule("ReconcileFunction", "Sweep", 0.05, None)], invoke, "123456789012", "us-east-1", stop, log=lambda _: None
+        [ScheduledRule("ReconcileFunction", "Sweep", 0.05, None)],
+        invoke,
+        "123456789012",
+        "us-east-1",
+        stop,
+        log=lambda _: None,
     )
     scheduler.start()
     assert three_calls.wait(10)

@@ -201,10 +201,7 @@ def run_poller(queue: FakeQueue, pool: FakePool, log: list[str], supervisor: boo
     def make_poller() -> QueuePoller:
         return QueuePoller(queue, "url", QUEUE_ARN, "us-east-1", pool, 10, 0, True, stop, log=log.append)
 
-    if supervisor:
-        thread = PollerSupervisor(make_poller, 1, stop, check_s=0.05)
-    else:
-        thread = make_poller()
+    thread = PollerSupervisor(make_poller, 1, stop, check_s=0.05) if supervisor else make_poller()
     with patch("infra.sqs_source.ERROR_PAUSE_S", 0.01):
         thread.start()
         assert queue.idle.wait(10)

@@ -33,7 +33,7 @@ LINES = [
     emf({"PhotosClassified": 1}, {"service": "photomod", "verdict": "block"}),
     emf({"InferenceMs": [120.5, 80.0, 100.0]}, {"service": "photomod"}, unit="Milliseconds", timestamp=1795900060000),
     '{"_aws": "not emf"}',
-    "{broken json with \"_aws\"",
+    '{broken json with "_aws"',
 ]
 
 

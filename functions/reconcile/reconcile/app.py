@@ -47,5 +47,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="PhotosFailedByReconciler", unit=MetricUnit.Count, value=len(report.failed))
     metrics.add_metric(name="DropFolderRowsCreated", unit=MetricUnit.Count, value=len(report.created))
     if report.requeued or report.failed or report.created:
-        logger.warning("reconciled photos that were pending too long", extra=report.to_dict())
+        logger.warning("reconciled photos that were pending too long", extra={"reconciled": report.to_dict()})
     return report.to_dict()

@@ -24,7 +24,10 @@ from photomod_shared.clock import iso, parse_iso
 # function decides when polled).
 ARRIVAL_GRACE = timedelta(seconds=60)
 
-UPLOAD_NOT_RECEIVED = {"code": "upload_not_received", "message": "the presigned upload expired before the photo arrived"}
+UPLOAD_NOT_RECEIVED = {
+    "code": "upload_not_received",
+    "message": "the presigned upload expired before the photo arrived",
+}
 OBJECT_MISSING = {"code": "object_missing", "message": "the photo was deleted before it could be classified"}
 
 

@@ -40,7 +40,8 @@ class PendingRows:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def known_ids(self, image_ids: list[str]) -> set[str]:
-        client, name, found = self._table.meta.client, self._table.name, set()
+        client, name = self._table.meta.client, self._table.name
+        found: set[str] = set()
         for start in range(0, len(image_ids), 100):
             request = {
                 name: {
