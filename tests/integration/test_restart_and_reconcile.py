@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -109,3 +111,38 @@ def test_a_drop_folder_photo_whose_notification_was_lost_is_classified_by_the_re
     assert result["status"] == "done", result
     assert result["source"] == "drop-folder"
     assert "ReconcileFunction" in (stack.run_dir / "logs" / "schedules.log").read_text()
+
+
+def _classify_workers(stack_pid: int) -> list[int]:
+    """The stack's ClassifyFunction worker processes (its children running infra.worker for that function)."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == stack_pid and b"infra.worker" in command and any(b"-ClassifyFunction" in part for part in command):
+            workers.append(int(entry.name))
+    return workers
+
+
+def test_killing_the_classify_worker_mid_run_loses_no_photo(restartable) -> None:
+    stack = restartable.stack
+    s3 = stack.client("s3")
+    keys = [f"incoming/{unique('kill')}/dog-{index}.jpeg" for index in range(6)]
+    workers = _classify_workers(restartable.process.pid)
+    assert workers, "no ClassifyFunction worker found"
+
+    for key in keys[:3]:
+        s3.put_object(Bucket=stack.bucket, Key=key, Body=DOG_PHOTO.read_bytes(), ContentType="image/jpeg")
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    for key in keys[3:]:
+        s3.put_object(Bucket=stack.bucket, Key=key, Body=DOG_PHOTO.read_bytes(), ContentType="image/jpeg")
+
+    results = [wait_for_key_final(stack, key, timeout_s=RECONCILE_TIMEOUT_S) for key in keys]
+    assert [result["status"] for result in results] == ["done"] * len(keys), results
+    assert set(_classify_workers(restartable.process.pid)).isdisjoint(workers)  # replaced by a new one
