@@ -23,6 +23,8 @@ from typing import Protocol
 MIB = 1024 * 1024
 RSS_POLL_S = 0.05
 GROUP_PREFIX = "photomod-worker-"
+# One sequence per process: group names stay unique however many MemoryLimits a process makes.
+_GROUP_NUMBERS = itertools.count(1)
 
 
 class MemoryGuard(Protocol):
@@ -199,7 +201,6 @@ class MemoryLimits:
 
     def __init__(self, mode: str = "auto"):
         """mode: auto (cgroup if possible, else RSS watch), cgroup, rss or off."""
-        self._counter = itertools.count(1)
         self.parent: Path | None = None
         self.version = 0
         if mode in ("auto", "cgroup"):
@@ -216,7 +217,7 @@ class MemoryLimits:
 
     def _probe(self, parent: Path, version: int) -> bool:
         try:
-            guard = CgroupGuard(parent / f"{GROUP_PREFIX}{os.getpid()}-probe", version, 64)
+            guard = CgroupGuard(parent / f"{GROUP_PREFIX}{os.getpid()}-probe-{os.urandom(3).hex()}", version, 64)
         except OSError:
             return False
         guard.release()
@@ -233,7 +234,8 @@ class MemoryLimits:
         if self.mode == "off":
             return NoGuard()
         if self.parent is not None:
-            name = f"{GROUP_PREFIX}{os.getpid()}-{next(self._counter)}"
+            # The random part: a group left by an earlier process with the same pid must not collide.
+            name = f"{GROUP_PREFIX}{os.getpid()}-{next(_GROUP_NUMBERS)}-{os.urandom(3).hex()}"
             return CgroupGuard(self.parent / name, self.version, limit_mb)
         return RssWatch(limit_mb)
 
