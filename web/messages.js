@@ -38,6 +38,7 @@
     upload_failed: "The photo could not be stored. Upload it again.",
     upload_not_received: "The photo never arrived: the upload link expired first. Upload it again.",
     retries_exhausted: "Checking the photo failed several times. Upload it again later.",
+    not_classified: "The photo could not be checked in time. Upload it again later.",
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
     invalid_cursor: "The list moved on since this page was loaded. Reload the queue.",
