@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
@@ -38,8 +38,14 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 up: venv models ## run the whole system locally (emulator, API on :3000, web page on :8000)
 	@$(PY) -m infra.stack up
 
-down: ## stop a stack started with `make up`
+down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.stack down || true
+
+reset: down ## stop the stack and wipe the local state it keeps between runs
+	@test -x $(PY) && $(PY) -m infra.stack reset || true
+
+stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
+	@$(PY) -m infra.stats .run/logs
 
 test: venv browser sam models ## run unit, component and integration tests (starts its own stack on other ports)
 	@$(PY) -m pytest
@@ -142,4 +148,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules
 
-.PHONY: help venv models models-inception safety-parity browser up down test test-unit test-component test-integration openapi lint weights bench timings load eval ingest sam validate deploy clean
+.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration openapi lint weights bench timings load eval ingest sam validate deploy clean

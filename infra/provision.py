@@ -61,7 +61,13 @@ def provision(template: ResolvedTemplate, session: Any, log: Any = print) -> Non
     for logical_id, resource in sorted(queues, key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
         properties = template.resolve(resource.get("Properties", {}))
         name = template.physical_name(logical_id)
-        sqs.create_queue(QueueName=name, Attributes=_queue_attributes(properties, template))
+        attributes = _queue_attributes(properties, template)
+        try:
+            sqs.create_queue(QueueName=name, Attributes=attributes)
+        except sqs.exceptions.QueueNameExists:
+            # Kept from an earlier run (the emulator's saved state) with other settings: the template wins.
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         log(f"  queue   {name}")
 
     dynamodb = session.client("dynamodb")

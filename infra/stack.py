@@ -2,6 +2,7 @@
 
     python -m infra.stack up      # what `make up` runs; Ctrl-C stops everything it started
     python -m infra.stack down    # stops a stack started elsewhere (via its pid file)
+    python -m infra.stack reset   # deletes the emulator's saved state (photos, predictions, feedback)
 
 With --endpoint-url (e.g. LocalStack's), no emulator is started and resources are created there instead.
 """
@@ -26,13 +27,16 @@ from werkzeug.serving import make_server
 from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.functions import FunctionSpec, function_specs
-from infra.invoker import FunctionPool, die_with_parent
+from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
+from infra.memory import MemoryLimits
 from infra.provision import provision
-from infra.sqs_source import QueuePoller
+from infra.scheduler import Scheduler, schedule_rules
+from infra.sqs_source import PollerSupervisor, QueuePoller
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from infra.webserver import start_web_server
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
+STOP_TIMEOUT_S = 90
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # the emulator accepts any
 
 
@@ -72,7 +76,8 @@ class LocalStack:
         self.emulator: subprocess.Popen | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.servers: list[Any] = []
-        self.pollers: list[QueuePoller] = []
+        self.supervisors: list[PollerSupervisor] = []
+        self.state_file = self.run_dir / "state" / "emulator.pickle"
         self.endpoint_url = options.endpoint_url or f"http://{self.host}:{options.emulator_port}"
         self.api_url = f"http://{self.host}:{options.api_port}"
         self.web_url = f"http://localhost:{options.web_port}"
@@ -101,10 +106,22 @@ class LocalStack:
 
         if not self.options.endpoint_url:
             say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
+            say(self._state_note())
             emulator_log = (self.log_dir / "emulator.log").open("a")
+            state = ["--state-file", str(self.state_file)] if not self.options.no_persist else []
             self.emulator = subprocess.Popen(  # noqa: S603
-                # moto.server, plus the sequencer S3 puts in every event notification (see infra/emulator.py)
-                [sys.executable, "-m", "infra.emulator", "-H", self.host, "-p", str(self.options.emulator_port)],
+                # moto.server, plus the sequencer S3 puts in every event notification and the state kept
+                # across restarts (see infra/emulator.py)
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.emulator",
+                    *state,
+                    "-H",
+                    self.host,
+                    "-p",
+                    str(self.options.emulator_port),
+                ],
                 cwd=REPO_ROOT,
                 stdout=emulator_log,
                 stderr=subprocess.STDOUT,
@@ -113,6 +130,10 @@ class LocalStack:
             _wait_for_port(self.host, self.options.emulator_port, 30, self.emulator)
         else:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
+            say(
+                "  state: NOT kept by this stack: photos, predictions and feedback live in that endpoint and survive "
+                "`make down` only if it persists them itself (LocalStack: PERSISTENCE=1)"
+            )
 
         overrides = dict(self.options.parameter or [])
         session = boto3.Session(region_name="us-east-1")
@@ -127,19 +148,34 @@ class LocalStack:
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
         say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
+        memory = MemoryLimits(self.options.memory_limits)
+        say(f"  MemorySize enforced by: {memory.describe()}")
         self.pools = {
-            logical_id: FunctionPool(spec, self._concurrency(spec), self.log_dir) for logical_id, spec in specs.items()
+            logical_id: FunctionPool(
+                spec,
+                self._concurrency(spec),
+                self.log_dir,
+                # Queue-triggered functions are only ever invoked by their own pollers, which never wait.
+                max_waiting=None if self._sqs_events(spec) else self.options.api_queue_depth,
+                init_timeout_s=self.options.init_timeout_seconds,
+                memory_guard=memory.guard,
+            )
+            for logical_id, spec in specs.items()
         }
         queue_triggered = [pool for pool in self.pools.values() if self._sqs_events(pool.spec)]
         with ThreadPoolExecutor(max_workers=len(queue_triggered) or 1) as prewarm:
             for pool, init_ms in zip(queue_triggered, prewarm.map(FunctionPool.prewarm, queue_triggered), strict=True):
-                say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
+                if init_ms is None:
+                    say(f"  {pool.spec.logical_id}: init failed or took over {pool.init_timeout_s:.0f} s; see its log")
+                else:
+                    say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
 
         say(f"[4/5] serving the REST API on {self.api_url}")
         self._start_api(template, specs)
         say(f"[5/5] serving the web page on {self.web_url}")
         self.servers.append(start_web_server(self.host, self.options.web_port, self.api_url))
         self._start_pollers(template, session)
+        self._start_scheduler(template, specs, account_id)
 
         (self.run_dir / "stack.pid").write_text(str(os.getpid()))
         self._api_key_file.touch(mode=0o600)
@@ -180,10 +216,13 @@ class LocalStack:
             for event in self._sqs_events(pool.spec):
                 properties = template.resolve(event)
                 queue_logical_id = template.logical_id_for_arn(properties["Queue"])
-                for _ in range(pool.max_concurrency):
-                    poller = QueuePoller(
+
+                def make_poller(
+                    pool: FunctionPool = pool, properties: dict = properties, queue: str = queue_logical_id
+                ):
+                    return QueuePoller(
                         sqs=sqs,
-                        queue_url=template.queue_url(queue_logical_id),
+                        queue_url=template.queue_url(queue),
                         queue_arn=properties["Queue"],
                         region=template.names.region,
                         pool=pool,
@@ -194,8 +233,38 @@ class LocalStack:
                         stop=self.stop,
                         log=lambda line: poll_log.write(line + "\n"),
                     )
-                    poller.start()
-                    self.pollers.append(poller)
+
+                supervisor = PollerSupervisor(make_poller, pool.max_concurrency, self.stop)
+                supervisor.start()
+                self.supervisors.append(supervisor)
+
+    def _start_scheduler(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], account_id: str) -> None:
+        rules = schedule_rules(
+            {logical_id: spec.events for logical_id, spec in specs.items()},
+            template.resolve,
+            self.options.schedule_rate_seconds,
+            log=say,
+        )
+        if not rules:
+            return
+        schedule_log = (self.log_dir / "schedules.log").open("a", buffering=1)
+        for rule in rules:
+            say(f"  schedule: {rule.function} every {rule.interval_s:.0f} s")
+        Scheduler(
+            rules,
+            lambda function, event: self.pools[function].invoke(event),
+            account_id,
+            template.names.region,
+            self.stop,
+            log=lambda line: schedule_log.write(line + "\n"),
+        ).start()
+
+    def _state_note(self) -> str:
+        if self.options.no_persist:
+            return "  state: not kept (--no-persist): `make down` loses photos, predictions and feedback"
+        if self.state_file.exists():
+            return f"  state: restoring photos, predictions and feedback from {self.state_file} (`make reset` wipes it)"
+        return f"  state: kept in {self.state_file} when the stack stops (`make reset` wipes it)"
 
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
@@ -234,14 +303,14 @@ class LocalStack:
         self.stop.set()
         for server in self.servers:
             server.shutdown()
-        for poller in self.pollers:
-            poller.join(timeout=5)
+        for supervisor in self.supervisors:
+            supervisor.join_pollers(timeout=5)
         for pool in self.pools.values():
             pool.close()
         if self.emulator and self.emulator.poll() is None:
-            self.emulator.terminate()
+            self.emulator.terminate()  # it saves its state first (infra/emulator.py)
             try:
-                self.emulator.wait(timeout=5)
+                self.emulator.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.emulator.kill()
         (self.run_dir / "stack.pid").unlink(missing_ok=True)
@@ -273,7 +342,7 @@ def down(options: argparse.Namespace) -> None:
         pid_file.unlink(missing_ok=True)
         say("the local stack had already stopped")
         return
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + STOP_TIMEOUT_S  # the emulator saves its state before it ends
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
@@ -283,7 +352,18 @@ def down(options: argparse.Namespace) -> None:
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
-    say("local stack killed after not stopping within 20 s")
+    say(f"local stack killed after not stopping within {STOP_TIMEOUT_S} s (its saved state may be older)")
+
+
+def reset(options: argparse.Namespace) -> None:
+    pid_file = Path(options.run_dir) / "stack.pid"
+    if pid_file.exists():
+        raise SystemExit("a local stack is running: stop it first (`make down`), then reset")
+    state_dir = Path(options.run_dir) / "state"
+    removed = sorted(path.name for path in state_dir.glob("*")) if state_dir.exists() else []
+    for path in state_dir.glob("*"):
+        path.unlink()
+    say(f"local state wiped ({', '.join(removed)})" if removed else "no saved local state to wipe")
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -295,7 +375,7 @@ def _parameter(text: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("command", choices=["up", "down", "reset"])
     parser.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="pid file and logs (default .run/)")
     parser.add_argument("--endpoint-url", help="use this AWS endpoint (e.g. LocalStack) instead of starting moto")
     parser.add_argument("--emulator-port", type=int, default=4566)
@@ -306,8 +386,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
     parser.add_argument("--api-key", help="the X-Api-Key moderator routes accept (default: random, in run-dir)")
+    parser.add_argument(
+        "--api-queue-depth",
+        type=int,
+        default=16,
+        help="requests that may wait for a busy API function before it answers 429 (default 16)",
+    )
+    parser.add_argument(
+        "--init-timeout-seconds",
+        type=float,
+        default=INIT_TIMEOUT_S,
+        help="init limit per environment start, then one retry within the function timeout (Lambda: 10)",
+    )
+    parser.add_argument(
+        "--memory-limits",
+        choices=["auto", "cgroup", "rss", "off"],
+        default="auto",
+        help="how MemorySize is enforced: a memory cgroup per worker, an RSS watcher, or not at all",
+    )
+    parser.add_argument(
+        "--schedule-rate-seconds", type=float, help="run every Schedule event at this interval instead (tests)"
+    )
+    parser.add_argument("--no-persist", action="store_true", help="do not save or restore the emulator's state")
     options = parser.parse_args(argv)
-    (up if options.command == "up" else down)(options)
+    {"up": up, "down": down, "reset": reset}[options.command](options)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@
     crashed_classifier: "Checking this photo failed. Try another photo.",
     classifier_error: "Checking this photo failed. Try another photo.",
     image_unverified: "The photo cannot be shown: it was checked before versions were recorded.",
+    not_classified: "The photo could not be checked in time. Upload it again later.",
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
     version_changed: "The photo was replaced since you saw it; reload to see the new one if it needs review.",

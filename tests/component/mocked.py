@@ -30,7 +30,7 @@ from infra.sqs_source import sqs_event
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 REGION = "us-east-1"
-FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify")
+FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
 # What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests, and the
 # safety model is the one `make models` converts (a missing one is tolerated, with a warning, as locally).
 SAFETY_MODEL = REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"
