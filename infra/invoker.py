@@ -9,7 +9,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -45,11 +44,11 @@ class WorkerDied(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, spec: FunctionSpec, log: TextIO):
+    def __init__(self, spec: FunctionSpec, log: TextIO, call_log: Path | None = None):
         read_fd, write_fd = os.pipe()
         environment = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **spec.environment}
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "infra.worker", json.dumps(spec.worker_spec()), str(write_fd)],
+            spec.worker_command(write_fd, call_log),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -107,6 +106,9 @@ class FunctionPool:
         self.spec = spec
         self.max_concurrency = max_concurrency
         self._log = (log_dir / f"{spec.logical_id}.log").open("a", buffering=1)
+        # Every AWS call the function makes, for the permission check against its policy (infra/permissions.py).
+        self.call_log = log_dir / "calls" / f"{spec.logical_id}.jsonl"
+        self.call_log.parent.mkdir(exist_ok=True)
         self._idle: list[_Worker] = []
         self._live: set[_Worker] = set()  # idle and busy: all of them are stopped on close
         self._count = 0
@@ -130,7 +132,7 @@ class FunctionPool:
             self._count += 1
         worker = None
         try:
-            worker = _Worker(self.spec, self._log)
+            worker = _Worker(self.spec, self._log, self.call_log)
             with self._lock:
                 self._live.add(worker)
             worker.wait_ready()

@@ -1,4 +1,4 @@
-"""Shared by every test tier: the AWS event fixtures in tests/events/."""
+"""Shared by every test tier: the AWS event fixtures in events/."""
 
 import copy
 import json
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-EVENTS_DIR = Path(__file__).parent / "events"
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 
 @cache
@@ -18,7 +18,7 @@ def _read_event(name: str) -> dict[str, Any]:
 
 
 def read_event(name: str) -> dict[str, Any]:
-    """A fresh copy of tests/events/<name>.json, so a test may change it freely."""
+    """A fresh copy of events/<name>.json, so a test may change it freely."""
     return copy.deepcopy(_read_event(name))
 
 

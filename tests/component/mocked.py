@@ -149,7 +149,7 @@ def header(response: dict[str, Any], name: str) -> str | None:
 def s3_notification_body(
     template_record: dict[str, Any], bucket: str, key: str, etag: str, size: int, sequencer: str
 ) -> str:
-    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object."""
+    """An ObjectCreated notification in the shape of `template_record` (from events/), for another object."""
     record = json.loads(json.dumps(template_record))
     record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
     record["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag, size=size, sequencer=sequencer)
