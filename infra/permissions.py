@@ -16,6 +16,7 @@ node). It adds what IAM adds on AWS:
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -187,8 +188,11 @@ def authorization_requests(
 def _simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not (IAM_TOOLS / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
         raise RuntimeError("the IAM simulator is not installed: run `make iam` (npm ci in tools/iam)")
-    result = subprocess.run(  # noqa: S603, S607 - node from PATH runs our own script
-        ["node", str(IAM_TOOLS / "evaluate.mjs")],
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not installed: the IAM simulator runs on Node.js (apt-get install nodejs)")
+    result = subprocess.run(  # noqa: S603 - node runs our own script
+        [node, str(IAM_TOOLS / "evaluate.mjs")],
         input=json.dumps({"requests": requests}),
         capture_output=True,
         text=True,
