@@ -88,9 +88,15 @@ def _run(command: list[str], log: Log, env: dict[str, str] | None = None) -> Non
         raise BuildError(f"{' '.join(command[:4])} ... failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
+# The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34): any manylinux wheel up to 2_34 loads there
+# (TensorFlow 2.21 ships only manylinux_2_27 ones). pip matches --platform tags exactly, so all are listed.
+LAMBDA_PLATFORMS = ["manylinux2014_x86_64", *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 35))]
+
+
 def _platform_flags(python_version: str) -> list[str]:
-    """What `sam build` and the Lambda build images install: x86_64 manylinux wheels for one CPython version."""
-    return ["--platform", "manylinux2014_x86_64", "--only-binary=:all:", "--python-version", python_version]
+    """What the Lambda build images install: x86_64 manylinux wheels for one CPython version, never sdists."""
+    platforms = [flag for platform in LAMBDA_PLATFORMS for flag in ("--platform", platform)]
+    return [*platforms, "--only-binary=:all:", "--python-version", python_version]
 
 
 def _pip_install(requirements: list[Path] | list[str], target: Path, log: Log, python_version: str) -> None:
@@ -176,7 +182,7 @@ class Builder:
         """Builds one zip function or layer; returns the directory Lambda would put on sys.path for it."""
         resource = self._zip[logical_id]
         method = "sam" if self.use_sam else "pip"
-        digest = _digest([resource.source], {"method": method, "python": self.python_version})
+        digest = _digest([resource.source], {"method": method, "python": self.python_version, "on": LAMBDA_PLATFORMS})
         with self._lock(logical_id):
             if _up_to_date(resource.build_dir, digest):
                 return resource.package_dir
@@ -237,7 +243,9 @@ class Builder:
     # ---------------------------------------------------------------- container images
     def build_image(self, dockerfile: Path, context: Path) -> "ImageBuild":
         image = ImageBuild.from_dockerfile(dockerfile, context)
-        digest = _digest([dockerfile, *image.requirements, *image.copies], {"python": self.python_version})
+        digest = _digest(
+            [dockerfile, *image.requirements, *image.copies], {"python": self.python_version, "on": LAMBDA_PLATFORMS}
+        )
         with self._lock(str(image.build_dir)):
             if not _up_to_date(image.build_dir, digest):
                 self.log(f"  building the Python contents of {dockerfile.relative_to(REPO_ROOT)} (no Docker)")

@@ -26,3 +26,8 @@ def read_event(name: str) -> dict[str, Any]:
 def load_event() -> Callable[[str], dict[str, Any]]:
     """`load_event("create_upload")` -> the event as API Gateway, SQS, ... would deliver it."""
     return read_event
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_last` judge what the others did (the AWS calls they made): they run after them."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
