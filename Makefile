@@ -37,7 +37,7 @@ up: venv build ## run the whole system locally (emulator, API on :3000, web page
 down: ## stop a stack started with `make up`
 	@test -x $(PY) && $(PY) -m infra.stack down || true
 
-test: venv browser sam iam lint ## lint, then unit, component, packaging, integration tests and the IAM check
+test: venv browser sam iam lint build ## lint, then unit, component, packaging, integration tests and the IAM check
 	@$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no network)

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -222,6 +223,12 @@ class Builder:
             *(self.build_zip(layer) for layer in function_layers(self._template, logical_id)),
         ]
 
+    def build_functions(self, logical_ids: Iterable[str]) -> dict[str, list[Path]]:
+        """function_paths of several functions, built side by side (pip spends most of its time waiting)."""
+        logical_ids = list(logical_ids)
+        with ThreadPoolExecutor(max_workers=max(1, len(logical_ids))) as pool:
+            return dict(zip(logical_ids, pool.map(self.function_paths, logical_ids), strict=True))
+
     # ---------------------------------------------------------------- the Lambda runtime's own modules
     def runtime_dir(self) -> Path:
         """boto3 and botocore (with their dependencies): what the python3.12 runtime provides, nothing else.
@@ -304,8 +311,8 @@ class ImageBuild:
 def build_all(log: Log = print, images: bool = False) -> Builder:
     builder = Builder(log)
     builder.runtime_dir()
-    for logical_id in builder._zip:
-        builder.build_zip(logical_id)
+    functions = [logical_id for logical_id, resource in builder._zip.items() if not resource.is_layer]
+    builder.build_functions(functions)
     if images:
         template = ResolvedTemplate(builder._template, LocalNames())
         for resource in template.resources_of_type("AWS::Serverless::Function").values():

@@ -138,7 +138,8 @@ def package_functions(specs: dict[str, FunctionSpec], log: Callable[[str], None]
 
     builder = Builder(log)
     runtime = builder.runtime_dir()
-    for logical_id, spec in specs.items():
-        if spec.package_type == "Zip":
-            paths = [*builder.function_paths(logical_id), runtime]
-            spec.runtime = PackagedRuntime(python=str(builder.python), paths=[str(path) for path in paths])
+    packages = builder.build_functions(id_ for id_, spec in specs.items() if spec.package_type == "Zip")
+    for logical_id, paths in packages.items():
+        specs[logical_id].runtime = PackagedRuntime(
+            python=str(builder.python), paths=[str(path) for path in [*paths, runtime]]
+        )

@@ -16,6 +16,7 @@ node). It adds what IAM adds on AWS:
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,8 @@ def _translated(template_path: Path, parameters_json: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
+        # The translator fills AWS::Region from the environment; ARNs are resolved later, for the local names.
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
     )
     if result.returncode != 0:
         raise RuntimeError(f"the SAM transform failed:\n{result.stderr[-3000:]}")
