@@ -183,7 +183,9 @@ class Builder:
         """Builds one zip function or layer; returns the directory Lambda would put on sys.path for it."""
         resource = self._zip[logical_id]
         method = "sam" if self.use_sam else "pip"
-        digest = _digest([resource.source], {"method": method, "python": self.python_version, "on": LAMBDA_PLATFORMS})
+        digest = _digest(
+            [resource.source], {"method": method, "python": self.python_version, "on": LAMBDA_PLATFORMS, "pyc": 1}
+        )
         with self._lock(logical_id):
             if _up_to_date(resource.build_dir, digest):
                 return resource.package_dir
@@ -196,8 +198,14 @@ class Builder:
                 if resource.requirements.is_file():
                     _pip_install([resource.requirements], resource.package_dir, self.log, self.python_version)
                 _copy_code(resource.source, resource.package_dir)
+            self._compile(resource.build_dir)
             (resource.build_dir / STAMP).write_text(json.dumps({"digest": digest, "method": method}))
         return resource.package_dir
+
+    def _compile(self, directory: Path) -> None:
+        """Bytecode for the interpreter that runs the package, so that concurrent cold starts do not each
+        compile pydantic and Powertools (a deployment package may carry it too; Lambda cannot write it)."""
+        _run([str(self.python), "-m", "compileall", "-q", "-j", "0", str(directory)], self.log)
 
     def _sam_build(self, resource: ZipResource) -> None:
         staging = BUILD_ROOT / ".sam" / resource.logical_id
@@ -237,13 +245,14 @@ class Builder:
         """
         version = metadata.version("boto3")
         target = BUILD_ROOT / "runtime"
-        digest = _digest([], {"boto3": version, "python": self.python_version})
+        digest = _digest([], {"boto3": version, "python": self.python_version, "pyc": 1})
         with self._lock("runtime"):
             if not _up_to_date(target, digest):
                 self.log(f"  installing the Lambda runtime's boto3 {version}")
                 shutil.rmtree(target, ignore_errors=True)
                 target.mkdir(parents=True)
                 _pip_install([f"boto3=={version}"], target, self.log, self.python_version)
+                self._compile(target)
                 (target / STAMP).write_text(json.dumps({"digest": digest}))
         return target
 

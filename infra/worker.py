@@ -69,7 +69,7 @@ class CallRecorder:
             original_init(session, *args, **kwargs)
             session.register("before-parameter-build", recorder._before_call)
             session.register("after-call", recorder._after_call)
-            session.register("before-sign.s3.PutObject", recorder._before_sign_post)
+            session.register("before-sign", recorder._before_sign)
 
         botocore.session.Session.__init__ = init  # type: ignore[method-assign]
 
@@ -85,11 +85,7 @@ class CallRecorder:
 
     def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         try:
-            call = self._call(model, params)
-            if context.get("is_presign_request"):  # generate_presigned_url: signed now, used later by someone else
-                self._write({**call, "presigned": "url"})
-            else:
-                context["photomod_call"] = call
+            context["photomod_call"] = self._call(model, params)
         except Exception as error:  # recording must never break the function
             print(f"[call recorder] {error!r}", file=sys.stderr)
 
@@ -99,11 +95,18 @@ class CallRecorder:
             error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
             self._write({**call, "status": getattr(http_response, "status_code", None), "error": error})
 
-    def _before_sign_post(self, request: Any, **_: Any) -> None:
-        policy = request.context.get("s3-presign-post-policy")
-        if policy is None:  # an ordinary PutObject: recorded by the other hooks
+    def _before_sign(self, request: Any, **_: Any) -> None:
+        """A presigned URL or POST form is signed now and used later, by someone else, with this role's rights."""
+        context = request.context
+        if not context.get("is_presign_request"):  # an ordinary call: recorded with its answer by _after_call
             return
-        fields = request.context.get("s3-presign-post-fields", {})
+        policy = context.get("s3-presign-post-policy")
+        if policy is None:  # generate_presigned_url
+            if context.get("photomod_call") is not None:
+                self._write({**context["photomod_call"], "presigned": "url"})
+            return
+        # generate_presigned_post builds its request from CreateBucket's model: what it allows is a PutObject.
+        fields = context.get("s3-presign-post-fields", {})
         bucket = next((c["bucket"] for c in policy["conditions"] if isinstance(c, dict) and "bucket" in c), None)
         call = {"service": "s3", "operation": "PutObject", "params": {"Bucket": bucket, "Key": fields.get("key")}}
         self._write({**call, "presigned": "post"})

@@ -75,7 +75,7 @@ def test_each_event_fixture_runs_its_function_once(local_stack, path: Path) -> N
 
 
 def test_make_invoke_prints_the_result_and_the_logs_like_sam_local_invoke(local_stack) -> None:
-    command = [sys.executable, "-m", "infra.invoke", "UploadFunction", "events/get_prediction.json"]
+    command = [sys.executable, "-m", "infra.invoke", "UploadFunction", "events/predict_wrong_method.json"]
     command += ["--endpoint-url", local_stack.endpoint_url, "--run-dir", str(local_stack.run_dir)]
     for name, value in local_stack.template.names.parameter_overrides.items():
         command += ["--parameter", f"{name}={value}"]
@@ -84,7 +84,7 @@ def test_make_invoke_prints_the_result_and_the_logs_like_sam_local_invoke(local_
 
     assert result.returncode == 0, result.stderr
     reply = json.loads(result.stdout)
-    assert reply["statusCode"] == 404  # the fixture's photo was never uploaded here
+    assert reply["statusCode"] == 405  # GET /predict, as the original service answered
     assert "START RequestId:" in result.stderr and "REPORT RequestId:" in result.stderr
     assert "Init Duration:" in result.stderr  # one cold invocation
 
