@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from infra.permissions import check_calls, function_policies, read_calls
+from infra.permissions import check_calls, function_policies, read_calls, stack_resource_arns
 from tests.integration.helpers import get_prediction
 
 pytestmark = [pytest.mark.integration, pytest.mark.runs_last]
@@ -21,7 +21,7 @@ def test_every_recorded_aws_call_is_allowed_by_the_calling_functions_policy(loca
     calls = read_calls(local_stack.run_dir / "logs" / "calls")
     names = local_stack.template.names
 
-    report = check_calls(calls, function_policies(names), names)
+    report = check_calls(calls, function_policies(names), names, stack_resource_arns(names))
 
     print(report.describe())
     # Least privilege: a statement nothing needed during the run is worth a look, not a failure (a partial run

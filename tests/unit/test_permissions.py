@@ -4,7 +4,14 @@ import copy
 
 import pytest
 
-from infra.permissions import IAM_TOOLS, SAM_PYTHON, authorization_requests, check_calls, function_policies
+from infra.permissions import (
+    IAM_TOOLS,
+    SAM_PYTHON,
+    authorization_requests,
+    check_calls,
+    function_policies,
+    stack_resource_arns,
+)
 from infra.template import LocalNames
 
 pytestmark = [
@@ -142,3 +149,21 @@ def test_calls_map_to_the_actions_and_resources_iam_authorises():
     ]
     assert [r.resource for r in query] == ["arn:aws:dynamodb:us-east-1:123:table/t/index/i"]
     assert identity == []  # needs no permission
+
+
+def test_a_refused_call_on_a_resource_outside_the_stack_is_told_apart_from_a_missing_statement(policies):
+    # A test feeding the classifier a notification about a bucket the stack does not own: AWS refuses the read
+    # too, and the retry-then-dead-letter path it exercises is the same.
+    foreign = call("GetObject", 404, Bucket="someone-elses-bucket", Key="incoming/a.jpg")
+    own = call("GetObject", 404, Bucket=BUCKET, Key="private/a.jpg")
+
+    report = check_calls({"ClassifyFunction": [foreign, own]}, policies, NAMES, stack_resource_arns(NAMES))
+
+    assert {denial.request.resource for denial in report.foreign} == {
+        "arn:aws:s3:::someone-elses-bucket/incoming/a.jpg",
+        "arn:aws:s3:::someone-elses-bucket",
+    }
+    assert {denial.request.resource for denial in report.denied} == {
+        f"arn:aws:s3:::{BUCKET}/private/a.jpg",
+        f"arn:aws:s3:::{BUCKET}",
+    }
