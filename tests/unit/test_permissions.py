@@ -49,6 +49,7 @@ CALLS_BY_STATEMENT = {
     ("ReviewsFunction", "SettleReviews"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReviewsFunction", "ShowPhotosInReview"): presigned("url", "GetObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("FeedbackFunction", "ReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("FeedbackFunction", "ReportToReview"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("FeedbackFunction", "RecordFeedback"): call("PutItem", service="dynamodb", TableName=FEEDBACK),
     ("FeedbackFunction", "ExportFeedback"): call("Scan", service="dynamodb", TableName=FEEDBACK),
     ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
