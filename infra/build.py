@@ -258,20 +258,24 @@ class Builder:
 
     # ---------------------------------------------------------------- container images
     def build_image(self, dockerfile: Path, context: Path) -> "ImageBuild":
+        """Two layers, as Docker caches them: pip's packages (the Dockerfile and requirements) and the copied code."""
         image = ImageBuild.from_dockerfile(dockerfile, context)
-        digest = _digest(
-            [dockerfile, *image.requirements, *image.copies], {"python": self.python_version, "on": LAMBDA_PLATFORMS}
-        )
+        platform = {"python": self.python_version, "on": LAMBDA_PLATFORMS}
+        packages_digest = _digest([dockerfile, *image.requirements], platform)
+        code_digest = _digest([dockerfile, *image.copies], platform)
         with self._lock(str(image.build_dir)):
-            if not _up_to_date(image.build_dir, digest):
-                self.log(f"  building the Python contents of {dockerfile.relative_to(REPO_ROOT)} (no Docker)")
-                shutil.rmtree(image.build_dir, ignore_errors=True)
-                image.task_root.mkdir(parents=True)
+            if not _up_to_date(image.packages, packages_digest):
+                self.log(f"  installing the requirements of {dockerfile.relative_to(REPO_ROOT)} (no Docker)")
+                shutil.rmtree(image.packages, ignore_errors=True)
                 image.packages.mkdir(parents=True)
                 _pip_install(list(image.requirements), image.packages, self.log, self.python_version)
+                (image.packages / STAMP).write_text(json.dumps({"digest": packages_digest}))
+            if not _up_to_date(image.task_root, code_digest):
+                shutil.rmtree(image.task_root, ignore_errors=True)
+                image.task_root.mkdir(parents=True)
                 for source, target in image.copies.items():
                     _copy_code(source, image.task_root / target)
-                (image.build_dir / STAMP).write_text(json.dumps({"digest": digest}))
+                (image.task_root / STAMP).write_text(json.dumps({"digest": code_digest}))
         return image
 
 
