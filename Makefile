@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt functions/reconcile/requirements.txt
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
@@ -35,7 +35,7 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv models ## run the whole system locally (emulator, API on :3000, web page on :8000)
+up: venv models build ## run the whole system locally (emulator, API on :3000, web page on :8000)
 	@$(PY) -m infra.stack up
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
@@ -47,7 +47,7 @@ reset: down ## stop the stack and wipe the local state it keeps between runs
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
 	@$(PY) -m infra.stats .run/logs
 
-test: venv browser sam models ## run unit, component and integration tests (starts its own stack on other ports)
+test: venv browser sam iam lint build models ## lint, then unit, component, packaging, integration tests and the IAM check
 	@$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no network)
@@ -62,11 +62,36 @@ test-integration: venv browser models ## real HTTP against a freshly started loc
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
 	@$(PY) -m infra.openapi -o docs/openapi.json
 
-lint: venv ## ruff, mypy and cfn-lint
+lint: venv sam ## ruff, ruff format --check, mypy, cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/cfn-lint template.yaml
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+build: venv sam ## build each zip function and the layer as `sam build` does, into .aws-sam/local (cached)
+	@$(PY) -m infra.build
+
+FUNCTION ?=
+EVENT ?=
+invoke: venv sam ## run one function once, as `make up` runs it: make invoke FUNCTION=UploadFunction EVENT=events/create_upload.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file> [ENDPOINT=url]"; exit 2; }
+	@$(PY) -m infra.invoke $(FUNCTION) $(EVENT) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
+
+IAM_SIMULATOR := tools/iam/node_modules/.package-lock.json
+$(IAM_SIMULATOR): tools/iam/package.json tools/iam/package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then echo "==> installing Debian nodejs and npm"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "npm is missing and this is not root: install Node.js (for the IAM check)"; exit 1; fi; }
+	@echo "==> installing the IAM policy simulator (npm ci in tools/iam)"
+	@npm ci --prefix tools/iam --no-audit --no-fund --silent
+	@touch $(IAM_SIMULATOR)
+
+iam: $(IAM_SIMULATOR) ## install the IAM policy simulator the permission check uses (@cloud-copilot/iam-simulate)
+
+permissions: venv sam iam ## check the AWS calls recorded by `make up` (.run/logs/calls) against template.yaml's policies
+	@$(PY) -m infra.permissions .run/logs/calls
 
 weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; Keras checks the file hash)
 	@mkdir -p models
@@ -140,12 +165,17 @@ validate: venv sam ## cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/cfn-lint template.yaml
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
-deploy: sam ## build (needs Docker for the classify image) and deploy to real AWS
+ENV ?= default
+deploy: sam ## build (needs Docker for the classify image) and deploy to AWS with samconfig.toml's ENV (default|prod)
 	@# --use-container: the zip functions and the layer build in SAM's python3.12 image, so no local python3.12.
-	@$(SAM_VENV)/bin/sam build --use-container
-	@$(SAM_VENV)/bin/sam deploy --guided
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --use-container --config-env $(ENV)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-env $(ENV) --no-confirm-changeset
+
+deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every setting (and can save them)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --use-container --config-env $(ENV)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-env $(ENV)
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules
+	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration openapi lint weights bench timings load eval ingest sam validate deploy clean
+.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration openapi lint weights bench timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -10,7 +10,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -72,12 +71,14 @@ class WaitTimedOut(NoEnvironment):
 
 
 class _Worker:
-    def __init__(self, spec: FunctionSpec, log: TextIO, memory: MemoryGuard | None = None):
+    def __init__(
+        self, spec: FunctionSpec, log: TextIO, memory: MemoryGuard | None = None, call_log: Path | None = None
+    ):
         self.memory = memory or NoGuard()
         read_fd, write_fd = os.pipe()
         environment = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **spec.environment}
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "infra.worker", json.dumps(spec.worker_spec()), str(write_fd)],
+            spec.worker_command(write_fd, call_log),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -178,6 +179,9 @@ class FunctionPool:
         self.init_timeout_s = init_timeout_s
         self._memory_guard = memory_guard or (lambda _limit_mb: NoGuard())
         self._log = (log_dir / f"{spec.logical_id}.log").open("a", buffering=1)
+        # Every AWS call the function makes, for the permission check against its policy (infra/permissions.py).
+        self.call_log = log_dir / "calls" / f"{spec.logical_id}.jsonl"
+        self.call_log.parent.mkdir(exist_ok=True)
         self._idle: list[_Worker] = []
         self._live: set[_Worker] = set()  # idle and busy: all of them are stopped on close
         self._count = 0
@@ -185,7 +189,7 @@ class FunctionPool:
         self._lock = threading.Condition()
         self._closed = False
         self._new_worker: Callable[[], _Worker] = lambda: _Worker(
-            self.spec, self._log, self._memory_guard(self.spec.memory_mb)
+            self.spec, self._log, self._memory_guard(self.spec.memory_mb), self.call_log
         )
 
     def _note(self, message: str) -> None:

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
-from infra.functions import FunctionSpec, function_specs
+from infra.functions import FunctionSpec, function_specs, package_functions
 from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
 from infra.memory import MemoryLimits
 from infra.provision import provision
@@ -148,6 +148,8 @@ class LocalStack:
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
         say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
+        # Zip functions run from their own built packages, as on Lambda (built once, then cached).
+        package_functions(specs, log=say)
         memory = MemoryLimits(self.options.memory_limits)
         say(f"  MemorySize enforced by: {memory.describe()}")
         self.pools = {

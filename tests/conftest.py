@@ -1,4 +1,4 @@
-"""Shared by every test tier: the AWS event fixtures in tests/events/."""
+"""Shared by every test tier: the AWS event fixtures in events/."""
 
 import copy
 import json
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-EVENTS_DIR = Path(__file__).parent / "events"
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 
 @cache
@@ -18,7 +18,7 @@ def _read_event(name: str) -> dict[str, Any]:
 
 
 def read_event(name: str) -> dict[str, Any]:
-    """A fresh copy of tests/events/<name>.json, so a test may change it freely."""
+    """A fresh copy of events/<name>.json, so a test may change it freely."""
     return copy.deepcopy(_read_event(name))
 
 
@@ -26,3 +26,8 @@ def read_event(name: str) -> dict[str, Any]:
 def load_event() -> Callable[[str], dict[str, Any]]:
     """`load_event("create_upload")` -> the event as API Gateway, SQS, ... would deliver it."""
     return read_event
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_last` judge what the others did (the AWS calls they made): they run after them."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)

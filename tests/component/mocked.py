@@ -163,7 +163,7 @@ def s3_notification_body(
     sequencer: str,
     version_id: str | None = None,
 ) -> str:
-    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object
+    """An ObjectCreated notification in the shape of `template_record` (from events/), for another object
     (of `version_id`, or of no version in particular)."""
     record = json.loads(json.dumps(template_record))
     record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")

@@ -91,7 +91,7 @@ class Photos:
 
 @pytest.fixture
 def photos(stack, load_event) -> Photos:
-    """Notifications shaped like the upload record in tests/events/classify_sqs_batch.json."""
+    """Notifications shaped like the upload record in events/classify_sqs_batch.json."""
     s3_record = json.loads(load_event("classify_sqs_batch")["Records"][0]["body"])["Records"][0]
     return Photos(stack, s3_record)
 

@@ -8,7 +8,7 @@ import pytest
 
 from photomod_shared.predictions import EventStamp, PredictionTable
 
-IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload tests/events/dead_letter_batch.json is about
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload events/dead_letter_batch.json is about
 SEQUENCER = "00674591F1A1B2C3D4"  # its notification's sequencer
 EVENT_TIME = "2026-11-26T09:14:09.512Z"  # and time
 

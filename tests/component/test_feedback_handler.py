@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Key
 from photomod_shared.predictions import EventStamp, PredictionTable
 from tests.component.mocked import header, response_json
 
-IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image tests/events/record_feedback.json reports on
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image events/record_feedback.json reports on
 VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"  # the S3 version that was judged
 
 

@@ -28,7 +28,7 @@ def api_event(
     binary: bool = False,
     api_key: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway proxy event for another route, built from tests/events/get_prediction.json."""
+    """An API Gateway proxy event for another route, built from events/get_prediction.json."""
     event = load_event("get_prediction")
     event.update(resource=resource, path=path, httpMethod=method, pathParameters=path_parameters)
     event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")

@@ -115,7 +115,21 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template
         (action, f"{bucket_arn}/{prefix}*")
         for prefix in PHOTO_PREFIXES
         for action in ("s3:GetObject", "s3:GetObjectVersion")
-    }
+    } | {("s3:ListBucket", bucket_arn)}
+
+
+@pytest.mark.parametrize(
+    ("function", "prefixes"), [("UploadFunction", ["uploads/"]), ("ClassifyFunction", PHOTO_PREFIXES)]
+)
+def test_list_bucket_is_granted_only_under_the_prefixes_whose_missing_keys_the_function_must_tell(
+    template, function, prefixes
+):
+    # Without s3:ListBucket, S3 answers 403 for a missing key; with it unscoped the role could list the bucket.
+    (statement,) = [s for s in _statements(template, function) if "s3:ListBucket" in _as_list(s["Action"])]
+
+    assert _as_list(statement["Resource"]) == [template.arn("ImagesBucket")]
+    assert set(statement["Condition"]) == {"StringLike"}
+    assert sorted(_as_list(statement["Condition"]["StringLike"]["s3:prefix"])) == [f"{prefix}*" for prefix in prefixes]
 
 
 # ---------------------------------------------------------------- bucket and CORS

@@ -1,3 +1,4 @@
+import logging
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -6,6 +7,8 @@ from classify.service import ObjectMissing, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+
+logger = logging.getLogger(__name__)
 
 
 class PhotoBucket:
@@ -20,8 +23,13 @@ class PhotoBucket:
         try:
             response = self._client.get_object(**request)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
+            code = error.response.get("Error", {}).get("Code")
+            if code in _MISSING:
                 raise ObjectMissing(key) from None
+            if code in ("AccessDenied", "403"):
+                # With s3:ListBucket (granted on the photo prefixes) a deleted photo answers 404, so a 403 is
+                # a role that may not read it: not the photo's fault. It is retried, then dead-lettered.
+                logger.error("GetObject of s3://%s/%s was refused (%s): check the role's S3 grants", bucket, key, code)
             raise
         return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
 

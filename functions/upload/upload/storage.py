@@ -1,4 +1,12 @@
+import logging
 from typing import Any
+
+from upload.service import ArrivalUnknown
+
+logger = logging.getLogger(__name__)
+# What S3 answers for a key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+_FORBIDDEN = ("403", "AccessDenied", "Forbidden")
 
 
 class ImageStore:
@@ -32,7 +40,17 @@ class ImageStore:
         try:
             self._client.head_object(Bucket=self._bucket, Key=key)
         except self._client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in _NOT_FOUND:
                 return False
+            if code in _FORBIDDEN:
+                logger.warning(
+                    "HeadObject of s3://%s/%s answered %s: cannot tell whether it arrived "
+                    "(the role needs s3:GetObject on the key and s3:ListBucket on the bucket)",
+                    self._bucket,
+                    key,
+                    code,
+                )
+                raise ArrivalUnknown(key) from None
             raise
         return True

@@ -62,3 +62,22 @@ def record_batch(event, context):
         for record in event["Records"]:
             record_file.write(f"{record['messageId']} {record['attributes']['ApproximateReceiveCount']}\n")
     return {"batchItemFailures": []}
+
+
+def environment_report(event, context):
+    import importlib.util
+    import sys
+
+    return {
+        "python": list(sys.version_info[:2]),
+        "importable": {name: importlib.util.find_spec(name) is not None for name in event["modules"]},
+    }
+
+
+def presign(event, context):
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.generate_presigned_url("get_object", Params={"Bucket": event["bucket"], "Key": event["key"]}, ExpiresIn=60)
+    s3.generate_presigned_post(event["bucket"], event["key"], ExpiresIn=60)
+    return "signed"
