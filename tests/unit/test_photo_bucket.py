@@ -20,10 +20,10 @@ def s3_answering(code: str, status: int):
 def test_a_deleted_photo_is_missing_when_s3_says_404():
     # With s3:ListBucket on the bucket (granted on the photo prefixes) this is what S3 answers for a missing key.
     with pytest.raises(ObjectMissing):
-        PhotoBucket(s3_answering("NoSuchKey", 404)).read("images", "uploads/abc.jpg")
+        PhotoBucket(s3_answering("NoSuchKey", 404)).read("images", "uploads/abc.jpg", None)
 
 
 def test_a_refused_read_is_not_taken_for_a_missing_photo():
     # A 403 is a role that may not read: reporting object_missing would hide it, so it is retried (then the DLQ).
     with pytest.raises(ClientError):
-        PhotoBucket(s3_answering("AccessDenied", 403)).read("images", "uploads/abc.jpg")
+        PhotoBucket(s3_answering("AccessDenied", 403)).read("images", "uploads/abc.jpg", None)
