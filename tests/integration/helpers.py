@@ -1,5 +1,7 @@
 """What the integration tests share: uploads through the API, S3 notifications, and bounded waits.
 
+`stack` is the StackUnderTest of conftest.py: resources come from its outputs, so these work on every target.
+
 Every wait polls with a deadline and fails with the last thing it saw; no test sleeps a fixed amount.
 """
 
@@ -182,7 +184,7 @@ def s3_notification_records(
 
 
 def classify_queue_url(stack: Any) -> str:
-    return stack.template.ref("ClassifyQueue")
+    return stack.queue_url("ClassifyQueue")
 
 
 def send_to_classify_queue(stack: Any, *bodies: str) -> None:
@@ -195,7 +197,7 @@ def send_to_classify_queue(stack: Any, *bodies: str) -> None:
 def wait_for_queue_drained(stack: Any, logical_id: str = "ClassifyQueue", timeout_s: float = 45) -> None:
     """No message waiting and none in flight: everything sent so far was handled (deleted or redriven)."""
     sqs = stack.client("sqs")
-    url = stack.template.ref(logical_id)
+    url = stack.queue_url(logical_id)
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     seen: list[dict[str, str]] = []
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -38,6 +39,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian chromium not installed at {CHROMIUM}"),
+    pytest.mark.local_only("the page is served by the local stack (WebUrl); a deployed stack's page lives elsewhere"),
 ]
 
 
@@ -55,15 +57,27 @@ def uncaught_errors() -> list[str]:
     return []
 
 
-@pytest.fixture
-def web_page(chromium_browser: Browser, local_stack, uncaught_errors: list[str]) -> Iterator[Page]:
-    context = chromium_browser.new_context(viewport={"width": 1000, "height": 900})
+def _open(browser: Browser, url: str, uncaught_errors: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
-    page.goto(local_stack.web_url)
+    page.goto(url)
     yield page
     context.close()
+
+
+@pytest.fixture
+def web_page(chromium_browser: Browser, local_stack, uncaught_errors: list[str]) -> Iterator[Page]:
+    yield from _open(chromium_browser, local_stack.web_url, uncaught_errors)
+
+
+@pytest.fixture
+def web_page_at_other_address(chromium_browser: Browser, local_stack, uncaught_errors: list[str]) -> Iterator[Page]:
+    """The same page opened at the other loopback name (127.0.0.1 when it is configured as localhost)."""
+    parts = urlsplit(local_stack.web_url)
+    other = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}[parts.hostname or ""]
+    yield from _open(chromium_browser, parts._replace(netloc=f"{other}:{parts.port}").geturl(), uncaught_errors)
 
 
 def wait_for_result_or_error(page: Page) -> None:
@@ -153,4 +167,22 @@ def test_text_file_is_rejected_in_the_browser_without_any_upload(
     expect(page.locator("#result")).to_be_hidden()
     expect(page.locator("#file-input")).to_be_enabled()
     assert [f"{r.method} {r.url}" for r in requests_after_load] == []
+    assert uncaught_errors == []
+
+
+def test_page_opened_at_the_other_loopback_address_uploads_and_shows_the_result(
+    web_page_at_other_address: Page, local_stack, uncaught_errors: list[str]
+) -> None:
+    page = web_page_at_other_address
+    assert urlsplit(page.url).netloc != urlsplit(local_stack.web_origin).netloc
+
+    # When the shopper chooses a photo on the page opened at 127.0.0.1 (its configured origin is localhost)
+    page.set_input_files("#file-input", str(DOG_PHOTO))
+
+    # Then the browser's CORS checks pass (API preflight, S3 POST, result polling) and the result is shown
+    wait_for_result_or_error(page)
+    image_id = page.locator("#result").get_attribute("data-image-id")
+    assert image_id, "the result section does not carry the image id"
+    reply = requests.get(f"{local_stack.api_url}/predictions/{image_id}", timeout=10)
+    assert reply.json()["status"] == "done", reply.text
     assert uncaught_errors == []
