@@ -134,6 +134,10 @@ def test_object_outside_the_drop_folder_is_never_classified(local_stack) -> None
         assert reply.json()["error"]["code"] == "invalid_key"
 
 
+@pytest.mark.localstack_gap(
+    "its S3 notifications carry one constant sequencer, and the classifier keeps a result only for a newer "
+    "sequencer, so the replacement is taken for a duplicate (ordering by event time/version: slice i8-integrity)"
+)
 def test_replacing_a_dropped_photo_classifies_the_new_content(local_stack) -> None:
     key = f"incoming/{unique('replace')}/photo.jpg"
     _drop(local_stack, key, b"first version: not a photo" * 10, "text/plain")
