@@ -138,8 +138,8 @@ def _deployed_stack(name: str) -> StackUnderTest:
         described = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     except (NoCredentialsError, NoRegionError) as error:
         pytest.exit(
-            f"cannot test the deployed stack {name!r}: {error}. Set AWS credentials and a region "
-            "(AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_REGION), then run again.",
+            f"cannot test the deployed stack {name!r}: {str(error).rstrip('.')}. Set AWS credentials and a region "
+            "(AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION), then run again.",
             returncode=2,
         )
     except (ClientError, BotoCoreError) as error:

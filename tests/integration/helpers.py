@@ -24,6 +24,10 @@ DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DOG_PHOTO = DATA_DIR / "dog.jpeg"
 SAMPLES_DIR = DATA_DIR / "imagenet-samples"
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The local stack runs the real weights only when `make weights` put them here; a deployed image bakes them in.
+LOCAL_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+
 HTTP_TIMEOUT_S = 15
 RESULT_TIMEOUT_S = 60
 POLL_INTERVAL_S = 0.25
@@ -61,7 +65,24 @@ def wait_until(
         time.sleep(interval_s)
 
 
+def expected_model(stack: Any) -> dict[str, str]:
+    """The `model` a prediction of this stack reports: untrained weights locally unless `make weights` ran."""
+    trained = stack.deployed or LOCAL_WEIGHTS.is_file()
+    return {"name": "ResNet50", "weights": "imagenet" if trained else "untrained"}
+
+
 # ---------------------------------------------------------------------------- REST API
+def openapi_document(stack: Any) -> dict[str, Any]:
+    """The API's OpenAPI document: the local stack serves it at /openapi.json; API Gateway does not, so for a
+    deployed stack it is the repository's docs/openapi.json (a unit test keeps it current)."""
+    if stack.deployed:
+        return json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
+    reply = requests.get(f"{stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    return reply.json()
+
+
 def api_get(stack: Any, path: str, **kwargs: Any) -> requests.Response:
     return requests.get(f"{stack.api_url}{path}", timeout=HTTP_TIMEOUT_S, **kwargs)
 
