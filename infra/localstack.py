@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -66,10 +67,13 @@ class LocalStackProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        """Starts LocalStack and returns once S3 and SQS answer; the caller checked that the port is free
-        (LocalStack on a busy port would silently talk to whatever server holds it)."""
+        """Starts LocalStack and returns once S3 and SQS answer."""
         if not LOCALSTACK_PYTHON.exists():
             raise SystemExit(f"LocalStack is not installed ({LOCALSTACK_PYTHON} missing): run `make localstack`")
+        # On a busy port LocalStack does not fail: its health check would answer from whatever server holds it.
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise SystemExit(f"{self.host}:{self.port} is in use; LocalStack needs it free")
         filesystem_root = self.run_dir / "localstack"
         filesystem_root.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("a") as log:

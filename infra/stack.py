@@ -266,7 +266,11 @@ class LocalStack:
         }
         outputs = []
         for key, output in template.template.get("Outputs", {}).items():
-            value = local_values[key] if key in local_values else template.resolve(output["Value"])
+            try:
+                value = local_values[key] if key in local_values else template.resolve(output["Value"])
+            except (KeyError, ValueError) as error:  # e.g. an attribute only CloudFormation knows
+                say(f"  output {key} has no local value ({error}); left out of {self.outputs_file.name}")
+                continue
             entry = {"OutputKey": key, "OutputValue": str(value)}
             if "Description" in output:
                 entry["Description"] = " ".join(str(output["Description"]).split())
@@ -284,6 +288,14 @@ class LocalStack:
         self.outputs_file.touch(mode=0o600)  # it holds the API key
         self.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
 
+    def _endpoint_lines(self) -> list[str]:
+        if self.dynamodb_endpoint_url:
+            return [
+                f"  AWS endpoint {self.endpoint_url}   (LocalStack: S3, SQS)",
+                f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto)",
+            ]
+        return [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)"]
+
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
             any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values())
@@ -294,14 +306,7 @@ class LocalStack:
             f"photomod local stack ready in {elapsed:.1f} s",
             f"  web page     {self.web_url}",
             f"  REST API     {self.api_url}   (API Gateway stage '{api_settings(template, 'Api').stage}' emulated)",
-            *(
-                [
-                    f"  AWS endpoint {self.endpoint_url}   (LocalStack: S3, SQS)",
-                    f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto)",
-                ]
-                if self.dynamodb_endpoint_url
-                else [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)"]
-            ),
+            *self._endpoint_lines(),
             f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
             f"  logs         {self.log_dir}",
             f"  outputs      {self.outputs_file}",

@@ -1,6 +1,7 @@
 """The local stack's backends and addresses: LocalStack's settings and lifecycle, the page's two loopback
 origins (bucket CORS, the local gateway, the functions' CORS), and the outputs file."""
 
+import socket
 import subprocess
 import sys
 import time
@@ -88,6 +89,17 @@ def test_starting_without_the_localstack_venv_says_how_to_install_it(tmp_path: P
 
     with pytest.raises(SystemExit, match="make localstack"):
         LocalStackProcess("127.0.0.1", 1, tmp_path, tmp_path / "log").start()
+
+
+def test_starting_on_a_busy_port_is_refused(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("infra.localstack.LOCALSTACK_PYTHON", Path(sys.executable))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        with pytest.raises(SystemExit, match="in use"):
+            LocalStackProcess("127.0.0.1", port, tmp_path, tmp_path / "log").start()
 
 
 # --- the page's two loopback origins ----------------------------------------------------------------
