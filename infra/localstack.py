@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra.invoker import die_with_parent
 from infra.template import REPO_ROOT
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"
@@ -44,6 +43,16 @@ def localstack_environment(host: str, port: int, filesystem_root: Path) -> dict[
         "SKIP_SSL_CERT_DOWNLOAD": "1",  # no certificate download: it makes a self-signed one offline
         "S3_SKIP_SIGNATURE_VALIDATION": "0",
     }
+
+
+def _killed_with_parent() -> None:
+    """Like infra.invoker.die_with_parent, but with KILL: LocalStack's shutdown after a TERM often hangs."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _healthy(endpoint_url: str) -> bool:
@@ -85,7 +94,7 @@ class LocalStackProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group, so stop() ends its children too
-                preexec_fn=die_with_parent,  # noqa: PLW1509 - and it ends if the stack is killed
+                preexec_fn=_killed_with_parent,  # noqa: PLW1509 - and it ends if the stack is killed
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(self.endpoint_url):
