@@ -28,7 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The local stack runs the real weights only when `make weights` put them here; a deployed image bakes them in.
 LOCAL_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 
-HTTP_TIMEOUT_S = 15
+# API Gateway gives up after 29 s; a client that waits longer sees its answer (cold starts on a loaded machine
+# take 20 s here).
+HTTP_TIMEOUT_S = 30
 RESULT_TIMEOUT_S = 60
 POLL_INTERVAL_S = 0.25
 FINAL_STATUSES = frozenset({"done", "failed"})
