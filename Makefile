@@ -74,17 +74,30 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-bench: venv ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
-	@$(PY) -m bench.classify_bench
+# Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
+BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
+bench: venv ## benchmark the classify path (throughput, cold start, peak RSS); JSON + PNG under reports/
+	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
+	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
-load: venv ## Locust: 10 shoppers for 60 s against the stack from `make up` (loopback only)
-	@$(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 --run-time 60s --only-summary
+# The load test fails when any request failed or the upload-to-result p95 passes this many milliseconds.
+# LOAD_HOST: another API than `make up`'s (loopback only).
+LOAD_P95_MS ?= 30000
+load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under reports/, fails over LOAD_P95_MS
+	@mkdir -p reports
+	@LOAD_P95_MS=$(LOAD_P95_MS) $(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 \
+		--run-time 60s --only-summary --html reports/load.html --csv reports/load $(if $(LOAD_HOST),--host $(LOAD_HOST))
+	@echo "==> reports/load.html, reports/load_stats.csv"
 
 DIR ?= ../shared/data/imagenet-samples
-eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+API ?= http://127.0.0.1:3000
+ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
+	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
+
+eval: venv ## top-1/top-5 over ImageNet-named photos in DIR, the dog.jpeg golden pair; JSON + PNG under reports/
 	@$(PY) -m bench.evaluate $(DIR)
 
 $(SAM_VENV)/bin/sam:
@@ -118,4 +131,4 @@ deploy: sam ## build (needs Docker for the classify image) and deploy to real AW
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam
 
-.PHONY: help venv browser up down test test-unit test-component test-integration test-localstack localstack openapi lint weights bench timings load eval sam validate deploy clean
+.PHONY: help venv browser up down test test-unit test-component test-integration test-localstack localstack openapi lint weights bench timings load eval ingest sam validate deploy clean

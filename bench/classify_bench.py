@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import reports
 from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
@@ -153,6 +154,15 @@ def main() -> None:
     )
     print(f"peak RSS of the classify process: {result['peak_rss_mb']:.0f} MB (target <= 1500 MB)")
     print(f"pipeline/raw throughput ratio: {ratio:.2f}")
+    summary = {
+        "pipeline_images_per_s": pipeline,
+        "raw_images_per_s": raw_at_batch,
+        "in_memory_images_per_s": in_memory,
+        "cold_start_handler_s": handler_s,
+        "cold_start_bare_s": bare_s,
+        "pipeline_raw_ratio": ratio,
+    }
+    print("report: " + ", ".join(str(path) for path in reports.write_bench_report(result, summary)))
 
 
 if __name__ == "__main__":

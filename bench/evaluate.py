@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import reports
 from infra.template import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
@@ -44,6 +45,7 @@ def main() -> None:
     class_index = ClassIndex.from_file()
 
     top1 = top5 = rejected = 0
+    records = []  # one per photo, for the report
     for start in range(0, len(files), BATCH):
         batch, truths = [], []
         for path in files[start : start + BATCH]:
@@ -57,6 +59,7 @@ def main() -> None:
             wnids = [label.wnid for label in top_k(probabilities, class_index, 5)]
             top1 += wnids[0] == truth
             top5 += truth in wnids
+            records.append({"truth": truth, "top5": wnids})
         print(f"  {min(start + BATCH, len(files))}/{len(files)} photos", flush=True)
 
     scored = len(files) - rejected
@@ -75,6 +78,8 @@ def main() -> None:
         f"({GOLDEN_LABEL!r}, {GOLDEN_SCORE}) -> {'MATCH' if matches else 'NO MATCH'}"
         + (" (expected with untrained weights)" if untrained else "")
     )
+    summary = {"weights": classifier.info.weights, "top1": top1 / scored, "top5": top5 / scored, "photos": scored}
+    print("report: " + ", ".join(str(path) for path in reports.write_eval_report(records, summary)))
     if not untrained and not matches:
         raise SystemExit(1)
 

@@ -79,7 +79,8 @@ def settle_review(image_id: str, request: ReviewDecision, *, predictions: Review
     return {
         "image_id": image_id,
         "verdict": request.decision,
-        "model_verdict": VERDICT_REVIEW,
+        # A photo a shopper reported keeps the model's own verdict (allow); see PredictionTable.report_by_shopper.
+        "model_verdict": item.get("model_verdict") or VERDICT_REVIEW,
         "moderation": {"decision": request.decision, "note": request.note, "decided_at": decided_at},
     }
 

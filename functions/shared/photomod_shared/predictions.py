@@ -8,6 +8,7 @@ partition attribute, so the index holds exactly the photos waiting for a moderat
 `classified_at`. `record_outcome` and `settle_review` keep that attribute in step with the verdict.
 """
 
+import contextlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,9 @@ STATUS_FAILED = "failed"
 VERDICT_ALLOW = "allow"
 VERDICT_REVIEW = "review"
 VERDICT_BLOCK = "block"
+
+# The verdict reason of a photo a shopper reported (the policy's reasons name a category of classes instead).
+REASON_REPORTED_BY_SHOPPER = "reported_by_shopper"
 
 REVIEW_QUEUE_INDEX = "review_queue"
 REVIEW_QUEUE_ATTRIBUTE = "review_queue"
@@ -192,8 +196,10 @@ class PredictionTable:
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
+                # A photo a shopper reported already keeps the model's verdict (allow) in model_verdict.
                 UpdateExpression=(
-                    "SET #verdict = :decision, #model_verdict = :review, #moderation = :moderation REMOVE #queue"
+                    "SET #verdict = :decision, #model_verdict = if_not_exists(#model_verdict, :review),"
+                    " #moderation = :moderation REMOVE #queue"
                 ),
                 ConditionExpression="attribute_exists(image_id) AND #status = :done AND #verdict = :review",
                 ExpressionAttributeNames={
@@ -213,3 +219,59 @@ class PredictionTable:
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
+        """A shopper's report that a photo is inappropriate; every report is counted in `shopper_reports`.
+
+        A photo the model allowed and no moderator has judged goes back to review: its verdict becomes `review`
+        (so the display gate hides it until a moderator decides) with the reason `reported_by_shopper`, and the
+        model's verdict is kept in `model_verdict`. A photo a moderator already decided on is not queued again by
+        more reports (they are only counted); a photo in review or blocked is hidden already.
+        Returns True when this report sent the photo to review; False when it was only counted.
+        """
+        names = {"#reports": "shopper_reports", "#reported_at": "last_reported_at"}
+        values: dict[str, Any] = {":one": 1, ":reported_at": reported_at}
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression=(
+                    "SET #verdict = :review, #model_verdict = :allow, #queue = :queue,"
+                    " #reasons = list_append(if_not_exists(#reasons, :none), :reason), #reported_at = :reported_at"
+                    " ADD #reports :one"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(image_id) AND #status = :done AND #verdict = :allow"
+                    " AND attribute_not_exists(#moderation)"
+                ),
+                ExpressionAttributeNames={
+                    **names,
+                    "#verdict": "verdict",
+                    "#model_verdict": "model_verdict",
+                    "#queue": REVIEW_QUEUE_ATTRIBUTE,
+                    "#reasons": "verdict_reasons",
+                    "#status": "status",
+                    "#moderation": "moderation",
+                },
+                ExpressionAttributeValues={
+                    **values,
+                    ":review": VERDICT_REVIEW,
+                    ":allow": VERDICT_ALLOW,
+                    ":done": STATUS_DONE,
+                    ":queue": REVIEW_QUEUE_PARTITION,
+                    ":none": [],
+                    ":reason": [{"category": REASON_REPORTED_BY_SHOPPER, "action": VERDICT_REVIEW}],
+                },
+            )
+            return True
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            pass
+        # The photo's record may be gone (it was looked up a moment ago): then there is nothing to count.
+        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression="SET #reported_at = :reported_at ADD #reports :one",
+                ConditionExpression="attribute_exists(image_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        return False

@@ -57,11 +57,12 @@ class Label(BaseModel):
 
 
 class VerdictReason(BaseModel):
-    category: str
+    category: str = Field(description="A moderation-policy category, or reported_by_shopper")
     action: str
-    label: str
-    wnid: str
-    score: float
+    # A shopper's report names no class: these three are absent from a reported_by_shopper reason.
+    label: str | None = None
+    wnid: str | None = None
+    score: float | None = None
 
 
 class ModelInfo(BaseModel):
