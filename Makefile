@@ -6,6 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
+# LocalStack (community, host mode) needs Python 3.13 and pins its own boto3: a venv of its own.
+LOCALSTACK_VENV := .venv-localstack
+PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3.13) $(shell command -v python3.13))
+# What serves S3 and SQS for `make up`: moto (default) or localstack. STACK: a deployed stack's name.
+EMULATOR ?= moto
+STACK ?=
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
 	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
@@ -35,8 +41,8 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv models build ## run the whole system locally (emulator, API on :3000, web page on :8000)
-	@$(PY) -m infra.stack up
+up: venv models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
+	@$(PY) -m infra.stack up --emulator $(EMULATOR)
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.stack down || true
@@ -47,8 +53,9 @@ reset: down ## stop the stack and wipe the local state it keeps between runs
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
 	@$(PY) -m infra.stats .run/logs
 
-test: venv browser sam iam lint build models ## lint, then unit, component, packaging, integration tests and the IAM check
+test: venv browser sam iam lint build models localstack ## lint, then unit, component, packaging, integration tests (moto) and the IAM check, then the integration tests on LocalStack
 	@$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-localstack
 
 test-unit: venv ## unit tests only (no network)
 	@$(PY) -m pytest tests/unit
@@ -56,8 +63,11 @@ test-unit: venv ## unit tests only (no network)
 test-component: venv models ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
 
-test-integration: venv browser models ## real HTTP against a freshly started local stack
-	@$(PY) -m pytest tests/integration
+test-integration: venv browser models build ## real HTTP against a freshly started local stack, or against a deployed one: STACK=<name>
+	@$(if $(STACK),PHOTOMOD_TEST_STACK=$(STACK) )$(PY) -m pytest tests/integration
+
+test-localstack: venv browser models build localstack ## the integration tests against a local stack on LocalStack
+	@PHOTOMOD_TEST_BACKEND=localstack $(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
 	@$(PY) -m infra.openapi -o docs/openapi.json
@@ -161,6 +171,16 @@ $(SAM_VENV)/bin/sam:
 
 sam: $(SAM_VENV)/bin/sam ## install aws-sam-cli in its own virtual environment
 
+$(LOCALSTACK_VENV)/.installed: requirements-localstack.txt
+	@test -n "$(PYTHON313)" || { echo "LocalStack needs Python 3.13 (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
+	@echo "==> installing LocalStack into $(LOCALSTACK_VENV) (Python 3.13; its pins conflict with moto's)"
+	@test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON313) -m venv $(LOCALSTACK_VENV)
+	@set -o pipefail; $(LOCALSTACK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-localstack.txt \
+		2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+localstack: $(LOCALSTACK_VENV)/.installed ## install LocalStack community into its own virtual environment
+
 validate: venv sam ## cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/cfn-lint template.yaml
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
@@ -176,6 +196,6 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-env $(ENV)
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
+	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration openapi lint weights bench timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration test-localstack localstack openapi lint weights bench timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -131,6 +131,7 @@ def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response
     response.headers["x-amzn-ErrorType"] = error_types.get(message) or {413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
     )
+    response.from_gateway = True  # type: ignore[attr-defined]
     return response
 
 
@@ -145,9 +146,13 @@ class RestApi:
         api_keys: Iterable[str] = (),
         access_log: Callable[[str], object] = print,
         integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
+        origin_aliases: Iterable[str] = (),
     ):
+        """`origin_aliases`: other origins of the same web page (the local stack serves its page at both
+        localhost and 127.0.0.1); the gateway's own CORS answers name them instead of the configured origin."""
         self.settings = settings
         self.integration_timeout_s = integration_timeout_s
+        self._origin_aliases = frozenset(origin_aliases)
         self.routes = routes
         self._invoke = invoke
         self._api_keys = set(api_keys)
@@ -164,6 +169,8 @@ class RestApi:
     def handle(self, request: Request) -> Response:
         started = time.monotonic()
         response = self._dispatch(request)
+        if getattr(response, "from_gateway", False):
+            self._answer_origin_alias(request, response)
         self._access_log(
             f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
             f"({(time.monotonic() - started) * 1000:.0f} ms)"
@@ -179,7 +186,9 @@ class RestApi:
                 pass
             except (NotFound, RequestRedirect):
                 return _gateway_error(403, "Missing Authentication Token", self.settings)
-            return Response(status=200, headers=self.settings.cors, mimetype="application/json")
+            preflight = Response(status=200, headers=self.settings.cors, mimetype="application/json")
+            preflight.from_gateway = True  # type: ignore[attr-defined]
+            return preflight
         try:
             route, path_parameters = adapter.match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed, RequestRedirect):  # a redirect: werkzeug would merge "//"; AWS does not
@@ -219,6 +228,13 @@ class RestApi:
 
         threading.Thread(target=run, daemon=True, name=f"integration-{function}").start()
         return outcome.result(timeout=self.integration_timeout_s)
+
+    def _answer_origin_alias(self, request: Request, response: Response) -> None:
+        """A CORS answer of the gateway itself (preflight, its own errors) to the page at an alias address."""
+        origin = request.headers.get("Origin")
+        if origin in self._origin_aliases and "Access-Control-Allow-Origin" in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
 
     def _is_binary(self, content_type: str, body: bytes) -> bool:
         media_type = content_type.split(";")[0].strip().lower()

@@ -4,7 +4,16 @@
     python -m infra.stack down    # stops a stack started elsewhere (via its pid file)
     python -m infra.stack reset   # deletes the emulator's saved state (photos, predictions, feedback)
 
-With --endpoint-url (e.g. LocalStack's), no emulator is started and resources are created there instead.
+    python -m infra.stack up --emulator localstack   # S3 and SQS from LocalStack (`make up EMULATOR=localstack`)
+
+With --emulator localstack, LocalStack (community edition, host mode, from .venv-localstack) serves S3 and SQS
+on the emulator port and moto serves DynamoDB on a port of its own (AWS_ENDPOINT_URL_DYNAMODB): LocalStack's
+DynamoDB would need Java and a download. With --endpoint-url, no emulator is started and resources are created
+there instead.
+
+The stack writes <run-dir>/outputs.json in the shape of CloudFormation's describe-stacks Outputs (the
+template's outputs with local values, plus local-only ones such as the endpoints), which the integration
+tests read exactly as they read a deployed stack's.
 """
 
 import argparse
@@ -20,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from werkzeug.serving import make_server
@@ -28,6 +38,7 @@ from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.functions import FunctionSpec, function_specs, package_functions
 from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
+from infra.localstack import LocalStackProcess
 from infra.memory import MemoryLimits
 from infra.provision import provision
 from infra.scheduler import Scheduler, schedule_rules
@@ -54,6 +65,21 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def loopback_twin(origin: str) -> str | None:
+    """The same page at the other loopback name: http://localhost:8000 <-> http://127.0.0.1:8000."""
+    parts = urlsplit(origin)
+    twin = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}.get(parts.hostname or "")
+    if twin is None:
+        return None
+    return parts._replace(netloc=twin + (f":{parts.port}" if parts.port else "")).geturl()
+
+
 def _wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -74,11 +100,18 @@ class LocalStack:
         self.log_dir = self.run_dir / "logs"
         self.stop = threading.Event()
         self.emulator: subprocess.Popen | None = None
+        self.localstack: LocalStackProcess | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.servers: list[Any] = []
         self.supervisors: list[PollerSupervisor] = []
         self.state_file = self.run_dir / "state" / "emulator.pickle"
         self.endpoint_url = options.endpoint_url or f"http://{self.host}:{options.emulator_port}"
+        # moto's address: all of AWS, or only DynamoDB when LocalStack serves S3 and SQS.
+        self.moto_port = options.emulator_port
+        self.dynamodb_endpoint_url: str | None = None
+        if options.emulator == "localstack" and not options.endpoint_url:
+            self.moto_port = options.dynamodb_port or _free_port(self.host)
+            self.dynamodb_endpoint_url = f"http://{self.host}:{self.moto_port}"
         self.api_url = f"http://{self.host}:{options.api_port}"
         self.web_url = f"http://localhost:{options.web_port}"
         # The key API Gateway's usage plan would hand a moderator: routes with ApiKeyRequired accept only it.
@@ -95,6 +128,8 @@ class LocalStack:
         ports = [self.options.api_port, self.options.web_port]
         if not self.options.endpoint_url:
             ports.append(self.options.emulator_port)
+        if self.dynamodb_endpoint_url:
+            ports.append(self.moto_port)
         busy = [port for port in ports if not _port_free(self.host, port)]
         if busy:
             raise SystemExit(
@@ -102,38 +137,29 @@ class LocalStack:
                 "Stop it with `make down` (or choose other ports)."
             )
         os.environ.update(CREDENTIALS)
-        os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.endpoint_url})
+        endpoints = {"AWS_ENDPOINT_URL": self.endpoint_url}
+        if self.dynamodb_endpoint_url:
+            endpoints["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint_url
+        os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", **endpoints})
 
-        if not self.options.endpoint_url:
-            say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
-            say(self._state_note())
-            emulator_log = (self.log_dir / "emulator.log").open("a")
-            state = ["--state-file", str(self.state_file)] if not self.options.no_persist else []
-            self.emulator = subprocess.Popen(  # noqa: S603
-                # moto.server, plus the sequencer S3 puts in every event notification and the state kept
-                # across restarts (see infra/emulator.py)
-                [
-                    sys.executable,
-                    "-m",
-                    "infra.emulator",
-                    *state,
-                    "-H",
-                    self.host,
-                    "-p",
-                    str(self.options.emulator_port),
-                ],
-                cwd=REPO_ROOT,
-                stdout=emulator_log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,  # noqa: PLW1509
-            )
-            _wait_for_port(self.host, self.options.emulator_port, 30, self.emulator)
-        else:
+        if self.options.endpoint_url:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
             say(
                 "  state: NOT kept by this stack: photos, predictions and feedback live in that endpoint and survive "
                 "`make down` only if it persists them itself (LocalStack: PERSISTENCE=1)"
             )
+        elif self.dynamodb_endpoint_url:
+            say(f"[1/5] starting LocalStack (S3, SQS) on {self.endpoint_url}, moto (DynamoDB) on {self.moto_port}")
+            say("  state: NOT kept on LocalStack: `make down` ends its photos, predictions and feedback")
+            self._start_moto(persist=False)
+            self.localstack = LocalStackProcess(
+                self.host, self.options.emulator_port, self.run_dir, self.log_dir / "localstack.log"
+            )
+            self.localstack.start()
+        else:
+            say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
+            say(self._state_note())
+            self._start_moto(persist=not self.options.no_persist)
 
         overrides = dict(self.options.parameter or [])
         session = boto3.Session(region_name="us-east-1")
@@ -143,10 +169,17 @@ class LocalStack:
         names = LocalNames(endpoint_url=self.endpoint_url, account_id=account_id, parameter_overrides=overrides)
         template = ResolvedTemplate(load_template(), names)
         say("[2/5] creating the template's buckets, queues and tables")
-        provision(template, session, log=say)
+        web_origin = template.parameters["WebOrigin"]
+        # The page this stack serves answers at localhost and at 127.0.0.1: both are its origin (issue 7).
+        twin = loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
+        origin_aliases = {web_origin: [twin]} if twin else {}
+        provision(template, session, log=say, origin_aliases=origin_aliases)
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
-        specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
+        specs = function_specs(template, {**endpoints, **CREDENTIALS}, env_overrides)
+        for spec in specs.values():
+            if twin and spec.environment.get("WEB_ORIGIN") == web_origin:
+                spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
         say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
         # Zip functions run from their own built packages, as on Lambda (built once, then cached).
         package_functions(specs, log=say)
@@ -173,7 +206,7 @@ class LocalStack:
                     say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
 
         say(f"[4/5] serving the REST API on {self.api_url}")
-        self._start_api(template, specs)
+        self._start_api(template, specs, [twin] if twin else [])
         say(f"[5/5] serving the web page on {self.web_url}")
         self.servers.append(start_web_server(self.host, self.options.web_port, self.api_url))
         self._start_pollers(template, session)
@@ -182,6 +215,7 @@ class LocalStack:
         (self.run_dir / "stack.pid").write_text(str(os.getpid()))
         self._api_key_file.touch(mode=0o600)
         self._api_key_file.write_text(self.api_key + "\n")
+        self._write_outputs(template)
         elapsed = time.monotonic() - started
         self._print_banner(template, specs, elapsed)
 
@@ -194,7 +228,21 @@ class LocalStack:
     def _sqs_events(spec: FunctionSpec) -> list[dict[str, Any]]:
         return [event["Properties"] for event in spec.events.values() if event.get("Type") == "SQS"]
 
-    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec]) -> None:
+    def _start_moto(self, persist: bool) -> None:
+        emulator_log = (self.log_dir / "emulator.log").open("a")
+        state = ["--state-file", str(self.state_file)] if persist else []
+        self.emulator = subprocess.Popen(  # noqa: S603
+            # moto.server, plus the sequencer S3 puts in every event notification and the state kept across
+            # restarts (see infra/emulator.py)
+            [sys.executable, "-m", "infra.emulator", *state, "-H", self.host, "-p", str(self.moto_port)],
+            cwd=REPO_ROOT,
+            stdout=emulator_log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+        )
+        _wait_for_port(self.host, self.moto_port, 30, self.emulator)
+
+    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], origin_aliases: list[str]) -> None:
         apis = list(template.resources_of_type("AWS::Serverless::Api"))
         if len(apis) != 1:
             raise SystemExit(f"the local host serves exactly one AWS::Serverless::Api; the template has {len(apis)}")
@@ -205,6 +253,7 @@ class LocalStack:
             invoke_with(self.pools),
             api_keys=[self.api_key],
             access_log=lambda line: access_log.write(line + "\n"),
+            origin_aliases=origin_aliases,
         )
         # Plus /openapi.json and /docs: locally, describing the API is the gateway's job too.
         server = make_server(self.host, self.options.api_port, WithApiDocs(rest_api, OpenApiDocument()), threaded=True)
@@ -268,6 +317,48 @@ class LocalStack:
             return f"  state: restoring photos, predictions and feedback from {self.state_file} (`make reset` wipes it)"
         return f"  state: kept in {self.state_file} when the stack stops (`make reset` wipes it)"
 
+    @property
+    def outputs_file(self) -> Path:
+        return self.run_dir / "outputs.json"
+
+    def _write_outputs(self, template: ResolvedTemplate) -> None:
+        """describe-stacks Outputs of this stack: what a client (or the integration tests) needs to find it."""
+        local_values = {
+            "ApiUrl": self.api_url,
+            "StaffApiKeyId": "local",  # there is no API key resource; its value is the StaffApiKey output
+        }
+        outputs = []
+        for key, output in template.template.get("Outputs", {}).items():
+            try:
+                value = local_values[key] if key in local_values else template.resolve(output["Value"])
+            except (KeyError, ValueError) as error:  # e.g. an attribute only CloudFormation knows
+                say(f"  output {key} has no local value ({error}); left out of {self.outputs_file.name}")
+                continue
+            entry = {"OutputKey": key, "OutputValue": str(value)}
+            if "Description" in output:
+                entry["Description"] = " ".join(str(output["Description"]).split())
+            outputs.append(entry)
+        local_only = {
+            "WebUrl": (self.web_url, "The web page the local stack serves"),
+            "StaffApiKey": (self.api_key, "The X-Api-Key the staff routes accept"),
+            "AwsEndpointUrl": (self.endpoint_url, "AWS_ENDPOINT_URL of the local AWS services"),
+            "Emulator": (self.options.emulator if not self.options.endpoint_url else "external", "What serves AWS"),
+        }
+        if self.dynamodb_endpoint_url:
+            local_only["AwsEndpointUrlDynamodb"] = (self.dynamodb_endpoint_url, "AWS_ENDPOINT_URL_DYNAMODB")
+        for key, (value, description) in local_only.items():
+            outputs.append({"OutputKey": key, "OutputValue": value, "Description": f"Local stack only: {description}"})
+        self.outputs_file.touch(mode=0o600)  # it holds the API key
+        self.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
+
+    def _endpoint_lines(self) -> list[str]:
+        if self.dynamodb_endpoint_url:
+            return [
+                f"  AWS endpoint {self.endpoint_url}   (LocalStack: S3, SQS)",
+                f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto)",
+            ]
+        return [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)"]
+
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
             any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values())
@@ -278,9 +369,10 @@ class LocalStack:
             f"photomod local stack ready in {elapsed:.1f} s",
             f"  web page     {self.web_url}",
             f"  REST API     {self.api_url}   (API Gateway stage '{api_settings(template, 'Api').stage}' emulated)",
-            f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)",
+            *self._endpoint_lines(),
             f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
             f"  logs         {self.log_dir}",
+            f"  outputs      {self.outputs_file}",
             f"  API key      {self.api_key}   (X-Api-Key of the staff routes; also in {self._api_key_file})",
         ]
         if untrained:
@@ -309,6 +401,8 @@ class LocalStack:
             supervisor.join_pollers(timeout=5)
         for pool in self.pools.values():
             pool.close()
+        if self.localstack:
+            self.localstack.stop()
         if self.emulator and self.emulator.poll() is None:
             self.emulator.terminate()  # it saves its state first (infra/emulator.py)
             try:
@@ -317,6 +411,7 @@ class LocalStack:
                 self.emulator.kill()
         (self.run_dir / "stack.pid").unlink(missing_ok=True)
         self._api_key_file.unlink(missing_ok=True)
+        self.outputs_file.unlink(missing_ok=True)
         say("photomod local stack stopped")
 
 
@@ -380,7 +475,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=["up", "down", "reset"])
     parser.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="pid file and logs (default .run/)")
     parser.add_argument("--endpoint-url", help="use this AWS endpoint (e.g. LocalStack) instead of starting moto")
+    parser.add_argument(
+        "--emulator", choices=["moto", "localstack"], default="moto", help="what serves S3 and SQS (default moto)"
+    )
     parser.add_argument("--emulator-port", type=int, default=4566)
+    parser.add_argument("--dynamodb-port", type=int, default=0, help="moto's port for DynamoDB with LocalStack")
     parser.add_argument("--api-port", type=int, default=3000)
     parser.add_argument("--web-port", type=int, default=8000)
     parser.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")

@@ -10,8 +10,15 @@ import pytest
 
 from infra.invoke import invoke
 from infra.template import REPO_ROOT, ResolvedTemplate
+from tests.integration.conftest import BACKEND
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.local_only("invokes functions with the local host"),
+    pytest.mark.skipif(
+        BACKEND != "moto", reason="runs once, in the moto pass: the fixtures name the emulator's account and resources"
+    ),
+]
 
 EVENT_FILES = sorted((REPO_ROOT / "events").glob("*.json"))
 

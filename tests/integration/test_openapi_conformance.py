@@ -19,6 +19,7 @@ from tests.integration.helpers import (
     DOG_PHOTO,
     HTTP_TIMEOUT_S,
     RESULT_TIMEOUT_S,
+    openapi_document,
     presign_upload,
     unique,
     wait_until,
@@ -108,10 +109,7 @@ CASES: dict[str, Case] = {
 
 @pytest.fixture(scope="module")
 def contract(local_stack) -> Contract:
-    reply = requests.get(f"{local_stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S)
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["Content-Type"].startswith("application/json")
-    document = reply.json()
+    document = openapi_document(local_stack)
     validate(document)
     return Contract(document)
 

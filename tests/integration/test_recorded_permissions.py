@@ -10,9 +10,17 @@ import warnings
 import pytest
 
 from infra.permissions import check_calls, function_policies, read_calls, stack_resource_arns
+from tests.integration.conftest import BACKEND
 from tests.integration.helpers import get_prediction
 
-pytestmark = [pytest.mark.integration, pytest.mark.runs_last]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.runs_last,
+    pytest.mark.local_only("reads the calls the local host recorded"),
+    pytest.mark.skipif(
+        BACKEND != "moto", reason="runs once, in the moto pass: the recorded ARNs use the emulator's account id"
+    ),
+]
 
 
 def test_every_recorded_aws_call_is_allowed_by_the_calling_functions_policy(local_stack) -> None:

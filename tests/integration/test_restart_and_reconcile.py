@@ -14,7 +14,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from photomod_shared import ids
-from tests.integration.conftest import launch_stack, stop_stack
+from tests.integration.conftest import BACKEND, launch_stack, stop_stack
 from tests.integration.helpers import (
     DOG_PHOTO,
     api_get,
@@ -25,7 +25,14 @@ from tests.integration.helpers import (
     wait_for_key_final,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.local_only("restarts a stack of its own on the embedded emulator"),
+    pytest.mark.skipif(
+        BACKEND != "moto",
+        reason="runs once, in the moto pass: it starts a moto stack of its own (LocalStack here keeps no state)",
+    ),
+]
 
 # Short, but longer than a classifier cold start on a loaded machine: the reconciler gives up on a photo after
 # three re-queues, one per threshold, and a killed worker's replacement must not look like a lost photo.

@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -29,6 +30,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.skipif(not browser.CHROMIUM.exists(), reason=f"Debian chromium not installed at {browser.CHROMIUM}"),
+    pytest.mark.local_only("the page is served by the local stack (WebUrl); a deployed stack's page lives elsewhere"),
 ]
 
 
@@ -46,12 +48,14 @@ def uncaught_errors() -> list[str]:
     return []
 
 
-def open_page(chromium_browser: Browser, local_stack, uncaught_errors: list[str], viewport: dict) -> Page:
+def open_page(
+    chromium_browser: Browser, local_stack, uncaught_errors: list[str], viewport: dict, url: str | None = None
+) -> Page:
     context = chromium_browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
-    page.goto(local_stack.web_url)
+    page.goto(url or local_stack.web_url)
     return page
 
 
@@ -65,6 +69,17 @@ def web_page(chromium_browser: Browser, local_stack, uncaught_errors: list[str])
 @pytest.fixture
 def phone_page(chromium_browser: Browser, local_stack, uncaught_errors: list[str]) -> Iterator[Page]:
     page = open_page(chromium_browser, local_stack, uncaught_errors, browser.PHONE)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def web_page_at_other_address(chromium_browser: Browser, local_stack, uncaught_errors: list[str]) -> Iterator[Page]:
+    """The same page opened at the other loopback name (127.0.0.1 when it is configured as localhost)."""
+    parts = urlsplit(local_stack.web_url)
+    other = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}[parts.hostname or ""]
+    url = parts._replace(netloc=f"{other}:{parts.port}").geturl()
+    page = open_page(chromium_browser, local_stack, uncaught_errors, browser.DESKTOP, url)
     yield page
     page.context.close()
 
@@ -271,4 +286,22 @@ def test_the_page_works_360_px_wide_and_passes_the_accessibility_check(
         box = card.locator(f"[data-testid={testid}]").bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= browser.PHONE["width"], (testid, box)
     assert browser.accessibility_violations(page) == []
+    assert uncaught_errors == []
+
+
+def test_page_opened_at_the_other_loopback_address_uploads_and_shows_the_result(
+    web_page_at_other_address: Page, local_stack, uncaught_errors: list[str]
+) -> None:
+    page = web_page_at_other_address
+    assert urlsplit(page.url).netloc != urlsplit(local_stack.web_origin).netloc
+
+    # When the shopper chooses a photo on the page opened at 127.0.0.1 (its configured origin is localhost)
+    page.set_input_files("[data-testid=file-input]", str(SNEAKER))
+
+    # Then the browser's CORS checks pass (API preflight, S3 POST, result polling) and the result is shown
+    card = photo_cards(page).nth(0)
+    wait_until_settled(card)
+    image_id = card.get_attribute("data-image-id")
+    assert image_id, "the card does not carry the image id"
+    assert_card_matches_the_api(card, api_prediction(local_stack, image_id))
     assert uncaught_errors == []
