@@ -6,13 +6,26 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
-REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt
+# LocalStack (community, host mode) needs Python 3.13 and pins its own boto3: a venv of its own.
+LOCALSTACK_VENV := .venv-localstack
+PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3.13) $(shell command -v python3.13))
+# What serves S3 and SQS for `make up`: moto (default) or localstack. STACK: a deployed stack's name.
+EMULATOR ?= moto
+STACK ?=
+REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt \
+	functions/upload/requirements.txt functions/feedback/requirements.txt \
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
 # The converted model the classify function serves (LiteRT); `make model` rebuilds it when the weights change.
 SERVED_MODEL := models/resnet50.tflite
+# The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it),
+# then to LiteRT beside it (what MODEL_RUNTIME=litert serves; the Keras file stays the reference).
+NSFW_TOOLS := tools/nsfw
+NSFW_MODEL := models/nsfwjs_mobilenet_v2.keras
+NSFW_SERVED_MODEL := models/nsfwjs_mobilenet_v2.litert.tflite
+NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,32 +46,67 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv model ## run the whole system locally (emulator, API on :3000, web page on :8000)
-	@$(PY) -m infra.stack up
+up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
+	@$(PY) -m infra.stack up --emulator $(EMULATOR)
 
-down: ## stop a stack started with `make up`
+down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.stack down || true
 
-test: venv browser sam model ## run unit, component and integration tests (starts its own stack on other ports)
+reset: down ## stop the stack and wipe the local state it keeps between runs
+	@test -x $(PY) && $(PY) -m infra.stack reset || true
+
+stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
+	@$(PY) -m infra.stats .run/logs
+
+test: venv browser sam iam lint build model models localstack ## lint, then unit, component, packaging, integration tests (moto) and the IAM check, then the integration tests on LocalStack
 	@$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-localstack
 
 test-unit: venv ## unit tests only (no network)
 	@$(PY) -m pytest tests/unit
 
-test-component: venv model ## handlers under moto's in-process mock
+test-component: venv model models ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
 
-test-integration: venv browser model ## real HTTP against a freshly started local stack
-	@$(PY) -m pytest tests/integration
+test-integration: venv browser model models build ## real HTTP against a freshly started local stack, or against a deployed one: STACK=<name>
+	@$(if $(STACK),PHOTOMOD_TEST_STACK=$(STACK) )$(PY) -m pytest tests/integration
+
+test-localstack: venv browser model models build localstack ## the integration tests against a local stack on LocalStack
+	@PHOTOMOD_TEST_BACKEND=localstack $(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
 	@$(PY) -m infra.openapi -o docs/openapi.json
 
-lint: venv ## ruff, mypy and cfn-lint
+lint: venv sam ## ruff, ruff format --check, mypy, cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/cfn-lint template.yaml
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+build: venv sam ## build each zip function and the layer as `sam build` does, into .aws-sam/local (cached)
+	@$(PY) -m infra.build
+
+FUNCTION ?=
+EVENT ?=
+invoke: venv sam ## run one function once, as `make up` runs it: make invoke FUNCTION=UploadFunction EVENT=events/create_upload.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file> [ENDPOINT=url]"; exit 2; }
+	@$(PY) -m infra.invoke $(FUNCTION) $(EVENT) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
+
+IAM_SIMULATOR := tools/iam/node_modules/.package-lock.json
+$(IAM_SIMULATOR): tools/iam/package.json tools/iam/package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then echo "==> installing Debian nodejs and npm"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "npm is missing and this is not root: install Node.js (for the IAM check)"; exit 1; fi; }
+	@echo "==> installing the IAM policy simulator (npm ci in tools/iam)"
+	@npm ci --prefix tools/iam --no-audit --no-fund --silent
+	@touch $(IAM_SIMULATOR)
+
+iam: $(IAM_SIMULATOR) ## install the IAM policy simulator the permission check uses (@cloud-copilot/iam-simulate)
+
+permissions: venv sam iam ## check the AWS calls recorded by `make up` (.run/logs/calls) against template.yaml's policies
+	@$(PY) -m infra.permissions .run/logs/calls
 
 weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; Keras checks the file hash)
 	@mkdir -p models
@@ -69,8 +117,11 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) to LiteRT, if stale
 	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
 
-bench: venv model ## benchmark the classify path: raw vs pipeline throughput, cold start, peak RSS
-	@$(PY) -m bench.classify_bench
+# Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
+BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
+bench: venv model models ## benchmark the classify path, TensorFlow vs the served runtime (cold start, throughput, peak RSS, safety model's cost); JSON + PNG under reports/
+	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
+	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 
 runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
 	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
@@ -79,12 +130,50 @@ runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNe
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
-load: venv ## Locust: 10 shoppers for 60 s against the stack from `make up` (loopback only)
-	@$(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 --run-time 60s --only-summary
+# The load test fails when any request failed or the upload-to-result p95 passes this many milliseconds.
+# LOAD_HOST: another API than `make up`'s (loopback only).
+LOAD_P95_MS ?= 30000
+load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under reports/, fails over LOAD_P95_MS
+	@mkdir -p reports
+	@LOAD_P95_MS=$(LOAD_P95_MS) $(VENV)/bin/locust -f load/locustfile.py --headless --users 10 --spawn-rate 2 \
+		--run-time 60s --only-summary --html reports/load.html --csv reports/load $(if $(LOAD_HOST),--host $(LOAD_HOST))
+	@echo "==> reports/load.html, reports/load_stats.csv"
 
 DIR ?= ../shared/data/imagenet-samples
-eval: venv model ## top-1/top-5 over ImageNet-named photos in DIR, and the dog.jpeg golden pair
+API ?= http://127.0.0.1:3000
+ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
+	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
+
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
 	@$(PY) -m bench.evaluate $(DIR)
+	@$(PY) -m bench.evaluate_safety $(DIR)
+
+$(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "node and npm are needed to build the safety model from the nsfwjs npm package" \
+			"(Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "==> installing the pinned nsfwjs and TensorFlow.js (npm ci checks package-lock.json's integrity hashes)"
+	@cd $(NSFW_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.py | $(STAMP)
+	@echo "==> converting nsfwjs' MobileNetV2 to Keras ($@)"
+	@rm -rf .run/nsfw-extracted && mkdir -p .run models
+	@node $(NSFW_TOOLS)/extract.js MobileNetV2 .run/nsfw-extracted
+	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
+	@rm -rf .run/nsfw-extracted
+
+models: $(NSFW_MODEL) | $(STAMP) ## build the safety model (nsfwjs MobileNetV2 -> Keras -> LiteRT) into models/ from the pinned npm package
+	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
+
+models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
+	@rm -rf .run/nsfw-inception && mkdir -p .run models
+	@node $(NSFW_TOOLS)/extract.js InceptionV3 .run/nsfw-inception
+	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-inception models --model InceptionV3
+	@rm -rf .run/nsfw-inception
+
+safety-parity: venv models ## nsfwjs in Node vs the converted model over DIR (+ dog.jpeg): same pixels, and jpeg-js decoding
+	@$(PY) -m bench.safety_parity $(DIR)
 
 $(SAM_VENV)/bin/sam:
 	@echo "==> installing aws-sam-cli into $(SAM_VENV) (its pins conflict with moto and TensorFlow)"
@@ -95,16 +184,31 @@ $(SAM_VENV)/bin/sam:
 
 sam: $(SAM_VENV)/bin/sam ## install aws-sam-cli in its own virtual environment
 
+$(LOCALSTACK_VENV)/.installed: requirements-localstack.txt
+	@test -n "$(PYTHON313)" || { echo "LocalStack needs Python 3.13 (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
+	@echo "==> installing LocalStack into $(LOCALSTACK_VENV) (Python 3.13; its pins conflict with moto's)"
+	@test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON313) -m venv $(LOCALSTACK_VENV)
+	@set -o pipefail; $(LOCALSTACK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-localstack.txt \
+		2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+localstack: $(LOCALSTACK_VENV)/.installed ## install LocalStack community into its own virtual environment
+
 validate: venv sam ## cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/cfn-lint template.yaml
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
-deploy: sam ## build (needs Docker for the classify image) and deploy to real AWS
+ENV ?= default
+deploy: sam ## build (needs Docker for the classify image) and deploy to AWS with samconfig.toml's ENV (default|prod)
 	@# --use-container: the zip functions and the layer build in SAM's python3.12 image, so no local python3.12.
-	@$(SAM_VENV)/bin/sam build --use-container
-	@$(SAM_VENV)/bin/sam deploy --guided
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --use-container --config-env $(ENV)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-env $(ENV) --no-confirm-changeset
+
+deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every setting (and can save them)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --use-container --config-env $(ENV)
+	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-env $(ENV)
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) .run .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv browser up down model test test-unit test-component test-integration openapi lint weights bench runtime-choice timings load eval sam validate deploy clean
+.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -9,8 +9,11 @@ Everything runs in one invocation, so the ratios hold even though absolute timin
   3. the classify path through the handler at the template's batch size: against the embedded emulator (S3 and
      DynamoDB over HTTP) and with S3 and DynamoDB in memory, each round next to the raw forward passes of the same
      batches; the same in memory on generated 12-MP phone photos;
-  4. the peak RSS of each classify process; top-5 agreement of the two runtimes on every photo.
+  4. the peak RSS of each classify process; top-5 agreement of the two runtimes on every photo;
+  5. the safety model's added cost under each runtime: its forward passes over the same batches, next to
+     ResNet50's, and its preprocessing of already decoded photos (the decode is shared).
 The model runs with seeded untrained weights when no ImageNet weights are present: speed does not depend on them.
+JSON and a PNG chart of the served runtime's figures (TensorFlow's raw throughput beside them) go under reports/.
 The last line is `served/tensorflow: cold start X, throughput Y (batch 8), peak memory Z, top-5 agreement N/N`.
 """
 
@@ -24,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import reports
 from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
@@ -130,7 +134,23 @@ def report(runtime: str, result: dict, cold_s: list[float]) -> dict[str, float]:
         f"phone photos in memory {figures['phone_in_memory']:.2f}"
     )
     print(f"  peak RSS: {figures['rss']:.0f} MB")
+    report_safety(result)
     return figures
+
+
+def report_safety(result: dict) -> None:
+    safety = result.get("safety_model")
+    if safety is None:
+        print("  safety model: not loaded (run `make models`): its cost is not measured")
+        return
+    times, photos, batch = result["times"], result["photos"] * len(result["times"]["raw"]), result["batch_size"]
+    forward, preprocess = sum(times["safety_raw"]) / photos, sum(times["safety_preprocess"]) / photos
+    resnet = sum(times["raw"]) / photos
+    print(
+        f"  safety model {safety['name']} {safety['version']} at batch {batch}: {1 / forward:.2f} img/s; added cost "
+        f"per photo: forward {1000 * forward:.1f} ms + preprocessing {1000 * preprocess:.1f} ms, beside ResNet50's "
+        f"forward {1000 * resnet:.1f} ms (+{(forward + preprocess) / resnet:.0%})"
+    )
 
 
 def top5_agreement(served: dict, reference: dict) -> tuple[int, int, float]:
@@ -196,6 +216,18 @@ def main() -> None:
     print(f"pipeline against the emulator/raw: {served['emulator']:.2f}")
     print(f"pipeline in memory/raw on 12-MP phone photos: {served['phone_in_memory']:.2f}")
     print(f"pipeline in memory/raw: {served['in_memory']:.2f}")
+    result = {**results[SERVED], "runtimes": {"tensorflow (reference)": results["tensorflow"]["raw"]}}
+    times, photos = result["times"], result["photos"] * options.rounds
+    summary = {
+        "pipeline_images_per_s": photos / sum(times["emulator"]),
+        "raw_images_per_s": photos / sum(times["raw"]),
+        "in_memory_images_per_s": photos / sum(times["in_memory"]),
+        "cold_start_served_s": served["cold"],
+        "cold_start_tensorflow_s": reference["cold"],
+        "pipeline_raw_ratio": served["emulator"],
+        "top5_agreement": f"{agree}/{count}",
+    }
+    print("report: " + ", ".join(str(path) for path in reports.write_bench_report(result, summary)))
     print(
         f"served/tensorflow: cold start {_ratio(served['cold'], reference['cold']):.2f}, "
         f"throughput {_ratio(served['batch8'], reference['batch8']):.2f}, "

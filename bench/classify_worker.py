@@ -57,27 +57,38 @@ def seconds(run) -> float:
 
 
 class _MemoryPhotos:
-    """S3 without the emulator: the same bytes, read from memory."""
+    """S3 without the emulator: the same bytes, read from memory (an unversioned bucket)."""
 
     def __init__(self, photos: dict[str, bytes]):
         self._photos = photos
 
-    def read(self, bucket: str, key: str) -> bytes:
-        return self._photos[key]
+    def read(self, bucket: str, key: str, version_id: str | None):
+        from classify.service import StoredPhoto
+
+        return StoredPhoto(self._photos[key], None)
+
+    def current_version(self, bucket: str, key: str) -> str | None:
+        return None
 
 
 class _MemoryPredictions:
-    """DynamoDB without the emulator: keeps what the classify path writes."""
+    """DynamoDB without the emulator: keeps what the classify path writes (every photo is new)."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def stored_sequencers(self, image_ids: list[str]) -> dict[str, str]:
+    def stored_events(self, image_ids: list[str]) -> dict:
         return {}
 
-    def record_outcome(self, image_id: str, sequencer: str, attributes: dict, created_at: str) -> bool:
+    def record_outcome(self, image_id: str, event, attributes: dict, created_at: str, **_) -> bool:
         self.items[image_id] = dict(attributes)
         return True
+
+    def count_solo_attempt(self, image_id: str, attempt: str, initial: dict) -> int:
+        return 1
+
+    def forget_solo_attempts(self, image_id: str) -> None:
+        pass
 
 
 def _batches(items: list, size: int) -> list[list]:
@@ -146,14 +157,31 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     def forward_passes(inputs: list[np.ndarray]) -> float:
         return seconds(lambda: [model.predict(batch) for batch in inputs])
 
+    # The safety model's share: its forward pass on the same batches, and its preprocessing of decoded photos
+    # (decoding is shared with ResNet50, so it is not part of the added cost). Same runtime as ResNet50's.
+    safety = app.work.safety
+    if safety is not None:
+        from classify.imaging import decode_image
+
+        decoded = [decode_image(photo.read_bytes()) for photo in photos]
+        safety_inputs = [
+            np.stack([safety.preprocess(image) for image in chunk]) for chunk in _batches(decoded, batch_size)
+        ]
+        safety.predict(safety_inputs[0])  # a first call per shape is a warm-up
+
     sample_inputs, phone_inputs = inputs_of(photos), inputs_of(phones)
     times: dict[str, list[float]] = {"emulator": [], "in_memory": [], "raw": [], "phone_in_memory": [], "phone_raw": []}
+    if safety is not None:
+        times |= {"safety_raw": [], "safety_preprocess": []}
     for _ in range(rounds):
         times["emulator"].append(through_emulator(photos))
         times["in_memory"].append(in_memory(photos))
         times["raw"].append(forward_passes(sample_inputs))
         times["phone_in_memory"].append(in_memory(phones))
         times["phone_raw"].append(forward_passes(phone_inputs))
+        if safety is not None:
+            times["safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in safety_inputs]))
+            times["safety_preprocess"].append(seconds(lambda: [safety.preprocess(image) for image in decoded]))
 
     top5 = {}
     for chunk, batch in zip(_batches(photos, batch_size), sample_inputs, strict=True):
@@ -168,6 +196,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         "raw": raw,
         "times": times,
         "top5": top5,
+        "safety_model": safety.info.to_dict() if safety is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)

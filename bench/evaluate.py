@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import reports
 from infra.template import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
@@ -48,6 +49,7 @@ def main() -> None:
 
     top1 = top5 = rejected = agree = 0
     worst = 0.0
+    records = []  # one per photo, for the report
     for start in range(0, len(files), BATCH):
         batch, truths = [], []
         for path in files[start : start + BATCH]:
@@ -63,6 +65,7 @@ def main() -> None:
             top1 += wnids[0] == truth
             top5 += truth in wnids
             agree += wnids == [label.wnid for label in top_k(reference_probabilities, class_index, 5)]
+            records.append({"truth": truth, "top5": wnids})
         worst = max(worst, float(np.abs(served - expected).max()))
         print(f"  {min(start + BATCH, len(files))}/{len(files)} photos", flush=True)
 
@@ -86,6 +89,16 @@ def main() -> None:
         f"original service ({GOLDEN_LABEL!r}, {GOLDEN_SCORE}) -> {'MATCH' if matches else 'NO MATCH'}"
         + (" (expected with untrained weights)" if untrained else "")
     )
+    summary = {
+        "weights": classifier.info.weights,
+        "runtime": classifier.runtime,
+        "top1": top1 / scored,
+        "top5": top5 / scored,
+        "photos": scored,
+        "top5_equal_to_tensorflow": agree,
+        "largest_difference_to_tensorflow": worst,
+    }
+    print("report: " + ", ".join(str(path) for path in reports.write_eval_report(records, summary)))
     if agree != scored or worst > 1e-4 or (not untrained and not matches):
         raise SystemExit(1)
 

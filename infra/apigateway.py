@@ -3,14 +3,21 @@
 Routes, stage, CORS and binary media types come from the template's `AWS::Serverless::Api` and the
 functions' `Api` events. Events have the shape API Gateway sends; responses are translated back the way
 API Gateway does, including its own error bodies.
+
+API Gateway waits at most 29 s for an integration: a request that gets no environment, or no answer, in
+that time gets its 504. A function whose environments are all busy, with a full queue of waiting
+requests, is throttled: 429, as API Gateway answers when Lambda refuses an invocation for concurrency.
 """
 
 import base64
 import fnmatch
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +28,11 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool
+from infra.invoker import FunctionPool, Throttled, WaitTimedOut
 from infra.template import ResolvedTemplate
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's hard limit
+INTEGRATION_TIMEOUT_S = 29.0  # API Gateway's default (and, for REST APIs, usual maximum) integration timeout
 
 
 @dataclass(frozen=True)
@@ -118,10 +126,12 @@ def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response
     error_types = {
         "Missing Authentication Token": "MissingAuthenticationTokenException",
         "Forbidden": "ForbiddenException",
+        "Too Many Requests": "TooManyRequestsException",
     }
     response.headers["x-amzn-ErrorType"] = error_types.get(message) or {413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
     )
+    response.from_gateway = True  # type: ignore[attr-defined]
     return response
 
 
@@ -135,8 +145,14 @@ class RestApi:
         invoke: Callable[[str, dict[str, Any]], Any],
         api_keys: Iterable[str] = (),
         access_log: Callable[[str], object] = print,
+        integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
+        origin_aliases: Iterable[str] = (),
     ):
+        """`origin_aliases`: other origins of the same web page (the local stack serves its page at both
+        localhost and 127.0.0.1); the gateway's own CORS answers name them instead of the configured origin."""
         self.settings = settings
+        self.integration_timeout_s = integration_timeout_s
+        self._origin_aliases = frozenset(origin_aliases)
         self.routes = routes
         self._invoke = invoke
         self._api_keys = set(api_keys)
@@ -153,6 +169,8 @@ class RestApi:
     def handle(self, request: Request) -> Response:
         started = time.monotonic()
         response = self._dispatch(request)
+        if getattr(response, "from_gateway", False):
+            self._answer_origin_alias(request, response)
         self._access_log(
             f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
             f"({(time.monotonic() - started) * 1000:.0f} ms)"
@@ -168,7 +186,9 @@ class RestApi:
                 pass
             except (NotFound, RequestRedirect):
                 return _gateway_error(403, "Missing Authentication Token", self.settings)
-            return Response(status=200, headers=self.settings.cors, mimetype="application/json")
+            preflight = Response(status=200, headers=self.settings.cors, mimetype="application/json")
+            preflight.from_gateway = True  # type: ignore[attr-defined]
+            return preflight
         try:
             route, path_parameters = adapter.match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed, RequestRedirect):  # a redirect: werkzeug would merge "//"; AWS does not
@@ -180,13 +200,41 @@ class RestApi:
         body = request.get_data(cache=False)
         if len(body) > MAX_PAYLOAD_BYTES:
             return _gateway_error(413, "Request Too Long", self.settings)
-        invocation = self._invoke(route.function, self.proxy_event(request, route, path_parameters, body))
+        try:
+            invocation = self._integration(route.function, self.proxy_event(request, route, path_parameters, body))
+        except Throttled:
+            return _gateway_error(429, "Too Many Requests", self.settings)
+        except (WaitTimedOut, FutureTimeout):
+            return _gateway_error(504, "Endpoint request timed out", self.settings)
         if not invocation.ok:
             return _gateway_error(502, "Internal server error", self.settings)
         try:
             return self._proxy_response(invocation.result)
         except (AttributeError, KeyError, TypeError, ValueError):  # e.g. "headers" that is not a mapping
             return _gateway_error(502, "Internal server error", self.settings)
+
+    def _integration(self, function: str, event: dict[str, Any]) -> Any:
+        """The function's invocation, or FutureTimeout once API Gateway would have given up on it.
+
+        Like API Gateway, the gateway stops waiting; the invocation itself runs on to its own timeout.
+        """
+        outcome: Future = Future()
+
+        def run() -> None:
+            try:
+                outcome.set_result(self._invoke(function, event))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting request
+                outcome.set_exception(error)
+
+        threading.Thread(target=run, daemon=True, name=f"integration-{function}").start()
+        return outcome.result(timeout=self.integration_timeout_s)
+
+    def _answer_origin_alias(self, request: Request, response: Response) -> None:
+        """A CORS answer of the gateway itself (preflight, its own errors) to the page at an alias address."""
+        origin = request.headers.get("Origin")
+        if origin in self._origin_aliases and "Access-Control-Allow-Origin" in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
 
     def _is_binary(self, content_type: str, body: bytes) -> bool:
         media_type = content_type.split(";")[0].strip().lower()
@@ -272,5 +320,8 @@ class RestApi:
         return Response(payload, status=result["statusCode"], headers=headers)
 
 
-def invoke_with(pools: dict[str, FunctionPool]) -> Callable[[str, dict[str, Any]], Any]:
-    return lambda function, event: pools[function].invoke(event)
+def invoke_with(
+    pools: dict[str, FunctionPool], wait_s: float = INTEGRATION_TIMEOUT_S
+) -> Callable[[str, dict[str, Any]], Any]:
+    """Invokes a function's pool; a request waits at most `wait_s` for a free environment."""
+    return lambda function, event: pools[function].invoke(event, wait_s=wait_s)

@@ -1,19 +1,36 @@
-"""moto server, with the one field its S3 event notifications leave out: the object's `sequencer`.
+"""moto server, with the fields its S3 event notifications leave out: the object's `sequencer` and `versionId`.
 
 S3 puts an increasing sequencer in every notification of a key, and the classifier keeps a result only for a
 newer sequencer than the stored one (so duplicates and late deliveries are ignored). moto sends none, so
 every notification of a key looked like the same event, and a replaced drop-folder photo was never
 classified again.
 
+S3 also names the object version a notification is about (in a versioned bucket); the classifier judges
+exactly that version, so the emulator adds it as S3 does.
+
     python -m infra.emulator -H 127.0.0.1 -p 4566     # the arguments of `python -m moto.server`
+    python -m infra.emulator --state-file .run/state/emulator.pickle -H 127.0.0.1 -p 4566
+
+moto keeps everything in memory. With --state-file, the S3, SQS and DynamoDB state (photos with their
+version ids, queued messages, predictions, feedback) is restored from that file at start and written back
+when the emulator stops (SIGTERM/SIGINT), so `make down` / `make up` keeps it; `make reset` deletes the file.
 """
 
+import _thread
+import copyreg
+import os
+import pickle
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+from moto.dynamodb.models import dynamodb_backends
 from moto.s3 import notifications
+from moto.s3.models import s3_backends
 from moto.server import main
+from moto.sqs.models import sqs_backends
 
 _lock = threading.Lock()
 _last = 0
@@ -30,14 +47,73 @@ def next_sequencer() -> str:
 _s3_event = notifications._get_s3_event
 
 
-def _s3_event_with_sequencer(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    event = _s3_event(*args, **kwargs)
+def _s3_event_with_sequencer(event_name: str, bucket: Any, key: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    event = _s3_event(event_name, bucket, key, *args, **kwargs)
+    version = getattr(key, "version_id", None) if getattr(bucket, "is_versioned", False) else None
     for record in event.get("Records", []):
         record["s3"]["object"].setdefault("sequencer", next_sequencer())
+        if version and version != "null":
+            record["s3"]["object"].setdefault("versionId", version)
     return event
 
 
 notifications._get_s3_event = _s3_event_with_sequencer  # type: ignore[assignment]
 
+# The services whose state is kept. SQS queues hold locks: a restored queue gets new ones.
+PERSISTED: dict[str, Any] = {"s3": s3_backends, "sqs": sqs_backends, "dynamodb": dynamodb_backends}
+copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
+copyreg.pickle(_thread.LockType, lambda _lock: (threading.Lock, ()))
+
+
+def save_state(path: Path) -> None:
+    """Writes the state atomically: a stop that is cut short leaves the previous file, never half of one."""
+    for attempt in range(5):
+        try:
+            data = pickle.dumps({name: dict(backends) for name, backends in PERSISTED.items()})
+            break
+        except RuntimeError:  # a request still changing a dict while it is pickled: try again
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    print(f"[emulator] state saved to {path} ({len(data) / 1e6:.1f} MB)", flush=True)
+
+
+def restore_state(path: Path) -> bool:
+    """Loads a saved state; an unreadable one (e.g. from another moto version) is set aside, never deleted."""
+    if not path.exists():
+        return False
+    try:
+        saved = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, written by save_state
+        for name, backends in PERSISTED.items():
+            backends.update(saved.get(name, {}))
+    except Exception as error:
+        aside = path.with_name(path.name + f".unreadable-{int(time.time())}")
+        os.replace(path, aside)
+        print(f"[emulator] could not restore {path} ({error!r}); kept it as {aside}, starting empty", flush=True)
+        return False
+    global _last
+    _last = max(_last, time.time_ns())
+    print(f"[emulator] state restored from {path}", flush=True)
+    return True
+
+
+def run(argv: list[str]) -> None:
+    state_file = None
+    if "--state-file" in argv:
+        index = argv.index("--state-file")
+        state_file = Path(argv[index + 1])
+        argv = argv[:index] + argv[index + 2 :]
+        restore_state(state_file)
+    try:
+        main(argv)  # moto's own SIGTERM/SIGINT handler ends it with SystemExit
+    finally:
+        if state_file is not None:
+            save_state(state_file)
+
+
 if __name__ == "__main__":
-    main()
+    run(sys.argv[1:])

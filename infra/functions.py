@@ -2,14 +2,26 @@
 
 import json
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infra.template import REPO_ROOT, ResolvedTemplate
 
+WORKER_SCRIPT = REPO_ROOT / "infra" / "worker.py"
+
 # What the Lambda service itself sets in every execution environment (the ones handlers may read).
 LAMBDA_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
+
+@dataclass(frozen=True)
+class PackagedRuntime:
+    """How a built zip function runs: Lambda's interpreter with sys.path = its package, its layers, boto3."""
+
+    python: str
+    paths: list[str]
 
 
 @dataclass
@@ -23,6 +35,9 @@ class FunctionSpec:
     timeout: int
     memory_mb: int
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    package_type: str = "Zip"
+    # Set once the function is built (infra.build): then it runs from its package, never from .venv.
+    runtime: PackagedRuntime | None = None
 
     def worker_spec(self) -> dict[str, Any]:
         return {
@@ -30,8 +45,18 @@ class FunctionSpec:
             "function_arn": self.arn,
             "memory_mb": self.memory_mb,
             "handler": self.handler,
-            "code_paths": self.code_paths,
+            "code_paths": self.runtime.paths if self.runtime else self.code_paths,
         }
+
+    def worker_command(self, reply_fd: int, call_log: Path | None = None) -> list[str]:
+        """The command line of one execution environment (infra/worker.py), recording AWS calls to `call_log`."""
+        spec = json.dumps({**self.worker_spec(), "call_log": str(call_log) if call_log else None})
+        if self.runtime:
+            # -I -S: no site-packages, no PYTHON* variables, not even the script's folder on sys.path; the
+            # worker puts exactly the package, its layers and the runtime's boto3 there.
+            return [self.runtime.python, "-I", "-S", str(WORKER_SCRIPT), spec, str(reply_fd)]
+        # A container-image function (the classifier) runs from .venv: TensorFlow is too large to build twice.
+        return [sys.executable, "-m", "infra.worker", spec, str(reply_fd)]
 
 
 def _image_code(dockerfile: Path, context: Path) -> tuple[list[str], str]:
@@ -102,5 +127,19 @@ def function_specs(
             timeout=int(template.resolve(properties.get("Timeout", 3))),
             memory_mb=memory,
             events=properties.get("Events", {}),
+            package_type=properties.get("PackageType", "Zip"),
         )
     return specs
+
+
+def package_functions(specs: dict[str, FunctionSpec], log: Callable[[str], None] = print) -> None:
+    """Builds every zip function (cached) and points its spec at the built package, as Lambda would run it."""
+    from infra.build import Builder  # only the host needs it; the template readers do not
+
+    builder = Builder(log)
+    runtime = builder.runtime_dir()
+    packages = builder.build_functions(id_ for id_, spec in specs.items() if spec.package_type == "Zip")
+    for logical_id, paths in packages.items():
+        specs[logical_id].runtime = PackagedRuntime(
+            python=str(builder.python), paths=[str(path) for path in [*paths, runtime]]
+        )

@@ -5,6 +5,7 @@ local function host. Running it twice is harmless.
 """
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infra.template import ResolvedTemplate
@@ -35,10 +36,20 @@ def _notification_configuration(properties: dict[str, Any]) -> dict[str, Any]:
     return {"QueueConfigurations": queues} if queues else {}
 
 
-def _cors_configuration(cors: dict[str, Any]) -> dict[str, Any]:
-    """CloudFormation's CorsConfiguration in the S3 API's shape."""
+def _cors_configuration(cors: dict[str, Any], origin_aliases: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """CloudFormation's CorsConfiguration in the S3 API's shape; a rule allowing an origin also allows its
+    aliases (the other addresses of the same local page)."""
     renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
-    return {"CORSRules": [{renamed.get(key, key): value for key, value in rule.items()} for rule in cors["CorsRules"]]}
+    rules = []
+    for rule in cors["CorsRules"]:
+        converted = {renamed.get(key, key): value for key, value in rule.items()}
+        origins = list(converted.get("AllowedOrigins", []))
+        for origin in list(origins):
+            origins += [alias for alias in origin_aliases.get(origin, ()) if alias not in origins]
+        if origins:
+            converted["AllowedOrigins"] = origins
+        rules.append(converted)
+    return {"CORSRules": rules}
 
 
 def _table_definition(name: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +64,27 @@ def _table_definition(name: str, properties: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
-def provision(template: ResolvedTemplate, session: Any, log: Any = print) -> None:
-    """Creates queues first (buckets notify them), then tables, then buckets."""
+def provision(
+    template: ResolvedTemplate,
+    session: Any,
+    log: Any = print,
+    origin_aliases: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """Creates queues first (buckets notify them), then tables, then buckets. `origin_aliases`: see
+    `_cors_configuration`."""
     sqs = session.client("sqs")
     queues = template.resources_of_type("AWS::SQS::Queue").items()
     # Dead-letter queues must exist before the queues that redrive to them.
     for logical_id, resource in sorted(queues, key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
         properties = template.resolve(resource.get("Properties", {}))
         name = template.physical_name(logical_id)
-        sqs.create_queue(QueueName=name, Attributes=_queue_attributes(properties, template))
+        attributes = _queue_attributes(properties, template)
+        try:
+            sqs.create_queue(QueueName=name, Attributes=attributes)
+        except sqs.exceptions.QueueNameExists:
+            # Kept from an earlier run (the emulator's saved state) with other settings: the template wins.
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         log(f"  queue   {name}")
 
     dynamodb = session.client("dynamodb")
@@ -80,8 +103,14 @@ def provision(template: ResolvedTemplate, session: Any, log: Any = print) -> Non
         name = template.physical_name(logical_id)
         if name not in existing_buckets:
             s3.create_bucket(Bucket=name)
+        versioning = properties.get("VersioningConfiguration")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
         if "CorsConfiguration" in properties:
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration=_cors_configuration(properties["CorsConfiguration"]))
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration=_cors_configuration(properties["CorsConfiguration"], origin_aliases or {}),
+            )
         if "PublicAccessBlockConfiguration" in properties:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]

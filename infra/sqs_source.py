@@ -1,7 +1,12 @@
 """The SQS event source mapping, as Lambda runs it: long-poll, batch, invoke, delete what succeeded.
 
 Failed messages are not deleted: they reappear after the queue's visibility timeout and, past the redrive
-policy's maxReceiveCount, the emulator moves them to the dead-letter queue.
+policy's maxReceiveCount, the emulator moves them to the dead-letter queue. A batch whose environment died
+(crash, out of memory) is made visible again after a short backoff instead, so its photos are retried in
+seconds rather than after the whole visibility timeout.
+
+A poller never ends on an error: whatever one iteration raises is logged and polling goes on after a
+pause; `PollerSupervisor` restarts a poller thread that ended all the same.
 """
 
 import hashlib
@@ -11,6 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.invoker import FunctionPool
+
+# The environment died under the batch: nothing in the batch was judged, so retry it soon.
+WORKER_DEATHS = ("Runtime.ExitError", "Runtime.OutOfMemory")
+# Seconds before a batch whose environment died is visible again, by the batch's highest receive count.
+DEATH_BACKOFF_S = (1, 5, 15)
+ERROR_PAUSE_S = 1.0
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -125,24 +136,84 @@ class QueuePoller(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.is_set():
             try:
-                messages = self.next_batch()
-            except Exception as error:  # the emulator restarting or going away: back off, then retry
-                if not self.stop_event.is_set():
-                    self.log(f"[{self.pool.spec.logical_id}] receive failed: {error!r}")
-                    self.stop_event.wait(1.0)
-                continue
-            if not messages:
-                continue
-            invocation = self.pool.invoke(sqs_event(messages, self.queue_arn, self.region))
-            done = succeeded_messages(messages, invocation, self.report_batch_item_failures)
-            for start in range(0, len(done), 10):
-                entries = [
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                    for index, message in enumerate(done[start : start + 10])
-                ]
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            status = "ok" if invocation.ok else f"error {invocation.error.get('errorType') if invocation.error else ''}"
-            self.log(
-                f"[{self.pool.spec.logical_id}] batch of {len(messages)}: {status}, "
-                f"{len(done)} deleted, {len(messages) - len(done)} left for retry ({invocation.duration_ms:.0f} ms)"
-            )
+                self.poll_once()
+            except Exception as error:  # never end: a poller that stops leaves every later upload pending
+                if self.stop_event.is_set():
+                    return
+                self.log(
+                    f"[{self.pool.spec.logical_id}] poller error, polling again in {ERROR_PAUSE_S:.0f} s: {error!r}"
+                )
+                self.stop_event.wait(ERROR_PAUSE_S)
+
+    def poll_once(self) -> None:
+        messages = self.next_batch()
+        if not messages or self.stop_event.is_set():
+            return
+        invocation = self.pool.invoke(sqs_event(messages, self.queue_arn, self.region))
+        done = succeeded_messages(messages, invocation, self.report_batch_item_failures)
+        self._delete_messages(done)
+        error_type = invocation.error.get("errorType") if invocation.error else None
+        status = "ok" if invocation.ok else f"error {error_type or ''}"
+        retry_note = ""
+        if error_type in WORKER_DEATHS and not self.stop_event.is_set():
+            backoff = retry_backoff_s(messages)
+            self._make_visible(messages, backoff)
+            retry_note = f", visible again in {backoff} s"
+        self.log(
+            f"[{self.pool.spec.logical_id}] batch of {len(messages)}: {status}, "
+            f"{len(done)} deleted, {len(messages) - len(done)} left for retry{retry_note} "
+            f"({invocation.duration_ms:.0f} ms)"
+        )
+
+    def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages[start : start + 10])
+            ]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+
+    def _make_visible(self, messages: list[dict[str, Any]], after_s: int) -> None:
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": after_s}
+                for index, message in enumerate(messages[start : start + 10])
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+
+
+def retry_backoff_s(messages: list[dict[str, Any]]) -> int:
+    """Longer after each death of the same batch (e.g. one photo that kills the worker every time)."""
+    receives = max(int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)) for message in messages)
+    return DEATH_BACKOFF_S[min(receives, len(DEATH_BACKOFF_S)) - 1]
+
+
+class PollerSupervisor(threading.Thread):
+    """Starts pollers and starts a new one in place of any that ended while the host runs."""
+
+    def __init__(self, make_poller: Callable[[], QueuePoller], count: int, stop: threading.Event, check_s: float = 1.0):
+        super().__init__(daemon=True, name="sqs-supervisor")
+        self.make_poller = make_poller
+        self.stop_event = stop
+        self.check_s = check_s
+        self.pollers = [make_poller() for _ in range(count)]
+        self.restarts = 0
+
+    def run(self) -> None:
+        for poller in self.pollers:
+            poller.start()
+        while not self.stop_event.wait(self.check_s):
+            for index, poller in enumerate(self.pollers):
+                if not poller.is_alive() and not self.stop_event.is_set():
+                    replacement = self.make_poller()
+                    replacement.log(
+                        f"[{replacement.pool.spec.logical_id}] a poller thread had ended; started a new one"
+                    )
+                    replacement.start()
+                    self.pollers[index] = replacement
+                    self.restarts += 1
+
+    def join_pollers(self, timeout: float) -> None:
+        for poller in self.pollers:
+            if poller.is_alive():
+                poller.join(timeout=timeout)

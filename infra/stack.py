@@ -2,8 +2,18 @@
 
     python -m infra.stack up      # what `make up` runs; Ctrl-C stops everything it started
     python -m infra.stack down    # stops a stack started elsewhere (via its pid file)
+    python -m infra.stack reset   # deletes the emulator's saved state (photos, predictions, feedback)
 
-With --endpoint-url (e.g. LocalStack's), no emulator is started and resources are created there instead.
+    python -m infra.stack up --emulator localstack   # S3 and SQS from LocalStack (`make up EMULATOR=localstack`)
+
+With --emulator localstack, LocalStack (community edition, host mode, from .venv-localstack) serves S3 and SQS
+on the emulator port and moto serves DynamoDB on a port of its own (AWS_ENDPOINT_URL_DYNAMODB): LocalStack's
+DynamoDB would need Java and a download. With --endpoint-url, no emulator is started and resources are created
+there instead.
+
+The stack writes <run-dir>/outputs.json in the shape of CloudFormation's describe-stacks Outputs (the
+template's outputs with local values, plus local-only ones such as the endpoints), which the integration
+tests read exactly as they read a deployed stack's.
 """
 
 import argparse
@@ -19,21 +29,26 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from werkzeug.serving import make_server
 
 from infra.apidocs import OpenApiDocument, WithApiDocs
 from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
-from infra.functions import FunctionSpec, function_specs
-from infra.invoker import FunctionPool, die_with_parent
+from infra.functions import FunctionSpec, function_specs, package_functions
+from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
+from infra.localstack import LocalStackProcess
+from infra.memory import MemoryLimits
 from infra.models import ensure_served_models
 from infra.provision import provision
-from infra.sqs_source import QueuePoller
+from infra.scheduler import Scheduler, schedule_rules
+from infra.sqs_source import PollerSupervisor, QueuePoller
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from infra.webserver import start_web_server
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
+STOP_TIMEOUT_S = 90
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # the emulator accepts any
 
 
@@ -49,6 +64,21 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def loopback_twin(origin: str) -> str | None:
+    """The same page at the other loopback name: http://localhost:8000 <-> http://127.0.0.1:8000."""
+    parts = urlsplit(origin)
+    twin = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}.get(parts.hostname or "")
+    if twin is None:
+        return None
+    return parts._replace(netloc=twin + (f":{parts.port}" if parts.port else "")).geturl()
 
 
 def _wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen | None = None) -> None:
@@ -71,10 +101,18 @@ class LocalStack:
         self.log_dir = self.run_dir / "logs"
         self.stop = threading.Event()
         self.emulator: subprocess.Popen | None = None
+        self.localstack: LocalStackProcess | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.servers: list[Any] = []
-        self.pollers: list[QueuePoller] = []
+        self.supervisors: list[PollerSupervisor] = []
+        self.state_file = self.run_dir / "state" / "emulator.pickle"
         self.endpoint_url = options.endpoint_url or f"http://{self.host}:{options.emulator_port}"
+        # moto's address: all of AWS, or only DynamoDB when LocalStack serves S3 and SQS.
+        self.moto_port = options.emulator_port
+        self.dynamodb_endpoint_url: str | None = None
+        if options.emulator == "localstack" and not options.endpoint_url:
+            self.moto_port = options.dynamodb_port or _free_port(self.host)
+            self.dynamodb_endpoint_url = f"http://{self.host}:{self.moto_port}"
         self.api_url = f"http://{self.host}:{options.api_port}"
         self.web_url = f"http://localhost:{options.web_port}"
         # The key API Gateway's usage plan would hand a moderator: routes with ApiKeyRequired accept only it.
@@ -91,6 +129,8 @@ class LocalStack:
         ports = [self.options.api_port, self.options.web_port]
         if not self.options.endpoint_url:
             ports.append(self.options.emulator_port)
+        if self.dynamodb_endpoint_url:
+            ports.append(self.moto_port)
         busy = [port for port in ports if not _port_free(self.host, port)]
         if busy:
             raise SystemExit(
@@ -98,22 +138,29 @@ class LocalStack:
                 "Stop it with `make down` (or choose other ports)."
             )
         os.environ.update(CREDENTIALS)
-        os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.endpoint_url})
+        endpoints = {"AWS_ENDPOINT_URL": self.endpoint_url}
+        if self.dynamodb_endpoint_url:
+            endpoints["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint_url
+        os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", **endpoints})
 
-        if not self.options.endpoint_url:
-            say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
-            emulator_log = (self.log_dir / "emulator.log").open("a")
-            self.emulator = subprocess.Popen(  # noqa: S603
-                # moto.server, plus the sequencer S3 puts in every event notification (see infra/emulator.py)
-                [sys.executable, "-m", "infra.emulator", "-H", self.host, "-p", str(self.options.emulator_port)],
-                cwd=REPO_ROOT,
-                stdout=emulator_log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,  # noqa: PLW1509
-            )
-            _wait_for_port(self.host, self.options.emulator_port, 30, self.emulator)
-        else:
+        if self.options.endpoint_url:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
+            say(
+                "  state: NOT kept by this stack: photos, predictions and feedback live in that endpoint and survive "
+                "`make down` only if it persists them itself (LocalStack: PERSISTENCE=1)"
+            )
+        elif self.dynamodb_endpoint_url:
+            say(f"[1/5] starting LocalStack (S3, SQS) on {self.endpoint_url}, moto (DynamoDB) on {self.moto_port}")
+            say("  state: NOT kept on LocalStack: `make down` ends its photos, predictions and feedback")
+            self._start_moto(persist=False)
+            self.localstack = LocalStackProcess(
+                self.host, self.options.emulator_port, self.run_dir, self.log_dir / "localstack.log"
+            )
+            self.localstack.start()
+        else:
+            say(f"[1/5] starting the AWS emulator (moto server) on {self.endpoint_url}")
+            say(self._state_note())
+            self._start_moto(persist=not self.options.no_persist)
 
         overrides = dict(self.options.parameter or [])
         session = boto3.Session(region_name="us-east-1")
@@ -123,29 +170,55 @@ class LocalStack:
         names = LocalNames(endpoint_url=self.endpoint_url, account_id=account_id, parameter_overrides=overrides)
         template = ResolvedTemplate(load_template(), names)
         say("[2/5] creating the template's buckets, queues and tables")
-        provision(template, session, log=say)
+        web_origin = template.parameters["WebOrigin"]
+        # The page this stack serves answers at localhost and at 127.0.0.1: both are its origin (issue 7).
+        twin = loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
+        origin_aliases = {web_origin: [twin]} if twin else {}
+        provision(template, session, log=say, origin_aliases=origin_aliases)
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
-        specs = function_specs(template, {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}, env_overrides)
-        ensure_served_models(specs.values(), say)  # what the image's build stage does: convert ResNet50 if stale
-        say("[3/5] starting function environments (the classifier loads its ResNet50)")
+        specs = function_specs(template, {**endpoints, **CREDENTIALS}, env_overrides)
+        for spec in specs.values():
+            if twin and spec.environment.get("WEB_ORIGIN") == web_origin:
+                spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
+        # What the image's build stage does: convert ResNet50 and the safety model to LiteRT if stale.
+        ensure_served_models(specs.values(), say)
+        say("[3/5] starting function environments (the classifier loads its ResNet50 and safety model)")
+        # Zip functions run from their own built packages, as on Lambda (built once, then cached).
+        package_functions(specs, log=say)
+        memory = MemoryLimits(self.options.memory_limits)
+        say(f"  MemorySize enforced by: {memory.describe()}")
         self.pools = {
-            logical_id: FunctionPool(spec, self._concurrency(spec), self.log_dir) for logical_id, spec in specs.items()
+            logical_id: FunctionPool(
+                spec,
+                self._concurrency(spec),
+                self.log_dir,
+                # Queue-triggered functions are only ever invoked by their own pollers, which never wait.
+                max_waiting=None if self._sqs_events(spec) else self.options.api_queue_depth,
+                init_timeout_s=self.options.init_timeout_seconds,
+                memory_guard=memory.guard,
+            )
+            for logical_id, spec in specs.items()
         }
         queue_triggered = [pool for pool in self.pools.values() if self._sqs_events(pool.spec)]
         with ThreadPoolExecutor(max_workers=len(queue_triggered) or 1) as prewarm:
             for pool, init_ms in zip(queue_triggered, prewarm.map(FunctionPool.prewarm, queue_triggered), strict=True):
-                say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
+                if init_ms is None:
+                    say(f"  {pool.spec.logical_id}: init failed or took over {pool.init_timeout_s:.0f} s; see its log")
+                else:
+                    say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
 
         say(f"[4/5] serving the REST API on {self.api_url}")
-        self._start_api(template, specs)
+        self._start_api(template, specs, [twin] if twin else [])
         say(f"[5/5] serving the web page on {self.web_url}")
         self.servers.append(start_web_server(self.host, self.options.web_port, self.api_url))
         self._start_pollers(template, session)
+        self._start_scheduler(template, specs, account_id)
 
         (self.run_dir / "stack.pid").write_text(str(os.getpid()))
         self._api_key_file.touch(mode=0o600)
         self._api_key_file.write_text(self.api_key + "\n")
+        self._write_outputs(template)
         elapsed = time.monotonic() - started
         self._print_banner(template, specs, elapsed)
 
@@ -158,7 +231,21 @@ class LocalStack:
     def _sqs_events(spec: FunctionSpec) -> list[dict[str, Any]]:
         return [event["Properties"] for event in spec.events.values() if event.get("Type") == "SQS"]
 
-    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec]) -> None:
+    def _start_moto(self, persist: bool) -> None:
+        emulator_log = (self.log_dir / "emulator.log").open("a")
+        state = ["--state-file", str(self.state_file)] if persist else []
+        self.emulator = subprocess.Popen(  # noqa: S603
+            # moto.server, plus the sequencer S3 puts in every event notification and the state kept across
+            # restarts (see infra/emulator.py)
+            [sys.executable, "-m", "infra.emulator", *state, "-H", self.host, "-p", str(self.moto_port)],
+            cwd=REPO_ROOT,
+            stdout=emulator_log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+        )
+        _wait_for_port(self.host, self.moto_port, 30, self.emulator)
+
+    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], origin_aliases: list[str]) -> None:
         apis = list(template.resources_of_type("AWS::Serverless::Api"))
         if len(apis) != 1:
             raise SystemExit(f"the local host serves exactly one AWS::Serverless::Api; the template has {len(apis)}")
@@ -169,6 +256,7 @@ class LocalStack:
             invoke_with(self.pools),
             api_keys=[self.api_key],
             access_log=lambda line: access_log.write(line + "\n"),
+            origin_aliases=origin_aliases,
         )
         # Plus /openapi.json and /docs: locally, describing the API is the gateway's job too.
         server = make_server(self.host, self.options.api_port, WithApiDocs(rest_api, OpenApiDocument()), threaded=True)
@@ -182,10 +270,13 @@ class LocalStack:
             for event in self._sqs_events(pool.spec):
                 properties = template.resolve(event)
                 queue_logical_id = template.logical_id_for_arn(properties["Queue"])
-                for _ in range(pool.max_concurrency):
-                    poller = QueuePoller(
+
+                def make_poller(
+                    pool: FunctionPool = pool, properties: dict = properties, queue: str = queue_logical_id
+                ):
+                    return QueuePoller(
                         sqs=sqs,
-                        queue_url=template.queue_url(queue_logical_id),
+                        queue_url=template.queue_url(queue),
                         queue_arn=properties["Queue"],
                         region=template.names.region,
                         pool=pool,
@@ -196,8 +287,80 @@ class LocalStack:
                         stop=self.stop,
                         log=lambda line: poll_log.write(line + "\n"),
                     )
-                    poller.start()
-                    self.pollers.append(poller)
+
+                supervisor = PollerSupervisor(make_poller, pool.max_concurrency, self.stop)
+                supervisor.start()
+                self.supervisors.append(supervisor)
+
+    def _start_scheduler(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], account_id: str) -> None:
+        rules = schedule_rules(
+            {logical_id: spec.events for logical_id, spec in specs.items()},
+            template.resolve,
+            self.options.schedule_rate_seconds,
+            log=say,
+        )
+        if not rules:
+            return
+        schedule_log = (self.log_dir / "schedules.log").open("a", buffering=1)
+        for rule in rules:
+            say(f"  schedule: {rule.function} every {rule.interval_s:.0f} s")
+        Scheduler(
+            rules,
+            lambda function, event: self.pools[function].invoke(event),
+            account_id,
+            template.names.region,
+            self.stop,
+            log=lambda line: schedule_log.write(line + "\n"),
+        ).start()
+
+    def _state_note(self) -> str:
+        if self.options.no_persist:
+            return "  state: not kept (--no-persist): `make down` loses photos, predictions and feedback"
+        if self.state_file.exists():
+            return f"  state: restoring photos, predictions and feedback from {self.state_file} (`make reset` wipes it)"
+        return f"  state: kept in {self.state_file} when the stack stops (`make reset` wipes it)"
+
+    @property
+    def outputs_file(self) -> Path:
+        return self.run_dir / "outputs.json"
+
+    def _write_outputs(self, template: ResolvedTemplate) -> None:
+        """describe-stacks Outputs of this stack: what a client (or the integration tests) needs to find it."""
+        local_values = {
+            "ApiUrl": self.api_url,
+            "StaffApiKeyId": "local",  # there is no API key resource; its value is the StaffApiKey output
+        }
+        outputs = []
+        for key, output in template.template.get("Outputs", {}).items():
+            try:
+                value = local_values[key] if key in local_values else template.resolve(output["Value"])
+            except (KeyError, ValueError) as error:  # e.g. an attribute only CloudFormation knows
+                say(f"  output {key} has no local value ({error}); left out of {self.outputs_file.name}")
+                continue
+            entry = {"OutputKey": key, "OutputValue": str(value)}
+            if "Description" in output:
+                entry["Description"] = " ".join(str(output["Description"]).split())
+            outputs.append(entry)
+        local_only = {
+            "WebUrl": (self.web_url, "The web page the local stack serves"),
+            "StaffApiKey": (self.api_key, "The X-Api-Key the staff routes accept"),
+            "AwsEndpointUrl": (self.endpoint_url, "AWS_ENDPOINT_URL of the local AWS services"),
+            "Emulator": (self.options.emulator if not self.options.endpoint_url else "external", "What serves AWS"),
+        }
+        if self.dynamodb_endpoint_url:
+            local_only["AwsEndpointUrlDynamodb"] = (self.dynamodb_endpoint_url, "AWS_ENDPOINT_URL_DYNAMODB")
+        for key, (value, description) in local_only.items():
+            outputs.append({"OutputKey": key, "OutputValue": value, "Description": f"Local stack only: {description}"})
+        self.outputs_file.touch(mode=0o600)  # it holds the API key
+        self.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
+
+    def _endpoint_lines(self) -> list[str]:
+        if self.dynamodb_endpoint_url:
+            return [
+                f"  AWS endpoint {self.endpoint_url}   (LocalStack: S3, SQS)",
+                f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto)",
+            ]
+        return [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)"]
 
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
@@ -209,9 +372,10 @@ class LocalStack:
             f"photomod local stack ready in {elapsed:.1f} s",
             f"  web page     {self.web_url}",
             f"  REST API     {self.api_url}   (API Gateway stage '{api_settings(template, 'Api').stage}' emulated)",
-            f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)",
+            *self._endpoint_lines(),
             f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
             f"  logs         {self.log_dir}",
+            f"  outputs      {self.outputs_file}",
             f"  API key      {self.api_key}   (X-Api-Key of the staff routes; also in {self._api_key_file})",
         ]
         if untrained:
@@ -221,6 +385,13 @@ class LocalStack:
                 "           Predictions are meaningless and are recorded as weights=untrained.",
                 "           `make weights` on a machine with internet access fetches the real ones.",
             ]
+        safety_paths = [spec.environment.get("SAFETY_MODEL_PATH") or "" for spec in specs.values()]
+        if any(path and not (REPO_ROOT / path).is_file() for path in safety_paths):
+            lines += [
+                "",
+                "  WARNING: no safety model in models/: photos get no explicit-content check (safety is null).",
+                "           `make models` builds it from the pinned nsfwjs npm package (node and npm needed).",
+            ]
         lines += ["", "Ctrl-C (or `make down`) stops everything.", ""]
         say("\n".join(lines))
 
@@ -229,18 +400,21 @@ class LocalStack:
         self.stop.set()
         for server in self.servers:
             server.shutdown()
-        for poller in self.pollers:
-            poller.join(timeout=5)
+        for supervisor in self.supervisors:
+            supervisor.join_pollers(timeout=5)
         for pool in self.pools.values():
             pool.close()
+        if self.localstack:
+            self.localstack.stop()
         if self.emulator and self.emulator.poll() is None:
-            self.emulator.terminate()
+            self.emulator.terminate()  # it saves its state first (infra/emulator.py)
             try:
-                self.emulator.wait(timeout=5)
+                self.emulator.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.emulator.kill()
         (self.run_dir / "stack.pid").unlink(missing_ok=True)
         self._api_key_file.unlink(missing_ok=True)
+        self.outputs_file.unlink(missing_ok=True)
         say("photomod local stack stopped")
 
 
@@ -268,7 +442,7 @@ def down(options: argparse.Namespace) -> None:
         pid_file.unlink(missing_ok=True)
         say("the local stack had already stopped")
         return
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + STOP_TIMEOUT_S  # the emulator saves its state before it ends
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
@@ -278,7 +452,18 @@ def down(options: argparse.Namespace) -> None:
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
-    say("local stack killed after not stopping within 20 s")
+    say(f"local stack killed after not stopping within {STOP_TIMEOUT_S} s (its saved state may be older)")
+
+
+def reset(options: argparse.Namespace) -> None:
+    pid_file = Path(options.run_dir) / "stack.pid"
+    if pid_file.exists():
+        raise SystemExit("a local stack is running: stop it first (`make down`), then reset")
+    state_dir = Path(options.run_dir) / "state"
+    removed = sorted(path.name for path in state_dir.glob("*")) if state_dir.exists() else []
+    for path in state_dir.glob("*"):
+        path.unlink()
+    say(f"local state wiped ({', '.join(removed)})" if removed else "no saved local state to wipe")
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -290,10 +475,14 @@ def _parameter(text: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("command", choices=["up", "down", "reset"])
     parser.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="pid file and logs (default .run/)")
     parser.add_argument("--endpoint-url", help="use this AWS endpoint (e.g. LocalStack) instead of starting moto")
+    parser.add_argument(
+        "--emulator", choices=["moto", "localstack"], default="moto", help="what serves S3 and SQS (default moto)"
+    )
     parser.add_argument("--emulator-port", type=int, default=4566)
+    parser.add_argument("--dynamodb-port", type=int, default=0, help="moto's port for DynamoDB with LocalStack")
     parser.add_argument("--api-port", type=int, default=3000)
     parser.add_argument("--web-port", type=int, default=8000)
     parser.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
@@ -301,8 +490,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
     parser.add_argument("--api-key", help="the X-Api-Key moderator routes accept (default: random, in run-dir)")
+    parser.add_argument(
+        "--api-queue-depth",
+        type=int,
+        default=16,
+        help="requests that may wait for a busy API function before it answers 429 (default 16)",
+    )
+    parser.add_argument(
+        "--init-timeout-seconds",
+        type=float,
+        default=INIT_TIMEOUT_S,
+        help="init limit per environment start, then one retry within the function timeout (Lambda: 10)",
+    )
+    parser.add_argument(
+        "--memory-limits",
+        choices=["auto", "cgroup", "rss", "off"],
+        default="auto",
+        help="how MemorySize is enforced: a memory cgroup per worker, an RSS watcher, or not at all",
+    )
+    parser.add_argument(
+        "--schedule-rate-seconds", type=float, help="run every Schedule event at this interval instead (tests)"
+    )
+    parser.add_argument("--no-persist", action="store_true", help="do not save or restore the emulator's state")
     options = parser.parse_args(argv)
-    (up if options.command == "up" else down)(options)
+    {"up": up, "down": down, "reset": reset}[options.command](options)
 
 
 if __name__ == "__main__":

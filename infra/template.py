@@ -15,6 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 
+# What `!Ref AWS::NoValue` resolves to until the property holding it is dropped.
+_NO_VALUE = object()
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short-form intrinsics (!Ref, !GetAtt, !Sub, ...)."""
 
@@ -118,7 +122,12 @@ class ResolvedTemplate:
             "AWS::URLSuffix": "amazonaws.com",
         }.get(name)
 
-    def ref(self, name: str) -> str:
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template.get("Conditions", {})[name]))
+
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         pseudo = self._pseudo(name)
         if pseudo is not None:
             return pseudo
@@ -172,4 +181,17 @@ class ResolvedTemplate:
             if function == "Fn::Split":
                 separator, text = argument
                 return str(self.resolve(text)).split(separator)
-        return {key: self.resolve(item) for key, item in value.items()}
+            if function == "Fn::If":
+                condition, if_true, if_false = argument
+                return self.resolve(if_true if self.condition(condition) else if_false)
+            if function == "Fn::Equals":
+                left, right = self.resolve(argument)
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                (inner,) = argument
+                return not self.resolve(inner)
+            if function == "Condition":
+                return self.condition(argument)
+        # `!Ref AWS::NoValue` removes the property, as in CloudFormation.
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}

@@ -1,8 +1,13 @@
 """One Lambda execution environment: imports a handler once (the init phase), then serves invocations.
 
-Started by the function host as `python -m infra.worker SPEC_JSON REPLY_FD`. Requests arrive on stdin and
-replies leave on REPLY_FD, one JSON document per line, so whatever the handler prints on stdout/stderr
-(its logs) never mixes with the protocol.
+Started by the function host as `python -I -S infra/worker.py SPEC_JSON REPLY_FD` for a built zip function
+(sys.path: its package, its layers, the runtime's boto3; this file imports nothing else) or as
+`python -m infra.worker ...` for an image run from .venv. Requests arrive on stdin and replies leave on
+REPLY_FD, one JSON document per line, so whatever the handler prints on stdout/stderr (its logs) never mixes
+with the protocol.
+
+With `call_log` in the spec, every AWS call the handler makes through botocore (and every URL or POST form it
+presigns) is appended to that file, one JSON line each, for the permission check (infra/permissions.py).
 """
 
 import importlib
@@ -42,10 +47,77 @@ def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any
     }
 
 
+# The request parameters that name what a call touches (bucket, key, table, index, queue).
+_RESOURCE_PARAMETERS = ("Bucket", "Key", "Prefix", "TableName", "IndexName", "QueueUrl")
+
+
+class CallRecorder:
+    """Appends each AWS call to a JSON-lines file, from botocore's event hooks on every session."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "a", buffering=1)  # noqa: SIM115 - open for the life of the environment
+
+    def install(self) -> None:
+        try:
+            import botocore.session
+        except ImportError:  # a function without boto3 makes no AWS calls
+            return
+        original_init = botocore.session.Session.__init__
+        recorder = self
+
+        def init(session: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(session, *args, **kwargs)
+            session.register("before-parameter-build", recorder._before_call)
+            session.register("after-call", recorder._after_call)
+            session.register("before-sign", recorder._before_sign)
+
+        botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, default=str) + "\n")
+
+    @staticmethod
+    def _call(model: Any, params: dict[str, Any]) -> dict[str, Any]:
+        resources = {name: params[name] for name in _RESOURCE_PARAMETERS if isinstance(params.get(name), str)}
+        if isinstance(params.get("RequestItems"), dict):  # BatchGetItem / BatchWriteItem: one entry per table
+            resources["TableNames"] = sorted(params["RequestItems"])
+        return {"service": model.service_model.signing_name, "operation": model.name, "params": resources}
+
+    def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        try:
+            context["photomod_call"] = self._call(model, params)
+        except Exception as error:  # recording must never break the function
+            print(f"[call recorder] {error!r}", file=sys.stderr)
+
+    def _after_call(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = context.get("photomod_call")
+        if call is not None:
+            error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            self._write({**call, "status": getattr(http_response, "status_code", None), "error": error})
+
+    def _before_sign(self, request: Any, **_: Any) -> None:
+        """A presigned URL or POST form is signed now and used later, by someone else, with this role's rights."""
+        context = request.context
+        if not context.get("is_presign_request"):  # an ordinary call: recorded with its answer by _after_call
+            return
+        policy = context.get("s3-presign-post-policy")
+        if policy is None:  # generate_presigned_url
+            if context.get("photomod_call") is not None:
+                self._write({**context["photomod_call"], "presigned": "url"})
+            return
+        # generate_presigned_post builds its request from CreateBucket's model: what it allows is a PutObject.
+        fields = context.get("s3-presign-post-fields", {})
+        bucket = next((c["bucket"] for c in policy["conditions"] if isinstance(c, dict) and "bucket" in c), None)
+        call = {"service": "s3", "operation": "PutObject", "params": {"Bucket": bucket, "Key": fields.get("key")}}
+        self._write({**call, "presigned": "post"})
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     replies = os.fdopen(int(sys.argv[2]), "w", buffering=1)
     sys.path[:0] = spec["code_paths"]
+    if spec.get("call_log"):
+        CallRecorder(spec["call_log"]).install()
     module_name, handler_name = spec["handler"].rsplit(".", 1)
     started = time.monotonic()
     try:

@@ -1,10 +1,13 @@
-// Photo check: upload a product-review photo straight to S3 with a presigned POST, then poll the API for
-// the ResNet50 prediction and moderation verdict. Plain browser JavaScript, no build step, no dependencies.
+// Photo check: upload product-review photos straight to S3 with presigned POSTs, then poll the API for each
+// photo's ResNet50 prediction and moderation verdict. Plain browser JavaScript, no build step, no dependencies.
 // Everything that comes from the API or S3 reaches the DOM through textContent, never innerHTML.
+// Plain words for API codes live in messages.js (window.PHOTOMOD_MESSAGES), shared with the review page.
 (function () {
   "use strict";
 
   var MAX_BYTES = 10 * 1024 * 1024;
+  // Photos uploaded and polled at the same time; the rest wait their turn.
+  var MAX_PARALLEL = 3;
   var POLL_INTERVAL_MS = 750;
   var POLL_TIMEOUT_MS = 120 * 1000;
   // Polling survives a few blips (a cold Lambda, a dropped connection) before giving up.
@@ -34,38 +37,21 @@
     review: { text: "Needs review", className: "badge-review" },
     block: { text: "Blocked", className: "badge-block" }
   };
+  var messages = window.PHOTOMOD_MESSAGES;
 
   var el = {
     dropZone: document.getElementById("drop-zone"),
     fileInput: document.getElementById("file-input"),
-    progressWrap: document.getElementById("progress-wrap"),
-    progress: document.getElementById("progress"),
-    progressText: document.getElementById("progress-text"),
     status: document.getElementById("status"),
     error: document.getElementById("error"),
-    result: document.getElementById("result"),
-    untrainedWarning: document.getElementById("untrained-warning"),
-    preview: document.getElementById("preview"),
-    previewCaption: document.getElementById("preview-caption"),
-    verdict: document.getElementById("verdict"),
-    prediction: document.getElementById("prediction"),
-    predictionScore: document.getElementById("prediction-score"),
-    labelsBody: document.querySelector("#labels tbody"),
-    model: document.getElementById("model"),
-    imageId: document.getElementById("image-id"),
-    feedbackForm: document.getElementById("feedback-form"),
-    correctLabel: document.getElementById("correct-label"),
-    comment: document.getElementById("comment"),
-    feedbackSubmit: document.getElementById("feedback-submit"),
-    feedbackStatus: document.getElementById("feedback-status"),
-    again: document.getElementById("again")
+    photos: document.getElementById("photos"),
+    list: document.getElementById("photo-list"),
+    template: document.getElementById("photo-template")
   };
 
-  // A run is one photo from choice to result. Starting another run makes the old one's callbacks no-ops.
-  var run = 0;
-  var busy = false;
-  var previewUrl = null;
-  var currentImageId = null;
+  var nextPhotoNumber = 1;
+  var waiting = [];
+  var running = 0;
 
   var apiUrl = readApiUrl();
   if (apiUrl === null) {
@@ -73,22 +59,18 @@
       "This page is not configured: config.js is missing or does not set window.PHOTOMOD_CONFIG.apiUrl. " +
       "Start the local stack (it writes web/config.js) and reload."
     );
-    setInputEnabled(false);
+    el.fileInput.disabled = true;
+    el.dropZone.classList.add("disabled");
     return;
   }
 
   el.fileInput.addEventListener("change", function () {
-    var file = el.fileInput.files && el.fileInput.files[0];
-    if (file) {
-      startRun(file);
-    }
+    var files = Array.prototype.slice.call(el.fileInput.files || []);
+    // Cleared so that choosing the same file again still fires "change".
+    el.fileInput.value = "";
+    addPhotos(files);
   });
   wireDropZone();
-  el.feedbackForm.addEventListener("submit", onFeedbackSubmit);
-  el.again.addEventListener("click", function () {
-    resetPage();
-    el.fileInput.focus();
-  });
 
   // ---- configuration -------------------------------------------------------------------------------
 
@@ -100,18 +82,16 @@
     return config.apiUrl.trim().replace(/\/+$/, "");
   }
 
-  // ---- choosing a file -----------------------------------------------------------------------------
+  // ---- choosing files ------------------------------------------------------------------------------
 
   function wireDropZone() {
     ["dragenter", "dragover"].forEach(function (name) {
       el.dropZone.addEventListener(name, function (event) {
         event.preventDefault();
         if (event.dataTransfer) {
-          event.dataTransfer.dropEffect = busy ? "none" : "copy";
+          event.dataTransfer.dropEffect = "copy";
         }
-        if (!busy) {
-          el.dropZone.classList.add("drag-over");
-        }
+        el.dropZone.classList.add("drag-over");
       });
     });
     ["dragleave", "dragend"].forEach(function (name) {
@@ -122,15 +102,12 @@
     el.dropZone.addEventListener("drop", function (event) {
       event.preventDefault();
       el.dropZone.classList.remove("drag-over");
-      if (busy) {
-        return;
-      }
       var files = event.dataTransfer && event.dataTransfer.files;
       if (!files || files.length === 0) {
-        showError("Nothing to upload: drop a photo file.");
+        showError("Nothing to upload: drop photo files.");
         return;
       }
-      startRun(files[0]);
+      addPhotos(Array.prototype.slice.call(files));
     });
     // A photo dropped beside the drop zone would otherwise make the browser navigate away to the file.
     window.addEventListener("dragover", function (event) { event.preventDefault(); });
@@ -162,69 +139,142 @@
     return null;
   }
 
-  // ---- one run: create upload, send to S3, poll for the result ------------------------------------
-
-  function startRun(file) {
-    if (busy) {
+  // Every chosen file gets its card at once, with its preview; uploads start as slots free up.
+  function addPhotos(files) {
+    hideError();
+    if (!files.length) {
       return;
     }
-    resetPage();
-    var contentType = contentTypeOf(file);
-    var problem = validationError(file, contentType);
-    if (problem) {
-      showError(problem);
-      el.fileInput.value = "";
+    var batch = { photos: [], settled: 0 };
+    files.forEach(function (file) {
+      var photo = createPhoto(file, batch);
+      batch.photos.push(photo);
+      var problem = validationError(file, photo.contentType);
+      if (problem) {
+        failPhoto(photo, problem);
+      } else {
+        setPhotoStatus(photo, "Waiting to upload\u2026");
+        waiting.push(photo);
+      }
+    });
+    el.photos.hidden = false;
+    setStatus(files.length === 1 ? "1 photo added." : files.length + " photos added.");
+    startWaiting();
+  }
+
+  function startWaiting() {
+    while (running < MAX_PARALLEL && waiting.length) {
+      running += 1;
+      checkPhoto(waiting.shift()).then(function () {
+        running -= 1;
+        startWaiting();
+      });
+    }
+  }
+
+  // ---- one photo's card ----------------------------------------------------------------------------
+
+  function createPhoto(file, batch) {
+    var number = nextPhotoNumber++;
+    var node = el.template.content.firstElementChild.cloneNode(true);
+    var photo = {
+      number: number,
+      file: file,
+      contentType: contentTypeOf(file),
+      batch: batch,
+      imageId: null,
+      previewUrl: null,
+      node: node,
+      find: function (selector) { return node.querySelector(selector); }
+    };
+    node.id = "photo-" + number;
+    linkLabel(photo, ".inappropriate", ".inappropriate-label", "inappropriate");
+    linkLabel(photo, ".correct-label", ".correct-label-label", "correct-label");
+    linkLabel(photo, ".comment", ".comment-label", "comment");
+    linkLabel(photo, ".progress", ".progress-label", "progress");
+    photo.find(".photo-heading").textContent = file.name || "Photo " + number;
+    photo.find(".photo-heading").id = "photo-" + number + "-heading";
+    node.setAttribute("aria-labelledby", "photo-" + number + "-heading");
+    showPreview(photo);
+    photo.find(".feedback").addEventListener("submit", function (event) { onFeedbackSubmit(event, photo); });
+    el.list.appendChild(node);
+    return photo;
+  }
+
+  function linkLabel(photo, inputSelector, labelSelector, name) {
+    var id = "photo-" + photo.number + "-" + name;
+    photo.find(inputSelector).id = id;
+    photo.find(labelSelector).setAttribute("for", id);
+  }
+
+  // The shopper sees the photo as soon as it is chosen; the browser decodes it locally, nothing is sent.
+  function showPreview(photo) {
+    var image = photo.find(".preview-image");
+    var caption = photo.find(".preview-caption");
+    caption.textContent = photo.file.name;
+    image.alt = "Preview of " + (photo.file.name || "your photo");
+    if (ALLOWED_TYPES.indexOf(photo.contentType) === -1) {
+      image.hidden = true;
       return;
     }
+    photo.previewUrl = URL.createObjectURL(photo.file);
+    image.addEventListener("error", function () {
+      // HEIC and TIFF: most browsers cannot draw them, the service can still check them.
+      image.hidden = true;
+      caption.textContent = photo.file.name + " (no preview in this browser)";
+    });
+    image.src = photo.previewUrl;
+  }
 
-    var thisRun = ++run;
-    var stillCurrent = function () { return thisRun === run; };
-    setBusy(true);
-    previewUrl = URL.createObjectURL(file);
-    setStatus("Preparing upload\u2026");
+  // ---- one photo: create upload, send to S3, poll for the result ------------------------------------
 
-    createUpload(file, contentType)
+  function checkPhoto(photo) {
+    setPhotoStatus(photo, "Preparing upload\u2026");
+    return createUpload(photo.file, photo.contentType)
       .then(function (upload) {
-        if (!stillCurrent()) { return null; }
-        currentImageId = upload.image_id;
-        setStatus("Uploading\u2026");
-        showProgress(0);
-        return uploadToS3(upload.upload, file, stillCurrent).then(function () { return upload; });
+        photo.imageId = upload.image_id;
+        photo.node.setAttribute("data-image-id", upload.image_id);
+        setPhotoStatus(photo, "Uploading\u2026");
+        showProgress(photo, 0);
+        return uploadToS3(upload.upload, photo).then(function () { return upload; });
       })
       .then(function (upload) {
-        if (!upload || !stillCurrent()) { return null; }
-        hideProgress();
-        setStatus("Classifying\u2026");
-        return pollForResult(upload.result_url, stillCurrent);
+        hideProgress(photo);
+        setPhotoStatus(photo, "Checking the photo\u2026");
+        return pollForResult(upload.result_url);
       })
       .then(function (prediction) {
-        if (!prediction || !stillCurrent()) { return; }
         if (prediction.status === "done") {
-          setStatus("Done.");
-          showResult(prediction, file);
+          setPhotoStatus(photo, "");
+          showResult(photo, prediction);
+          settle(photo, (VERDICTS[prediction.verdict] || { text: "checked" }).text + ".");
         } else {
           var err = prediction.error || {};
-          setStatus("");
-          showError(
-            "We could not classify this photo: " + (err.message || "unknown error") +
-            " (code: " + (err.code || "unknown") + ")."
-          );
+          failPhoto(photo, "We could not check this photo. " + messages.errorText(err.code, err.message));
         }
       })
       .catch(function (error) {
-        if (!stillCurrent()) { return; }
-        hideProgress();
-        setStatus("");
-        showError(error && error.message ? error.message : String(error));
-      })
-      .then(function () {
-        if (stillCurrent()) {
-          setBusy(false);
-          // Cleared so that choosing the same file again still fires "change".
-          el.fileInput.value = "";
-          el.again.hidden = false;
-        }
+        hideProgress(photo);
+        failPhoto(photo, error && error.message ? error.message : String(error));
       });
+  }
+
+  function failPhoto(photo, text) {
+    setPhotoStatus(photo, "");
+    var error = photo.find(".photo-error");
+    error.textContent = text;
+    error.hidden = false;
+    photo.node.classList.add("is-failed");
+    settle(photo, "not checked: " + text);
+  }
+
+  // One photo reached its end. When the whole batch has, focus moves to the first photo's result.
+  function settle(photo, summary) {
+    photo.batch.settled += 1;
+    setStatus((photo.file.name || "Photo " + photo.number) + ": " + summary);
+    if (photo.batch.settled === photo.batch.photos.length) {
+      photo.batch.photos[0].find(".photo-heading").focus();
+    }
   }
 
   function createUpload(file, contentType) {
@@ -238,14 +288,14 @@
       }
       var body = reply.body || {};
       if (!body.image_id || !body.upload || !body.upload.url || !body.result_url) {
-        throw new Error("The API answered POST /uploads without image_id, upload.url or result_url.");
+        throw new Error("The service answered in a way this page does not understand. Reload the page and try again.");
       }
       return body;
     });
   }
 
   // XMLHttpRequest rather than fetch: fetch has no upload progress events.
-  function uploadToS3(upload, file, stillCurrent) {
+  function uploadToS3(upload, photo) {
     return new Promise(function (resolve, reject) {
       var form = new FormData();
       var fields = upload.fields || {};
@@ -253,31 +303,29 @@
         form.append(name, fields[name]);
       });
       // S3 ignores every form field that comes after the file, so the file goes last.
-      form.append("file", file, file.name);
+      form.append("file", photo.file, photo.file.name);
 
       var xhr = new XMLHttpRequest();
       xhr.open("POST", upload.url);
       xhr.upload.onprogress = function (event) {
-        if (stillCurrent() && event.lengthComputable) {
-          showProgress(Math.round((event.loaded / event.total) * 100));
+        if (event.lengthComputable) {
+          showProgress(photo, Math.round((event.loaded / event.total) * 100));
         }
       };
       xhr.onload = function () {
         if (xhr.status === 200 || xhr.status === 201 || xhr.status === 204) {
-          showProgress(100);
+          showProgress(photo, 100);
           resolve();
           return;
         }
         reject(new Error(s3ErrorMessage(xhr)));
       };
       xhr.onerror = function () {
-        reject(new Error(
-          "The upload to storage failed before it got an answer (network error or CORS refused by " +
-          hostOf(upload.url) + ")."
-        ));
+        reject(new Error("The upload failed: the connection to " + hostOf(upload.url) + " was lost or refused. " +
+          "Check your connection and try again."));
       };
       xhr.ontimeout = function () {
-        reject(new Error("The upload to storage timed out."));
+        reject(new Error("The upload took too long and was stopped. Check your connection and try again."));
       };
       xhr.timeout = 5 * 60 * 1000;
       xhr.send(form);
@@ -285,41 +333,34 @@
   }
 
   function s3ErrorMessage(xhr) {
-    var message = "Storage rejected the upload (HTTP " + xhr.status + ")";
-    var text = xhr.responseText || "";
-    if (text) {
-      try {
-        var xml = new DOMParser().parseFromString(text, "application/xml");
-        var code = xml.getElementsByTagName("Code")[0];
-        var detail = xml.getElementsByTagName("Message")[0];
-        if (detail && detail.textContent) {
-          message += ": " + detail.textContent.trim();
-        }
-        if (code && code.textContent) {
-          message += " (" + code.textContent.trim() + ")";
-        }
-      } catch (ignored) {
-        // Not XML: the status alone has to do.
-      }
+    var code = "";
+    try {
+      var xml = new DOMParser().parseFromString(xhr.responseText || "", "application/xml");
+      var node = xml.getElementsByTagName("Code")[0];
+      code = node && node.textContent ? node.textContent.trim() : "";
+    } catch (ignored) {
+      // Not XML: the status alone has to do.
     }
-    return message + ".";
+    if (code === "EntityTooLarge") {
+      return messages.errorText("file_too_large");
+    }
+    if (code === "AccessDenied" || code === "ExpiredToken" || code === "RequestTimeTooSkewed") {
+      return "The upload link expired or was refused. Choose the photo again.";
+    }
+    return "Storage refused the upload (HTTP " + xhr.status + (code ? ", " + code : "") + "). Try again.";
   }
 
-  function pollForResult(resultUrl, stillCurrent) {
+  function pollForResult(resultUrl) {
     var deadline = Date.now() + POLL_TIMEOUT_MS;
     var consecutiveErrors = 0;
     var lastProblem = "";
 
     return new Promise(function (resolve, reject) {
       function again() {
-        if (!stillCurrent()) {
-          resolve(null);
-          return;
-        }
         if (Date.now() >= deadline) {
           reject(new Error(
             "Still no result after " + Math.round(POLL_TIMEOUT_MS / 1000) + " s. " +
-            "The photo was uploaded; try again later." + (lastProblem ? " Last problem: " + lastProblem : "")
+            "The photo was uploaded; look again later." + (lastProblem ? " Last problem: " + lastProblem : "")
           ));
           return;
         }
@@ -327,10 +368,6 @@
       }
 
       function poll() {
-        if (!stillCurrent()) {
-          resolve(null);
-          return;
-        }
         requestJson("GET", resultUrl).then(function (reply) {
           var body = reply.body || {};
           // 404: the upload event has not reached the classifier yet, so no record exists. Keep waiting.
@@ -369,54 +406,58 @@
 
   // ---- feedback ------------------------------------------------------------------------------------
 
-  function onFeedbackSubmit(event) {
+  function onFeedbackSubmit(event, photo) {
     event.preventDefault();
-    var label = el.correctLabel.value.trim();
-    var comment = el.comment.value.trim();
-    if (!label) {
-      setFeedbackStatus("Please say what the photo shows.", true);
-      el.correctLabel.setAttribute("aria-invalid", "true");
-      el.correctLabel.focus();
+    var labelInput = photo.find(".correct-label");
+    var commentInput = photo.find(".comment");
+    var inappropriate = photo.find(".inappropriate").checked;
+    var label = labelInput.value.trim();
+    var comment = commentInput.value.trim();
+    var problem = null;
+    var invalid = null;
+    if (!label && !inappropriate) {
+      problem = "Say what the photo shows, or tick \u201cinappropriate\u201d to report it.";
+      invalid = labelInput;
+    } else if (label.length > FEEDBACK_LABEL_MAX) {
+      problem = "The label can be at most " + FEEDBACK_LABEL_MAX + " characters.";
+      invalid = labelInput;
+    } else if (comment.length > FEEDBACK_COMMENT_MAX) {
+      problem = "The comment can be at most " + FEEDBACK_COMMENT_MAX + " characters.";
+      invalid = commentInput;
+    }
+    labelInput.removeAttribute("aria-invalid");
+    commentInput.removeAttribute("aria-invalid");
+    if (problem) {
+      setFeedbackStatus(photo, problem, true);
+      invalid.setAttribute("aria-invalid", "true");
+      invalid.focus();
       return;
     }
-    if (label.length > FEEDBACK_LABEL_MAX) {
-      setFeedbackStatus("The label can be at most " + FEEDBACK_LABEL_MAX + " characters.", true);
-      el.correctLabel.setAttribute("aria-invalid", "true");
-      el.correctLabel.focus();
-      return;
-    }
-    if (comment.length > FEEDBACK_COMMENT_MAX) {
-      setFeedbackStatus("The comment can be at most " + FEEDBACK_COMMENT_MAX + " characters.", true);
-      el.comment.setAttribute("aria-invalid", "true");
-      el.comment.focus();
-      return;
-    }
-    el.correctLabel.removeAttribute("aria-invalid");
-    el.comment.removeAttribute("aria-invalid");
 
-    var imageId = currentImageId;
-    var thisRun = run;
-    el.feedbackSubmit.disabled = true;
-    setFeedbackStatus("Sending\u2026", false);
-    requestJson("POST", apiUrl + "/predictions/" + encodeURIComponent(imageId) + "/feedback", {
+    var submit = photo.find(".feedback-submit");
+    submit.disabled = true;
+    setFeedbackStatus(photo, "Sending\u2026", false);
+    requestJson("POST", apiUrl + "/predictions/" + encodeURIComponent(photo.imageId) + "/feedback", {
       correct_label: label,
-      comment: comment
+      comment: comment,
+      inappropriate: inappropriate
     }).then(function (reply) {
-      if (thisRun !== run) { return; }
       if (reply.status === 201 || reply.status === 200) {
-        setFeedbackStatus("Thanks \u2014 feedback recorded", false);
-        el.correctLabel.value = "";
-        el.comment.value = "";
+        var sentToReview = Boolean(reply.body && reply.body.sent_to_review);
+        setFeedbackStatus(photo, sentToReview
+          ? "Thanks \u2014 feedback recorded. The photo is hidden until a moderator has looked at it."
+          : "Thanks \u2014 feedback recorded", false);
+        photo.find(".feedback").reset();
+        if (sentToReview) {
+          showVerdict(photo, "review");
+        }
       } else {
-        setFeedbackStatus(apiErrorMessage("Feedback was not recorded", reply), true);
+        setFeedbackStatus(photo, apiErrorMessage("Your feedback was not recorded", reply), true);
       }
     }).catch(function (error) {
-      if (thisRun !== run) { return; }
-      setFeedbackStatus(error && error.message ? error.message : String(error), true);
+      setFeedbackStatus(photo, error && error.message ? error.message : String(error), true);
     }).then(function () {
-      if (thisRun === run) {
-        el.feedbackSubmit.disabled = false;
-      }
+      submit.disabled = false;
     });
   }
 
@@ -454,56 +495,98 @@
       function (error) {
         window.clearTimeout(timer);
         if (error && error.name === "AbortError") {
-          throw new Error("The service at " + hostOf(url) + " did not answer within " +
-            Math.round(REQUEST_TIMEOUT_MS / 1000) + " s.");
+          throw new Error("The service did not answer within " + Math.round(REQUEST_TIMEOUT_MS / 1000) +
+            " s. Try again in a moment.");
         }
-        throw new Error("Could not reach the service at " + hostOf(url) + " (network error or CORS refused).");
+        throw new Error("Could not reach the service at " + hostOf(url) + ". Check your connection and try again.");
       }
     );
   }
 
+  // The friendly text of the API's error code (messages.js); the API's own words only for a code it lacks.
   function apiErrorMessage(prefix, reply) {
-    var err = reply.body && reply.body.error;
-    if (err && err.message) {
-      return prefix + ": " + err.message + (err.code ? " (" + err.code + ")" : "") + ".";
+    var err = (reply.body && reply.body.error) || {};
+    if (reply.status === 429) {
+      return prefix + ": too many requests right now. Wait a moment and try again.";
     }
-    return prefix + " (HTTP " + reply.status + ").";
+    var fallback = err.message ? err.message : "the service answered HTTP " + reply.status + ".";
+    return prefix + ". " + messages.errorText(err.code, fallback);
   }
 
   function hostOf(url) {
     try { return new URL(url).host; } catch (ignored) { return String(url); }
   }
 
-  // ---- rendering -----------------------------------------------------------------------------------
+  // ---- rendering a result: one function per part, so a new part is one more call in showResult ------
 
-  function showResult(prediction, file) {
-    var labels = Array.isArray(prediction.labels) ? prediction.labels : [];
-    var model = prediction.model || {};
+  function showResult(photo, prediction) {
+    photo.node.setAttribute("data-image-id", prediction.image_id || photo.imageId || "");
+    photo.find(".image-id").textContent = prediction.image_id || photo.imageId || "";
+    showVerdict(photo, prediction.verdict);
+    showReasons(photo, prediction.verdict_reasons);
+    showPrediction(photo, prediction);
+    showLabels(photo, prediction.labels);
+    showModel(photo, prediction.model);
+    showSafety(photo, prediction.safety);
+    photo.find(".result").hidden = false;
+    photo.find(".feedback").hidden = false;
+  }
 
-    el.result.setAttribute("data-image-id", prediction.image_id || currentImageId || "");
-    el.imageId.textContent = prediction.image_id || currentImageId || "";
+  function showVerdict(photo, verdictCode) {
+    var badge = photo.find(".verdict");
+    var verdict = VERDICTS[verdictCode];
+    badge.className = "badge verdict " + (verdict ? verdict.className : "badge-unknown");
+    badge.textContent = verdict ? verdict.text : "Unknown verdict: " + String(verdictCode);
+    badge.setAttribute("data-verdict", String(verdictCode));
+  }
 
-    el.preview.src = previewUrl;
-    el.previewCaption.textContent = file.name;
-
-    var verdict = VERDICTS[prediction.verdict];
-    el.verdict.className = "badge " + (verdict ? verdict.className : "badge-unknown");
-    el.verdict.textContent = verdict ? verdict.text : "Unknown verdict: " + String(prediction.verdict);
-    el.verdict.setAttribute("data-verdict", String(prediction.verdict));
-
-    el.prediction.textContent = humanLabel(prediction.prediction);
-    el.prediction.setAttribute("data-label", String(prediction.prediction));
-    el.predictionScore.textContent = typeof prediction.score === "number" ? "(" + percent(prediction.score) + ")" : "";
-
-    el.labelsBody.textContent = "";
-    labels.forEach(function (item, index) {
-      el.labelsBody.appendChild(labelRow(item, index + 1));
+  function showReasons(photo, reasons) {
+    var list = photo.find(".reasons");
+    list.textContent = "";
+    (Array.isArray(reasons) ? reasons : []).forEach(function (reason) {
+      var item = document.createElement("li");
+      item.textContent = messages.reasonText(reason);
+      item.setAttribute("data-category", String(reason && reason.category));
+      list.appendChild(item);
     });
+    list.hidden = list.children.length === 0;
+  }
 
-    el.model.textContent = "Model: " + (model.name || "unknown") + ", weights: " + (model.weights || "unknown");
-    el.untrainedWarning.hidden = model.weights !== "untrained";
+  function showPrediction(photo, prediction) {
+    var label = photo.find(".prediction");
+    label.textContent = humanLabel(prediction.prediction);
+    label.setAttribute("data-label", String(prediction.prediction));
+    photo.find(".prediction-score").textContent =
+      typeof prediction.score === "number" ? "(" + percent(prediction.score) + ")" : "";
+  }
 
-    el.result.hidden = false;
+  function showLabels(photo, labels) {
+    var body = photo.find(".labels tbody");
+    body.textContent = "";
+    (Array.isArray(labels) ? labels : []).forEach(function (item, index) {
+      body.appendChild(labelRow(item, index + 1));
+    });
+  }
+
+  function showModel(photo, model) {
+    model = model || {};
+    photo.find(".model").textContent = "Model: " + (model.name || "unknown") + ", weights: " + (model.weights || "unknown");
+    photo.find(".untrained-warning").hidden = model.weights !== "untrained";
+  }
+
+  // The explicit-content model's five probabilities, most likely first, e.g. "neutral 92.9%, drawing 6.8%, ...".
+  function showSafety(photo, safety) {
+    var line = photo.find(".safety");
+    line.setAttribute("data-top-class", safety ? String(safety.top_class) : "");
+    if (!safety || !safety.probabilities) {
+      line.textContent = "not checked (no safety model on this stack)";
+      return;
+    }
+    var scores = safety.probabilities;
+    line.textContent = Object.keys(scores)
+      .sort(function (a, b) { return scores[b] - scores[a]; })
+      .map(function (name) { return name + " " + percent(scores[name]); })
+      .join(", ") + (safety.model ? " (" + safety.model.name + " " + safety.model.version + ")" : "");
   }
 
   function labelRow(item, rank) {
@@ -542,46 +625,10 @@
     return row;
   }
 
-  function resetPage() {
-    run += 1; // orphan any callbacks of the previous run
-    setBusy(false);
-    hideError();
-    hideProgress();
-    setStatus("");
-    el.result.hidden = true;
-    el.result.removeAttribute("data-image-id");
-    el.untrainedWarning.hidden = true;
-    el.labelsBody.textContent = "";
-    el.verdict.textContent = "";
-    el.verdict.className = "badge";
-    el.verdict.removeAttribute("data-verdict");
-    el.prediction.textContent = "";
-    el.prediction.removeAttribute("data-label");
-    el.predictionScore.textContent = "";
-    el.model.textContent = "";
-    el.imageId.textContent = "";
-    el.preview.removeAttribute("src");
-    el.previewCaption.textContent = "";
-    el.feedbackForm.reset();
-    el.feedbackSubmit.disabled = false;
-    setFeedbackStatus("", false);
-    el.again.hidden = true;
-    if (previewUrl) {
-      URL.revokeObjectURL(previewUrl);
-      previewUrl = null;
-    }
-    currentImageId = null;
-  }
+  // ---- small helpers -------------------------------------------------------------------------------
 
-  function setBusy(value) {
-    busy = value;
-    setInputEnabled(!value);
-    el.dropZone.setAttribute("aria-busy", value ? "true" : "false");
-  }
-
-  function setInputEnabled(enabled) {
-    el.fileInput.disabled = !enabled;
-    el.dropZone.classList.toggle("disabled", !enabled);
+  function setPhotoStatus(photo, text) {
+    photo.find(".photo-status").textContent = text;
   }
 
   function setStatus(text) {
@@ -598,21 +645,22 @@
     el.error.hidden = true;
   }
 
-  function showProgress(value) {
-    el.progressWrap.hidden = false;
-    el.progress.value = value;
-    el.progress.textContent = value + "%";
-    el.progressText.textContent = value + "%";
+  function showProgress(photo, value) {
+    photo.find(".progress-wrap").hidden = false;
+    var progress = photo.find(".progress");
+    progress.value = value;
+    progress.textContent = value + "%";
+    photo.find(".progress-text").textContent = value + "%";
   }
 
-  function hideProgress() {
-    el.progressWrap.hidden = true;
-    el.progress.value = 0;
+  function hideProgress(photo) {
+    photo.find(".progress-wrap").hidden = true;
   }
 
-  function setFeedbackStatus(text, isError) {
-    el.feedbackStatus.textContent = text;
-    el.feedbackStatus.classList.toggle("is-error", Boolean(isError));
+  function setFeedbackStatus(photo, text, isError) {
+    var status = photo.find(".feedback-status");
+    status.textContent = text;
+    status.classList.toggle("is-error", Boolean(isError));
   }
 
   function humanLabel(label) {

@@ -30,13 +30,15 @@ from infra.sqs_source import sqs_event
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 REGION = "us-east-1"
-FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify")
+FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
 # What infra/local-env.json does for the local stack (its paths are relative to the repository): untrained weights
-# allowed (none are ever downloaded in tests) and the converted model of `make model` (the `served_model` fixture).
+# allowed (none are ever downloaded in tests), the converted model of `make model` (the `served_model` fixture) and
+# the safety model `make models` converts (a missing one is tolerated, with a warning, as locally).
+LOCAL_ENVIRONMENT = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"]
+SAFETY_MODEL = REPO_ROOT / LOCAL_ENVIRONMENT["SAFETY_MODEL_PATH"]
 ENVIRONMENT_OVERRIDES = {
     "ClassifyFunction": {
-        name: str(REPO_ROOT / value) if name.endswith("_PATH") else value
-        for name, value in json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"].items()
+        name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in LOCAL_ENVIRONMENT.items()
     }
 }
 
@@ -153,23 +155,37 @@ def header(response: dict[str, Any], name: str) -> str | None:
 
 
 def s3_notification_body(
-    template_record: dict[str, Any], bucket: str, key: str, etag: str, size: int, sequencer: str
+    template_record: dict[str, Any],
+    bucket: str,
+    key: str,
+    etag: str,
+    size: int,
+    sequencer: str,
+    version_id: str | None = None,
 ) -> str:
-    """An ObjectCreated notification in the shape of `template_record` (from tests/events), for another object."""
+    """An ObjectCreated notification in the shape of `template_record` (from events/), for another object
+    (of `version_id`, or of no version in particular)."""
     record = json.loads(json.dumps(template_record))
     record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
     record["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag, size=size, sequencer=sequencer)
+    record["s3"]["object"].pop("versionId", None)
+    if version_id:
+        record["s3"]["object"]["versionId"] = version_id
     return json.dumps({"Records": [record]})
 
 
-def sqs_event_with_bodies(bodies: list[str], queue_arn: str) -> dict[str, Any]:
+def sqs_event_with_bodies(bodies: list[str], queue_arn: str, receive_count: int = 1) -> dict[str, Any]:
     """The SQS event Lambda would deliver for messages with these bodies (see tests/unit/test_sqs_source.py)."""
     messages = [
         {
             "MessageId": str(uuid.uuid4()),
             "ReceiptHandle": uuid.uuid4().hex,
             "Body": body,
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795684449600", "SenderId": "AIDAEXAMPLE"},
+            "Attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": "1795684449600",
+                "SenderId": "AIDAEXAMPLE",
+            },
         }
         for body in bodies
     ]

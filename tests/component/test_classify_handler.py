@@ -5,24 +5,34 @@ Importing classify.app builds the model (a few seconds), so this module shares o
 import; every test uses keys of its own.
 """
 
+import io
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from infra.sqs_source import sqs_event
 from infra.template import REPO_ROOT
 from photomod_shared import ids
 from photomod_shared.predictions import PredictionTable
-from tests.component.mocked import MockedStack, mocked_stack, s3_notification_body, sqs_event_with_bodies
+from tests.component.mocked import (
+    SAFETY_MODEL,
+    MockedStack,
+    mocked_stack,
+    s3_notification_body,
+    sqs_event_with_bodies,
+)
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 DOG = DATA / "dog.jpeg"
 TABBY = DATA / "imagenet-samples" / "n02123045_tabby.JPEG"
 GOLDEN_RETRIEVER = DATA / "imagenet-samples" / "n02099601_golden_retriever.JPEG"
+BIKINI = DATA / "imagenet-samples" / "n02837789_bikini.JPEG"
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +73,16 @@ class Photos:
         response = self.stack.client("s3").put_object(
             Bucket=self.stack.bucket, Key=key, Body=data, ContentType="image/jpeg"
         )
-        self.notify(key, response["ETag"].strip('"'), len(data))
+        self.notify(key, response["ETag"].strip('"'), len(data), response["VersionId"])
         return key
 
-    def notify(self, key: str, etag: str = "d41d8cd98f00b204e9800998ecf8427e", size: int = 0) -> str:
+    def notify(
+        self, key: str, etag: str = "d41d8cd98f00b204e9800998ecf8427e", size: int = 0, version_id: str | None = None
+    ) -> str:
         sequencer = f"{time.time_ns():020X}"  # increasing, like S3's
-        self.bodies.append(s3_notification_body(self.s3_record, self.stack.bucket, key, etag, size, sequencer))
+        self.bodies.append(
+            s3_notification_body(self.s3_record, self.stack.bucket, key, etag, size, sequencer, version_id)
+        )
         return key
 
     def event(self, *extra_bodies: str) -> dict[str, Any]:
@@ -77,7 +91,7 @@ class Photos:
 
 @pytest.fixture
 def photos(stack, load_event) -> Photos:
-    """Notifications shaped like the upload record in tests/events/classify_sqs_batch.json."""
+    """Notifications shaped like the upload record in events/classify_sqs_batch.json."""
     s3_record = json.loads(load_event("classify_sqs_batch")["Records"][0]["body"])["Records"][0]
     return Photos(stack, s3_record)
 
@@ -127,6 +141,9 @@ def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
         assert done["policy_version"] == classify_app.work.policy.version
         assert done["model"] == {"name": "ResNet50", "weights": "untrained"}
         assert done["error"] is None and done["classified_at"]
+        if classify_app.work.safety is not None:
+            assert done["safety"]["model"] == {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"}
+            assert sum(done["safety"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert item(stack, upload_key)["created_at"] == "2026-11-26T09:14:07.000Z"  # kept from the pending item
     assert (item(stack, upload_key)["source"], item(stack, tabby)["source"]) == ("upload", "drop-folder")
     failed = item(stack, broken)
@@ -183,3 +200,159 @@ def test_a_photo_dropped_in_incoming_reaches_the_queue_and_is_classified(stack, 
     assert len(messages) == 1
     assert result == {"batchItemFailures": []}
     assert (item(stack, key)["status"], item(stack, key)["s3_key"]) == ("done", key)
+
+
+@pytest.mark.skipif(not SAFETY_MODEL.is_file(), reason="no converted safety model: `make models` builds it (node, npm)")
+def test_each_photo_gets_both_models_in_one_pass_and_swimwear_is_reviewed_as_explicit(
+    stack, classify_app, photos, forward_passes, monkeypatch
+):
+    # Given: the real nsfwjs MobileNetV2, converted, counting its forward passes
+    safety_passes: list[tuple[int, ...]] = []
+    predict = classify_app.work.safety.predict
+    monkeypatch.setattr(
+        classify_app.work.safety, "predict", lambda batch: safety_passes.append(batch.shape) or predict(batch)
+    )
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    dog = photos.put(f"{folder}/dog.jpeg", DOG.read_bytes())
+    bikini = photos.put(f"{folder}/bikini.jpeg", BIKINI.read_bytes())
+
+    # When
+    assert run(classify_app, stack, photos.event()) == {"batchItemFailures": []}
+
+    # Then: one pass of each model over the batch, and both results stored side by side
+    assert forward_passes == [(2, 224, 224, 3)] and safety_passes == [(2, 224, 224, 3)]
+    dog_item, bikini_item = item(stack, dog), item(stack, bikini)
+    assert len(dog_item["labels"]) == 5 and dog_item["safety"]["top_class"] == "neutral"
+    assert dog_item["safety"]["probabilities"]["neutral"] == pytest.approx(0.929065, abs=1e-3)  # nsfwjs in Node
+    assert dog_item["verdict"] == "allow"
+    assert bikini_item["safety"]["top_class"] == "sexy"
+    assert bikini_item["safety"]["probabilities"]["sexy"] == pytest.approx(0.990286, abs=1e-3)  # nsfwjs in Node
+    assert bikini_item["verdict"] == "review"
+    reasons = [
+        (reason["category"], reason["action"], reason["label"], reason["wnid"])
+        for reason in bikini_item["verdict_reasons"]
+    ]
+    assert ("explicit", "review", "sexy", None) in reasons
+
+
+# --- judged bytes only ---------------------------------------------------------------------------------
+
+
+def test_each_version_of_a_key_is_judged_on_its_own_bytes_and_recorded(stack, classify_app, photos):
+    # Given: a photo, then the same key overwritten (a replayed presigned POST) before the first event is handled
+    key = photos.put(f"incoming/{uuid.uuid4().hex[:8]}/photo.jpg", DOG.read_bytes())
+    first_version = json.loads(photos.bodies[0])["Records"][0]["s3"]["object"]["versionId"]
+    photos.put(key, b"\xff\xd8\xff\xe0 not a real jpeg")
+    second_version = json.loads(photos.bodies[1])["Records"][0]["s3"]["object"]["versionId"]
+    first_event, second_event = photos.event(), None
+    first_event["Records"] = first_event["Records"][:1]
+
+    # When: the first upload's notification is handled
+    assert run(classify_app, stack, first_event) == {"batchItemFailures": []}
+
+    # Then: its own bytes were judged (the dog, not the broken replacement), and the version is recorded
+    judged = item(stack, key)
+    assert (judged["status"], judged["object_version"]) == ("done", first_version)
+
+    # When: the replacement's notification is handled, it is judged again on its own bytes
+    second_event = photos.event()
+    second_event["Records"] = second_event["Records"][1:]
+    assert run(classify_app, stack, second_event) == {"batchItemFailures": []}
+    rejudged = item(stack, key)
+    assert (rejudged["status"], rejudged["object_version"]) == ("failed", second_version)
+    assert rejudged["error"]["code"] == "corrupt_image"
+
+
+# --- failure isolation --------------------------------------------------------------------------------
+
+
+def test_a_redelivered_batch_is_classified_one_photo_at_a_time(stack, classify_app, photos, forward_passes):
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    keys = [photos.put(f"{folder}/{name}", path.read_bytes()) for name, path in (("a.jpg", DOG), ("b.jpg", TABBY))]
+    event = sqs_event_with_bodies(photos.bodies, stack.template.arn("ClassifyQueue"), receive_count=2)
+
+    assert run(classify_app, stack, event) == {"batchItemFailures": []}
+
+    assert forward_passes == [(1, 224, 224, 3), (1, 224, 224, 3)]
+    assert all(item(stack, key)["status"] == "done" and "solo_attempts" not in item(stack, key) for key in keys)
+
+
+def forty_megapixel_jpeg() -> bytes:
+    ramp = np.linspace(0, 255, 7744, dtype=np.float32)[None, :] * np.ones((5164, 1), np.float32)
+    pixels = np.dstack([ramp, ramp[:, ::-1], np.full_like(ramp, 90)]).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def largest_sixteen_bit_png() -> bytes:
+    ramp = np.linspace(0, 32767, 7744)[None, :] + np.linspace(0, 32767, 5164)[:, None]
+    buffer = io.BytesIO()
+    Image.fromarray(ramp.astype(np.uint16)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_largest_allowed_photos_are_classified_with_the_rest_of_their_batch(
+    stack, classify_app, photos, forward_passes
+):
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    keys = [
+        photos.put(f"{folder}/40mp.jpg", forty_megapixel_jpeg()),
+        photos.put(f"{folder}/40mp-16bit.png", largest_sixteen_bit_png()),
+        photos.put(f"{folder}/dog.jpeg", DOG.read_bytes()),
+    ]
+
+    assert run(classify_app, stack, photos.event()) == {"batchItemFailures": []}
+
+    assert forward_passes == [(3, 224, 224, 3)]
+    assert [item(stack, key)["status"] for key in keys] == ["done"] * 3
+
+
+# --- operators: metrics in the function's log --------------------------------------------------------
+
+
+def emf_lines(output: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format documents among a function's stdout lines."""
+    documents = []
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and "_aws" in document:
+            documents.append(document)
+    return documents
+
+
+def metric_values(documents: list[dict[str, Any]], name: str) -> list[tuple[dict[str, str], list[float]]]:
+    """(dimensions, values) of each document that carries metric `name` (EMF allows one value or a list)."""
+    found = []
+    for document in documents:
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            assert directive["Namespace"] == "photomod"
+            if name in [metric["Name"] for metric in directive["Metrics"]]:
+                dimensions = {key: document[key] for group in directive["Dimensions"] for key in group}
+                value = document[name]
+                found.append((dimensions, value if isinstance(value, list) else [value]))
+    return found
+
+
+def test_a_batch_writes_emf_metrics_by_verdict_and_failure_reason(stack, classify_app, photos, capsys):
+    folder = f"incoming/{uuid.uuid4().hex[:8]}"
+    photos.put(f"{folder}/dog.jpeg", DOG.read_bytes())
+    photos.put(f"{folder}/tabby.jpeg", TABBY.read_bytes())
+    photos.put(f"{folder}/broken.jpg", b"\xff\xd8\xff\xe0 broken")
+    capsys.readouterr()
+
+    run(classify_app, stack, photos.event())
+
+    documents = emf_lines(capsys.readouterr().out)
+    classified = metric_values(documents, "PhotosClassified")
+    assert sum(sum(values) for _, values in classified) == 2
+    assert all(dimensions["verdict"] in ("allow", "review", "block") for dimensions, _ in classified)
+    assert metric_values(documents, "PhotosFailed") == [({"service": "photomod", "reason": "corrupt_image"}, [1])]
+    assert [values for _, values in metric_values(documents, "BatchSize")] == [[2]]
+    [(_, inference_ms)] = metric_values(documents, "InferenceTime")
+    assert len(inference_ms) == 1 and inference_ms[0] > 0
+    [(_, end_to_end)] = metric_values(documents, "EndToEndTime")
+    assert len(end_to_end) == 2 and all(value >= 0 for value in end_to_end)

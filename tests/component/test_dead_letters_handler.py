@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.predictions import EventStamp, PredictionTable
 
-IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload tests/events/dead_letter_batch.json is about
+IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload events/dead_letter_batch.json is about
 SEQUENCER = "00674591F1A1B2C3D4"  # its notification's sequencer
+EVENT_TIME = "2026-11-26T09:14:09.512Z"  # and time
 
 
 @pytest.fixture
@@ -55,8 +56,12 @@ def test_a_pending_upload_is_marked_failed_with_retries_exhausted(stack, dead_le
 def test_a_photo_classified_from_the_same_event_is_left_done(stack, dead_letters, predictions, load_event):
     # Given: a later delivery of the same notification succeeded before the copy in the dead-letter queue is read
     pending_upload(predictions)
+    # The classifier recorded the version it read; the dead letter does not know it.
     predictions.record_outcome(
-        IMAGE_ID, SEQUENCER, {"status": "done", "prediction": "clog", "classified_at": "2026-11-26T09:15:00.000Z"}, "x"
+        IMAGE_ID,
+        EventStamp(SEQUENCER, EVENT_TIME, "v1"),
+        {"status": "done", "prediction": "clog", "classified_at": "2026-11-26T09:15:00.000Z"},
+        "x",
     )
     done = predictions.get(IMAGE_ID)
 

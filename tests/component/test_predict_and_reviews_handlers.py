@@ -3,12 +3,13 @@
 import base64
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from urllib3 import encode_multipart_formdata
 
 from photomod_shared import ids
-from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, PredictionTable
+from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, EventStamp, PredictionTable
 from tests.component.mocked import header, response_json
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(256)
@@ -27,7 +28,7 @@ def api_event(
     binary: bool = False,
     api_key: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway proxy event for another route, built from tests/events/get_prediction.json."""
+    """An API Gateway proxy event for another route, built from events/get_prediction.json."""
     event = load_event("get_prediction")
     event.update(resource=resource, path=path, httpMethod=method, pathParameters=path_parameters)
     event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
@@ -65,7 +66,9 @@ def table(stack) -> PredictionTable:
     return PredictionTable(stack.table("PredictionsTable"))
 
 
-def classified(table: PredictionTable, image_id: str, verdict: str, minute: int = 0, sequencer: str = "01") -> None:
+def classified(
+    table: PredictionTable, image_id: str, verdict: str, minute: int = 0, sequencer: str = "01", version: str = "v1"
+) -> None:
     """What the classifier records for a photo (see classify.service._write)."""
     attributes = {
         "status": "done",
@@ -75,7 +78,7 @@ def classified(table: PredictionTable, image_id: str, verdict: str, minute: int 
         "s3_key": f"uploads/{image_id}.jpg",
         "classified_at": f"2026-11-26T09:{minute:02d}:00.000Z",
     }
-    assert table.record_outcome(image_id, sequencer, attributes, "2026-11-26T09:00:00.000Z")
+    assert table.record_outcome(image_id, EventStamp(sequencer, "", version), attributes, "2026-11-26T09:00:00.000Z")
 
 
 def queued(table: PredictionTable) -> list[str]:
@@ -99,11 +102,11 @@ def test_only_a_review_verdict_puts_a_photo_in_the_queue_newest_first(table):
 def test_a_newer_photo_under_the_same_key_leaves_the_queue_and_drops_an_earlier_decision(table):
     image_id = ids.new_image_id()
     classified(table, image_id, "review", sequencer="01")
-    assert table.settle_review(image_id, "block", "", "2026-11-26T09:30:00.000Z")
-    classified(table, image_id, "review", sequencer="02")
+    assert table.settle_review(image_id, "block", "", "2026-11-26T09:30:00.000Z", "v1")
+    classified(table, image_id, "review", sequencer="02", version="v2")
     assert queued(table) == [image_id]
 
-    classified(table, image_id, "allow", sequencer="03")
+    classified(table, image_id, "allow", sequencer="03", version="v3")
 
     item = table.get(image_id)
     assert queued(table) == [] and REVIEW_QUEUE_ATTRIBUTE not in item
@@ -114,9 +117,9 @@ def test_settling_leaves_the_queue_once(table):
     image_id = ids.new_image_id()
     classified(table, image_id, "review")
 
-    assert table.settle_review(image_id, "allow", "fine", "2026-11-26T09:30:00.000Z")
-    assert not table.settle_review(image_id, "block", "too late", "2026-11-26T09:31:00.000Z")
-    assert not table.settle_review(ids.new_image_id(), "allow", "", "2026-11-26T09:31:00.000Z")
+    assert table.settle_review(image_id, "allow", "fine", "2026-11-26T09:30:00.000Z", "v1")
+    assert not table.settle_review(image_id, "block", "too late", "2026-11-26T09:31:00.000Z", "v1")
+    assert not table.settle_review(ids.new_image_id(), "allow", "", "2026-11-26T09:31:00.000Z", "v1")
 
     item = table.get(image_id)
     assert (item["verdict"], item["model_verdict"]) == ("allow", "review")
@@ -172,16 +175,19 @@ def test_settling_through_the_handler(reviews, table, load_event):
             )
         )
 
-    first = settle(image_id, {"decision": "block", "note": "a weapon"})
-    again = settle(image_id, {"decision": "allow"})
-    unknown = settle(ids.new_image_id(), {"decision": "allow"})
-    invalid = settle(image_id, {"decision": "maybe"})
+    stale = settle(image_id, {"decision": "allow", "object_version": "v0"})
+    first = settle(image_id, {"decision": "block", "note": "a weapon", "object_version": "v1"})
+    again = settle(image_id, {"decision": "allow", "object_version": "v1"})
+    unknown = settle(ids.new_image_id(), {"decision": "allow", "object_version": "v1"})
+    invalid = settle(image_id, {"decision": "maybe", "object_version": "v1"})
+    unversioned = settle(image_id, {"decision": "allow"})
 
+    assert (stale["statusCode"], response_json(stale)["error"]["code"]) == (409, "version_changed")
     assert first["statusCode"] == 200, first
     assert response_json(first)["verdict"] == "block" and response_json(first)["model_verdict"] == "review"
     assert (again["statusCode"], response_json(again)["error"]["code"]) == (409, "not_in_review")
     assert (unknown["statusCode"], response_json(unknown)["error"]["code"]) == (404, "image_not_found")
-    assert invalid["statusCode"] == 400
+    assert invalid["statusCode"] == 400 and unversioned["statusCode"] == 400
     assert table.get(image_id)["verdict"] == "block"
 
 
@@ -256,8 +262,11 @@ def test_the_display_gate_refuses_photos_not_allowed(upload, table, load_event, 
 
 def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url(stack, upload, table, load_event):
     image_id = ids.new_image_id()
-    stack.client("s3").put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=JPEG)
-    classified(table, image_id, "allow")
+    s3 = stack.client("s3")
+    judged = s3.put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=JPEG)["VersionId"]
+    classified(table, image_id, "allow", version=judged)
+    # The presigned POST replayed with other bytes: a newer version that nobody has judged yet.
+    s3.put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=b"unjudged bytes")
 
     response = upload(
         api_event(
@@ -268,4 +277,7 @@ def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url(stack, 
     assert response["statusCode"] == 302, response
     location = header(response, "Location")
     assert f"/uploads/{image_id}.jpg?" in location and "X-Amz-Expires=60" in location
+    (version,) = parse_qs(urlsplit(location).query)["versionId"]
+    assert version == judged
+    assert s3.get_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", VersionId=version)["Body"].read() == JPEG
     assert header(response, "Cache-Control") == "no-store"

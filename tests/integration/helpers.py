@@ -1,5 +1,7 @@
 """What the integration tests share: uploads through the API, S3 notifications, and bounded waits.
 
+`stack` is the StackUnderTest of conftest.py: resources come from its outputs, so these work on every target.
+
 Every wait polls with a deadline and fails with the last thing it saw; no test sleeps a fixed amount.
 """
 
@@ -22,7 +24,13 @@ DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DOG_PHOTO = DATA_DIR / "dog.jpeg"
 SAMPLES_DIR = DATA_DIR / "imagenet-samples"
 
-HTTP_TIMEOUT_S = 15
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The local stack runs the real weights only when `make weights` put them here; a deployed image bakes them in.
+LOCAL_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+
+# API Gateway gives up after 29 s; a client that waits longer sees its answer (cold starts on a loaded machine
+# take 20 s here).
+HTTP_TIMEOUT_S = 30
 RESULT_TIMEOUT_S = 60
 POLL_INTERVAL_S = 0.25
 FINAL_STATUSES = frozenset({"done", "failed"})
@@ -59,7 +67,24 @@ def wait_until(
         time.sleep(interval_s)
 
 
+def expected_model(stack: Any) -> dict[str, str]:
+    """The `model` a prediction of this stack reports: untrained weights locally unless `make weights` ran."""
+    trained = stack.deployed or LOCAL_WEIGHTS.is_file()
+    return {"name": "ResNet50", "weights": "imagenet" if trained else "untrained"}
+
+
 # ---------------------------------------------------------------------------- REST API
+def openapi_document(stack: Any) -> dict[str, Any]:
+    """The API's OpenAPI document: the local stack serves it at /openapi.json; API Gateway does not, so for a
+    deployed stack it is the repository's docs/openapi.json (a unit test keeps it current)."""
+    if stack.deployed:
+        return json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
+    reply = requests.get(f"{stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    return reply.json()
+
+
 def api_get(stack: Any, path: str, **kwargs: Any) -> requests.Response:
     return requests.get(f"{stack.api_url}{path}", timeout=HTTP_TIMEOUT_S, **kwargs)
 
@@ -182,7 +207,7 @@ def s3_notification_records(
 
 
 def classify_queue_url(stack: Any) -> str:
-    return stack.template.ref("ClassifyQueue")
+    return stack.queue_url("ClassifyQueue")
 
 
 def send_to_classify_queue(stack: Any, *bodies: str) -> None:
@@ -195,7 +220,7 @@ def send_to_classify_queue(stack: Any, *bodies: str) -> None:
 def wait_for_queue_drained(stack: Any, logical_id: str = "ClassifyQueue", timeout_s: float = 45) -> None:
     """No message waiting and none in flight: everything sent so far was handled (deleted or redriven)."""
     sqs = stack.client("sqs")
-    url = stack.template.ref(logical_id)
+    url = stack.queue_url(logical_id)
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     seen: list[dict[str, str]] = []
 

@@ -19,6 +19,7 @@ from tests.integration.helpers import (
     DOG_PHOTO,
     HTTP_TIMEOUT_S,
     RESULT_TIMEOUT_S,
+    openapi_document,
     presign_upload,
     unique,
     wait_until,
@@ -31,6 +32,7 @@ OVER_10_MB = b"x" * (10 * 1024 * 1024 + 1)
 JSON = {"Content-Type": "application/json"}
 JPEG = {"Content-Type": "image/jpeg"}
 VALID_UPLOAD = {"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1000}
+DECISION = {"decision": "allow", "object_version": "v1"}  # a moderator decision on the version they saw
 PREDICT_TIMEOUT_S = 40  # /predict itself answers within API Gateway's 29 s
 
 
@@ -84,11 +86,13 @@ CASES: dict[str, Case] = {
     "reviews": Case("GET", "/reviews", (200,), keyed=True),
     "reviews, bad limit": Case("GET", "/reviews", (400,), params={"limit": "abc"}, keyed=True),
     "reviews, no key": Case("GET", "/reviews", (403,)),
-    "review, unknown id": Case("POST", "/reviews/{unknown}", (404,), json={"decision": "allow"}, keyed=True),
-    "review, not in review": Case("POST", "/reviews/{pending_id}", (409,), json={"decision": "allow"}, keyed=True),
-    "review, bad decision": Case("POST", "/reviews/{unknown}", (400,), json={"decision": "maybe"}, keyed=True),
+    "review, unknown id": Case("POST", "/reviews/{unknown}", (404,), json=DECISION, keyed=True),
+    "review, not in review": Case("POST", "/reviews/{pending_id}", (409,), json=DECISION, keyed=True),
+    "review, bad decision": Case(
+        "POST", "/reviews/{unknown}", (400,), json={**DECISION, "decision": "maybe"}, keyed=True
+    ),
     "review, wrong key": Case(
-        "POST", "/reviews/{unknown}", (403,), json={"decision": "allow"}, headers={"X-Api-Key": "wrong"}
+        "POST", "/reviews/{unknown}", (403,), json=DECISION, headers={"X-Api-Key": "wrong"}
     ),
     # POST /predict (the original service's contract), GET /predict
     "predict": Case("POST", "/predict", (200, 202), files=photo_files()),
@@ -105,10 +109,7 @@ CASES: dict[str, Case] = {
 
 @pytest.fixture(scope="module")
 def contract(local_stack) -> Contract:
-    reply = requests.get(f"{local_stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S)
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["Content-Type"].startswith("application/json")
-    document = reply.json()
+    document = openapi_document(local_stack)
     validate(document)
     return Contract(document)
 

@@ -72,10 +72,12 @@ def list_reviews(stack, **params: Any) -> requests.Response:
 
 
 def settle(stack, image_id: str, decision: str, note: str = "", headers: dict[str, str] | None = None):
+    """A moderator's decision on the version they were shown (the one the queue lists)."""
+    item = prediction_item(stack, image_id) or {}
     return api_post(
         stack,
         f"/reviews/{image_id}",
-        json={"decision": decision, "note": note},
+        json={"decision": decision, "note": note, "object_version": item.get("object_version") or "unknown"},
         headers=moderator(stack) if headers is None else headers,
     )
 
@@ -187,6 +189,7 @@ def test_the_queue_lists_photos_in_review_newest_first_in_pages(local_stack, pho
     assert item["verdict"] == "review" and item["status"] == "done"
     photo = requests.get(item["image_url"], timeout=HTTP_TIMEOUT_S)  # the moderator can see what they judge
     assert photo.status_code == 200 and photo.content == DOG_PHOTO.read_bytes()
+    assert f"versionId={item['object_version']}" in item["image_url"]  # exactly the judged version
 
 
 def test_a_bad_cursor_or_limit_is_400(local_stack):

@@ -30,7 +30,13 @@ import requests
 from infra.apigateway import Route, api_routes
 from infra.functions import function_specs
 from infra.template import LocalNames, ResolvedTemplate, load_template
-from tests.integration.helpers import HTTP_TIMEOUT_S, assert_error, assert_gateway_error, presign_upload
+from tests.integration.helpers import (
+    HTTP_TIMEOUT_S,
+    assert_error,
+    assert_gateway_error,
+    openapi_document,
+    presign_upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +56,10 @@ JSON_BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"correct_label": "dog", "comment": "c", "inappropriate": False},
         ("correct_label",),
     ),
-    ("POST", "/reviews/{image_id}"): ({"decision": "allow", "note": "n"}, ("decision",)),
+    ("POST", "/reviews/{image_id}"): (
+        {"decision": "allow", "note": "n", "object_version": "v1"},
+        ("decision", "object_version"),
+    ),
 }
 
 
@@ -71,7 +80,7 @@ def call(stack: Any, route: Route, image_id: str = UNKNOWN_ID, **kwargs: Any) ->
 
 # ---------------------------------------------------------------------------- the route table is complete
 def test_every_json_body_route_of_the_document_has_bodies_here(local_stack):
-    document = requests.get(f"{local_stack.api_url}/openapi.json", timeout=HTTP_TIMEOUT_S).json()
+    document = openapi_document(local_stack)
     json_routes = {
         (method.upper(), path)
         for path, item in document["paths"].items()

@@ -6,6 +6,8 @@ and returns a fixed probability vector for it, which also shows that every row l
 
 import io
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -17,9 +19,10 @@ from PIL import Image
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
-from classify.service import Classification, Message, ObjectMissing, classify_messages
+from classify.safety import SafetyInfo, preprocess_for_safety
+from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
 from photomod_shared import ids
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, comparable_sequencer
+from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, EventStamp, comparable_sequencer
 
 BUCKET = "photomod-local-images-123456789012"
 NOW = datetime(2026, 11, 26, 9, 14, 12, tzinfo=UTC)
@@ -67,21 +70,44 @@ class FakeModel:
 
 
 class FakePhotos:
+    """A versioned bucket: `objects` holds each key's current content; `put` adds a version."""
+
     def __init__(self, objects: dict[str, bytes | Exception]):
         self.objects = objects
+        self.current: dict[str, str] = {}
+        self.older: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
 
-    def read(self, bucket: str, key: str) -> bytes:
+    def version_of(self, key: str) -> str:
+        return self.current.get(key, f"v1-{key}")
+
+    def put(self, key: str, data: bytes) -> str:
+        if isinstance(self.objects.get(key), bytes):
+            self.older[(key, self.version_of(key))] = self.objects[key]  # type: ignore[assignment]
+        self.current[key] = f"v{len(self.older) + 2}-{key}"
+        self.objects[key] = data
+        return self.current[key]
+
+    def read(self, bucket: str, key: str, version_id: str | None) -> StoredPhoto:
         assert bucket == BUCKET
         self.reads.append(key)
+        if version_id is not None and version_id != self.version_of(key):
+            if (key, version_id) not in self.older:
+                raise ObjectMissing(key)
+            return StoredPhoto(self.older[(key, version_id)], version_id)
         found = self.objects.get(key, ObjectMissing(key))
         if isinstance(found, Exception):
             raise found
-        return found
+        return StoredPhoto(found, self.version_of(key))
+
+    def current_version(self, bucket: str, key: str) -> str | None:
+        if key not in self.objects:
+            raise ObjectMissing(key)
+        return self.version_of(key)
 
 
 class FakePredictions:
-    """Applies the same condition as PredictionTable.record_outcome: only a newer sequencer overwrites."""
+    """Applies the same condition as PredictionTable.record_outcome (EventStamp's rule) and counts solo attempts."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -90,38 +116,63 @@ class FakePredictions:
         self.broken_reads = False
         self.broken_writes: set[str] = set()
 
-    def stored_sequencers(self, image_ids: list[str]) -> dict[str, str]:
+    def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]:
         self.lookups.append(list(image_ids))
         if self.broken_reads:
             raise ConnectionError("dynamodb unreachable")
         return {
-            image_id: self.items[image_id]["sequencer"]
-            for image_id in image_ids
-            if "sequencer" in self.items.get(image_id, {})
+            image_id: self._stamp(image_id) for image_id in image_ids if "sequencer" in self.items.get(image_id, {})
         }
 
-    def record_outcome(self, image_id: str, sequencer: str, attributes: dict[str, Any], created_at: str) -> bool:
+    def _stamp(self, image_id: str) -> EventStamp:
+        item = self.items[image_id]
+        return EventStamp(item["sequencer"], item.get("event_time", ""), item.get("object_version"))
+
+    def record_outcome(
+        self, image_id: str, event: EventStamp, attributes: dict[str, Any], created_at: str, **_: Any
+    ) -> bool:
         if image_id in self.broken_writes:
             raise ConnectionError("dynamodb unreachable")
-        stored = self.items.get(image_id, {}).get("sequencer")
-        if stored is not None and stored >= comparable_sequencer(sequencer):
-            return False
+        if "sequencer" in self.items.get(image_id, {}):
+            stored = self._stamp(image_id)
+            newer = event.order > stored.order
+            if not (newer or (event.order == stored.order and event.object_version != stored.object_version)):
+                return False
         item = self.items.setdefault(image_id, {"image_id": image_id, "created_at": created_at})
-        item.update(attributes, sequencer=comparable_sequencer(sequencer))
+        for name in ("solo_attempts", "solo_attempt_of"):
+            item.pop(name, None)
+        sequencer, event_time = event.order
+        item.update(attributes, sequencer=sequencer, event_time=event_time, object_version=event.object_version)
         self.writes.append((image_id, attributes))
         return True
 
+    def count_solo_attempt(self, image_id: str, attempt: str, initial: dict[str, Any]) -> int:
+        item = self.items.setdefault(image_id, {"image_id": image_id, "status": "pending", **initial})
+        if item.get("solo_attempt_of") == attempt:
+            item["solo_attempts"] += 1
+        else:
+            item.update(solo_attempt_of=attempt, solo_attempts=1)
+        return item["solo_attempts"]
 
-def notification(key: str, sequencer: str, etag: str = "etag") -> str:
+    def forget_solo_attempts(self, image_id: str) -> None:
+        for name in ("solo_attempts", "solo_attempt_of"):
+            self.items.get(image_id, {}).pop(name, None)
+
+
+def notification(
+    key: str, sequencer: str, etag: str = "etag", *, version: str | None = None, event_time: str | None = None, size=677
+) -> str:
+    s3_object = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": sequencer}
+    if version:
+        s3_object["versionId"] = version
     record = {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "eventName": "ObjectCreated:Put",
-        "s3": {
-            "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-            "object": {"key": quote_plus(key, safe="/"), "size": 677, "eTag": etag, "sequencer": sequencer},
-        },
+        "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"}, "object": s3_object},
     }
+    if event_time:
+        record["eventTime"] = event_time
     return json.dumps({"Records": [record]})
 
 
@@ -142,8 +193,8 @@ class Batch:
             clock=lambda: NOW,
         )
 
-    def run(self, *messages: tuple[str, str]) -> list[str]:
-        return classify_messages([Message(message_id, body) for message_id, body in messages], self.work)
+    def run(self, *messages: tuple[str, str], receive_count: int = 1) -> list[str]:
+        return classify_messages([Message(message_id, body, receive_count) for message_id, body in messages], self.work)
 
     def item(self, key: str) -> dict[str, Any]:
         return self.predictions.items[ids.image_id_for_key(key)]
@@ -369,3 +420,394 @@ def test_objects_outside_the_classified_prefixes_are_ignored(batch):
 def test_an_empty_batch_runs_no_inference(batch):
     assert batch.run() == []
     assert batch.model.batches == []
+
+
+class FakeSafetyModel:
+    """Scores by dominant colour too (its rows are RGB in 0..1, nsfwjs' way): red photos look like porn."""
+
+    info = SafetyInfo("nsfwjs-MobileNetV2", "4.4.0", 224)
+    # drawing, hentai, neutral, porn, sexy
+    BY_CHANNEL = {0: [0.01, 0.01, 0.03, 0.9, 0.05], 1: [0.05, 0.0, 0.9, 0.0, 0.05], 2: [0.0, 0.0, 0.1, 0.05, 0.85]}
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess_for_safety(image, self.info.input_size)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(batch.shape)
+        assert batch.min() >= 0.0 and batch.max() <= 1.0  # pixels / 255, not ResNet50's mean-centred BGR
+        dominant = batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1)
+        return np.array([self.BY_CHANNEL[int(channel)] for channel in dominant], dtype=np.float32)
+
+
+@pytest.fixture
+def batch_with_safety(batch) -> Batch:
+    batch.work.safety = FakeSafetyModel()
+    return batch
+
+
+def test_both_models_run_once_per_batch_and_safety_is_stored_beside_the_labels(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03")))
+
+    assert batch.model.batches == [(3, 224, 224, 3)]
+    assert batch.work.safety.batches == [(3, 224, 224, 3)]
+    shoe = batch.item(SHOE)
+    assert shoe["prediction"] == "revolver" and len(shoe["labels"]) == 5
+    assert shoe["safety"] == {
+        "top_class": "neutral",
+        "probabilities": {"drawing": 0.05, "hentai": 0.0, "neutral": 0.9, "porn": 0.0, "sexy": 0.05},
+        "model": {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"},
+    }
+
+
+def test_a_photo_scored_porn_above_the_threshold_is_blocked_as_explicit(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m1", notification(UPLOAD, "01")))  # red: a tabby to ResNet50, porn 0.9 to the safety model
+
+    item = batch.item(UPLOAD)
+    assert item["prediction"] == "tabby"
+    assert item["verdict"] == "block"
+    assert [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]] == [
+        ("explicit", "block", "porn")
+    ]
+
+
+def test_a_photo_scored_sexy_is_reviewed_as_explicit(batch_with_safety):
+    batch = batch_with_safety
+
+    batch.run(("m3", notification(BOTTLE, "03")))  # blue: beer bottle (review) and sexy 0.85
+
+    item = batch.item(BOTTLE)
+    assert item["verdict"] == "review"
+    assert ("explicit", "review", "sexy") in [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]]
+
+
+def test_without_a_safety_model_safety_is_null_and_only_imagenet_decides(batch):
+    batch.run(("m1", notification(UPLOAD, "01")))
+
+    assert batch.item(UPLOAD)["safety"] is None
+    assert batch.item(UPLOAD)["verdict"] == "allow"
+
+
+# --- judged bytes only: object versions --------------------------------------------------------------
+
+
+def test_the_result_records_the_version_the_notification_names_and_its_bytes_are_the_ones_judged(batch):
+    first = batch.photos.version_of(SHOE)
+    batch.photos.put(SHOE, jpeg(RED))  # replaced before the first upload's notification is handled
+
+    batch.run(("m1", notification(SHOE, "01", version=first)))
+
+    item = batch.item(SHOE)
+    assert item["object_version"] == first
+    assert item["prediction"] == "revolver"  # the green first version's bytes, not the red replacement's
+
+
+def test_without_a_version_in_the_notification_the_version_read_is_recorded(batch):
+    batch.run(("m1", notification(SHOE, "01")))
+
+    assert batch.item(SHOE)["object_version"] == batch.photos.version_of(SHOE)
+
+
+def test_a_newer_version_of_the_key_is_judged_again_and_replaces_the_verdict(batch):
+    batch.run(("m1", notification(SHOE, "01", version=batch.photos.version_of(SHOE))))
+    second = batch.photos.put(SHOE, jpeg(RED))
+
+    retry = batch.run(("m2", notification(SHOE, "02", version=second)))
+
+    assert retry == []
+    item = batch.item(SHOE)
+    assert (item["object_version"], item["prediction"], item["verdict"]) == (second, "tabby", "allow")
+
+
+def test_with_one_constant_sequencer_the_later_event_time_wins(batch):
+    """LocalStack sends the same sequencer in every notification: the event time orders them."""
+    first = batch.photos.version_of(SHOE)
+    second = batch.photos.put(SHOE, jpeg(RED))
+    later = notification(SHOE, "0", version=second, event_time="2026-11-26T09:14:10.500Z")
+    earlier = notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.499Z")
+
+    batch.run(("m2", later))
+    batch.run(("m1", earlier))  # delivered late
+
+    assert batch.item(SHOE)["object_version"] == second
+    assert len(batch.predictions.writes) == 1
+
+
+def test_with_equal_sequencer_and_time_only_the_current_version_is_judged(batch):
+    first = batch.photos.version_of(SHOE)
+    batch.run(("m1", notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.500Z")))
+    second = batch.photos.put(SHOE, jpeg(RED))
+    same_moment = "2026-11-26T09:14:10.500Z"
+
+    batch.run(("m2", notification(SHOE, "0", version=second, event_time=same_moment)))
+    batch.run(("m1", notification(SHOE, "0", version=first, event_time=same_moment)))  # redelivered
+
+    assert batch.item(SHOE)["object_version"] == second
+    assert len(batch.predictions.writes) == 2
+
+
+def test_a_notification_for_a_deleted_version_fails_as_missing(batch):
+    retry = batch.run(("m1", notification(SHOE, "01", version="no-such-version")))
+
+    assert retry == []
+    assert batch.item(SHOE)["error"]["code"] == "object_missing"
+
+
+# --- failure isolation -------------------------------------------------------------------------------
+
+
+class BreaksOn:
+    """A model whose forward pass raises whenever the batch holds a photo of one colour (BGR channel)."""
+
+    def __init__(self, model: FakeModel, channel: int):
+        self.info, self._model, self._channel = model.info, model, channel
+        self.batch_sizes: list[int] = []
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batch_sizes.append(len(batch))
+        if (batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1) == self._channel).any():
+            raise RuntimeError("forward pass failed")
+        return self._model.predict(batch)
+
+
+def test_a_failing_forward_pass_is_narrowed_to_its_photo_and_the_others_finish(batch):
+    batch.work.model = breaking = BreaksOn(batch.model, channel=1)  # fails on the green shoe
+    keys = [UPLOAD, SHOE, BOTTLE, "incoming/a.jpg"]
+    batch.photos.objects["incoming/a.jpg"] = jpeg(RED)
+
+    retry = batch.run(*((f"m{n}", notification(key, f"0{n}")) for n, key in enumerate(keys)))
+
+    assert retry == ["m1"]
+    assert {key: batch.item(key)["status"] for key in keys if key != SHOE} == dict.fromkeys(
+        [UPLOAD, BOTTLE, "incoming/a.jpg"], STATUS_DONE
+    )
+    assert ids.image_id_for_key(SHOE) not in batch.predictions.items
+    assert breaking.batch_sizes == [4, 2, 1, 1, 2]  # whole, first half, its two photos, second half
+
+
+def test_a_photo_that_fails_the_forward_pass_alone_again_ends_failed_with_its_own_reason(batch):
+    batch.work.model = BreaksOn(batch.model, channel=1)
+    retry = batch.run(("m1", notification(SHOE, "01")), ("m2", notification(UPLOAD, "02")))
+    assert retry == ["m1"]
+
+    retry = batch.run(("m1", notification(SHOE, "01")), receive_count=2)
+
+    assert retry == []
+    assert (batch.item(SHOE)["status"], batch.item(SHOE)["error"]["code"]) == (STATUS_FAILED, "classifier_error")
+
+
+def test_after_a_crash_suspects_are_classified_one_at_a_time(batch):
+    # Given: the batch's first delivery ended without an answer (the worker died), so every message is back.
+    retry = batch.run(
+        ("m1", notification(UPLOAD, "01")),
+        ("m2", notification(SHOE, "02")),
+        ("m3", notification(BOTTLE, "03")),
+        receive_count=2,
+    )
+
+    assert retry == []
+    assert batch.model.batches == [(1, 224, 224, 3)] * 3
+    assert all(batch.item(key)["status"] == STATUS_DONE for key in (UPLOAD, SHOE, BOTTLE))
+    assert all("solo_attempts" not in batch.item(key) for key in (UPLOAD, SHOE, BOTTLE))
+
+
+def test_a_photo_that_crashed_its_solo_attempt_ends_failed_and_its_neighbours_are_done(batch):
+    # Given: delivery 2 counted a solo attempt at the shoe and then the worker died in it.
+    shoe = ids.image_id_for_key(SHOE)
+
+    class DiesOnShoe:
+        info = batch.model.info
+
+        def predict(self, rows: np.ndarray) -> np.ndarray:
+            if (rows.reshape(len(rows), -1, 3).mean(axis=1).argmax(axis=1) == 1).any():
+                raise SystemExit("worker killed")  # stands in for the out-of-memory kill: nothing after it runs
+            return batch.model.predict(rows)
+
+    batch.work.model = DiesOnShoe()
+    with pytest.raises(SystemExit):
+        batch.run(("m2", notification(SHOE, "02", size=1)), ("m1", notification(UPLOAD, "01", size=2)), receive_count=2)
+    assert batch.predictions.items[shoe]["solo_attempts"] == 1
+    assert batch.predictions.items[shoe]["status"] == "pending"
+
+    # When: delivery 3
+    retry = batch.run(("m2", notification(SHOE, "02")), ("m1", notification(UPLOAD, "01")), receive_count=3)
+
+    assert retry == []
+    assert batch.item(SHOE)["status"] == STATUS_FAILED
+    assert batch.item(SHOE)["error"]["code"] == "crashed_classifier"  # a small photo: not a memory problem
+    assert batch.item(UPLOAD)["status"] == STATUS_DONE
+
+
+def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
+    big = io.BytesIO()
+    Image.new("RGB", (4000, 3000), GREEN).save(big, "JPEG", quality=50)
+    batch.photos.objects[SHOE] = big.getvalue()
+    batch.work.memory_limit_bytes = 128 * 1024 * 1024  # 12 MP x 3 bytes is over a quarter of it
+    shoe = ids.image_id_for_key(SHOE)
+    attempt = f"{comparable_sequencer('02')}||"
+    batch.predictions.items[shoe] = {
+        "image_id": shoe,
+        "status": "pending",
+        "solo_attempt_of": attempt,
+        "solo_attempts": 1,
+    }
+
+    batch.run(("m2", notification(SHOE, "02")), receive_count=3)
+
+    assert batch.item(SHOE)["error"]["code"] == "too_large_for_memory"
+    assert "MiB" in batch.item(SHOE)["error"]["message"]
+
+
+def test_a_transient_read_error_in_a_solo_attempt_does_not_count_as_a_crash(batch):
+    batch.photos.objects[SHOE] = TimeoutError("read timed out")
+
+    assert batch.run(("m1", notification(SHOE, "01")), receive_count=2) == ["m1"]
+
+    assert "solo_attempts" not in batch.predictions.items[ids.image_id_for_key(SHOE)]
+
+
+def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
+    from classify import service
+
+    in_flight, peak, lock = [0], [0], threading.Lock()
+    decode = service.decode_image
+
+    def tracked(data, *args):
+        size = service.estimated_decode_bytes(data)
+        with lock:
+            in_flight[0] += size
+            peak[0] = max(peak[0], in_flight[0])
+        try:
+            time.sleep(0.01)  # long enough for the other threads to try to start theirs
+            return decode(data, *args)
+        finally:
+            with lock:
+                in_flight[0] -= size
+
+    monkeypatch.setattr(service, "decode_image", tracked)
+    keys = [f"incoming/{n}.jpg" for n in range(8)]
+    for key in keys:
+        batch.photos.objects[key] = jpeg(RED)
+    one_photo = service.estimated_decode_bytes(jpeg(RED))
+    batch.work.decode_threads = 8
+    batch.work.decode_budget_bytes = 2 * one_photo
+
+    retry = batch.run(*((f"m{n}", notification(key, "01")) for n, key in enumerate(keys)))
+
+    assert retry == []
+    assert 0 < peak[0] <= 2 * one_photo
+
+
+# --- the function's timeout ----------------------------------------------------------------------------
+
+
+def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstarted(batch):
+    batch.work.batch_pass_per_photo_s = 0.5
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 1.0,  # under the reserve for the writes plus one photo's forward pass
+    )
+
+    assert retry == ["m1", "m2"]
+    assert batch.photos.reads == [] and batch.model.batches == [] and batch.predictions.writes == []
+
+
+def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
+    batch.work.batch_pass_per_photo_s = 0.5
+    clock = iter([10.0, 10.0, 1.9])  # before each of the two loads, then before the forward pass
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: next(clock),
+    )
+
+    assert retry == ["m1", "m2"]
+    assert batch.model.batches == [] and batch.predictions.writes == []
+
+
+def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(batch):
+    batch.work.solo_pass_s = batch.work.batch_pass_per_photo_s = batch.work.last_load_s = 30.0
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01", size=1), 2), Message("m2", notification(SHOE, "02", size=2), 2)],
+        batch.work,
+        time_left_s=lambda: 1.0,  # not even the reserve for the writes
+    )
+
+    assert retry == ["m2"]  # the smaller photo was classified; the other waits for the next delivery
+    assert batch.item(UPLOAD)["status"] == STATUS_DONE
+
+
+def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batch):
+    batch.work.batch_pass_per_photo_s = 1.0
+    messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
+
+    retry = classify_messages(messages, batch.work, time_left_s=lambda: 3.6)  # 1.5 s reserve + 2 photos
+
+    assert batch.model.batches == [(2, 224, 224, 3)]
+    assert len(retry) == 1 and len(batch.predictions.writes) == 2
+
+
+def test_a_slow_solo_pass_does_not_make_a_batch_look_too_slow(batch):
+    """One photo alone costs several times its share of a batch: the two paces are kept apart."""
+    batch.work.solo_pass_s = 5.0
+
+    retry = classify_messages(
+        [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 4.0,
+    )
+
+    assert retry == [] and batch.model.batches == [(2, 224, 224, 3)]
+
+
+def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, GREEN).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(batch, monkeypatch):
+    # Given: a 1800x1200 JPEG and no safety model; the sizes the preprocessing receives are recorded
+    import classify.service
+
+    seen: list[tuple[int, int]] = []
+    real_preprocess = classify.service.preprocess
+    monkeypatch.setattr(
+        classify.service, "preprocess", lambda image, *args: seen.append(image.size) or real_preprocess(image, *args)
+    )
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: decoded at half scale (both sides still >= 2 x 224), and classified
+    assert seen == [(900, 600)]
+    assert batch.item(SHOE)["status"] == STATUS_DONE
+
+
+def test_a_large_jpeg_is_decoded_in_full_for_the_safety_model(batch_with_safety, monkeypatch):
+    # Given: the same photo, with a safety model (nsfwjs' bilinear resize reads single pixels of the full image)
+    batch = batch_with_safety
+    seen: list[tuple[int, int]] = []
+    real_preprocess = batch.work.safety.preprocess
+    monkeypatch.setattr(
+        batch.work.safety, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image)
+    )
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: the safety model saw every pixel, as nsfwjs would
+    assert seen == [(1800, 1200)]
+    assert batch.item(SHOE)["safety"]["top_class"] == "neutral"

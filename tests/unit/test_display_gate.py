@@ -14,15 +14,16 @@ from upload.storage import ImageStore
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
 KEY = f"uploads/{IMAGE_ID}.jpg"
+VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
 
 
 class FakeStore:
     def __init__(self) -> None:
-        self.presigned: list[tuple[str, int]] = []
+        self.presigned: list[tuple[str, str, int]] = []
 
-    def presign_display(self, key: str, expires_in: int) -> str:
-        self.presigned.append((key, expires_in))
-        return f"https://images.s3.amazonaws.com/{key}?X-Amz-Expires={expires_in}"
+    def presign_display(self, key: str, version_id: str, expires_in: int) -> str:
+        self.presigned.append((key, version_id, expires_in))
+        return f"https://images.s3.amazonaws.com/{key}?versionId={version_id}&X-Amz-Expires={expires_in}"
 
 
 class FakePredictions:
@@ -34,7 +35,7 @@ class FakePredictions:
 
 
 def photo(status: str = "done", **attributes: Any) -> dict[str, Any]:
-    return {"image_id": IMAGE_ID, "s3_key": KEY, "status": status, **attributes}
+    return {"image_id": IMAGE_ID, "s3_key": KEY, "status": status, "object_version": VERSION, **attributes}
 
 
 def gate(item: dict[str, Any] | None, store: FakeStore | None = None, image_id: str = IMAGE_ID) -> str:
@@ -47,8 +48,8 @@ def test_an_allowed_photo_gets_a_presigned_url_that_lives_sixty_seconds():
 
     url = gate(photo(verdict="allow"), store)
 
-    assert store.presigned == [(KEY, 60)]
-    assert url == f"https://images.s3.amazonaws.com/{KEY}?X-Amz-Expires=60"
+    assert store.presigned == [(KEY, VERSION, 60)]
+    assert url == f"https://images.s3.amazonaws.com/{KEY}?versionId={VERSION}&X-Amz-Expires=60"
 
 
 def test_a_photo_a_moderator_allowed_is_shown():
@@ -56,7 +57,7 @@ def test_a_photo_a_moderator_allowed_is_shown():
 
     gate(photo(verdict="allow", model_verdict="review", moderation={"decision": "allow"}), store)
 
-    assert store.presigned == [(KEY, 60)]
+    assert store.presigned == [(KEY, VERSION, 60)]
 
 
 @pytest.mark.parametrize(
@@ -69,8 +70,19 @@ def test_a_photo_a_moderator_allowed_is_shown():
         (photo("pending"), HTTPStatus.CONFLICT, "image_pending"),
         (photo("failed", error={"code": "corrupt_image"}), HTTPStatus.CONFLICT, "image_failed"),
         (None, HTTPStatus.NOT_FOUND, "image_not_found"),
+        # A result without the version it judged cannot say which bytes were allowed: nothing is served.
+        (photo(verdict="allow", object_version=None), HTTPStatus.CONFLICT, "image_unverified"),
     ],
-    ids=["blocked", "in-review", "moderator-blocked", "unknown-verdict", "pending", "failed", "unknown-image"],
+    ids=[
+        "blocked",
+        "in-review",
+        "moderator-blocked",
+        "unknown-verdict",
+        "pending",
+        "failed",
+        "unknown-image",
+        "allowed-without-version",
+    ],
 )
 def test_every_other_photo_is_refused_with_a_status_and_code_that_say_why(item, status, code):
     store = FakeStore()
@@ -114,9 +126,10 @@ def test_the_store_presigns_a_get_with_the_presign_client():
     )
     store = ImageStore(client, presign_client, "images")
 
-    url = store.presign_display(KEY, 60)
+    url = store.presign_display(KEY, VERSION, 60)
 
     assert url.startswith(f"http://localhost:4566/images/{KEY}?")
+    assert f"versionId={VERSION}" in url  # signed: a link to the judged version cannot be edited to another
     assert "X-Amz-Expires=60" in url and "X-Amz-Signature=" in url
 
 

@@ -34,6 +34,8 @@ def test_the_fixture_batch_gives_one_event_per_created_object_and_none_for_the_t
             etag="5d41402abc4b2a76b9719d911017c592",
             sequencer="00674591F1A1B2C3D4",
             size=2483117,
+            version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+            event_time="2026-11-26T09:14:09.512Z",
         )
     ]
     assert [event.key for event in photo_events(drop_folder)] == ["incoming/summer sale/shoe(1).jpg"]
@@ -97,3 +99,11 @@ def test_optional_object_fields_get_defaults():
 def test_bodies_that_are_not_s3_notifications_are_malformed(body):
     with pytest.raises(MalformedNotification):
         photo_events(body)
+
+
+@pytest.mark.parametrize(("field", "version"), [({}, None), ({"versionId": "null"}, None), ({"versionId": "v2"}, "v2")])
+def test_the_object_version_is_read_when_the_bucket_is_versioned(field, version):
+    """An unversioned bucket's objects are version "null" (or none): there is no version to pin then."""
+    (event,) = photo_events(s3_body(created("incoming/a.jpg", sequencer="01", **field)))
+
+    assert event.version_id == version

@@ -78,6 +78,12 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "prediction",
         "score",
         "verdict",
+        "safety_class",
+        "safety_drawing",
+        "safety_hentai",
+        "safety_neutral",
+        "safety_porn",
+        "safety_sexy",
         "correct_label",
         "inappropriate",
         "comment",
@@ -85,7 +91,8 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
-        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "running shoe", "true", "fine", item["created_at"]
+        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "",
+        "running shoe", "true", "fine", item["created_at"]
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
 
@@ -111,6 +118,28 @@ def test_missing_values_are_empty_cells_and_old_feedback_counts_as_not_flagged()
     values = dict(zip(COLUMNS, row, strict=True))
     assert values["prediction"] == values["score"] == values["verdict"] == values["comment"] == ""
     assert values["inappropriate"] == "false"
+    assert values["safety_class"] == values["safety_porn"] == ""  # feedback from before the safety model
+
+
+def test_the_safety_model_result_is_exported_as_its_class_and_five_probabilities():
+    safety = {
+        "top_class": "sexy",
+        "probabilities": {"drawing": 0.001, "hentai": 0.0, "neutral": 0.0069, "porn": 0.0026, "sexy": 0.9903},
+        "model": {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"},
+    }
+
+    (_, row) = parse(export_feedback_page(FakeFeedbackTable([feedback_item(safety=safety)])).body)
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    assert values["safety_class"] == "sexy"
+    assert [values[f"safety_{name}"] for name in ("drawing", "hentai", "neutral", "porn", "sexy")] == [
+        "0.001",
+        "0.0",
+        "0.0069",
+        "0.0026",
+        "0.9903",
+    ]
+    assert "nsfwjs" not in values.values()
 
 
 @pytest.mark.parametrize(

@@ -27,11 +27,17 @@ DONE = {
 
 
 class FakePredictions:
-    def __init__(self, *items: dict[str, Any]):
+    def __init__(self, *items: dict[str, Any], queues_reports: bool = True):
         self.items = {item["image_id"]: item for item in items}
+        self.reports: list[tuple[str, str]] = []
+        self.queues_reports = queues_reports
 
     def get(self, image_id: str) -> dict[str, Any] | None:
         return self.items.get(image_id)
+
+    def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
+        self.reports.append((image_id, reported_at))
+        return self.queues_reports
 
 
 class FakeFeedbackStore:
@@ -56,6 +62,7 @@ def test_feedback_is_stored_with_what_the_model_said():
         "feedback_id": store.added[0]["feedback_id"],
         "image_id": IMAGE_ID,
         "created_at": "2026-11-26T09:30:00.125Z",
+        "sent_to_review": False,
     }
     assert store.added == [
         {
@@ -65,6 +72,7 @@ def test_feedback_is_stored_with_what_the_model_said():
             "prediction": "clog",
             "score": 0.8125,
             "verdict": "allow",
+            "safety": None,
             "status_at_feedback": "done",
             "correct_label": "running shoe",
             "comment": "It is a trainer.",
@@ -93,6 +101,43 @@ def test_feedback_on_a_pending_image_is_kept_with_the_status_the_shopper_saw():
 
     assert store.added[0]["status_at_feedback"] == "pending"
     assert store.added[0]["prediction"] is None and store.added[0]["inappropriate"] is True
+
+
+def test_a_report_of_a_classified_photo_goes_to_the_predictions_table_after_the_feedback_is_stored():
+    store, predictions = FakeFeedbackStore(), FakePredictions(DONE)
+
+    recorded = record(IMAGE_ID, FeedbackRequest(inappropriate=True), predictions, store)
+
+    assert recorded["sent_to_review"] is True
+    assert predictions.reports == [(IMAGE_ID, "2026-11-26T09:30:00.125Z")]
+    assert store.added[0]["inappropriate"] is True and store.added[0]["correct_label"] == ""
+
+
+def test_a_report_the_table_only_counts_is_not_said_to_have_gone_to_review():
+    predictions = FakePredictions(DONE, queues_reports=False)
+
+    recorded = record(
+        IMAGE_ID, FeedbackRequest(correct_label="knife", inappropriate=True), predictions, FakeFeedbackStore()
+    )
+
+    assert recorded["sent_to_review"] is False and len(predictions.reports) == 1
+
+
+def test_a_correction_without_a_report_leaves_the_verdict_alone():
+    predictions = FakePredictions(DONE)
+
+    record(IMAGE_ID, FeedbackRequest(correct_label="running shoe"), predictions, FakeFeedbackStore())
+
+    assert predictions.reports == []
+
+
+def test_a_report_of_a_pending_photo_is_stored_but_not_queued():
+    pending = {"image_id": IMAGE_ID, "status": "pending", "s3_key": f"uploads/{IMAGE_ID}.jpg"}
+    predictions = FakePredictions(pending)
+
+    recorded = record(IMAGE_ID, FeedbackRequest(inappropriate=True), predictions, FakeFeedbackStore())
+
+    assert recorded["sent_to_review"] is False and predictions.reports == []
 
 
 def test_feedback_for_an_unknown_image_is_404_and_stores_nothing():
@@ -130,6 +175,8 @@ def test_request_defaults_and_whitespace_stripping():
         {"correct_label": "shoe", "comment": "x" * 1001},
         {"correct_label": "shoe", "inappropriate": "perhaps"},
         {"correct_label": "shoe", "rating": 5},
+        {"inappropriate": False},
+        {"correct_label": "  ", "inappropriate": False},
     ],
 )
 def test_invalid_feedback_is_rejected(fields):

@@ -1,27 +1,48 @@
 """The local function host's execution environments: real worker processes, as Lambda runs them."""
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool
+from infra.invoker import FunctionPool, Throttled, WaitTimedOut, _Worker
+from infra.memory import MemoryLimits
 
 HANDLERS = str(Path(__file__).parent / "handlers")
 
 
-def pool_for(handler: str, tmp_path: Path, timeout: int = 5, concurrency: int = 1) -> FunctionPool:
+def pool_for(
+    handler: str,
+    tmp_path: Path,
+    timeout: int = 5,
+    concurrency: int = 1,
+    environment: dict[str, str] | None = None,
+    memory_mb: int = 128,
+    **options,
+) -> FunctionPool:
     spec = FunctionSpec(
         logical_id="SampleFunction",
         name="photomod-local-SampleFunction",
         arn="arn:aws:lambda:us-east-1:123456789012:function:photomod-local-SampleFunction",
         handler=handler,
         code_paths=[HANDLERS],
-        environment={"SAMPLE": "1"},
+        environment={"SAMPLE": "1", **(environment or {})},
         timeout=timeout,
-        memory_mb=128,
+        memory_mb=memory_mb,
     )
-    return FunctionPool(spec, concurrency, tmp_path)
+    return FunctionPool(spec, concurrency, tmp_path, **options)
+
+
+def wait_for_file(path: Path, timeout_s: float = 30) -> None:
+    """A handler writes this file once it runs: the signal that the request has been taken."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
 
 
 def test_an_invocation_gets_the_event_and_a_lambda_context(tmp_path):
@@ -104,11 +125,12 @@ def test_an_init_failure_is_reported_as_such(tmp_path):
 
 
 def test_closing_the_pool_stops_busy_environments_too(tmp_path):
-    pool = pool_for("sample_handlers.sleep", tmp_path, timeout=60)
+    pool = pool_for("sample_handlers.sleep_after_signal", tmp_path, timeout=60)
+    started = tmp_path / "started"
     results = []
-    busy = threading.Thread(target=lambda: results.append(pool.invoke({"seconds": 60})))
+    busy = threading.Thread(target=lambda: results.append(pool.invoke({"seconds": 60, "started_file": str(started)})))
     busy.start()
-    time.sleep(2)  # the worker starts and takes the request
+    wait_for_file(started)  # the worker has started and taken the request
 
     pool.close()
     busy.join(timeout=10)
@@ -133,3 +155,177 @@ def test_concurrent_requests_get_separate_environments(tmp_path):
         pool.close()
 
     assert elapsed < 3.5  # two 2 s requests side by side; one after the other would take 4 s
+
+
+def test_closing_while_an_environment_starts_stops_it_and_keeps_it_out_of_the_pool(tmp_path):
+    # Given: a worker process that has been started but not yet registered when close() runs
+    pool = pool_for("sample_handlers.echo", tmp_path)
+    process_started, close_done = threading.Event(), threading.Event()
+    workers: list[_Worker] = []
+
+    def start_worker_then_wait_for_close() -> _Worker:
+        worker = _Worker(pool.spec, pool._log)
+        workers.append(worker)
+        process_started.set()
+        close_done.wait(30)
+        return worker
+
+    pool._new_worker = start_worker_then_wait_for_close
+    outcome = []
+    request = threading.Thread(target=lambda: outcome.append(pool.invoke({})))
+    request.start()
+    assert process_started.wait(30)
+
+    # When: the pool closes in that window
+    pool.close()
+    close_done.set()
+    request.join(timeout=30)
+
+    # Then: the request fails, the late worker is stopped and nothing is left in the pool
+    assert outcome and not outcome[0].ok
+    assert workers[0].process.poll() is not None
+    assert not pool._live and not pool._idle
+
+
+def test_an_idle_environment_that_died_is_replaced(tmp_path):
+    pool = pool_for("sample_handlers.pid", tmp_path)
+    try:
+        first = pool.invoke({})
+        os.kill(first.result, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pool._idle[0].alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+        second = pool.invoke({})
+    finally:
+        pool.close()
+
+    assert second.ok, second.error
+    assert second.result != first.result
+    assert second.cold_start_ms is not None
+
+
+def test_a_slow_init_is_retried_once_within_the_function_timeout(tmp_path):
+    # Lambda: init gets 10 s (here 1 s); past it, init runs again at the first invocation within its timeout.
+    pool = pool_for(
+        "slow_init_handler.handler", tmp_path, timeout=6, environment={"INIT_SECONDS": "2"}, init_timeout_s=1
+    )
+    try:
+        invocation = pool.invoke({})
+    finally:
+        pool.close()
+
+    assert invocation.ok, invocation.error
+    # The second init (about 2 s) came out of the invocation's 6 s.
+    assert invocation.result["remaining_ms"] <= 4_500
+    assert "trying once more within the function timeout" in (tmp_path / "SampleFunction.log").read_text()
+
+
+def test_an_init_that_never_finishes_times_out_instead_of_hanging(tmp_path):
+    pool = pool_for(
+        "slow_init_handler.handler", tmp_path, timeout=2, environment={"INIT_SECONDS": "300"}, init_timeout_s=1
+    )
+    try:
+        started = time.monotonic()
+        invocation = pool.invoke({})
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+
+    assert not invocation.ok
+    assert invocation.error["errorType"] == "Sandbox.Timedout"
+    assert elapsed < 20  # 1 s + 2 s, with room for a loaded machine; without the limit: 300 s
+    assert not pool._live
+
+
+def test_a_prewarm_whose_init_is_too_slow_leaves_the_first_request_to_start_one(tmp_path):
+    pool = pool_for("slow_init_handler.handler", tmp_path, environment={"INIT_SECONDS": "300"}, init_timeout_s=1)
+    try:
+        assert pool.prewarm() is None
+        assert pool._count == 0 and not pool._live
+    finally:
+        pool.close()
+
+
+def test_a_full_queue_of_waiting_requests_is_throttled_at_once(tmp_path):
+    pool = pool_for("sample_handlers.sleep_after_signal", tmp_path, timeout=30, max_waiting=0)
+    started = tmp_path / "started"
+    busy = threading.Thread(target=pool.invoke, args=({"seconds": 30, "started_file": str(started)},))
+    busy.start()
+    try:
+        wait_for_file(started)
+        began = time.monotonic()
+        with pytest.raises(Throttled):
+            pool.invoke({"seconds": 0, "started_file": str(tmp_path / "other")}, wait_s=20)
+        assert time.monotonic() - began < 5  # refused, not queued
+    finally:
+        pool.close()
+        busy.join(timeout=10)
+
+
+def test_a_request_that_gets_no_environment_in_time_gives_up(tmp_path):
+    pool = pool_for("sample_handlers.sleep_after_signal", tmp_path, timeout=30, max_waiting=4)
+    started = tmp_path / "started"
+    busy = threading.Thread(target=pool.invoke, args=({"seconds": 30, "started_file": str(started)},))
+    busy.start()
+    try:
+        wait_for_file(started)
+        began = time.monotonic()
+        with pytest.raises(WaitTimedOut):
+            pool.invoke({"seconds": 0, "started_file": str(tmp_path / "other")}, wait_s=0.5)
+        assert 0.4 < time.monotonic() - began < 10
+    finally:
+        pool.close()
+        busy.join(timeout=10)
+
+
+def test_a_waiting_request_gets_the_environment_that_frees_up(tmp_path):
+    pool = pool_for("sample_handlers.sleep", tmp_path, timeout=30, max_waiting=4)
+    try:
+        pool.prewarm()
+        busy = threading.Thread(target=pool.invoke, args=({"seconds": 1},))
+        busy.start()
+        invocation = pool.invoke({"seconds": 0}, wait_s=20)
+        busy.join()
+    finally:
+        pool.close()
+
+    assert invocation.ok, invocation.error
+
+
+# --- MemorySize -------------------------------------------------------------------------------------
+
+MEMORY_MODES = ["rss"] + (["cgroup"] if MemoryLimits("auto").parent is not None else [])
+
+
+@pytest.mark.parametrize("mode", MEMORY_MODES)
+def test_a_worker_that_allocates_past_its_memory_size_ends_out_of_memory_and_is_replaced(tmp_path, mode):
+    limits = MemoryLimits(mode)
+    pool = pool_for("sample_handlers.allocate", tmp_path, memory_mb=128, memory_guard=limits.guard)
+    try:
+        fits = pool.invoke({"mb": 16})
+        too_much = pool.invoke({"mb": 512})
+        after = pool.invoke({"mb": 16})
+    finally:
+        pool.close()
+
+    assert fits.ok, fits.error
+    assert not too_much.ok
+    assert too_much.error["errorType"] == "Runtime.OutOfMemory"
+    assert "signal: killed" in too_much.error["errorMessage"]
+    assert after.ok and after.cold_start_ms is not None  # a new environment
+
+
+def test_memory_is_enforced_by_a_cgroup_where_one_is_writable():
+    limits = MemoryLimits("auto")
+    if limits.parent is None:
+        pytest.skip("no writable memory cgroup on this host (needs root and a mounted memory controller)")
+    assert limits.mode.startswith("cgroup")
+    guard = limits.guard(128)
+    try:
+        assert (
+            guard.group / ("memory.limit_in_bytes" if limits.version == 1 else "memory.max")
+        ).read_text().strip() == str(128 * 1024 * 1024)
+    finally:
+        guard.release()
+    assert not guard.group.exists()

@@ -153,7 +153,7 @@ def test_decide_rejects_a_vector_of_the_wrong_length(policy):
 def test_verdict_carries_the_policy_version(policy, class_index):
     verdict = policy.decide(probabilities(class_index, {"revolver": 0.8}))
 
-    assert verdict.policy_version == policy.version == "2026-11-26.1"
+    assert verdict.policy_version == policy.version == "2026-11-29.1"
 
 
 def test_verdict_to_dict_is_json_friendly(policy, class_index):
@@ -172,7 +172,7 @@ def test_verdict_to_dict_is_json_friendly(policy, class_index):
                 "score": pytest.approx(0.8),
             }
         ],
-        "policy_version": "2026-11-26.1",
+        "policy_version": "2026-11-29.1",
     }
 
 
@@ -181,7 +181,7 @@ def test_verdict_to_dict_is_json_friendly(policy, class_index):
 
 def test_shipped_policy_names_real_classes_with_matching_labels(class_index):
     document = json.loads(DEFAULT_POLICY_PATH.read_text())
-    entries = [entry for category in document["categories"].values() for entry in category["classes"]]
+    entries = [entry for category in document["categories"].values() for entry in category.get("classes", [])]
 
     assert entries
     for entry in entries:
@@ -193,9 +193,8 @@ def test_shipped_policy_names_real_classes_with_matching_labels(class_index):
 def test_shipped_policy_covers_the_agreed_categories(class_index):
     document = json.loads(DEFAULT_POLICY_PATH.read_text())
 
-    assert {"weapons", "alcohol", "drugs_and_medical", "swimwear_and_underwear", "violence", "off_topic"} <= set(
-        document["categories"]
-    )
+    agreed = {"explicit", "weapons", "alcohol", "drugs_and_medical", "swimwear_and_underwear", "violence", "off_topic"}
+    assert agreed <= set(document["categories"])
     assert document["version"] and document["description"]
     assert all(category["description"] for category in document["categories"].values())
 
@@ -283,3 +282,93 @@ def test_from_file_rejects_invalid_json(tmp_path, class_index):
 
     with pytest.raises(PolicyError, match="not valid JSON"):
         ModerationPolicy.from_file(path, class_index)
+
+
+# --- the explicit category (safety model) ----------------------------------------------------------
+
+
+def safety(drawing=0.0, hentai=0.0, neutral=0.0, porn=0.0, sexy=0.0, dtype=np.float32) -> np.ndarray:
+    return np.array([drawing, hentai, neutral, porn, sexy], dtype=dtype)
+
+
+@pytest.fixture
+def explicit_document(document) -> dict:
+    document["categories"]["explicit"] = {
+        "action": "block",
+        "threshold": 0.7,
+        "safety_classes": [
+            {"class": "porn"},
+            {"class": "hentai"},
+            {"class": "sexy", "action": "review", "threshold": 0.8},
+        ],
+    }
+    return document
+
+
+@pytest.mark.parametrize("name", ["porn", "hentai"])
+def test_porn_or_hentai_above_the_threshold_is_blocked_as_explicit(policy, class_index, name):
+    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(**{name: 0.92, "neutral": 0.08}))
+
+    assert verdict.action == "block"
+    assert verdict.reasons == (Reason("explicit", "block", name, None, pytest.approx(0.92)),)
+
+
+def test_the_highest_porn_and_hentai_scores_of_the_sample_photos_are_allowed(policy, class_index):
+    # The highest scores the shipped model gives the ordinary sample photos (docs/benchmark.md).
+    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(porn=0.53, hentai=0.33, neutral=0.14))
+
+    assert (verdict.action, verdict.reasons) == ("allow", ())
+
+
+def test_sexy_is_only_reviewed_however_confident(policy, class_index):
+    verdict = policy.decide(probabilities(class_index, {"bikini": 0.2}), safety(sexy=0.99, neutral=0.01))
+
+    assert verdict.action == "review"
+    assert [(reason.category, reason.label) for reason in verdict.reasons] == [("explicit", "sexy")]
+
+
+def test_the_most_severe_of_both_models_wins(policy, class_index):
+    verdict = policy.decide(probabilities(class_index, {"beer_bottle": 0.6}), safety(porn=0.95, neutral=0.05))
+
+    assert verdict.action == "block"
+    assert {reason.category for reason in verdict.reasons} == {"explicit", "alcohol"}
+
+
+def test_safety_threshold_is_inclusive_at_the_models_precision(explicit_document, class_index):
+    policy = ModerationPolicy.from_dict(explicit_document, class_index)
+
+    assert policy.decide(probabilities(class_index, {}), safety(porn=0.7, neutral=0.3)).action == "block"
+
+
+def test_without_safety_scores_the_explicit_category_cannot_fire(policy, class_index):
+    assert policy.decide(probabilities(class_index, {"tabby": 0.9})).action == "allow"
+
+
+def test_decide_rejects_safety_scores_of_the_wrong_length(policy, class_index):
+    with pytest.raises(ValueError, match="5 safety probabilities"):
+        policy.decide(probabilities(class_index, {}), np.array([0.5, 0.5]))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.update(safety_classes=[{"class": "nude"}]), "unknown safety class 'nude'"),
+        (lambda c: c.update(safety_classes=[]), "non-empty list"),
+        (lambda c: c.update(classes=[{"wnid": "n04086273", "label": "revolver"}]), "exactly one of"),
+        (lambda c: c.update(safety_classes=[{"class": "porn"}, {"class": "porn"}]), "already listed"),
+        (lambda c: c.update(safety_classes=[{"class": "porn", "wnid": "n1"}]), "unknown key"),
+        (lambda c: c.update(safety_classes=[{"class": "porn", "threshold": 1.5}]), "threshold"),
+    ],
+)
+def test_malformed_safety_categories_are_rejected(explicit_document, class_index, change, message):
+    change(explicit_document["categories"]["explicit"])
+
+    with pytest.raises(PolicyError, match=message):
+        ModerationPolicy.from_dict(explicit_document, class_index)
+
+
+def test_a_category_without_any_classes_is_rejected(document, class_index):
+    del document["categories"]["weapons"]["classes"]
+
+    with pytest.raises(PolicyError, match="exactly one of"):
+        ModerationPolicy.from_dict(document, class_index)

@@ -8,6 +8,8 @@ from photomod_shared.predictions import (
     SEQUENCER_WIDTH,
     STATUS_DONE,
     STATUS_PENDING,
+    EventStamp,
+    comparable_event_time,
     comparable_sequencer,
     from_dynamo,
     prediction_view,
@@ -105,6 +107,40 @@ def test_hex_letters_sort_after_digits_once_upper_cased():
     assert comparable_sequencer("00a0") < comparable_sequencer("00B0")
 
 
+# --- EventStamp: which upload of a key is newer ---------------------------------------------------
+
+
+def test_a_larger_sequencer_is_newer_whatever_the_event_times_say():
+    older = EventStamp("0055AED6DCD90281E5", "2026-11-26T09:14:10.000Z", "v1")
+    newer = EventStamp("0055AED6DCD90281E6", "2026-11-26T09:14:09.000Z", "v2")
+
+    assert newer.compare(older) == 1 and older.compare(newer) == -1
+
+
+def test_with_one_constant_sequencer_the_event_time_decides():
+    """LocalStack sends the same sequencer in every notification."""
+    first = EventStamp("0", "2026-11-26T09:14:09.999Z", "v1")
+    second = EventStamp("0", "2026-11-26T09:14:10.001Z", "v2")
+
+    assert second.compare(first) == 1 and first.compare(second) == -1
+
+
+def test_event_times_are_compared_as_times_not_as_text():
+    # Without milliseconds, or with an offset, the text sorts wrongly; the instants do not.
+    assert EventStamp("0", "2026-11-26T09:14:10Z").compare(EventStamp("0", "2026-11-26T09:14:09.500Z")) == 1
+    assert EventStamp("0", "2026-11-26T10:14:09.000+01:00").order == EventStamp("0", "2026-11-26T09:14:09Z").order
+    assert comparable_event_time("not a time") == "" and comparable_event_time("") == ""
+
+
+def test_same_sequencer_and_time_is_a_duplicate_only_for_the_same_or_an_unknown_version():
+    stored = EventStamp("0", "2026-11-26T09:14:09.000Z", "v1")
+
+    assert EventStamp("0", "2026-11-26T09:14:09.000Z", "v1").is_duplicate_of(stored)
+    assert EventStamp("0", "2026-11-26T09:14:09.000Z", None).is_duplicate_of(stored)
+    other = EventStamp("0", "2026-11-26T09:14:09.000Z", "v2")
+    assert not other.is_duplicate_of(stored) and other.compare(stored) == 0  # the bucket decides (classify)
+
+
 # --- prediction_view -------------------------------------------------------------------------------
 
 VIEW_FIELDS = {
@@ -117,8 +153,10 @@ VIEW_FIELDS = {
     "verdict_reasons",
     "policy_version",
     "model",
+    "safety",
     "source",
     "s3_key",
+    "object_version",
     "created_at",
     "classified_at",
     "error",

@@ -21,11 +21,16 @@ def image_id(number: int) -> str:
     return f"{number:032x}"
 
 
+def version(number: int) -> str:
+    return f"version-{number}"
+
+
 def in_review(number: int, **attributes: Any) -> dict[str, Any]:
     return {
         "image_id": image_id(number),
         "status": "done",
         "s3_key": f"uploads/{image_id(number)}.jpg",
+        "object_version": version(number),
         "original_filename": f"photo-{number}.jpg",
         "prediction": "beer_bottle",
         "score": 0.41,
@@ -62,9 +67,11 @@ class FakeQueue:
     def get(self, image_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.items.get(image_id))
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str) -> bool:
+    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
         item = self.items.get(image_id)
         if self.settle_fails or item is None or item.get("verdict") != "review":
+            return False
+        if item.get("object_version") != object_version:
             return False
         item.update(verdict=decision, model_verdict="review", moderation={"decision": decision, "note": note})
         item.pop(REVIEW_QUEUE_ATTRIBUTE, None)
@@ -72,16 +79,18 @@ class FakeQueue:
 
 
 class FakeLinks:
-    def presign_view(self, key: str, expires_in: int) -> str:
-        return f"https://images.example/{key}?expires={expires_in}"
+    def presign_view(self, key: str, version_id: str, expires_in: int) -> str:
+        return f"https://images.example/{key}?versionId={version_id}&expires={expires_in}"
 
 
 def list_page(queue: FakeQueue, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
     return service.list_reviews(limit, cursor, predictions=queue, links=FakeLinks(), link_expires_in=300)
 
 
-def settle(queue: FakeQueue, number: int, decision: str = "allow", note: str = "") -> dict[str, Any]:
-    request = ReviewDecision(decision=decision, note=note)
+def settle(
+    queue: FakeQueue, number: int, decision: str = "allow", note: str = "", seen: str | None = None
+) -> dict[str, Any]:
+    request = ReviewDecision(decision=decision, note=note, object_version=seen or version(number))
     return service.settle_review(image_id(number), request, predictions=queue, now=NOW)
 
 
@@ -95,7 +104,9 @@ def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
 
     assert [item["image_id"] for item in page["items"]] == [image_id(3), image_id(2), image_id(1)]
     first = page["items"][0]
-    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?expires=300"
+    # The link is to the version that was judged, never to whatever the key holds now.
+    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?versionId=version-3&expires=300"
+    assert first["object_version"] == "version-3"
     assert first["original_filename"] == "photo-3.jpg"
     assert (first["verdict"], first["prediction"], first["score"]) == ("review", "beer_bottle", 0.41)
     assert REVIEW_QUEUE_ATTRIBUTE not in first  # the index attribute is storage, not API
@@ -184,6 +195,7 @@ def test_settling_makes_the_decision_the_verdict_and_keeps_the_models():
 
     assert settled == {
         "image_id": image_id(1),
+        "object_version": version(1),
         "verdict": "allow",
         "model_verdict": "review",
         "moderation": {
@@ -242,9 +254,48 @@ def test_losing_a_race_to_another_moderator_is_409():
     assert refused.value.status == HTTPStatus.CONFLICT
 
 
+def test_a_decision_on_a_version_that_was_replaced_is_409_and_changes_nothing():
+    # Given: the moderator looked at version-1; a newer upload was judged `review` again since.
+    queue = FakeQueue(in_review(1, object_version="version-2"))
+
+    with pytest.raises(ApiError) as refused:
+        settle(queue, 1, "allow", seen="version-1")
+
+    assert (refused.value.status, refused.value.code) == (HTTPStatus.CONFLICT, "version_changed")
+    assert "version-2" in refused.value.message
+    assert queue.get(image_id(1))["verdict"] == "review"
+
+
+def test_a_version_replaced_between_read_and_write_is_409_version_changed():
+    queue = FakeQueue(in_review(1))
+    real_get = queue.get
+    reads = []
+
+    def get_then_replace(image_id: str):
+        reads.append(image_id)
+        item = real_get(image_id)
+        if len(reads) == 1:  # the newer upload's result lands right after the service read the item
+            queue.items[image_id]["object_version"] = "version-2"
+        return item
+
+    queue.get = get_then_replace  # type: ignore[method-assign]
+
+    with pytest.raises(ApiError) as refused:
+        settle(queue, 1, "allow")
+
+    assert refused.value.code == "version_changed"
+
+
+def test_a_listed_photo_without_a_judged_version_gets_no_link():
+    page = list_page(FakeQueue(in_review(1, object_version=None)))
+
+    assert page["items"][0]["image_url"] is None
+
+
 def test_a_malformed_id_is_a_bad_request():
     with pytest.raises(ApiError) as refused:
-        service.settle_review("nope", ReviewDecision(decision="allow"), predictions=FakeQueue(), now=NOW)
+        request = ReviewDecision(decision="allow", object_version="v1")
+        service.settle_review("nope", request, predictions=FakeQueue(), now=NOW)
 
     assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
 
@@ -255,15 +306,27 @@ def test_a_malformed_id_is_a_bad_request():
 @pytest.mark.parametrize(
     "body",
     [
-        {"decision": "review"},
-        {"decision": "ALLOW"},
-        {"decision": True},
-        {},
-        {"decision": "allow", "note": "x" * 1001},
-        {"decision": "allow", "note": 3},
-        {"decision": "allow", "verdict": "allow"},
+        {"decision": "review", "object_version": "v1"},
+        {"decision": "ALLOW", "object_version": "v1"},
+        {"decision": True, "object_version": "v1"},
+        {"object_version": "v1"},
+        {"decision": "allow", "note": "x" * 1001, "object_version": "v1"},
+        {"decision": "allow", "note": 3, "object_version": "v1"},
+        {"decision": "allow", "verdict": "allow", "object_version": "v1"},
+        {"decision": "allow"},
+        {"decision": "allow", "object_version": ""},
     ],
-    ids=["review", "upper-case", "boolean", "missing", "note-too-long", "note-number", "unknown-field"],
+    ids=[
+        "review",
+        "upper-case",
+        "boolean",
+        "missing",
+        "note-too-long",
+        "note-number",
+        "unknown-field",
+        "no-version",
+        "empty-version",
+    ],
 )
 def test_only_allow_or_block_with_an_optional_short_note_is_a_decision(body):
     with pytest.raises(ValidationError):
@@ -271,5 +334,8 @@ def test_only_allow_or_block_with_an_optional_short_note_is_a_decision(body):
 
 
 def test_the_note_defaults_to_empty_and_is_trimmed():
-    assert ReviewDecision.model_validate({"decision": "block", "note": "  weapon  "}).note == "weapon"
-    assert ReviewDecision.model_validate({"decision": "allow"}).note == ""
+    assert (
+        ReviewDecision.model_validate({"decision": "block", "note": "  weapon  ", "object_version": "v"}).note
+        == "weapon"
+    )
+    assert ReviewDecision.model_validate({"decision": "allow", "object_version": "v"}).note == ""

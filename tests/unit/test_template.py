@@ -110,7 +110,26 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template
         for resource in _as_list(statement["Resource"])
     }
 
-    assert s3_grants == {("s3:GetObject", f"{bucket_arn}/{prefix}*") for prefix in PHOTO_PREFIXES}
+    # GetObjectVersion: the version a notification names (the bucket is versioned).
+    assert s3_grants == {
+        (action, f"{bucket_arn}/{prefix}*")
+        for prefix in PHOTO_PREFIXES
+        for action in ("s3:GetObject", "s3:GetObjectVersion")
+    } | {("s3:ListBucket", bucket_arn)}
+
+
+@pytest.mark.parametrize(
+    ("function", "prefixes"), [("UploadFunction", ["uploads/"]), ("ClassifyFunction", PHOTO_PREFIXES)]
+)
+def test_list_bucket_is_granted_only_under_the_prefixes_whose_missing_keys_the_function_must_tell(
+    template, function, prefixes
+):
+    # Without s3:ListBucket, S3 answers 403 for a missing key; with it unscoped the role could list the bucket.
+    (statement,) = [s for s in _statements(template, function) if "s3:ListBucket" in _as_list(s["Action"])]
+
+    assert _as_list(statement["Resource"]) == [template.arn("ImagesBucket")]
+    assert set(statement["Condition"]) == {"StringLike"}
+    assert sorted(_as_list(statement["Condition"]["StringLike"]["s3:prefix"])) == [f"{prefix}*" for prefix in prefixes]
 
 
 # ---------------------------------------------------------------- bucket and CORS
@@ -187,6 +206,23 @@ def test_classify_queue_hides_a_message_at_least_as_long_as_classify_may_run(def
     queue = _properties(defaults, defaults.logical_id_for_arn(event["Queue"]))
 
     assert int(queue["VisibilityTimeout"]) >= int(_properties(defaults, "ClassifyFunction")["Timeout"])
+
+
+def test_classify_visibility_is_six_timeouts_and_a_crash_delays_a_batch_under_a_minute(defaults):
+    """AWS: visibility >= 6 x the function timeout; the visibility timeout is also the crash recovery time."""
+    (event,) = _sqs_events(defaults, "ClassifyFunction")
+    queue = _properties(defaults, defaults.logical_id_for_arn(event["Queue"]))
+    timeout = int(_properties(defaults, "ClassifyFunction")["Timeout"])
+
+    assert int(queue["VisibilityTimeout"]) >= 6 * timeout
+    assert int(queue["VisibilityTimeout"]) < 60
+
+
+def test_a_photo_that_crashes_twice_is_failed_by_classify_before_it_reaches_the_dead_letter_queue(defaults):
+    # Deliveries: 1 in its batch (crash), 2 alone (crash), 3 recorded failed by classify itself.
+    redrive = _properties(defaults, "ClassifyQueue")["RedrivePolicy"]
+
+    assert int(redrive["maxReceiveCount"]) >= 3
 
 
 def test_dead_letter_queue_keeps_messages_longer_than_the_classify_queue(defaults):
@@ -287,3 +323,101 @@ def test_reviews_function_queries_only_the_review_queue_index(defaults):
     (gsi,) = _properties(defaults, "PredictionsTable")["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == "review_queue"
     assert [key["AttributeName"] for key in gsi["KeySchema"]] == ["review_queue", "classified_at"]
+
+
+# ---------------------------------------------------------------- judged bytes only (issue 8)
+
+
+def test_the_images_bucket_is_versioned_and_expires_replaced_versions(defaults):
+    bucket = _properties(defaults, "ImagesBucket")
+
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-replaced-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
+
+
+@pytest.mark.parametrize("function", ["UploadFunction", "ReviewsFunction", "ClassifyFunction"])
+def test_functions_that_presign_or_read_a_version_may_get_object_versions_of_photos_only(defaults, function):
+    bucket_arn = defaults.arn("ImagesBucket")
+    version_grants = {
+        resource
+        for statement in _statements(defaults, function)
+        if "s3:GetObjectVersion" in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    }
+
+    assert version_grants == {f"{bucket_arn}/{prefix}*" for prefix in PHOTO_PREFIXES}
+
+
+def test_local_provisioning_versions_the_bucket_as_the_template_says():
+    import boto3
+    from moto import mock_aws
+
+    from infra.provision import provision
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        template = ResolvedTemplate(load_template(), LocalNames())
+        provision(template, session, log=lambda *_: None)
+        bucket = template.physical_name("ImagesBucket")
+
+        assert session.client("s3").get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+# ---------------------------------------------------------------- operators (issue 8)
+
+FUNCTIONS = ["UploadFunction", "ReviewsFunction", "FeedbackFunction", "ClassifyFunction", "DeadLetterFunction"]
+
+
+def _resources(template: ResolvedTemplate, kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: template.resolve(resource["Properties"])
+        for logical_id, resource in template.resources_of_type(kind).items()
+    }
+
+
+def test_every_function_has_a_log_group_with_retention(defaults):
+    log_groups = _resources(defaults, "AWS::Logs::LogGroup")
+    named = {properties["LogGroupName"]: properties for properties in log_groups.values()}
+
+    for function in defaults.resources_of_type("AWS::Serverless::Function"):
+        group = named.get(f"/aws/lambda/{defaults.physical_name(function)}")
+        assert group is not None, f"{function} has no log group of its own"
+        assert group["RetentionInDays"] == "30"
+
+
+def test_alarms_watch_the_dead_letter_queue_and_every_functions_errors_and_throttles(defaults):
+    alarms = list(_resources(defaults, "AWS::CloudWatch::Alarm").values())
+    watched = {
+        (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"][0]["Value"])
+        for alarm in alarms
+        if alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+    }
+
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        defaults.physical_name("ClassifyDeadLetterQueue"),
+    ) in watched
+    for function in defaults.resources_of_type("AWS::Serverless::Function"):
+        name = defaults.physical_name(function)
+        assert ("AWS/Lambda", "Errors", name) in watched, function
+        assert ("AWS/Lambda", "Throttles", name) in watched, function
+    assert all(alarm["TreatMissingData"] == "notBreaching" for alarm in alarms)
+
+
+def test_alarms_notify_the_topic_parameter_only_when_it_is_set(defaults):
+    topic = "arn:aws:sns:us-east-1:123456789012:photomod-alarms"
+    with_topic = ResolvedTemplate(load_template(), LocalNames(parameter_overrides={"AlarmTopicArn": topic}))
+
+    silent = _resources(defaults, "AWS::CloudWatch::Alarm")
+    notifying = _resources(with_topic, "AWS::CloudWatch::Alarm")
+
+    assert silent and all("AlarmActions" not in alarm for alarm in silent.values())
+    assert all(alarm["AlarmActions"] == [topic] for alarm in notifying.values())
+
+
+def test_functions_write_metrics_to_one_namespace(defaults):
+    variables = defaults.template["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "photomod"

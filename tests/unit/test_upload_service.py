@@ -220,6 +220,25 @@ def test_within_the_grace_period_a_missing_object_is_still_pending(store, predic
     assert get(image_id, store, predictions, now=just_expired)["status"] == STATUS_PENDING
 
 
+class ForbiddenStore(FakeStore):
+    """S3 as a role without s3:ListBucket sees it: a missing key answers 403, so arrival cannot be told."""
+
+    def exists(self, key: str) -> bool:
+        self.checked.append(key)
+        raise service.ArrivalUnknown(key)
+
+
+def test_an_expired_upload_whose_arrival_s3_will_not_tell_stays_pending_without_an_error(predictions):
+    store = ForbiddenStore()
+    image_id = create(jpeg_request(), store, predictions)["image_id"]
+
+    view = get(image_id, store, predictions, now=NOW + timedelta(hours=1))
+
+    assert view["status"] == STATUS_PENDING and view["error"] is None
+    assert predictions.items[image_id]["status"] == STATUS_PENDING  # not failed: it may be in the classify queue
+    assert store.checked == [f"uploads/{image_id}.jpg"]
+
+
 def test_an_upload_that_arrived_but_is_not_classified_yet_stays_pending(predictions):
     store = FakeStore()
     image_id = create(jpeg_request(), store, predictions)["image_id"]
@@ -326,8 +345,16 @@ def test_image_store_exists_treats_not_found_as_absent(error, exists):
     assert ImageStore(client, client, "images").exists("uploads/abc.jpg") is exists
 
 
+@pytest.mark.parametrize("error", ["403", "AccessDenied"])
+def test_image_store_exists_reports_a_403_as_unknown_not_as_absent(error):
+    client = FakeS3Client(head_error=error)
+
+    with pytest.raises(service.ArrivalUnknown):
+        ImageStore(client, client, "images").exists("uploads/abc.jpg")
+
+
 def test_image_store_exists_does_not_hide_other_errors():
-    client = FakeS3Client(head_error="403")
+    client = FakeS3Client(head_error="SlowDown")
 
     with pytest.raises(ClientError):
         ImageStore(client, client, "images").exists("uploads/abc.jpg")

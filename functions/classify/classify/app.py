@@ -1,24 +1,29 @@
-"""Classify function: SQS batches of S3 notifications -> ResNet50 -> predictions table.
+"""Classify function: SQS batches of S3 notifications -> ResNet50 + the safety model -> predictions table.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.policy import ModerationPolicy
+from classify.safety import load_safety_model
 from classify.service import Classification, Message, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import PhotoBucket
+from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.predictions import PredictionTable
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 settings = ClassifySettings.from_environment()
 class_index = ClassIndex.from_file()
+telemetry = PowertoolsTelemetry(tracer, metrics)
 work = Classification(
     photos=PhotoBucket(boto3.client("s3")),
     predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
@@ -33,19 +38,34 @@ work = Classification(
     limits=settings.limits,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
+    safety=load_safety_model(
+        settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime
+    ),
+    decode_budget_bytes=settings.decode_budget_bytes,
+    memory_limit_bytes=settings.memory_limit_bytes,
+    telemetry=telemetry,
 )
 logger.info(
     "classifier ready",
     extra={
         "model": work.model.info.to_dict(),
+        "safety_model": work.safety.info.to_dict() if work.safety else None,
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },
 )
 
 
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    records = SQSEvent(event).records
-    failed = classify_messages([Message(record.message_id, record.body) for record in records], work)
+    messages = [
+        Message(record.message_id, record.body, int(record.attributes.approximate_receive_count or 1))
+        for record in SQSEvent(event).records
+    ]
+    try:
+        failed = classify_messages(messages, work, lambda: context.get_remaining_time_in_millis() / 1000)
+    finally:
+        telemetry.flush_counts()
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

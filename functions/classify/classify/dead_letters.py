@@ -1,19 +1,25 @@
 """Dead-letter function: a notification that exhausted its retries ends its photo as `failed`.
 
-Imports nothing heavy, so it shares the classify image without loading TensorFlow.
+Imports nothing heavy, so it shares the classify image without loading TensorFlow. Powertools' batch
+processor reports each record that could not be recorded, so only those stay in the dead-letter queue.
 """
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.events import MalformedNotification, photo_events
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.predictions import STATUS_FAILED, PredictionTable
+from photomod_shared.predictions import STATUS_FAILED, EventStamp, PredictionTable
 
 logger = Logger()
+# A batch where every record failed is answered like any other (each record reported), not raised.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
 
 RETRIES_EXHAUSTED = {
@@ -22,9 +28,12 @@ RETRIES_EXHAUSTED = {
 }
 
 
-def fail_dead_letter(body: str, table: PredictionTable) -> None:
-    """Records a final failure unless the photo was classified after all (the same or a newer event)."""
-    now = iso(utc_now())
+def fail_dead_letter(body: str, table: PredictionTable) -> int:
+    """Records a final failure unless the photo was classified after all (the same or a newer event).
+
+    Returns how many photos it failed.
+    """
+    now, failed = iso(utc_now()), 0
     for event in photo_events(body):
         try:
             image_id = ids.image_id_for_key(event.key)
@@ -37,21 +46,28 @@ def fail_dead_letter(body: str, table: PredictionTable) -> None:
             "source": ids.source_for_key(event.key),
             "classified_at": now,
         }
-        if table.record_outcome(image_id, event.sequencer, attributes, now):
+        stamp = EventStamp(event.sequencer, event.event_time, event.version_id)
+        # This event's own result (whatever version it judged) stays: only an older upload's is replaced.
+        if table.record_outcome(image_id, stamp, attributes, now, replace_same_order=False):
+            failed += 1
             logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})
+    return failed
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        failed = fail_dead_letter(record.body, predictions)
+    except MalformedNotification:
+        # Retrying cannot make it readable: logged, and deleted from the queue.
+        logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
+        return
+    if failed:
+        # The same metric the classifier writes for its failures (classify.telemetry), by reason.
+        with single_metric(name="PhotosFailed", unit=MetricUnit.Count, value=failed) as metric:
+            metric.add_dimension(name="reason", value=RETRIES_EXHAUSTED["code"])
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    failures = []
-    for record in SQSEvent(event).records:
-        try:
-            fail_dead_letter(record.body, predictions)
-        except MalformedNotification:
-            logger.exception(
-                "dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]}
-            )
-        except Exception:
-            logger.exception("could not record a dead letter; it stays in the queue")
-            failures.append({"itemIdentifier": record.message_id})
-    return {"batchItemFailures": failures}
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+    # A record whose handler raises (e.g. DynamoDB unreachable) is reported and stays in the queue.
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

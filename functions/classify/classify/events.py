@@ -18,6 +18,9 @@ class PhotoEvent:
     etag: str
     sequencer: str
     size: int
+    # S3 names the version in a versioned bucket; the classifier judges exactly that one.
+    version_id: str | None = None
+    event_time: str = ""
 
 
 def photo_events(body: str) -> list[PhotoEvent]:
@@ -47,8 +50,15 @@ def photo_events(body: str) -> list[PhotoEvent]:
                     etag=str(s3["object"].get("eTag", "")),
                     sequencer=str(s3["object"].get("sequencer", "0")),
                     size=int(s3["object"].get("size", 0)),
+                    version_id=_version_id(s3["object"].get("versionId")),
+                    event_time=str(record.get("eventTime", "")),
                 )
             )
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedNotification(f"S3 record lacks {error}") from None
     return events
+
+
+def _version_id(value: object) -> str | None:
+    # An unversioned bucket's objects have the version "null" (or none at all): no version to pin.
+    return str(value) if value not in (None, "", "null") else None

@@ -38,6 +38,8 @@ _RESAMPLING = {
 # 12-MP photos and the large samples, see tests/unit/test_jpeg_draft.py), and decoding is about twice as fast.
 DRAFT_FACTOR = 2
 MODEL_INPUT_SIZE = (224, 224)  # (height, width), as in Keras
+# decode_image's `draft_to` (width, height) for the models' input: ResNet50's, which the safety model's equals.
+MODEL_DRAFT_TO = (DRAFT_FACTOR * MODEL_INPUT_SIZE[1], DRAFT_FACTOR * MODEL_INPUT_SIZE[0])
 
 # keras.applications.resnet50.preprocess_input ("caffe" mode), in BGR order.
 _CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -137,7 +139,7 @@ def preprocess(image: Image.Image, resize_method: str = "nearest", size: tuple[i
         raise ValueError(f"size must be two positive integers (height, width), got {size!r}")
     rgb = image if image.mode == "RGB" else _to_rgb(image)
     # No reduce() here: the default nearest resize reads only the output's pixels, so reducing first would cost
-    # a pass over the whole image and change the pixels; decode_and_preprocess's JPEG draft is where time is saved.
+    # a pass over the whole image and change the pixels; the JPEG draft (MODEL_DRAFT_TO) is where time is saved.
     if rgb.size != (width, height):
         rgb = rgb.resize((width, height), resample)
     pixels = np.asarray(rgb, dtype=np.float32)
@@ -151,8 +153,48 @@ def decode_and_preprocess(
 ) -> np.ndarray:
     """Decode upload bytes and return the ResNet50 input array; raises ImageRejected."""
     _resampling(resize_method)  # fail on a bad setting before spending time decoding
-    draft_to = (DRAFT_FACTOR * MODEL_INPUT_SIZE[1], DRAFT_FACTOR * MODEL_INPUT_SIZE[0])
-    return preprocess(decode_image(data, limits, draft_to), resize_method, MODEL_INPUT_SIZE)
+    return preprocess(decode_image(data, limits, MODEL_DRAFT_TO), resize_method, MODEL_INPUT_SIZE)
+
+
+# Bytes per pixel of the decoded image, by Pillow mode (what `load()` allocates).
+_DECODED_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
+# Conversions on the way to RGB, per pixel: the RGB copy, plus alpha's mask (and slack), or the 8-bit copy
+# of a high-depth image. JPEG's decoder keeps working memory: a little for baseline, whole-image coefficient
+# buffers for progressive. Measured on 40 MP photos (tests/unit/test_imaging_memory.py): peaks of 4 (JPEG),
+# 7 (progressive JPEG), 9 (RGBA PNG) and 7 (16-bit PNG) bytes per pixel.
+_TO_RGB_BYTES_PER_PIXEL = 3
+_ALPHA_EXTRA_BYTES_PER_PIXEL = 3
+_HIGH_DEPTH_EXTRA_BYTES_PER_PIXEL = 1
+_JPEG_EXTRA_BYTES_PER_PIXEL = 1
+_PROGRESSIVE_JPEG_EXTRA_BYTES_PER_PIXEL = 5
+
+
+def estimated_decode_bytes(data: bytes) -> int:
+    """Peak bytes decoding these upload bytes into RGB takes, from the header alone (0 if it is unreadable or
+    a decompression bomb: those are rejected before any pixel is decoded).
+
+    What classify's decode budget admits; an estimate, not a measurement, erring on the high side.
+    """
+    image_format = sniff_image_format(data)
+    if image_format is None or (image_format == "HEIF" and not _register_heif_opener()):
+        return 0
+    try:
+        with Image.open(io.BytesIO(data), formats=[image_format]) as image:
+            width, height = image.size
+            mode, alpha = image.mode, image.has_transparency_data
+            progressive = bool(image.info.get("progressive") or image.info.get("progression"))
+    except Exception:  # noqa: BLE001 - only an estimate: decode_image gives the real verdict and its reason
+        return 0
+    per_pixel = _DECODED_BYTES_PER_PIXEL.get(mode, 4)  # RGBA, CMYK, I, F and other 32-bit modes
+    if image_format in ("JPEG", "MPO"):
+        per_pixel += _PROGRESSIVE_JPEG_EXTRA_BYTES_PER_PIXEL if progressive else _JPEG_EXTRA_BYTES_PER_PIXEL
+    if mode != "RGB":
+        per_pixel += _TO_RGB_BYTES_PER_PIXEL
+    if alpha:
+        per_pixel += _ALPHA_EXTRA_BYTES_PER_PIXEL
+    if mode in ("I", "F") or mode.startswith("I;"):
+        per_pixel += _HIGH_DEPTH_EXTRA_BYTES_PER_PIXEL
+    return width * height * per_pixel
 
 
 def _resampling(resize_method: str) -> Image.Resampling:
@@ -255,10 +297,16 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I", "F") or image.mode.startswith("I;"):
         return _high_depth_to_gray(image).convert("RGB")
     if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgba = image.convert("RGBA") if image.mode != "RGBA" else image
+        # Composited onto white in place of a white RGBA canvas plus a composite copy: two fewer full copies.
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
     return image.convert("RGB")
+
+
+# Rows converted at a time: bounds the float64 working copies of a high-depth image to a few MiB.
+_STRIP_PIXELS = 1 << 20
 
 
 def _high_depth_to_gray(image: Image.Image) -> Image.Image:
@@ -266,19 +314,39 @@ def _high_depth_to_gray(image: Image.Image) -> Image.Image:
 
     Pillow's own convert("L") clips these at 255, turning almost every 16-bit photo white.
     Integers within 0..65535 are 16-bit samples; float within 0..1 or 0..255 keeps that scale;
-    any other range is stretched min..max.
+    any other range is stretched min..max. Works in strips of rows, so a 40 MP 16-bit photo never has a
+    full-size float copy (that alone would be 320 MB per copy).
     """
-    values = np.asarray(image).astype(np.float64)
-    values[~np.isfinite(values)] = 0.0
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if image.mode == "F" and low >= 0.0 and high <= 1.0:
-        scaled = values * 255.0
-    elif image.mode == "F" and low >= 0.0 and high <= 255.0:
-        scaled = values
-    elif image.mode != "F" and low >= 0.0 and high <= 65535.0:
-        scaled = values / 257.0
-    elif high > low:
-        scaled = (values - low) * (255.0 / (high - low))
-    else:
-        scaled = np.zeros_like(values)
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    values = np.asarray(image)
+    rows = max(1, _STRIP_PIXELS // max(1, values.shape[1] if values.ndim > 1 else 1))
+    low, high = _finite_range(values, rows)
+
+    def scaled(strip: np.ndarray) -> np.ndarray:
+        if image.mode == "F" and low >= 0.0 and high <= 1.0:
+            return strip * 255.0
+        if image.mode == "F" and low >= 0.0 and high <= 255.0:
+            return strip
+        if image.mode != "F" and low >= 0.0 and high <= 65535.0:
+            return strip / 257.0
+        if high > low:
+            return (strip - low) * (255.0 / (high - low))
+        return np.zeros_like(strip)
+
+    gray = np.empty(values.shape, dtype=np.uint8)
+    for start in range(0, len(values), rows):
+        strip = values[start : start + rows].astype(np.float64)
+        strip[~np.isfinite(strip)] = 0.0
+        gray[start : start + rows] = np.clip(np.rint(scaled(strip)), 0, 255)
+    return Image.fromarray(gray)
+
+
+def _finite_range(values: np.ndarray, rows: int) -> tuple[float, float]:
+    """min and max with non-finite values counted as 0 (as they are converted), a strip at a time."""
+    low, high = np.inf, -np.inf
+    for start in range(0, len(values), rows):
+        strip = values[start : start + rows]
+        if strip.dtype.kind == "f" and not np.isfinite(strip).all():
+            strip = np.where(np.isfinite(strip), strip, 0.0)
+        if strip.size:
+            low, high = min(low, float(strip.min())), max(high, float(strip.max()))
+    return (0.0, 0.0) if low > high else (low, high)

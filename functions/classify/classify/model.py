@@ -6,7 +6,6 @@ Two runtimes serve the same network with the same weights:
 - `tensorflow`: the Keras model itself, the reference the converted model is checked against.
 """
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from classify.served import file_source
 
 MODEL_NAME = "ResNet50"
 WEIGHTS_IMAGENET = "imagenet"
@@ -82,11 +83,7 @@ def weights_source(weights: Path | None) -> str:
     """What a converted model is keyed on: the weights file's content, or the seed of untrained weights."""
     if weights is None:
         return f"seed:{UNTRAINED_SEED}"
-    digest = hashlib.sha256()
-    with weights.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
+    return file_source(weights)
 
 
 def build_keras_resnet50(weights: Path | None) -> Any:

@@ -1,4 +1,5 @@
-"""The moderation policy: which predicted ImageNet classes make a photo need review or get blocked.
+"""The moderation policy: which predicted ImageNet classes, and which safety-model classes, make a photo need
+review or get blocked.
 
 Pure Python + numpy; the policy itself is data (``moderation_policy.json``), versioned so every verdict
 records which rules produced it.
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from classify.labels import ClassIndex, top_k
+from classify.safety import SAFETY_CLASSES
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("moderation_policy.json")
 
@@ -25,8 +27,10 @@ _SEVERITY = (ALLOW, REVIEW, BLOCK)
 _POLICY_ACTIONS = (REVIEW, BLOCK)
 
 _DOCUMENT_KEYS = {"version", "description", "top_k", "categories"}
-_CATEGORY_KEYS = {"description", "action", "threshold", "classes"}
+# A category lists either ImageNet `classes` (ResNet50's top_k) or `safety_classes` (all of the safety model's).
+_CATEGORY_KEYS = {"description", "action", "threshold", "classes", "safety_classes"}
 _CLASS_KEYS = {"wnid", "label", "action", "threshold", "note"}
+_SAFETY_CLASS_KEYS = {"class", "action", "threshold", "note"}
 
 
 class PolicyError(Exception):
@@ -38,7 +42,7 @@ class Reason:
     category: str
     action: str
     label: str
-    wnid: str
+    wnid: str | None  # None for a safety-model class, which is no ImageNet class
     score: float
 
 
@@ -74,13 +78,20 @@ class _Rule:
 
 class ModerationPolicy:
     def __init__(
-        self, version: str, description: str, k: int, rules: dict[str, _Rule], class_index: ClassIndex
+        self,
+        version: str,
+        description: str,
+        k: int,
+        rules: dict[str, _Rule],
+        class_index: ClassIndex,
+        safety_rules: dict[str, _Rule] | None = None,
     ) -> None:
         self.version = version
         self.description = description
         self.k = k
         self._rules = rules
         self._class_index = class_index
+        self._safety_rules = safety_rules or {}
 
     @classmethod
     def from_file(cls, path: Path | None = None, class_index: ClassIndex | None = None) -> ModerationPolicy:
@@ -111,11 +122,17 @@ class ModerationPolicy:
             raise PolicyError("'categories' must be a non-empty object of category name to rules")
 
         rules: dict[str, _Rule] = {}
+        safety_rules: dict[str, _Rule] = {}
         for category, spec in categories.items():
             where = f"category {category!r}"
-            _require_object(spec, where, _CATEGORY_KEYS, required={"action", "threshold", "classes"})
+            _require_object(spec, where, _CATEGORY_KEYS, required={"action", "threshold"})
             action = _action(spec["action"], where)
             threshold = _threshold(spec["threshold"], where)
+            if ("classes" in spec) == ("safety_classes" in spec):
+                raise PolicyError(f"{where}: needs exactly one of 'classes' (ImageNet) and 'safety_classes'")
+            if "safety_classes" in spec:
+                _add_safety_rules(spec["safety_classes"], category, action, threshold, safety_rules)
+                continue
             classes = spec["classes"]
             if not isinstance(classes, list) or not classes:
                 raise PolicyError(f"{where}: 'classes' must be a non-empty list")
@@ -133,14 +150,23 @@ class ModerationPolicy:
                     action=_action(entry["action"], entry_where) if "action" in entry else action,
                     threshold=_threshold(entry["threshold"], entry_where) if "threshold" in entry else threshold,
                 )
-        return cls(version=version, description=description, k=k, rules=rules, class_index=class_index)
+        return cls(
+            version=version,
+            description=description,
+            k=k,
+            rules=rules,
+            class_index=class_index,
+            safety_rules=safety_rules,
+        )
 
-    def decide(self, probabilities: np.ndarray) -> Verdict:
-        """Verdict for one image from its full probability vector (one entry per class in the index)."""
+    def decide(self, probabilities: np.ndarray, safety: np.ndarray | None = None) -> Verdict:
+        """Verdict for one image from its full ImageNet probability vector (one entry per class in the index)
+        and the safety model's probabilities (SAFETY_CLASSES order); without those, safety categories cannot fire.
+        """
         scores = np.asarray(probabilities)
         # Compare at the model's own precision: float32(0.7) < 0.7 in float64, yet it is "exactly 0.7".
         precision = scores.dtype.type if np.issubdtype(scores.dtype, np.floating) else np.float64
-        reasons = []
+        reasons = [] if safety is None else self._safety_reasons(np.asarray(safety))
         for prediction in top_k(scores, self._class_index, self.k):
             rule = self._rules.get(prediction.wnid)
             if rule is not None and precision(prediction.score) >= precision(rule.threshold):
@@ -155,6 +181,36 @@ class ModerationPolicy:
                 )
         action = max((reason.action for reason in reasons), key=_SEVERITY.index, default=ALLOW)
         return Verdict(action=action, reasons=tuple(reasons), policy_version=self.version)
+
+    def _safety_reasons(self, scores: np.ndarray) -> list[Reason]:
+        if scores.shape != (len(SAFETY_CLASSES),):
+            raise ValueError(f"expected {len(SAFETY_CLASSES)} safety probabilities, got shape {scores.shape}")
+        precision = scores.dtype.type if np.issubdtype(scores.dtype, np.floating) else np.float64
+        reasons = []
+        for name, score in zip(SAFETY_CLASSES, scores, strict=True):
+            rule = self._safety_rules.get(name)
+            if rule is not None and precision(score) >= precision(rule.threshold):
+                reasons.append(Reason(rule.category, rule.action, label=name, wnid=None, score=float(score)))
+        return reasons
+
+
+def _add_safety_rules(classes: Any, category: str, action: str, threshold: float, rules: dict[str, _Rule]) -> None:
+    where = f"category {category!r}"
+    if not isinstance(classes, list) or not classes:
+        raise PolicyError(f"{where}: 'safety_classes' must be a non-empty list")
+    for position, entry in enumerate(classes):
+        entry_where = f"{where} safety class #{position}"
+        _require_object(entry, entry_where, _SAFETY_CLASS_KEYS, required={"class"})
+        name = entry["class"]
+        if name not in SAFETY_CLASSES:
+            raise PolicyError(f"{entry_where}: unknown safety class {name!r}; the model has {list(SAFETY_CLASSES)}")
+        if name in rules:
+            raise PolicyError(f"{entry_where}: {name!r} is already listed in category {rules[name].category!r}")
+        rules[name] = _Rule(
+            category=category,
+            action=_action(entry["action"], entry_where) if "action" in entry else action,
+            threshold=_threshold(entry["threshold"], entry_where) if "threshold" in entry else threshold,
+        )
 
 
 def _require_object(value: Any, where: str, allowed: set[str], required: set[str]) -> None:

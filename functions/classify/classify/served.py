@@ -8,6 +8,7 @@ input and one output can be served the same way (e.g. a second classifier).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -21,13 +22,22 @@ import numpy as np
 CONVERSION_VERSION = 1
 
 
+def file_source(path: Path) -> str:
+    """What a conversion is keyed on when it is made from a file: "sha256:<hex>" of its content."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What a converted model file was made from."""
 
     name: str
-    weights: str  # "imagenet" or "untrained"
-    source: str  # "sha256:<hex>" of the weights file, or "seed:<n>" for seeded untrained weights
+    weights: str  # "imagenet" or "untrained" (ResNet50); the package and version of a converted Keras model
+    source: str  # "sha256:<hex>" of the weights (or Keras model) file, or "seed:<n>" for seeded untrained weights
     runtime: str = "litert"
     conversion_version: int = CONVERSION_VERSION
     converted_with: str = ""

@@ -4,6 +4,8 @@ from classify.imaging import RESIZE_METHODS, ImageLimits
 from classify.model import RUNTIME_LITERT, RUNTIMES
 from photomod_shared import settings
 
+MIB = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class ClassifySettings:
@@ -12,9 +14,15 @@ class ClassifySettings:
     model_weights_path: str | None
     served_model_path: str | None
     allow_untrained_weights: bool
+    safety_model_path: str | None
+    allow_missing_safety_model: bool
     resize_method: str
     limits: ImageLimits
     decode_threads: int
+    # Estimated decoded bytes in flight at once (classify.service.DecodeBudget).
+    decode_budget_bytes: int
+    # Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE from the function's MemorySize.
+    memory_limit_bytes: int
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -25,12 +33,15 @@ class ClassifySettings:
         if model_runtime not in RUNTIMES:
             raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
         defaults = ImageLimits()
+        memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,
             allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
+            safety_model_path=settings.optional("SAFETY_MODEL_PATH", "") or None,
+            allow_missing_safety_model=settings.flag("ALLOW_MISSING_SAFETY_MODEL"),
             resize_method=resize_method,
             limits=ImageLimits(
                 max_bytes=settings.integer("MAX_IMAGE_BYTES", defaults.max_bytes),
@@ -38,4 +49,7 @@ class ClassifySettings:
                 max_pixels=settings.integer("MAX_IMAGE_PIXELS", defaults.max_pixels),
             ),
             decode_threads=settings.integer("DECODE_THREADS", 4),
+            # A third of the function's memory by default: the model and its activations need the rest.
+            decode_budget_bytes=settings.integer("DECODE_BUDGET_MB", max(1, memory_mb // 3)) * MIB,
+            memory_limit_bytes=memory_mb * MIB,
         )

@@ -1,6 +1,14 @@
+import logging
 from typing import Any
 
-from classify.service import ObjectMissing
+from botocore.exceptions import ClientError
+
+from classify.service import ObjectMissing, StoredPhoto
+
+# NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
+_MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+
+logger = logging.getLogger(__name__)
 
 
 class PhotoBucket:
@@ -9,9 +17,32 @@ class PhotoBucket:
     def __init__(self, client: Any):
         self._client = client
 
-    def read(self, bucket: str, key: str) -> bytes:
+    def read(self, bucket: str, key: str, version_id: str | None) -> StoredPhoto:
+        """The bytes of exactly `version_id` (or of the current version when the notification named none)."""
+        request = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
-        except self._client.exceptions.NoSuchKey:
-            raise ObjectMissing(key) from None
-        return response["Body"].read()
+            response = self._client.get_object(**request)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in _MISSING:
+                raise ObjectMissing(key) from None
+            if code in ("AccessDenied", "403"):
+                # With s3:ListBucket (granted on the photo prefixes) a deleted photo answers 404, so a 403 is
+                # a role that may not read it: not the photo's fault. It is retried, then dead-lettered.
+                logger.error("GetObject of s3://%s/%s was refused (%s): check the role's S3 grants", bucket, key, code)
+            raise
+        return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
+
+    def current_version(self, bucket: str, key: str) -> str | None:
+        try:
+            response = self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                raise ObjectMissing(key) from None
+            raise
+        return _version(response.get("VersionId"))
+
+
+def _version(value: str | None) -> str | None:
+    # An unversioned bucket answers "null" (or nothing): there is no version to pin.
+    return value if value and value != "null" else None

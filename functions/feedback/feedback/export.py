@@ -25,6 +25,12 @@ COLUMNS = (
     "prediction",
     "score",
     "verdict",
+    "safety_class",
+    "safety_drawing",
+    "safety_hentai",
+    "safety_neutral",
+    "safety_porn",
+    "safety_sexy",
     "correct_label",
     "inappropriate",
     "comment",
@@ -79,8 +85,13 @@ def csv_cell(value: Any) -> str:
 
 def csv_row(item: Mapping[str, Any]) -> list[str]:
     # Feedback recorded before the flag existed counts as not flagged.
-    defaults = {"inappropriate": False}
-    return [csv_cell(item.get(column, defaults.get(column))) for column in COLUMNS]
+    values: dict[str, Any] = {"inappropriate": False, **item}
+    # The safety model's result, flattened: its top class and the five probabilities (empty cells without it).
+    safety = item.get("safety") or {}
+    values["safety_class"] = safety.get("top_class")
+    for name, probability in (safety.get("probabilities") or {}).items():
+        values[f"safety_{name}"] = probability
+    return [csv_cell(values.get(column)) for column in COLUMNS]
 
 
 def encode_cursor(item: Mapping[str, Any]) -> str:

@@ -7,10 +7,13 @@ from typing import Any, Protocol
 from feedback.models import FeedbackRequest
 from photomod_shared.api import stored_image
 from photomod_shared.clock import iso
+from photomod_shared.predictions import STATUS_DONE
 
 
 class Predictions(Protocol):
     def get(self, image_id: str) -> dict[str, Any] | None: ...
+
+    def report_by_shopper(self, image_id: str, reported_at: str) -> bool: ...
 
 
 class FeedbackStore(Protocol):
@@ -20,7 +23,11 @@ class FeedbackStore(Protocol):
 def record_feedback(
     image_id: str, request: FeedbackRequest, *, predictions: Predictions, feedback: FeedbackStore, now: datetime
 ) -> dict[str, Any]:
-    """Stores the shopper's correction next to what the model said when the shopper saw it."""
+    """Stores the shopper's correction next to what the model said when the shopper saw it.
+
+    A report that the photo is inappropriate also sends a classified photo back to the moderators' queue
+    (see `PredictionTable.report_by_shopper` for when it is only counted).
+    """
     prediction = stored_image(image_id, predictions)
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
@@ -33,6 +40,7 @@ def record_feedback(
             "prediction": prediction.get("prediction"),
             "score": prediction.get("score"),
             "verdict": prediction.get("verdict"),
+            "safety": prediction.get("safety"),
             "status_at_feedback": prediction.get("status"),
             "correct_label": request.correct_label,
             "comment": request.comment,
@@ -40,4 +48,15 @@ def record_feedback(
             "created_at": created_at,
         }
     )
-    return {"feedback_id": feedback_id, "image_id": image_id, "created_at": created_at}
+    # After the feedback is stored, so a report is never lost even if the queue update fails.
+    sent_to_review = (
+        request.inappropriate
+        and prediction.get("status") == STATUS_DONE
+        and predictions.report_by_shopper(image_id, created_at)
+    )
+    return {
+        "feedback_id": feedback_id,
+        "image_id": image_id,
+        "created_at": created_at,
+        "sent_to_review": sent_to_review,
+    }

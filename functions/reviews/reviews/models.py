@@ -9,3 +9,11 @@ class ReviewDecision(BaseModel):
 
     decision: Literal["allow", "block"] = Field(description="The verdict the photo gets")
     note: str = Field(default="", max_length=1000, description="Why, for the next moderator")
+    object_version: str = Field(
+        min_length=1,
+        max_length=1024,
+        description=(
+            "The `object_version` of the queue item the moderator looked at: the decision applies to that "
+            "version only (409 version_changed if the photo was replaced since)"
+        ),
+    )

@@ -1,7 +1,8 @@
 """The moderators' review queue: photos whose verdict is `review`, newest first, and settling one.
 
 Settling records the moderator's decision; the decision becomes the verdict (so the display gate follows it)
-and the model's verdict is kept as `model_verdict`.
+and the model's verdict is kept as `model_verdict`. A decision names the object version the moderator saw
+(the queue links exactly that version): if a newer upload replaced it, the decision is refused (409).
 """
 
 import base64
@@ -35,16 +36,21 @@ class ReviewQueue(Protocol):
 
     def get(self, image_id: str) -> dict[str, Any] | None: ...
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str) -> bool: ...
+    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool: ...
 
 
 class PhotoLinks(Protocol):
-    def presign_view(self, key: str, expires_in: int) -> str: ...
+    def presign_view(self, key: str, version_id: str, expires_in: int) -> str: ...
 
 
 class NotInReview(ApiError):
     status = HTTPStatus.CONFLICT
     code = "not_in_review"
+
+
+class VersionChanged(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "version_changed"
 
 
 def list_reviews(
@@ -59,8 +65,13 @@ def list_reviews(
             {
                 **prediction_view(item),
                 "original_filename": item.get("original_filename"),
-                # The display gate refuses photos in review, so the moderator gets a link of their own.
-                "image_url": links.presign_view(item["s3_key"], link_expires_in),
+                # The display gate refuses photos in review, so the moderator gets a link of their own: to the
+                # judged version (null if none was recorded: nothing unjudged is ever linked).
+                "image_url": (
+                    links.presign_view(item["s3_key"], item["object_version"], link_expires_in)
+                    if item.get("object_version")
+                    else None
+                ),
             }
             for item in items
         ],
@@ -70,16 +81,23 @@ def list_reviews(
 
 def settle_review(image_id: str, request: ReviewDecision, *, predictions: ReviewQueue, now: datetime) -> dict[str, Any]:
     item = stored_image(image_id, predictions)
+    if item.get("object_version") != request.object_version:
+        raise VersionChanged(_version_changed(item, request.object_version))
     if item.get("status") != STATUS_DONE or item.get("verdict") != VERDICT_REVIEW:
         raise NotInReview(_not_in_review(item))
     decided_at = iso(now)
-    if not predictions.settle_review(image_id, request.decision, request.note, decided_at):
+    if not predictions.settle_review(image_id, request.decision, request.note, decided_at, request.object_version):
         # Checked above, so another moderator (or a newer photo under the same key) got there first.
-        raise NotInReview(_not_in_review(predictions.get(image_id) or item))
+        latest = predictions.get(image_id) or item
+        if latest.get("object_version") != request.object_version:
+            raise VersionChanged(_version_changed(latest, request.object_version))
+        raise NotInReview(_not_in_review(latest))
     return {
         "image_id": image_id,
+        "object_version": request.object_version,
         "verdict": request.decision,
-        "model_verdict": VERDICT_REVIEW,
+        # A photo a shopper reported keeps the model's own verdict (allow); see PredictionTable.report_by_shopper.
+        "model_verdict": item.get("model_verdict") or VERDICT_REVIEW,
         "moderation": {"decision": request.decision, "note": request.note, "decided_at": decided_at},
     }
 
@@ -90,6 +108,13 @@ def _not_in_review(item: dict[str, Any]) -> str:
     if item.get("model_verdict") == VERDICT_REVIEW:
         return f"the photo was already settled: its verdict is {item.get('verdict')}"
     return f"the photo is not in review: its verdict is {item.get('verdict')}"
+
+
+def _version_changed(item: dict[str, Any], seen: str) -> str:
+    return (
+        f"the photo was replaced since you saw it (you judged version {seen!r}, the current judged version is "
+        f"{item.get('object_version')!r}); reload the queue"
+    )
 
 
 def encode_cursor(key: dict[str, Any]) -> str:

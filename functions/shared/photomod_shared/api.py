@@ -100,11 +100,15 @@ def describe_validation_errors(errors: Any) -> str:
 def create_resolver(
     web_origin: str, *, expose_headers: Sequence[str] = (), raw_body_resources: Collection[str] = ()
 ) -> APIGatewayRestResolver:
-    """`expose_headers`: response headers the web page may read besides the CORS-safelisted ones.
+    """`web_origin`: the web page's origin; the local stack, whose page has two loopback addresses, gives
+    both, comma-separated (on AWS the page has one).
+    `expose_headers`: response headers the web page may read besides the CORS-safelisted ones.
     `raw_body_resources`: routes (e.g. "/predict") whose handlers read a non-JSON body themselves."""
+    origin, *aliases = [part.strip() for part in web_origin.split(",") if part.strip()] or [web_origin]
     app = APIGatewayRestResolver(
         cors=CORSConfig(
-            allow_origin=web_origin,
+            allow_origin=origin,
+            extra_origins=aliases or None,
             allow_headers=["Content-Type", "X-Api-Key"],
             expose_headers=list(expose_headers),
             max_age=600,

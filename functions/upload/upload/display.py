@@ -3,7 +3,12 @@
 The bucket stays private; a shown photo is a short-lived presigned GET, so a link copied from a page stops
 working soon after, and a photo a moderator later blocks is no longer served.
 
-- verdict allow (the model's or a moderator's) -> 302 to a presigned GET
+Only judged bytes: the URL names the object version the verdict was given for (`object_version`). A newer
+upload to the same key (a replayed presigned POST) is a new version: until it is judged, the gate keeps
+serving the version that was judged, and once it is judged, its own verdict decides.
+
+- verdict allow (the model's or a moderator's) -> 302 to a presigned GET of the judged version
+- no judged version recorded (a result from before the bucket was versioned) -> 409 image_unverified
 - verdict block -> 403 image_blocked
 - verdict review -> 403 image_in_review
 - still pending -> 409 image_pending (ask again shortly)
@@ -19,7 +24,7 @@ from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, VERDICT_ALLO
 
 
 class DisplayStore(Protocol):
-    def presign_display(self, key: str, expires_in: int) -> str: ...
+    def presign_display(self, key: str, version_id: str, expires_in: int) -> str: ...
 
 
 class Predictions(Protocol):
@@ -41,7 +46,15 @@ def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predicti
             "the photo is not classified yet; ask again shortly", code="image_pending", status=HTTPStatus.CONFLICT
         )
     if verdict == VERDICT_ALLOW:
-        return store.presign_display(item["s3_key"], expires_in)
+        version = item.get("object_version")
+        if not version:
+            # Without a version the URL would serve whatever the key holds now, judged or not.
+            raise ApiError(
+                "the photo's judged version is unknown, so it is not shown",
+                code="image_unverified",
+                status=HTTPStatus.CONFLICT,
+            )
+        return store.presign_display(item["s3_key"], version, expires_in)
     if verdict == VERDICT_BLOCK:
         raise ApiError("the photo may not be shown", code="image_blocked", status=HTTPStatus.FORBIDDEN)
     # `review`, and anything a newer policy may add: not shown until a moderator allows it.

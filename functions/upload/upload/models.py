@@ -57,16 +57,40 @@ class Label(BaseModel):
 
 
 class VerdictReason(BaseModel):
-    category: str
+    category: str = Field(description="A moderation-policy category, or reported_by_shopper")
     action: str
-    label: str
-    wnid: str
-    score: float
+    # A shopper's report names no class: these three are absent from a reported_by_shopper reason.
+    label: str | None = Field(
+        default=None, description="An ImageNet label, or a safety class (porn, hentai, sexy) for `explicit`"
+    )
+    wnid: str | None = Field(
+        default=None, description="The ImageNet class; null for an `explicit` (safety-model) reason"
+    )
+    score: float | None = None
 
 
 class ModelInfo(BaseModel):
     name: str
     weights: str = Field(description="imagenet, or untrained on a local stack without the weights file")
+
+
+class SafetyProbabilities(BaseModel):
+    drawing: float
+    hentai: float
+    neutral: float
+    porn: float
+    sexy: float
+
+
+class SafetyModelInfo(BaseModel):
+    name: str = Field(description="nsfwjs-MobileNetV2: nsfwjs' MobileNetV2 (MIT), converted to Keras at build time")
+    version: str = Field(description="The nsfwjs npm package version the model was converted from")
+
+
+class Safety(BaseModel):
+    top_class: Literal["drawing", "hentai", "neutral", "porn", "sexy"]
+    probabilities: SafetyProbabilities = Field(description="The safety model's five class probabilities (sum 1)")
+    model: SafetyModelInfo
 
 
 class PredictionView(BaseModel):
@@ -79,8 +103,15 @@ class PredictionView(BaseModel):
     verdict_reasons: list[VerdictReason]
     policy_version: str | None
     model: ModelInfo | None
+    safety: Safety | None = Field(
+        description="The explicit-content model's scores, once done; null if the photo failed or was classified "
+        "without the safety model (a local stack before `make models`)"
+    )
     source: str | None = Field(description="upload or drop-folder")
     s3_key: str | None
+    object_version: str | None = Field(
+        description="The S3 version of s3_key that was judged; GET /images/{image_id} serves exactly this version"
+    )
     created_at: str | None
     classified_at: str | None
     error: ErrorDetail | None = Field(description="Why a failed image failed")

@@ -15,10 +15,17 @@ from upload.models import EXTENSIONS_BY_CONTENT_TYPE, UploadRequest
 ARRIVAL_GRACE = timedelta(seconds=60)
 
 
+class ArrivalUnknown(Exception):
+    """S3 would not say whether the photo arrived: a 403, which is what a missing key answers without
+    s3:ListBucket (the template grants it on the upload prefix, so this means a misconfigured role)."""
+
+
 class PhotoStore(Protocol):
     def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]: ...
 
-    def exists(self, key: str) -> bool: ...
+    def exists(self, key: str) -> bool:
+        """False only if the object is known to be absent; raises ArrivalUnknown if S3 will not tell."""
+        ...
 
 
 class Predictions(Protocol):
@@ -97,4 +104,11 @@ def _upload_never_arrived(item: dict[str, Any], store: PhotoStore, now: datetime
     expires_at = item.get("upload_expires_at")
     if item.get("status") != STATUS_PENDING or not expires_at:
         return False
-    return now > parse_iso(expires_at) + ARRIVAL_GRACE and not store.exists(item["s3_key"])
+    if now <= parse_iso(expires_at) + ARRIVAL_GRACE:
+        return False
+    try:
+        return not store.exists(item["s3_key"])
+    except ArrivalUnknown:
+        # Failing a photo that may be in the classify queue would lose it: it stays pending, and the
+        # adapter has logged why (the dead-letter path still ends it if it arrived and cannot be classified).
+        return False

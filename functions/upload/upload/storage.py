@@ -1,4 +1,12 @@
+import logging
 from typing import Any
+
+from upload.service import ArrivalUnknown
+
+logger = logging.getLogger(__name__)
+# What S3 answers for a key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+_FORBIDDEN = ("403", "AccessDenied", "Forbidden")
 
 
 class ImageStore:
@@ -22,16 +30,27 @@ class ImageStore:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
 
-    def presign_display(self, key: str, expires_in: int) -> str:
+    def presign_display(self, key: str, version_id: str, expires_in: int) -> str:
+        """A GET of exactly this version: bytes uploaded to the key later are not what the URL serves."""
         return self._presign_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+            "get_object", Params={"Bucket": self._bucket, "Key": key, "VersionId": version_id}, ExpiresIn=expires_in
         )
 
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self._bucket, Key=key)
         except self._client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in _NOT_FOUND:
                 return False
+            if code in _FORBIDDEN:
+                logger.warning(
+                    "HeadObject of s3://%s/%s answered %s: cannot tell whether it arrived "
+                    "(the role needs s3:GetObject on the key and s3:ListBucket on the bucket)",
+                    self._bucket,
+                    key,
+                    code,
+                )
+                raise ArrivalUnknown(key) from None
             raise
         return True

@@ -1,0 +1,129 @@
+"""How long one classify batch takes, to size the function timeout and the queue's visibility timeout.
+
+    python -m bench.batch_times [--rounds 3]
+
+Runs classify.service.classify_messages (real decode, real ResNet50 forward pass; S3 and DynamoDB replaced
+by in-memory fakes, so only the function's own work is timed) on batches of the template's size:
+  - typical: 8 ImageNet sample photos, all on their first delivery (one forward pass);
+  - typical, redelivered: the same 8 after a crash (each photo alone, the recovery path);
+  - worst case: 8 photos at the 40 MP limit (4 large JPEGs, 4 16-bit PNGs), first delivery and redelivered.
+Prints the slowest round of each, and the timeout and visibility timeout they suggest (timeout = 3 x the
+slowest batch, rounded up to 5 s; visibility = 6 x timeout, AWS's rule for SQS event sources).
+"""
+
+import argparse
+import io
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from infra.template import REPO_ROOT
+
+PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
+BATCH = 8
+BUCKET = "bench"
+
+
+class MemoryBucket:
+    def __init__(self, objects: dict[str, bytes]):
+        self.objects = objects
+
+    def read(self, bucket: str, key: str, version_id: str | None) -> Any:
+        from classify.service import StoredPhoto
+
+        return StoredPhoto(self.objects[key], "v1")
+
+    def current_version(self, bucket: str, key: str) -> str | None:
+        return "v1"
+
+
+class MemoryTable:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def stored_events(self, image_ids: list[str]) -> dict[str, Any]:
+        return {}
+
+    def record_outcome(self, image_id: str, event: Any, attributes: dict[str, Any], created_at: str) -> bool:
+        self.items[image_id] = dict(attributes)
+        return True
+
+    def count_solo_attempt(self, image_id: str, attempt: str, item: dict[str, Any]) -> int:
+        return 1
+
+    def forget_solo_attempts(self, image_id: str) -> None:
+        pass
+
+
+def large_photos() -> list[bytes]:
+    ramp = np.linspace(0, 255, 7744, dtype=np.float32)[None, :] * np.ones((5164, 1), np.float32)
+    jpeg = io.BytesIO()
+    Image.fromarray(np.dstack([ramp, ramp[:, ::-1], np.full_like(ramp, 90)]).astype(np.uint8)).save(jpeg, "JPEG")
+    png = io.BytesIO()
+    Image.fromarray((ramp * 257).astype(np.uint16)).save(png, "PNG")
+    return [jpeg.getvalue()] * 4 + [png.getvalue()] * 4
+
+
+def notification(key: str, sequencer: int) -> str:
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventName": "ObjectCreated:Put",
+                    "eventTime": datetime.now(UTC).isoformat(),
+                    "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "sequencer": f"{sequencer:020X}"}},
+                }
+            ]
+        }
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    arguments = parser.parse_args()
+
+    from classify.labels import ClassIndex
+    from classify.model import load_classifier
+    from classify.policy import ModerationPolicy
+    from classify.service import Classification, Message, classify_messages
+
+    class_index = ClassIndex.from_file()
+    typical = [path.read_bytes() for path in sorted(Path(PHOTOS).iterdir())[:BATCH]]
+    work = Classification(
+        photos=MemoryBucket({}),
+        predictions=MemoryTable(),
+        model=load_classifier(None, allow_untrained=True),
+        policy=ModerationPolicy.from_file(class_index=class_index),
+        class_index=class_index,
+    )
+    results: dict[str, float] = {}
+    for name, photos in (("typical", typical), ("40 MP", large_photos())):
+        for receive_count in (1, 2):
+            slowest = 0.0
+            for round_number in range(arguments.rounds):
+                keys = [f"incoming/bench/{round_number}-{index}.jpg" for index in range(len(photos))]
+                work.photos = MemoryBucket(dict(zip(keys, photos, strict=True)))
+                messages = [
+                    Message(str(index), notification(key, time.time_ns()), receive_count)
+                    for index, key in enumerate(keys)
+                ]
+                started = time.perf_counter()
+                assert classify_messages(messages, work) == []
+                slowest = max(slowest, time.perf_counter() - started)
+            label = f"{name}, {'first delivery' if receive_count == 1 else 'redelivered (one at a time)'}"
+            results[label] = slowest
+            print(f"batch of {len(photos)} {label:<40} slowest of {arguments.rounds}: {slowest:6.2f} s", flush=True)
+    worst = max(results.values())
+    timeout = 5 * math.ceil(3 * worst / 5)
+    print(f"suggested: function timeout {timeout} s (3 x {worst:.2f} s), visibility timeout {6 * timeout} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Reconcile function: on an EventBridge schedule, settles photos pending too long (see service.py)."""
+
+import os
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from photomod_shared import ids
+from photomod_shared.clock import utc_now
+from reconcile.service import reconcile
+from reconcile.settings import ReconcileSettings
+from reconcile.storage import ClassifyQueue, PendingRows, PhotoBucket
+
+logger = Logger()
+metrics = Metrics()
+settings = ReconcileSettings.from_environment()
+
+
+@cache
+def collaborators() -> dict[str, Any]:
+    """boto3 clients built once per process, on first use; the endpoint comes from AWS_ENDPOINT_URL."""
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    return {
+        "rows": PendingRows(boto3.resource("dynamodb").Table(settings.predictions_table)),
+        "photos": PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
+        "notifications": ClassifyQueue(
+            boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
+        ),
+    }
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    report = reconcile(
+        **collaborators(),
+        now=utc_now(),
+        pending_after=timedelta(seconds=settings.pending_after_seconds),
+        max_requeues=settings.max_requeues,
+    )
+    metrics.add_metric(name="PhotosRequeued", unit=MetricUnit.Count, value=len(report.requeued))
+    metrics.add_metric(name="PhotosFailedByReconciler", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="DropFolderRowsCreated", unit=MetricUnit.Count, value=len(report.created))
+    if report.requeued or report.failed or report.created:
+        logger.warning("reconciled photos that were pending too long", extra={"reconciled": report.to_dict()})
+    return report.to_dict()

@@ -1,0 +1,170 @@
+"""infra.permissions: recorded AWS calls judged against the template's policies by IAM's evaluation logic."""
+
+import copy
+
+import pytest
+
+from infra.permissions import (
+    IAM_TOOLS,
+    SAM_PYTHON,
+    authorization_requests,
+    check_calls,
+    function_policies,
+    stack_resource_arns,
+)
+from infra.template import LocalNames
+
+pytestmark = [
+    pytest.mark.skipif(not SAM_PYTHON.is_file(), reason="SAM's translator (.venv-sam) is not installed: `make sam`"),
+    pytest.mark.skipif(
+        not (IAM_TOOLS / "node_modules").is_dir(), reason="the IAM simulator is not installed: `make iam`"
+    ),
+]
+
+NAMES = LocalNames()
+BUCKET = "photomod-local-images-123456789012"
+PREDICTIONS = "photomod-local-PredictionsTable"
+FEEDBACK = "photomod-local-FeedbackTable"
+
+
+def call(operation: str, status: int = 200, service: str = "s3", **params):
+    return {"service": service, "operation": operation, "params": params, "status": status, "error": None}
+
+
+def presigned(kind: str, operation: str, **params):
+    return {"service": "s3", "operation": operation, "params": params, "presigned": kind}
+
+
+# One call each template statement exists for, in the shape infra/worker.py records them.
+CALLS_BY_STATEMENT = {
+    ("UploadFunction", "RecordAndReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("UploadFunction", "PresignUploadsAndCheckArrival"): presigned(
+        "post", "PutObject", Bucket=BUCKET, Key="uploads/a.jpg"
+    ),
+    ("UploadFunction", "TellUploadsThatNeverArrived"): call("HeadObject", 404, Bucket=BUCKET, Key="uploads/a.jpg"),
+    ("UploadFunction", "ShowDropFolderPhotos"): presigned("url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg"),
+    ("ReviewsFunction", "ListTheReviewQueue"): call(
+        "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
+    ),
+    ("ReviewsFunction", "SettleReviews"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReviewsFunction", "ShowPhotosInReview"): presigned("url", "GetObject", Bucket=BUCKET, Key="uploads/a.jpg"),
+    ("FeedbackFunction", "ReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("FeedbackFunction", "ReportToReview"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    ("FeedbackFunction", "RecordFeedback"): call("PutItem", service="dynamodb", TableName=FEEDBACK),
+    ("FeedbackFunction", "ExportFeedback"): call("Scan", service="dynamodb", TableName=FEEDBACK),
+    ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
+    ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
+    ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
+    ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+}
+
+
+@pytest.fixture(scope="module")
+def policies():
+    return function_policies(NAMES)
+
+
+def calls_by_function():
+    calls: dict[str, list] = {}
+    for (function, _sid), recorded in CALLS_BY_STATEMENT.items():
+        calls.setdefault(function, []).append(recorded)
+    return calls
+
+
+def without_statement(policies, function: str, sid: str):
+    trimmed = copy.deepcopy(policies)
+    for policy in trimmed[function]:
+        policy["policy"]["Statement"] = [s for s in policy["policy"]["Statement"] if s.get("Sid") != sid]
+    return trimmed
+
+
+def test_the_template_allows_every_call_its_statements_are_for_and_uses_every_statement(policies):
+    report = check_calls(calls_by_function(), policies, NAMES)
+
+    assert report.denied == [], report.describe()
+    assert report.unused == {}, report.describe()
+
+
+def test_every_statement_of_every_function_is_covered_here(policies):
+    sids = {(function, s["Sid"]) for function, docs in policies.items() for d in docs for s in d["policy"]["Statement"]}
+
+    assert sids == set(CALLS_BY_STATEMENT)
+
+
+@pytest.mark.parametrize(("function", "sid"), list(CALLS_BY_STATEMENT), ids=lambda value: str(value))
+def test_removing_a_statement_fails_the_call_that_needs_it_and_names_what_to_grant(policies, function, sid):
+    report = check_calls(calls_by_function(), without_statement(policies, function, sid), NAMES)
+
+    assert report.denied, f"removing {function} {sid} went unnoticed"
+    denial = report.denied[0]
+    assert denial.request.function == function
+    message = str(denial)
+    assert denial.request.action in message and denial.request.resource in message
+    assert '"Effect": "Allow"' in message  # the statement to add
+
+
+def test_without_list_bucket_a_missing_key_answers_403_on_aws(policies):
+    # Given a role with s3:GetObject on the key but no s3:ListBucket (the template before issue 7)
+    trimmed = without_statement(policies, "UploadFunction", "TellUploadsThatNeverArrived")
+    head_of_missing_key = call("HeadObject", 404, Bucket=BUCKET, Key="uploads/never-sent.jpg")
+
+    # When the recorded HeadObject of a missing key (404 on the emulator) is judged as AWS would
+    report = check_calls({"UploadFunction": [head_of_missing_key]}, trimmed, NAMES)
+
+    # Then it is refused: on AWS this call answers 403, so the code would never see the 404
+    ((denial,),) = [report.denied]
+    assert denial.request.action == "s3:ListBucket"
+    assert denial.request.resource == f"arn:aws:s3:::{BUCKET}"
+    assert "403" in str(denial)
+    # and the same call for an object that exists needs no ListBucket
+    assert (
+        check_calls(
+            {"UploadFunction": [call("HeadObject", 200, Bucket=BUCKET, Key="uploads/a.jpg")]}, trimmed, NAMES
+        ).denied
+        == []
+    )
+
+
+def test_list_bucket_outside_the_granted_prefixes_is_refused(policies):
+    missing_elsewhere = call("HeadObject", 404, Bucket=BUCKET, Key="private/report.csv")
+
+    report = check_calls({"UploadFunction": [missing_elsewhere]}, policies, NAMES)
+
+    assert {denial.request.action for denial in report.denied} == {"s3:GetObject", "s3:ListBucket"}
+
+
+def test_calls_map_to_the_actions_and_resources_iam_authorises():
+    head = authorization_requests("F", call("HeadObject", Bucket="b", Key="k/x"), "us-east-1", "1")
+    batch = authorization_requests(
+        "F", call("BatchGetItem", service="dynamodb", TableNames=["t1", "t2"]), "us-east-1", "123"
+    )
+    query = authorization_requests(
+        "F", call("Query", service="dynamodb", TableName="t", IndexName="i"), "us-east-1", "123"
+    )
+    identity = authorization_requests("F", call("GetCallerIdentity", service="sts"), "us-east-1", "123")
+
+    assert [(r.action, r.resource) for r in head] == [("s3:GetObject", "arn:aws:s3:::b/k/x")]
+    assert [r.resource for r in batch] == [
+        "arn:aws:dynamodb:us-east-1:123:table/t1",
+        "arn:aws:dynamodb:us-east-1:123:table/t2",
+    ]
+    assert [r.resource for r in query] == ["arn:aws:dynamodb:us-east-1:123:table/t/index/i"]
+    assert identity == []  # needs no permission
+
+
+def test_a_refused_call_on_a_resource_outside_the_stack_is_told_apart_from_a_missing_statement(policies):
+    # A test feeding the classifier a notification about a bucket the stack does not own: AWS refuses the read
+    # too, and the retry-then-dead-letter path it exercises is the same.
+    foreign = call("GetObject", 404, Bucket="someone-elses-bucket", Key="incoming/a.jpg")
+    own = call("GetObject", 404, Bucket=BUCKET, Key="private/a.jpg")
+
+    report = check_calls({"ClassifyFunction": [foreign, own]}, policies, NAMES, stack_resource_arns(NAMES))
+
+    assert {denial.request.resource for denial in report.foreign} == {
+        "arn:aws:s3:::someone-elses-bucket/incoming/a.jpg",
+        "arn:aws:s3:::someone-elses-bucket",
+    }
+    assert {denial.request.resource for denial in report.denied} == {
+        f"arn:aws:s3:::{BUCKET}/private/a.jpg",
+        f"arn:aws:s3:::{BUCKET}",
+    }

@@ -1,0 +1,19 @@
+"""`python -m tools <command> ...`: the photomod command line (`make ingest` runs `ingest`)."""
+
+import sys
+
+from tools import ingest
+
+COMMANDS = {"ingest": ingest.main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m tools {{{','.join(COMMANDS)}}} ...", file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
