@@ -21,7 +21,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.functions import function_specs, package_functions
-from infra.invoker import FunctionPool, Invocation
+from infra.invoker import INIT_TIMEOUT_S, FunctionPool, Invocation
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"  # `make up`'s emulator
@@ -65,6 +65,7 @@ def invoke(
     run_dir: Path = REPO_ROOT / ".run",
     parameters: dict[str, str] | None = None,
     env_vars: Path | None = REPO_ROOT / "infra" / "local-env.json",
+    init_timeout_s: float = INIT_TIMEOUT_S,
 ) -> InvokeResult:
     """One cold invocation of `function` (a LogicalId of template.yaml) with `event`, as the local host runs it."""
     names = LocalNames(
@@ -81,7 +82,7 @@ def invoke(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{function}.log"
     offset = log_file.stat().st_size if log_file.exists() else 0
-    pool = FunctionPool(spec, max_concurrency=1, log_dir=log_dir)
+    pool = FunctionPool(spec, max_concurrency=1, log_dir=log_dir, init_timeout_s=init_timeout_s)
     try:
         invocation = pool.invoke(event)
     finally:

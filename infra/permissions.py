@@ -160,6 +160,8 @@ def authorization_requests(
         if operation == "HeadBucket":
             return [AuthorizationRequest(function, "s3:ListBucket", bucket)]
         action = "s3:GetObject" if operation == "HeadObject" else f"s3:{operation}"
+        if action == "s3:GetObject" and params.get("VersionId"):
+            action = "s3:GetObjectVersion"  # reading a version by its id is a permission of its own
         requests = [AuthorizationRequest(function, action, f"{bucket}/{key}" if key is not None else bucket)]
         if operation in ("GetObject", "HeadObject") and call.get("status") == 404:
             requests.append(

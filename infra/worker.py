@@ -48,7 +48,7 @@ def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any
 
 
 # The request parameters that name what a call touches (bucket, key, table, index, queue).
-_RESOURCE_PARAMETERS = ("Bucket", "Key", "Prefix", "TableName", "IndexName", "QueueUrl")
+_RESOURCE_PARAMETERS = ("Bucket", "Key", "VersionId", "Prefix", "TableName", "IndexName", "QueueUrl")
 
 
 class CallRecorder:

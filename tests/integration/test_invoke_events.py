@@ -10,7 +10,7 @@ import pytest
 
 from infra.invoke import invoke
 from infra.template import REPO_ROOT, ResolvedTemplate
-from tests.integration.conftest import BACKEND
+from tests.integration.conftest import BACKEND, STACK_OPTIONS
 
 pytestmark = [
     pytest.mark.integration,
@@ -21,6 +21,12 @@ pytestmark = [
 ]
 
 EVENT_FILES = sorted((REPO_ROOT / "events").glob("*.json"))
+
+
+def _kind(event: dict[str, Any]) -> str:
+    if "Records" in event:
+        return "sqs"
+    return "schedule" if event.get("detail-type") == "Scheduled Event" else "api"
 
 
 def function_for(event: dict[str, Any], template: ResolvedTemplate) -> str:
@@ -35,6 +41,8 @@ def function_for(event: dict[str, Any], template: ResolvedTemplate) -> str:
                 queue = properties["Queue"].rsplit(":", 1)[-1]
                 if event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1] == queue:
                     return function
+            elif source["Type"] == "Schedule" and event.get("detail-type") == "Scheduled Event":
+                return function
     raise AssertionError("no function of template.yaml receives this event")
 
 
@@ -54,7 +62,7 @@ def test_there_is_a_fixture_for_every_route_and_event_source(local_stack) -> Non
             if source["Type"] == "Api" and "httpMethod" in event:
                 if (properties["Method"].upper(), properties["Path"]) == (event["httpMethod"], event["resource"]):
                     covered.add((function, name))
-            elif source["Type"] == "SQS" and "Records" in event:
+            elif (source["Type"], _kind(event)) in (("SQS", "sqs"), ("Schedule", "schedule")):
                 covered.add((function, name))
 
     assert sources - covered == set()
@@ -71,13 +79,15 @@ def test_each_event_fixture_runs_its_function_once(local_stack, path: Path) -> N
         endpoint_url=local_stack.endpoint_url,
         run_dir=local_stack.run_dir,
         parameters=local_stack.template.names.parameter_overrides,
+        # as the test stacks allow (tests/integration/conftest.py): the loaded test machine, not the service
+        init_timeout_s=float(STACK_OPTIONS[1]),
     )
 
     assert result.invocation.ok, result.invocation.error
     if "httpMethod" in event:
         # The fixtures name photos this stack does not hold: a 4xx is a fine answer, a 5xx never is.
         assert 200 <= result.invocation.result["statusCode"] < 500, result.invocation.result
-    else:
+    elif "Records" in event:
         assert isinstance(result.invocation.result["batchItemFailures"], list)
 
 

@@ -25,6 +25,7 @@ NAMES = LocalNames()
 BUCKET = "photomod-local-images-123456789012"
 PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
+CLASSIFY_QUEUE_URL = "http://127.0.0.1:4566/123456789012/photomod-local-ClassifyQueue"
 
 
 def call(operation: str, status: int = 200, service: str = "s3", **params):
@@ -42,12 +43,16 @@ CALLS_BY_STATEMENT = {
         "post", "PutObject", Bucket=BUCKET, Key="uploads/a.jpg"
     ),
     ("UploadFunction", "TellUploadsThatNeverArrived"): call("HeadObject", 404, Bucket=BUCKET, Key="uploads/a.jpg"),
-    ("UploadFunction", "ShowDropFolderPhotos"): presigned("url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg"),
+    ("UploadFunction", "ShowJudgedVersions"): presigned(
+        "url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg", VersionId="v1"
+    ),
     ("ReviewsFunction", "ListTheReviewQueue"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),
     ("ReviewsFunction", "SettleReviews"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
-    ("ReviewsFunction", "ShowPhotosInReview"): presigned("url", "GetObject", Bucket=BUCKET, Key="uploads/a.jpg"),
+    ("ReviewsFunction", "ShowPhotosInReview"): presigned(
+        "url", "GetObject", Bucket=BUCKET, Key="uploads/a.jpg", VersionId="v1"
+    ),
     ("FeedbackFunction", "ReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
     ("FeedbackFunction", "ReportToReview"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("FeedbackFunction", "RecordFeedback"): call("PutItem", service="dynamodb", TableName=FEEDBACK),
@@ -56,6 +61,10 @@ CALLS_BY_STATEMENT = {
     ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
+    ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
+    ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
 }
 
 
