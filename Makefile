@@ -11,6 +11,7 @@ LOCALSTACK_VENV := .venv-localstack
 PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3.13) $(shell command -v python3.13))
 # What serves S3 and SQS for `make up`: moto (default) or localstack. STACK: a deployed stack's name.
 EMULATOR ?= moto
+INIT_TIMEOUT_SECONDS ?= 60
 STACK ?=
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
 	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
@@ -42,7 +43,9 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
 up: venv models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
-	@$(PY) -m infra.stack up --emulator $(EMULATOR)
+	@# Lambda's init limit is 10 s; the TensorFlow classifier's cold start (TensorFlow, ResNet50, the safety model) takes
+	@# longer on a small machine, so the local stack allows more until the lean runtime (issue 11) lands.
+	@$(PY) -m infra.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS)
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.stack down || true
