@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.functions import function_specs, package_functions
 from infra.invoker import INIT_TIMEOUT_S, FunctionPool, Invocation
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"  # `make up`'s emulator
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -108,20 +108,15 @@ def _print(result: InvokeResult) -> None:
     print(json.dumps(invocation.result if invocation.ok else invocation.error))
 
 
-def _parameter(text: str) -> tuple[str, str]:
-    name, separator, value = text.partition("=")
-    if not separator:
-        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
-    return name, value
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.invoke", description=__doc__.splitlines()[0])
     parser.add_argument("function", help="the function's LogicalId in template.yaml, e.g. UploadFunction")
     parser.add_argument("event", type=Path, help="the event file, e.g. events/create_upload.json ('-': stdin)")
     parser.add_argument("--endpoint-url", default=os.environ.get("ENDPOINT") or DEFAULT_ENDPOINT)
     parser.add_argument("--run-dir", type=Path, default=REPO_ROOT / ".run", help="logs and call records (.run/)")
-    parser.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
+    parser.add_argument(
+        "--parameter", action="append", type=parameter_override, help="template parameter override Name=Value"
+    )
     parser.add_argument("--env-vars", type=Path, default=REPO_ROOT / "infra" / "local-env.json")
     options = parser.parse_args(argv)
     text = sys.stdin.read() if str(options.event) == "-" else options.event.read_text()

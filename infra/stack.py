@@ -43,7 +43,7 @@ from infra.memory import MemoryLimits
 from infra.provision import provision
 from infra.scheduler import Scheduler, schedule_rules
 from infra.sqs_source import PollerSupervisor, QueuePoller
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 from infra.webserver import start_web_server
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
@@ -463,13 +463,6 @@ def reset(options: argparse.Namespace) -> None:
     say(f"local state wiped ({', '.join(removed)})" if removed else "no saved local state to wipe")
 
 
-def _parameter(text: str) -> tuple[str, str]:
-    name, separator, value = text.partition("=")
-    if not separator:
-        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
-    return name, value
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "reset"])
@@ -482,7 +475,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dynamodb-port", type=int, default=0, help="moto's port for DynamoDB with LocalStack")
     parser.add_argument("--api-port", type=int, default=3000)
     parser.add_argument("--web-port", type=int, default=8000)
-    parser.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
+    parser.add_argument(
+        "--parameter", action="append", type=parameter_override, help="template parameter override Name=Value"
+    )
     parser.add_argument("--env-vars", default=str(REPO_ROOT / "infra" / "local-env.json"), help="per-function env JSON")
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")

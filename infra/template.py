@@ -4,6 +4,7 @@ Physical names follow what CloudFormation does without explicit names (`<stack>-
 emulator and AWS differ only in the random suffix CloudFormation adds.
 """
 
+import argparse
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,3 +196,11 @@ class ResolvedTemplate:
         # `!Ref AWS::NoValue` removes the property, as in CloudFormation.
         resolved = {key: self.resolve(item) for key, item in value.items()}
         return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+
+def parameter_override(text: str) -> tuple[str, str]:
+    """A command line's `Name=Value` template parameter override (argparse type)."""
+    name, separator, value = text.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value

@@ -48,11 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "presigned_policy_enforced: needs S3 to enforce presigned POST policies (not moto server)"
     )
-    config.addinivalue_line(
-        "markers",
-        "localstack_gap(reason): a known defect of ours that only LocalStack shows; expected to fail there (strict: "
-        "once fixed the test passes and the marker must go)",
-    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,9 +56,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if DEPLOYED_STACK and local_only:
             reason = local_only.args[0] if local_only.args else "needs the local stack"
             item.add_marker(pytest.mark.skip(reason=f"local stack only: {reason}"))
-        gap = item.get_closest_marker("localstack_gap")
-        if not DEPLOYED_STACK and BACKEND == "localstack" and gap:
-            item.add_marker(pytest.mark.xfail(reason=f"on LocalStack: {gap.args[0]}", strict=True))
         if not DEPLOYED_STACK and BACKEND == "moto" and item.get_closest_marker("presigned_policy_enforced"):
             item.add_marker(
                 pytest.mark.skip(reason="moto server does not enforce presigned POST policies (LocalStack and AWS do)")
@@ -265,3 +257,22 @@ def launch_stack(
     return process, StackUnderTest(
         outputs, deployed=False, backend="moto", session=session, run_dir=run_dir, parameters=process.parameters
     )
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, shared by a browser test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration import browser
+
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def uncaught_errors() -> list[str]:
+    """JavaScript exceptions the page did not catch; every test ends expecting none."""
+    return []

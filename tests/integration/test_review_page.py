@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.integration import browser
 from tests.integration.helpers import api_get, api_post, upload_photo, wait_for_final, wait_until
@@ -27,19 +27,6 @@ pytestmark = [
     pytest.mark.skipif(not browser.CHROMIUM.exists(), reason=f"Debian chromium not installed at {browser.CHROMIUM}"),
     pytest.mark.local_only("the page is served by the local stack (WebUrl); a deployed stack's page lives elsewhere"),
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = browser.launch(playwright)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def uncaught_errors() -> list[str]:
-    return []
 
 
 def open_review_page(

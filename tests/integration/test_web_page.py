@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from tests.integration import browser
 
@@ -32,20 +32,6 @@ pytestmark = [
     pytest.mark.skipif(not browser.CHROMIUM.exists(), reason=f"Debian chromium not installed at {browser.CHROMIUM}"),
     pytest.mark.local_only("the page is served by the local stack (WebUrl); a deployed stack's page lives elsewhere"),
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = browser.launch(playwright)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def uncaught_errors() -> list[str]:
-    """JavaScript exceptions the page did not catch; every test ends expecting none."""
-    return []
 
 
 def open_page(
