@@ -11,16 +11,22 @@ LOCALSTACK_VENV := .venv-localstack
 PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3.13) $(shell command -v python3.13))
 # What serves S3 and SQS for `make up`: moto (default) or localstack. STACK: a deployed stack's name.
 EMULATOR ?= moto
-INIT_TIMEOUT_SECONDS ?= 60
+# Lambda's init limit; raise it (e.g. 60) to run the TensorFlow reference path (MODEL_RUNTIME=tensorflow) locally.
+INIT_TIMEOUT_SECONDS ?= 10
 STACK ?=
-REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/upload/requirements.txt functions/feedback/requirements.txt \
+REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt \
+	functions/upload/requirements.txt functions/feedback/requirements.txt \
 	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
-# The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it).
+# The converted model the classify function serves (LiteRT); `make model` rebuilds it when the weights change.
+SERVED_MODEL := models/resnet50.tflite
+# The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it),
+# then to LiteRT beside it (what MODEL_RUNTIME=litert serves; the Keras file stays the reference).
 NSFW_TOOLS := tools/nsfw
 NSFW_MODEL := models/nsfwjs_mobilenet_v2.keras
+NSFW_SERVED_MODEL := models/nsfwjs_mobilenet_v2.litert.tflite
 NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
 
 help: ## list the targets
@@ -42,9 +48,7 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
-	@# Lambda's init limit is 10 s; the TensorFlow classifier's cold start (TensorFlow, ResNet50, the safety model) takes
-	@# longer on a small machine, so the local stack allows more until the lean runtime (issue 11) lands.
+up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
 	@$(PY) -m infra.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS)
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
@@ -56,20 +60,20 @@ reset: down ## stop the stack and wipe the local state it keeps between runs
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
 	@$(PY) -m infra.stats .run/logs
 
-test: venv browser sam iam lint build models localstack ## lint, then unit, component, packaging, integration tests (moto) and the IAM check, then the integration tests on LocalStack
+test: venv browser sam iam lint build model models localstack ## lint, then unit, component, packaging, integration tests (moto) and the IAM check, then the integration tests on LocalStack
 	@$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-localstack
 
 test-unit: venv ## unit tests only (no network)
 	@$(PY) -m pytest tests/unit
 
-test-component: venv models ## handlers under moto's in-process mock
+test-component: venv model models ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
 
-test-integration: venv browser models build ## real HTTP against a freshly started local stack, or against a deployed one: STACK=<name>
+test-integration: venv browser model models build ## real HTTP against a freshly started local stack, or against a deployed one: STACK=<name>
 	@$(if $(STACK),PHOTOMOD_TEST_STACK=$(STACK) )$(PY) -m pytest tests/integration
 
-test-localstack: venv browser models build localstack ## the integration tests against a local stack on LocalStack
+test-localstack: venv browser model models build localstack ## the integration tests against a local stack on LocalStack
 	@PHOTOMOD_TEST_BACKEND=localstack $(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
@@ -112,11 +116,18 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
+model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) to LiteRT, if stale
+	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
+
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
-bench: venv models ## benchmark the classify path (throughput, cold start, peak RSS, safety model's cost); JSON + PNG under reports/
+bench: venv model models ## benchmark the classify path, TensorFlow vs the served runtime (cold start, throughput, peak RSS, safety model's cost); JSON + PNG under reports/
 	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
+
+runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
+	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m bench.runtime_choice
 
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
@@ -135,7 +146,7 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
-eval: venv models ## top-1/top-5 and the dog.jpeg golden pair (JSON + PNG under reports/); the safety model's distribution
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
 	@$(PY) -m bench.evaluate $(DIR)
 	@$(PY) -m bench.evaluate_safety $(DIR)
 
@@ -154,7 +165,8 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
 	@rm -rf .run/nsfw-extracted
 
-models: $(NSFW_MODEL) ## build the safety model (nsfwjs MobileNetV2 -> Keras) into models/ from the pinned npm package
+models: $(NSFW_MODEL) | $(STAMP) ## build the safety model (nsfwjs MobileNetV2 -> Keras -> LiteRT) into models/ from the pinned npm package
+	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models
@@ -201,4 +213,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration test-localstack localstack openapi lint weights bench timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -1,26 +1,29 @@
-"""Benchmark of the classify function on this machine: raw model vs. the whole classify path.
+"""Benchmark of the classify function: the served runtime (LiteRT) against the TensorFlow reference, side by side.
 
-    python -m bench.classify_bench [--photos DIR] [--images 64] [--rounds 3]
+    python -m bench.classify_bench [--photos DIR] [--images 32] [--phones 12] [--rounds 2] [--cold-runs 2]
 
-Everything runs in one invocation, side by side, so the ratios hold even though absolute timings are noisy:
-  1. cold start: process start -> first classification through the real handler, next to a bare
-     `import tensorflow` + ResNet50 build + first prediction (each in a fresh process);
+Everything runs in one invocation, so the ratios hold even though absolute timings on a shared machine are noisy:
+  1. cold start: process start -> first classification through the real handler, a fresh process per runtime,
+     alternating runtimes, the fastest of --cold-runs each;
   2. raw model throughput at batch 1, 8 and 32 (the handler's own model object);
-  3. the classify path (S3 read, decode, preprocess, inference, DynamoDB write against the embedded
-     emulator) at the template's batch size, interleaved with raw rounds at that batch size;
-  4. the peak RSS of the classify process;
-  5. the safety model's added cost: its forward pass at the template's batch size, interleaved with
+  3. the classify path through the handler at the template's batch size: against the embedded emulator (S3 and
+     DynamoDB over HTTP) and with S3 and DynamoDB in memory, each round next to the raw forward passes of the same
+     batches; the same in memory on generated 12-MP phone photos;
+  4. the peak RSS of each classify process; top-5 agreement of the two runtimes on every photo;
+  5. the safety model's added cost under each runtime: its forward passes over the same batches, next to
      ResNet50's, and its preprocessing of already decoded photos (the decode is shared).
-The model runs with untrained weights when no ImageNet weights are present: speed does not depend on them.
+The model runs with seeded untrained weights when no ImageNet weights are present: speed does not depend on them.
+JSON and a PNG chart of the served runtime's figures (TensorFlow's raw throughput beside them) go under reports/.
+The last line is `served/tensorflow: cold start X, throughput Y (batch 8), peak memory Z, top-5 agreement N/N`.
 """
 
 import argparse
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,15 +31,10 @@ from bench import reports
 from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
-BARE_COLD_START = """
-import time, sys
-start = float(sys.argv[1])
-import numpy as np
-import tensorflow as tf
-model = tf.keras.applications.ResNet50(weights=None)
-model(np.zeros((1, 224, 224, 3), dtype=np.float32), training=False)
-print("FIRST_PREDICTION", time.time() - start, flush=True)
-"""
+from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs
+
+RUNTIMES = ("tensorflow", "litert")
+SERVED = "litert"
 
 
 def emulator_environment() -> tuple[dict[str, str], object]:
@@ -101,86 +99,140 @@ def run_child(arguments: list[str], environment: dict[str, str], marker: str) ->
     return elapsed, lines
 
 
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def report(runtime: str, result: dict, cold_s: list[float]) -> dict[str, float]:
+    times, batch = result["times"], result["batch_size"]
+    figures = {
+        "cold": min(cold_s),
+        "batch8": result["raw"]["8"],
+        "rss": result["peak_rss_mb"],
+        "emulator": sum(times["raw"]) / sum(times["emulator"]),
+        "in_memory": sum(times["raw"]) / sum(times["in_memory"]),
+        "phone_in_memory": sum(times["phone_raw"]) / sum(times["phone_in_memory"]),
+    }
+    rounds = len(times["raw"])
+    print(f"{runtime} (weights: {result['weights']}):")
+    print(f"  cold start, process start to first result through the handler: {', '.join(f'{s:.2f}' for s in cold_s)} s")
+    raw = ", ".join(f"batch {size} {result['raw'][size]:.2f} img/s" for size in ("1", "8", "32"))
+    print(f"  raw throughput: {raw}")
+    print(
+        f"  classify path at batch {batch}, {result['photos']} sample photos x {rounds} rounds: "
+        f"emulator {result['photos'] * rounds / sum(times['emulator']):.2f} img/s, "
+        f"in memory {result['photos'] * rounds / sum(times['in_memory']):.2f} img/s, "
+        f"raw {result['photos'] * rounds / sum(times['raw']):.2f} img/s"
+    )
+    print(
+        f"  12-MP phone photos ({result['phones']} x {rounds} rounds, in memory): "
+        f"{result['phones'] * rounds / sum(times['phone_in_memory']):.2f} img/s, "
+        f"raw {result['phones'] * rounds / sum(times['phone_raw']):.2f} img/s"
+    )
+    print(
+        f"  pipeline/raw: emulator {figures['emulator']:.2f}, in memory {figures['in_memory']:.2f}, "
+        f"phone photos in memory {figures['phone_in_memory']:.2f}"
+    )
+    print(f"  peak RSS: {figures['rss']:.0f} MB")
+    report_safety(result)
+    return figures
+
+
+def report_safety(result: dict) -> None:
+    safety = result.get("safety_model")
+    if safety is None:
+        print("  safety model: not loaded (run `make models`): its cost is not measured")
+        return
+    times, photos, batch = result["times"], result["photos"] * len(result["times"]["raw"]), result["batch_size"]
+    forward, preprocess = sum(times["safety_raw"]) / photos, sum(times["safety_preprocess"]) / photos
+    resnet = sum(times["raw"]) / photos
+    print(
+        f"  safety model {safety['name']} {safety['version']} at batch {batch}: {1 / forward:.2f} img/s; added cost "
+        f"per photo: forward {1000 * forward:.1f} ms + preprocessing {1000 * preprocess:.1f} ms, beside ResNet50's "
+        f"forward {1000 * resnet:.1f} ms (+{(forward + preprocess) / resnet:.0%})"
+    )
+
+
+def top5_agreement(served: dict, reference: dict) -> tuple[int, int, float]:
+    """Photos whose top-5 labels (in order) are the same, the photo count, the largest top-5 probability gap."""
+    agree, worst = 0, 0.0
+    for name, labels in reference["top5"].items():
+        mine = served["top5"][name]
+        agree += list(mine) == list(labels)
+        worst = max([worst] + [abs(mine[label] - score) for label, score in labels.items() if label in mine])
+    return agree, len(reference["top5"]), worst
+
+
 def main() -> None:
+    from bench.phone_photos import phone_photos
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS, help="folder of real photos")
-    parser.add_argument("--images", type=int, default=64, help="photos per pipeline round")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved raw/pipeline rounds")
+    parser.add_argument("--images", type=int, default=32, help="sample photos per pipeline round")
+    parser.add_argument("--phones", type=int, default=12, help="12-MP phone photos per round")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved raw/pipeline rounds")
+    parser.add_argument("--cold-runs", type=int, default=2, help="cold starts per runtime (the fastest counts)")
     options = parser.parse_args()
     photos = sorted(path for path in options.photos.iterdir() if path.is_file())
     if not photos:
         raise SystemExit(f"no photos in {options.photos}")
+    print(f"generating {options.phones} 12-MP phone photos (4000x3000, JPEG quality 90) in {PHONE_FOLDER}…", flush=True)
+    phones = phone_photos(photos, PHONE_FOLDER, options.phones)
+    # The pipeline rounds use the first --images photos; top-5 agreement covers those.
+    lists = Path(tempfile.mkdtemp(prefix="photomod-bench-"))
+    (lists / "photos.txt").write_text("\n".join(map(str, photos[: options.images])))
+    (lists / "phones.txt").write_text("\n".join(map(str, phones)))
 
     print("starting the emulator and creating the template's resources…", flush=True)
     environment, server = emulator_environment()
+    cold: dict[str, list[float]] = {runtime: [] for runtime in RUNTIMES}
+    results = {}
     try:
-        print("cold start: bare TensorFlow + ResNet50 + first prediction (fresh process)…", flush=True)
-        bare_s, _ = run_child(["-c", BARE_COLD_START], environment, "FIRST_PREDICTION")
-        print("cold start: classify handler, process start to first classification (fresh process)…", flush=True)
-        cold_event = json.dumps(cold_start_event(photos[0], environment))
-        handler_s, _ = run_child(["-m", "bench.classify_worker", "cold", cold_event], environment, "CLASSIFIED")
-        print("throughput: raw model and classify path in one classify process…", flush=True)
-        arguments = ["-m", "bench.classify_worker", "throughput", str(options.photos), str(options.images)]
-        arguments += [str(options.rounds)]
-        _, lines = run_child(arguments, environment, "RESULT")
+        for attempt in range(options.cold_runs):
+            for runtime in RUNTIMES:
+                print(f"cold start {attempt + 1}/{options.cold_runs}: {runtime} (fresh process)…", flush=True)
+                event = json.dumps(cold_start_event(photos[0], environment))
+                elapsed, _ = run_child(
+                    ["-m", "bench.classify_worker", "cold", event],
+                    {**environment, "MODEL_RUNTIME": runtime},
+                    "CLASSIFIED",
+                )
+                cold[runtime].append(elapsed)
+        for runtime in RUNTIMES:
+            print(f"throughput, classify path, memory: {runtime} (one classify process)…", flush=True)
+            arguments = ["-m", "bench.classify_worker", "throughput", str(lists / "photos.txt")]
+            arguments += [str(lists / "phones.txt"), str(options.rounds)]
+            _, lines = run_child(arguments, {**environment, "MODEL_RUNTIME": runtime}, "RESULT")
+            results[runtime] = json.loads(next(line for line in lines if line.startswith("RESULT")).split(" ", 1)[1])
     finally:
         server.stop()
-    result = json.loads(next(line for line in lines if line.startswith("RESULT")).split(" ", 1)[1])
 
-    batch = result["batch_size"]
-    raw = result["raw"]
-    raw_at_batch = statistics.median(result["raw_interleaved"])
-    pipeline = statistics.median(result["pipeline"])
-    ratio = pipeline / raw_at_batch
-    in_memory = statistics.median(result["without_emulator"])
     print()
-    print(f"model weights: {result['weights']} (speed does not depend on the weights' values)")
-    print("raw model throughput (same model object, one forward pass per batch):")
-    for size in ("1", "8", "32"):
-        print(f"  batch {size:>2}: {raw[size]:6.2f} images/s")
-    print(
-        f"classify path at the configured batch size {batch} ({options.images} real photos per round, "
-        f"{options.rounds} rounds interleaved with raw rounds):"
-    )
-    print(f"  pipeline: {pipeline:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['pipeline'])}")
-    print(
-        f"  raw     : {raw_at_batch:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['raw_interleaved'])}"
-    )
-    print(
-        f"  same path, S3 and DynamoDB in memory: {in_memory:6.2f} images/s (ratio {in_memory / raw_at_batch:.2f}): "
-        "the rest of the gap is the emulator's requests"
-    )
-    print(
-        f"cold start: classify handler {handler_s:.2f} s vs bare TensorFlow+ResNet50 {bare_s:.2f} s "
-        f"(ratio {handler_s / bare_s:.2f}; target <= 1.20)"
-    )
-    print(f"peak RSS of the classify process: {result['peak_rss_mb']:.0f} MB (target <= 1500 MB)")
-    if result["safety_model"] is None:
-        print("safety model: not loaded (run `make models`): its cost is not measured")
-    else:
-        safety = statistics.median(result["safety_interleaved"])
-        preprocess = statistics.median(result["safety_preprocess"])
-        resnet_ms, safety_ms = 1000 * batch / raw_at_batch, 1000 * batch / safety
-        preprocess_ms = 1000 * batch / preprocess
-        print(
-            f"safety model {result['safety_model']['name']} {result['safety_model']['version']} at batch {batch}: "
-            f"{safety:6.2f} images/s   rounds: {', '.join(f'{v:.2f}' for v in result['safety_interleaved'])}"
-        )
-        print(
-            f"  added cost per batch of {batch}: forward {safety_ms:.0f} ms + preprocessing {preprocess_ms:.0f} ms "
-            f"= {safety_ms + preprocess_ms:.0f} ms, beside ResNet50's forward {resnet_ms:.0f} ms "
-            f"(+{(safety_ms + preprocess_ms) / resnet_ms:.0%})"
-        )
-    print(f"pipeline/raw throughput ratio: {ratio:.2f}")
+    figures = {runtime: report(runtime, results[runtime], cold[runtime]) for runtime in RUNTIMES}
+    served, reference = figures[SERVED], figures["tensorflow"]
+    agree, count, worst = top5_agreement(results[SERVED], results["tensorflow"])
+    print()
+    print(f"top-5 agreement: {agree}/{count} photos, largest top-5 probability difference {worst:.1e}")
+    print(f"pipeline against the emulator/raw: {served['emulator']:.2f}")
+    print(f"pipeline in memory/raw on 12-MP phone photos: {served['phone_in_memory']:.2f}")
+    print(f"pipeline in memory/raw: {served['in_memory']:.2f}")
+    result = {**results[SERVED], "runtimes": {"tensorflow (reference)": results["tensorflow"]["raw"]}}
+    times, photos = result["times"], result["photos"] * options.rounds
     summary = {
-        "pipeline_images_per_s": pipeline,
-        "raw_images_per_s": raw_at_batch,
-        "in_memory_images_per_s": in_memory,
-        "cold_start_handler_s": handler_s,
-        "cold_start_bare_s": bare_s,
-        "pipeline_raw_ratio": ratio,
+        "pipeline_images_per_s": photos / sum(times["emulator"]),
+        "raw_images_per_s": photos / sum(times["raw"]),
+        "in_memory_images_per_s": photos / sum(times["in_memory"]),
+        "cold_start_served_s": served["cold"],
+        "cold_start_tensorflow_s": reference["cold"],
+        "pipeline_raw_ratio": served["emulator"],
+        "top5_agreement": f"{agree}/{count}",
     }
     print("report: " + ", ".join(str(path) for path in reports.write_bench_report(result, summary)))
+    print(
+        f"served/tensorflow: cold start {_ratio(served['cold'], reference['cold']):.2f}, "
+        f"throughput {_ratio(served['batch8'], reference['batch8']):.2f}, "
+        f"peak memory {_ratio(served['rss'], reference['rss']):.2f}, top-5 agreement {agree}/{count}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The classify process the benchmark measures (started by bench.classify_bench, not by hand)."""
+"""The classify process the benchmark measures (started by bench.classify_bench, not by hand).
+
+Its model runtime is the MODEL_RUNTIME of its environment, so the benchmark runs it once per runtime.
+"""
 
 import dataclasses
 import hashlib
@@ -17,7 +20,7 @@ class _Context:
     function_name = "ClassifyFunction"
     function_version = "$LATEST"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    memory_limit_in_mb = 3008
+    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"))
     aws_request_id = "bench"
 
     @staticmethod
@@ -39,7 +42,7 @@ def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[dict]:
 
 def cold(event_json: str) -> None:
     """Only the handler's cold start is timed: the photo is already in the bucket (put by the parent)."""
-    from classify import app  # the cold start: TensorFlow, ResNet50, policy, clients, warm-up
+    from classify import app  # the cold start: the model runtime, ResNet50, policy, clients, warm-up
 
     response = app.lambda_handler(json.loads(event_json), _Context())
     if response["batchItemFailures"]:
@@ -47,42 +50,61 @@ def cold(event_json: str) -> None:
     print("CLASSIFIED", flush=True)
 
 
-def images_per_second(run, count: int) -> float:
+def seconds(run) -> float:
     started = time.perf_counter()
     run()
-    return count / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 class _MemoryPhotos:
-    """S3 without the emulator: the same bytes, read from memory."""
+    """S3 without the emulator: the same bytes, read from memory (an unversioned bucket)."""
 
     def __init__(self, photos: dict[str, bytes]):
         self._photos = photos
 
-    def read(self, bucket: str, key: str) -> bytes:
-        return self._photos[key]
+    def read(self, bucket: str, key: str, version_id: str | None):
+        from classify.service import StoredPhoto
+
+        return StoredPhoto(self._photos[key], None)
+
+    def current_version(self, bucket: str, key: str) -> str | None:
+        return None
 
 
 class _MemoryPredictions:
-    """DynamoDB without the emulator: keeps what the classify path writes."""
+    """DynamoDB without the emulator: keeps what the classify path writes (every photo is new)."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def stored_sequencers(self, image_ids: list[str]) -> dict[str, str]:
+    def stored_events(self, image_ids: list[str]) -> dict:
         return {}
 
-    def record_outcome(self, image_id: str, sequencer: str, attributes: dict, created_at: str) -> bool:
+    def record_outcome(self, image_id: str, event, attributes: dict, created_at: str, **_) -> bool:
         self.items[image_id] = dict(attributes)
         return True
 
+    def count_solo_attempt(self, image_id: str, attempt: str, initial: dict) -> int:
+        return 1
 
-def throughput(folder: Path, images: int, rounds: int) -> None:
+    def forget_solo_attempts(self, image_id: str) -> None:
+        pass
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
+    """Raw model at batch 1/8/32; the classify path (emulator, in memory) against the raw forward passes of the
+    same batches, interleaved round by round; the same in memory on 12-MP phone photos; top-5 of every photo."""
     import boto3
 
     from classify import app
+    from classify.imaging import decode_and_preprocess
+    from classify.labels import top_k
     from classify.service import Message, classify_messages
-    from infra.s3_events import sqs_batch_of_notifications
+    from infra.s3_events import s3_notification, sqs_batch_of_notifications
 
     model = app.work.model
     batch_size = int(os.environ["BENCH_BATCH_SIZE"])
@@ -91,75 +113,90 @@ def throughput(folder: Path, images: int, rounds: int) -> None:
     for size in (1, 8, 32):
         batch = random.normal(0, 60, (size, 224, 224, 3)).astype(np.float32)
         model.predict(batch)  # a first call per shape is a warm-up
-        repeats = max(2, 64 // size)
-        raw[str(size)] = images_per_second(
-            lambda b=batch, n=repeats: [model.predict(b) for _ in range(n)], size * repeats
-        )
+        repeats = max(2, 32 // size)
+        raw[str(size)] = size * repeats / seconds(lambda b=batch, n=repeats: [model.predict(b) for _ in range(n)])
 
-    photos = sorted(path for path in folder.iterdir() if path.is_file())
-    photos = (photos * (images // len(photos) + 1))[:images]
+    photos = [Path(line) for line in Path(photo_list).read_text().splitlines()]
+    phones = [Path(line) for line in Path(phone_list).read_text().splitlines()]
     s3 = boto3.client("s3")
-    raw_batch = random.normal(0, 60, (batch_size, 224, 224, 3)).astype(np.float32)
-    pipeline, raw_interleaved, without_emulator = [], [], []
+
+    def inputs_of(paths: list[Path]) -> list[np.ndarray]:
+        return [
+            np.stack([decode_and_preprocess(p.read_bytes()) for p in chunk]) for chunk in _batches(paths, batch_size)
+        ]
+
+    def events_for(notifications: list[dict]) -> list[dict]:
+        queue_arn = os.environ["BENCH_QUEUE_ARN"]
+        return [sqs_batch_of_notifications(chunk, queue_arn) for chunk in _batches(notifications, batch_size)]
+
+    def in_memory(paths: list[Path]) -> float:
+        """Seconds for the classify path over `paths` with S3 and DynamoDB in memory (what the emulator costs)."""
+        prefix = f"incoming/bench-{uuid.uuid4().hex}"
+        events = events_for([s3_notification("bench", f"{prefix}/{path.name}", "0" * 32, 1) for path in paths])
+        work = dataclasses.replace(
+            app.work,
+            photos=_MemoryPhotos({f"{prefix}/{path.name}": path.read_bytes() for path in paths}),
+            predictions=_MemoryPredictions(),
+        )
+        messages = [[Message(r["messageId"], r["body"]) for r in event["Records"]] for event in events]
+        started = time.perf_counter()
+        for batch in messages:
+            if classify_messages(batch, work):
+                raise SystemExit("a batch reported failures")
+        return time.perf_counter() - started
+
+    def through_emulator(paths: list[Path]) -> float:
+        """Seconds for the handler over `paths` already put in the emulator's bucket."""
+        events = events_for(put_photos(s3, os.environ["BENCH_BUCKET"], paths, f"incoming/bench-{uuid.uuid4().hex}"))
+        started = time.perf_counter()
+        for event in events:
+            if app.lambda_handler(event, _Context())["batchItemFailures"]:
+                raise SystemExit("a batch reported failures")
+        return time.perf_counter() - started
+
+    def forward_passes(inputs: list[np.ndarray]) -> float:
+        return seconds(lambda: [model.predict(batch) for batch in inputs])
+
     # The safety model's share: its forward pass on the same batches, and its preprocessing of decoded photos
-    # (decoding is shared with ResNet50, so it is not part of the added cost).
+    # (decoding is shared with ResNet50, so it is not part of the added cost). Same runtime as ResNet50's.
     safety = app.work.safety
-    safety_batch = random.uniform(0, 1, (batch_size, 224, 224, 3)).astype(np.float32)
-    safety_interleaved: list[float] = []
-    safety_preprocess: list[float] = []
     if safety is not None:
         from classify.imaging import decode_image
 
-        safety.predict(safety_batch)
         decoded = [decode_image(photo.read_bytes()) for photo in photos]
-    for _ in range(rounds):
-        prefix = f"incoming/bench-{uuid.uuid4().hex}"
-        notifications = put_photos(s3, os.environ["BENCH_BUCKET"], photos, prefix)
-        events = [
-            sqs_batch_of_notifications(notifications[start : start + batch_size], os.environ["BENCH_QUEUE_ARN"])
-            for start in range(0, len(notifications), batch_size)
+        safety_inputs = [
+            np.stack([safety.preprocess(image) for image in chunk]) for chunk in _batches(decoded, batch_size)
         ]
+        safety.predict(safety_inputs[0])  # a first call per shape is a warm-up
 
-        def classify_all(events=events) -> None:
-            for event in events:
-                if app.lambda_handler(event, _Context())["batchItemFailures"]:
-                    raise SystemExit("a batch reported failures")
-
-        pipeline.append(images_per_second(classify_all, len(photos)))
-        batches = len(events)
-
-        # The same classify path with S3 and DynamoDB in memory: what the emulator's requests cost.
-        in_memory = dataclasses.replace(
-            app.work,
-            photos=_MemoryPhotos({f"{prefix}/{photo.name}": photo.read_bytes() for photo in photos}),
-            predictions=_MemoryPredictions(),
-        )
-        messages = [[Message(record["messageId"], record["body"]) for record in event["Records"]] for event in events]
-        without_emulator.append(
-            images_per_second(lambda m=messages, w=in_memory: [classify_messages(b, w) for b in m], len(photos))
-        )
-        raw_interleaved.append(
-            images_per_second(lambda n=batches: [model.predict(raw_batch) for _ in range(n)], batches * batch_size)
-        )
+    sample_inputs, phone_inputs = inputs_of(photos), inputs_of(phones)
+    times: dict[str, list[float]] = {"emulator": [], "in_memory": [], "raw": [], "phone_in_memory": [], "phone_raw": []}
+    if safety is not None:
+        times |= {"safety_raw": [], "safety_preprocess": []}
+    for _ in range(rounds):
+        times["emulator"].append(through_emulator(photos))
+        times["in_memory"].append(in_memory(photos))
+        times["raw"].append(forward_passes(sample_inputs))
+        times["phone_in_memory"].append(in_memory(phones))
+        times["phone_raw"].append(forward_passes(phone_inputs))
         if safety is not None:
-            safety_interleaved.append(
-                images_per_second(
-                    lambda n=batches: [safety.predict(safety_batch) for _ in range(n)], batches * batch_size
-                )
-            )
-            safety_preprocess.append(
-                images_per_second(lambda: [safety.preprocess(image) for image in decoded], len(decoded))
-            )
+            times["safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in safety_inputs]))
+            times["safety_preprocess"].append(seconds(lambda: [safety.preprocess(image) for image in decoded]))
+
+    top5 = {}
+    for chunk, batch in zip(_batches(photos, batch_size), sample_inputs, strict=True):
+        for path, row in zip(chunk, model.predict(batch), strict=True):
+            top5[path.name] = {label.label: label.score for label in top_k(row, app.work.class_index, 5)}
     result = {
+        "runtime": model.runtime,
         "weights": model.info.weights,
         "batch_size": batch_size,
+        "photos": len(photos),
+        "phones": len(phones),
         "raw": raw,
-        "pipeline": pipeline,
-        "raw_interleaved": raw_interleaved,
-        "without_emulator": without_emulator,
+        "times": times,
+        "top5": top5,
         "safety_model": safety.info.to_dict() if safety is not None else None,
-        "safety_interleaved": safety_interleaved,
-        "safety_preprocess": safety_preprocess,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)
@@ -170,4 +207,4 @@ if __name__ == "__main__":
     if mode == "cold":
         cold(sys.argv[2])
     else:
-        throughput(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        throughput(sys.argv[2], sys.argv[3], int(sys.argv[4]))

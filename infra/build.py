@@ -301,7 +301,8 @@ class ImageBuild:
 
     @classmethod
     def from_dockerfile(cls, dockerfile: Path, context: Path) -> "ImageBuild":
-        text = dockerfile.read_text()
+        # The image is its last stage: earlier ones (Node, the TensorFlow conversion) only hand it files.
+        text = re.split(r"^FROM\s", dockerfile.read_text(), flags=re.MULTILINE)[-1]
         copied_files: dict[str, Path] = {}  # image path -> context path, for `RUN pip install -r <image path>`
         copies: dict[Path, str] = {}
         for source, target in re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", text, re.MULTILINE):

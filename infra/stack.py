@@ -40,6 +40,7 @@ from infra.functions import FunctionSpec, function_specs, package_functions
 from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
 from infra.localstack import LocalStackProcess
 from infra.memory import MemoryLimits
+from infra.models import ensure_served_models
 from infra.provision import provision
 from infra.scheduler import Scheduler, schedule_rules
 from infra.sqs_source import PollerSupervisor, QueuePoller
@@ -180,7 +181,9 @@ class LocalStack:
         for spec in specs.values():
             if twin and spec.environment.get("WEB_ORIGIN") == web_origin:
                 spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
-        say("[3/5] starting function environments (the classifier loads TensorFlow and ResNet50)")
+        # What the image's build stage does: convert ResNet50 and the safety model to LiteRT if stale.
+        ensure_served_models(specs.values(), say)
+        say("[3/5] starting function environments (the classifier loads its ResNet50 and safety model)")
         # Zip functions run from their own built packages, as on Lambda (built once, then cached).
         package_functions(specs, log=say)
         memory = MemoryLimits(self.options.memory_limits)

@@ -31,14 +31,14 @@ from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_templat
 
 REGION = "us-east-1"
 FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
-# What infra/local-env.json does for the local stack: no ImageNet weights are ever downloaded in tests, and the
-# safety model is the one `make models` converts (a missing one is tolerated, with a warning, as locally).
-SAFETY_MODEL = REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"
+# What infra/local-env.json does for the local stack (its paths are relative to the repository): untrained weights
+# allowed (none are ever downloaded in tests), the converted model of `make model` (the `served_model` fixture) and
+# the safety model `make models` converts (a missing one is tolerated, with a warning, as locally).
+LOCAL_ENVIRONMENT = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"]
+SAFETY_MODEL = REPO_ROOT / LOCAL_ENVIRONMENT["SAFETY_MODEL_PATH"]
 ENVIRONMENT_OVERRIDES = {
     "ClassifyFunction": {
-        "ALLOW_UNTRAINED_WEIGHTS": "true",
-        "SAFETY_MODEL_PATH": str(SAFETY_MODEL),
-        "ALLOW_MISSING_SAFETY_MODEL": "true",
+        name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in LOCAL_ENVIRONMENT.items()
     }
 }
 

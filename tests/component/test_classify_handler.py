@@ -42,7 +42,7 @@ def stack() -> Iterator[MockedStack]:
 
 
 @pytest.fixture(scope="module")
-def classify_app(stack) -> Iterator[Any]:
+def classify_app(stack, served_model) -> Iterator[Any]:
     with stack.handler_module("ClassifyFunction") as module:
         yield module
 

@@ -1,5 +1,6 @@
 """The converted safety model answers as the original: nsfwjs' own code in Node, on TensorFlow.js' pure-JS CPU
-backend, against classify.safety (our preprocessing + the Keras model `make models` built).
+backend, against classify.safety (our preprocessing + the Keras model `make models` built) under both runtimes:
+the Keras model itself (MODEL_RUNTIME=tensorflow) and its LiteRT conversion, which the function image serves.
 
 Both sides get the same decoded RGB pixels (Pillow's, written to files for Node), so what is compared is
 nsfwjs' preprocessing (pixels / 255, bilinear resize with align_corners, no crop) and the model. The photos
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 
 from classify.imaging import decode_image
-from classify.safety import SAFETY_CLASSES, load_safety_model
+from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+from classify.safety import SAFETY_CLASSES, load_safety_model, served_path_for
 from infra.template import REPO_ROOT
 from tests.component.mocked import SAFETY_MODEL
 
@@ -32,9 +34,22 @@ PHOTOS = [
 TOLERANCE = 1e-3
 
 pytestmark = pytest.mark.skipif(
-    not (SAFETY_MODEL.is_file() and (TOOLS / "node_modules" / "nsfwjs").is_dir() and shutil.which("node")),
-    reason="needs node and `make models` (the pinned nsfwjs in tools/nsfw/node_modules and the converted model)",
+    not (
+        SAFETY_MODEL.is_file()
+        and served_path_for(SAFETY_MODEL).is_file()
+        and (TOOLS / "node_modules" / "nsfwjs").is_dir()
+        and shutil.which("node")
+    ),
+    reason="needs node and `make models` (the pinned nsfwjs in tools/nsfw/node_modules and the converted models)",
 )
+
+
+@pytest.fixture(scope="module")
+def photos_and_original(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list[np.ndarray]]:
+    """Five photos decoded once, and what nsfwjs in Node gives for their pixels (computed once: ~1.5 s a photo)."""
+    images = [decode_image(photo.read_bytes()) for photo in PHOTOS]
+    expected = original_probabilities(tmp_path_factory.mktemp("nsfwjs"), [np.asarray(image) for image in images])
+    return images, expected
 
 
 def original_probabilities(tmp_path: Path, pixels: list[np.ndarray]) -> list[np.ndarray]:
@@ -56,19 +71,19 @@ def original_probabilities(tmp_path: Path, pixels: list[np.ndarray]) -> list[np.
     return [np.array([row["probabilities"][name.capitalize()] for name in SAFETY_CLASSES]) for row in rows]
 
 
-def test_converted_model_gives_the_original_probabilities_within_1e_3(tmp_path):
-    # Given: five photos decoded once
-    images = [decode_image(photo.read_bytes()) for photo in PHOTOS]
-    model = load_safety_model(str(SAFETY_MODEL), required=True)
+@pytest.mark.parametrize("runtime", [RUNTIME_LITERT, RUNTIME_TENSORFLOW])
+def test_converted_model_gives_the_original_probabilities_within_1e_3(photos_and_original, runtime):
+    # Given: five photos decoded once, and the original's scores of their pixels in Node
+    images, expected = photos_and_original
+    model = load_safety_model(str(SAFETY_MODEL), required=True, runtime=runtime)
     assert model is not None and model.info.to_dict() == {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"}
 
-    # When: the original scores the pixels in Node, and ours in Python
-    expected = original_probabilities(tmp_path, [np.asarray(image) for image in images])
+    # When: ours scores the same pixels in Python, under this runtime
     got = model.predict(np.stack([model.preprocess(image) for image in images]))
 
     # Then: all five probabilities agree for every photo, and so does the top class
     for photo, want, have in zip(PHOTOS, expected, got, strict=True):
-        assert np.abs(want - have).max() <= TOLERANCE, f"{photo.name}: original {want}, converted {have}"
+        assert np.abs(want - have).max() <= TOLERANCE, f"{photo.name} ({runtime}): original {want}, converted {have}"
         assert SAFETY_CLASSES[int(want.argmax())] == SAFETY_CLASSES[int(have.argmax())]
     # The set is not trivially "all neutral": the comparison covers a confident sexy and a non-neutral score.
     assert {SAFETY_CLASSES[int(row.argmax())] for row in expected} >= {"neutral", "sexy"}

@@ -222,10 +222,11 @@ def stop_stack(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackUnderTest]:
+def stack(request: pytest.FixtureRequest) -> Iterator[StackUnderTest]:
     if DEPLOYED_STACK:
         yield _deployed_stack(DEPLOYED_STACK)
         return
+    request.getfixturevalue("served_model")  # converted before the stack starts, with its progress in the output
     run_dir = Path(tempfile.mkdtemp(prefix=f"photomod-{BACKEND}-"))
     process = _start_local_stack(BACKEND, run_dir)
     try:

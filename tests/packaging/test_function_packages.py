@@ -151,3 +151,25 @@ def test_the_image_build_reads_requirements_and_task_root_copies_from_the_docker
 
     assert image.requirements == (REPO_ROOT / "functions/classify/requirements.txt",)
     assert image.copies == {REPO_ROOT / "functions/shared/photomod_shared": "photomod_shared"}
+
+
+def test_the_image_build_reads_only_the_last_stage_of_a_multi_stage_dockerfile(tmp_path):
+    # The build stage installs TensorFlow to convert the models; the function image (the last stage) must not.
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM public.ecr.aws/lambda/python:3.12 AS model\n"
+        "COPY functions/classify/requirements-build.txt /tmp/requirements-build.txt\n"
+        "RUN pip install --no-cache-dir -r /tmp/requirements-build.txt\n"
+        "COPY functions/classify/model_build ${LAMBDA_TASK_ROOT}/model_build\n"
+        "FROM public.ecr.aws/lambda/python:3.12\n"
+        "COPY functions/classify/requirements.txt /tmp/requirements.txt\n"
+        "RUN pip install --no-cache-dir -r /tmp/requirements.txt\n"
+        "COPY --from=model /opt/ml/model /opt/ml/model\n"
+        "COPY functions/classify/classify ${LAMBDA_TASK_ROOT}/classify\n"
+        'CMD ["classify.app.lambda_handler"]\n'
+    )
+
+    image = ImageBuild.from_dockerfile(dockerfile, REPO_ROOT)
+
+    assert image.requirements == (REPO_ROOT / "functions/classify/requirements.txt",)
+    assert image.copies == {REPO_ROOT / "functions/classify/classify": "classify"}

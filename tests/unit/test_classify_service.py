@@ -768,3 +768,46 @@ def test_a_slow_solo_pass_does_not_make_a_batch_look_too_slow(batch):
     )
 
     assert retry == [] and batch.model.batches == [(2, 224, 224, 3)]
+
+
+def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, GREEN).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(batch, monkeypatch):
+    # Given: a 1800x1200 JPEG and no safety model; the sizes the preprocessing receives are recorded
+    import classify.service
+
+    seen: list[tuple[int, int]] = []
+    real_preprocess = classify.service.preprocess
+    monkeypatch.setattr(
+        classify.service, "preprocess", lambda image, *args: seen.append(image.size) or real_preprocess(image, *args)
+    )
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: decoded at half scale (both sides still >= 2 x 224), and classified
+    assert seen == [(900, 600)]
+    assert batch.item(SHOE)["status"] == STATUS_DONE
+
+
+def test_a_large_jpeg_is_decoded_in_full_for_the_safety_model(batch_with_safety, monkeypatch):
+    # Given: the same photo, with a safety model (nsfwjs' bilinear resize reads single pixels of the full image)
+    batch = batch_with_safety
+    seen: list[tuple[int, int]] = []
+    real_preprocess = batch.work.safety.preprocess
+    monkeypatch.setattr(
+        batch.work.safety, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image)
+    )
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: the safety model saw every pixel, as nsfwjs would
+    assert seen == [(1800, 1200)]
+    assert batch.item(SHOE)["safety"]["top_class"] == "neutral"

@@ -184,4 +184,4 @@ def test_function_handlers_and_code_come_from_the_template_and_the_dockerfile(te
     assert specs["UploadFunction"].code_paths[-1].endswith("functions/shared")  # the layer
     assert specs["ClassifyFunction"].handler == "classify.app.lambda_handler"  # the image's CMD
     assert specs["DeadLetterFunction"].handler == "classify.dead_letters.lambda_handler"  # ImageConfig.Command
-    assert specs["ClassifyFunction"].timeout == 8 and specs["ClassifyFunction"].memory_mb == 3008
+    assert specs["ClassifyFunction"].timeout == 8 and specs["ClassifyFunction"].memory_mb == 2048

@@ -1,11 +1,14 @@
-"""classify.safety without the converted model: nsfwjs' preprocessing, the stored shape, a missing model."""
+"""classify.safety: nsfwjs' preprocessing, the stored shape, a missing model; the LiteRT conversion when built."""
 
 import logging
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from classify.model import RUNTIME_LITERT
 from classify.safety import (
     SAFETY_CLASSES,
     SafetyInfo,
@@ -15,7 +18,9 @@ from classify.safety import (
     probabilities_of,
     resize_bilinear_align_corners,
     safety_result,
+    served_path_for,
 )
+from infra.template import REPO_ROOT
 
 
 def test_resize_with_aligned_corners_keeps_the_corner_pixels_and_interpolates_between():
@@ -77,3 +82,45 @@ def test_a_missing_model_is_a_loud_warning_where_it_is_allowed(tmp_path, caplog)
         assert load_safety_model(str(tmp_path / "nsfwjs_mobilenet_v2.keras"), required=False) is None
 
     assert "NO SAFETY MODEL" in caplog.text and "make models" in caplog.text
+
+
+def test_litert_needs_the_conversion_beside_the_keras_model(tmp_path):
+    keras_path = tmp_path / "nsfwjs_mobilenet_v2.keras"
+
+    with pytest.raises(SafetyModelUnavailable, match=r"nsfwjs_mobilenet_v2\.litert\.tflite.*make models"):
+        load_safety_model(str(keras_path), required=True, runtime=RUNTIME_LITERT)
+
+
+BUILT = REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"
+needs_built_models = pytest.mark.skipif(
+    not (BUILT.is_file() and served_path_for(BUILT).is_file()),
+    reason="needs the safety model and its LiteRT conversion (`make models`: node, npm and the nsfwjs package)",
+)
+
+
+def _image_layout(tmp_path: Path) -> Path:
+    """What the function image carries: the JSON and the LiteRT conversion with its card, no Keras file."""
+    for source in (BUILT.with_suffix(".json"), served_path_for(BUILT), served_path_for(BUILT).with_suffix(".json")):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path / BUILT.name
+
+
+@needs_built_models
+def test_litert_serves_the_conversion_without_the_keras_file_or_tensorflow(tmp_path):
+    keras_path = _image_layout(tmp_path)
+
+    model = load_safety_model(str(keras_path), required=True, runtime=RUNTIME_LITERT)
+
+    assert model is not None and not keras_path.exists()
+    probabilities = model.predict(np.random.default_rng(0).uniform(0, 1, (3, 224, 224, 3)).astype(np.float32))
+    assert probabilities.shape == (3, 5)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)  # softmax: five class probabilities
+
+
+@needs_built_models
+def test_litert_refuses_a_conversion_of_another_keras_model(tmp_path):
+    keras_path = _image_layout(tmp_path)
+    keras_path.write_bytes(b"a rebuilt model")  # the conversion's card names another file's hash
+
+    with pytest.raises(SafetyModelUnavailable, match="make models"):
+        load_safety_model(str(keras_path), required=True, runtime=RUNTIME_LITERT)

@@ -27,13 +27,20 @@ telemetry = PowertoolsTelemetry(tracer, metrics)
 work = Classification(
     photos=PhotoBucket(boto3.client("s3")),
     predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
-    model=load_classifier(settings.model_weights_path, settings.allow_untrained_weights),
+    model=load_classifier(
+        settings.model_runtime,
+        settings.model_weights_path,
+        settings.allow_untrained_weights,
+        settings.served_model_path,
+    ),
     policy=ModerationPolicy.from_file(class_index=class_index),
     class_index=class_index,
     limits=settings.limits,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
-    safety=load_safety_model(settings.safety_model_path, required=not settings.allow_missing_safety_model),
+    safety=load_safety_model(
+        settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime
+    ),
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
@@ -43,6 +50,7 @@ logger.info(
     extra={
         "model": work.model.info.to_dict(),
         "safety_model": work.safety.info.to_dict() if work.safety else None,
+        "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },
 )

@@ -2,6 +2,11 @@
 
 The model is nsfwjs' MobileNetV2 (MIT, npm package nsfwjs), converted to Keras at build time by
 tools/nsfw/convert.py (`make models`); a JSON file beside it names the model and the package version.
+`make models` (and the image's build stage) then converts the Keras model to LiteRT beside it
+(`<name>.litert.tflite` and its card, see `model_build`). SAFETY_MODEL_PATH names the Keras file either way:
+with MODEL_RUNTIME=litert (the function image, which carries no TensorFlow and no .keras file) its LiteRT
+conversion is served through classify.served.ServedModel; with MODEL_RUNTIME=tensorflow the Keras model itself,
+the reference the conversion is checked against.
 `preprocess_for_safety` reproduces nsfwjs' own preprocessing in numpy; the model is loaded once per process
 and exposes `predict(batch) -> (n, 5)` so that it can be served by any runtime.
 """
@@ -18,9 +23,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+
 # Output order of nsfwjs' models (its NSFW_CLASSES), lower-cased as the API spells them.
 SAFETY_CLASSES = ("drawing", "hentai", "neutral", "porn", "sexy")
 SAFETY_MODEL_FILE = "nsfwjs_mobilenet_v2.keras"
+# Its LiteRT conversion lives beside it under this suffix (the card `.litert.json` must not overwrite the Keras
+# model's own `.json`).
+SERVED_SUFFIX = ".litert.tflite"
 
 logger = logging.getLogger(__name__)
 
@@ -102,40 +112,78 @@ class SafetyModel:
         return np.asarray(self._forward(batch.astype(np.float32, copy=False)))
 
 
-def resolve_safety_model(configured_path: str | None, required: bool) -> Path | None:
-    """The converted model to load, or None where running without one is allowed (with a loud warning)."""
+def served_path_for(keras_path: Path) -> Path:
+    """Where `make models` and the image's build stage write the LiteRT conversion of a Keras safety model."""
+    return keras_path.with_suffix(SERVED_SUFFIX)
+
+
+def resolve_safety_model(configured_path: str | None, required: bool, runtime: str = RUNTIME_TENSORFLOW) -> Path | None:
+    """The model file to load (the Keras file, or its LiteRT conversion for runtime litert), or None where running
+    without one is allowed (with a loud warning)."""
     path = Path(configured_path) if configured_path else Path("models") / SAFETY_MODEL_FILE
-    if path.is_file() and path.with_suffix(".json").is_file():
-        return path
+    if runtime not in (RUNTIME_LITERT, RUNTIME_TENSORFLOW):
+        raise SafetyModelUnavailable(f"unknown model runtime {runtime!r}")
+    model_file = served_path_for(path) if runtime == RUNTIME_LITERT else path
+    if model_file.is_file() and path.with_suffix(".json").is_file():
+        return model_file
     if required:
         raise SafetyModelUnavailable(
-            f"safety model not found at {path} (and its .json beside it); build it with `make models` "
-            "(the classify image's build does) or set SAFETY_MODEL_PATH"
+            f"safety model not found at {model_file} (and {path.with_suffix('.json').name} beside it); build it with "
+            "`make models` (the classify image's build does) or set SAFETY_MODEL_PATH"
         )
     logger.warning(
         "NO SAFETY MODEL: %s is missing, so photos get no explicit-content check (safety is null and the policy's "
         "explicit category cannot fire). Run `make models` to build it from the pinned nsfwjs npm package.",
-        path,
+        model_file,
     )
     return None
 
 
-def load_safety_model(configured_path: str | None, required: bool) -> SafetyModel | None:
-    path = resolve_safety_model(configured_path, required)
-    if path is None:
+def load_safety_model(
+    configured_path: str | None, required: bool, runtime: str = RUNTIME_TENSORFLOW
+) -> SafetyModel | None:
+    """The safety model under `runtime`: its LiteRT conversion (litert) or the Keras model (tensorflow)."""
+    model_file = resolve_safety_model(configured_path, required, runtime)
+    if model_file is None:
         return None
-    metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    keras_path = Path(configured_path) if configured_path else Path("models") / SAFETY_MODEL_FILE
+    metadata = json.loads(keras_path.with_suffix(".json").read_text(encoding="utf-8"))
     if [name.lower() for name in metadata["classes"]] != list(SAFETY_CLASSES):
-        raise SafetyModelUnavailable(f"{path}: classes {metadata['classes']} are not {list(SAFETY_CLASSES)}")
+        raise SafetyModelUnavailable(f"{keras_path}: classes {metadata['classes']} are not {list(SAFETY_CLASSES)}")
     info = SafetyInfo(name=metadata["name"], version=metadata["version"], input_size=int(metadata["input_size"]))
-    import keras
-    import tensorflow as tf  # imported here so that modules which only need the helpers stay light
-
-    model = keras.saving.load_model(path, compile=False)
-    forward = tf.function(
-        lambda batch: model(batch, training=False),
-        input_signature=[tf.TensorSpec([None, info.input_size, info.input_size, 3], tf.float32)],
-    )
+    if runtime == RUNTIME_LITERT:
+        forward = _served_forward(model_file, keras_path, info)
+    else:
+        forward = _keras_forward(model_file, info)
     safety_model = SafetyModel(forward, info)
     safety_model.predict(np.zeros((1, info.input_size, info.input_size, 3), dtype=np.float32))  # warm-up
     return safety_model
+
+
+def _served_forward(served_path: Path, keras_path: Path, info: SafetyInfo) -> Callable[[np.ndarray], Any]:
+    """The LiteRT conversion; refused when the Keras model beside it (locally) is not the one it was made from."""
+    from classify.served import ModelCard, ServedModel, file_source
+
+    card = ModelCard.read(served_path)
+    if keras_path.is_file() and not card.describes(file_source(keras_path)):
+        # A rebuilt Keras model with a stale conversion would serve other weights than the reference checks.
+        raise SafetyModelUnavailable(
+            f"{served_path} was not converted from the current {keras_path}; run `make models`"
+        )
+    served = ServedModel(served_path)
+    expected = (info.input_size, info.input_size, 3)
+    if served.input_shape != expected:
+        raise SafetyModelUnavailable(f"{served_path} takes inputs of shape {served.input_shape}, not {expected}")
+    return served.predict
+
+
+def _keras_forward(keras_path: Path, info: SafetyInfo) -> Callable[[np.ndarray], Any]:
+    import keras
+    import tensorflow as tf  # imported here so that modules which only need the helpers stay light
+
+    model = keras.saving.load_model(keras_path, compile=False)
+    forward: Callable[[np.ndarray], Any] = tf.function(
+        lambda batch: model(batch, training=False),
+        input_signature=[tf.TensorSpec([None, info.input_size, info.input_size, 3], tf.float32)],
+    )
+    return forward

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from classify.imaging import RESIZE_METHODS, ImageLimits
+from classify.model import RUNTIME_LITERT, RUNTIMES
 from photomod_shared import settings
 
 MIB = 1024 * 1024
@@ -9,7 +10,9 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    model_runtime: str
     model_weights_path: str | None
+    served_model_path: str | None
     allow_untrained_weights: bool
     safety_model_path: str | None
     allow_missing_safety_model: bool
@@ -26,11 +29,16 @@ class ClassifySettings:
         resize_method = settings.optional("RESIZE_METHOD", "nearest")
         if resize_method not in RESIZE_METHODS:
             raise settings.MissingSetting(f"RESIZE_METHOD must be one of {', '.join(RESIZE_METHODS)}")
+        model_runtime = settings.optional("MODEL_RUNTIME", RUNTIME_LITERT)
+        if model_runtime not in RUNTIMES:
+            raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
         defaults = ImageLimits()
-        memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 3008)
+        memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
+            served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,
             allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
             safety_model_path=settings.optional("SAFETY_MODEL_PATH", "") or None,
             allow_missing_safety_model=settings.flag("ALLOW_MISSING_SAFETY_MODEL"),

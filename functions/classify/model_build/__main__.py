@@ -1,0 +1,37 @@
+"""python -m model_build [--weights PATH | --safety KERAS_PATH] [--output PATH]: convert for serving, if stale."""
+
+import argparse
+import os
+from pathlib import Path
+
+from classify.model import KERAS_WEIGHTS_FILE
+from model_build.convert import ensure, ensure_keras_file
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=Path("models") / KERAS_WEIGHTS_FILE,
+        help="ImageNet weights file; when it does not exist, seeded untrained weights are converted",
+    )
+    parser.add_argument(
+        "--safety", type=Path, help="convert this saved Keras model (the safety model) instead of ResNet50"
+    )
+    parser.add_argument("--output", type=Path, default=Path("models") / "resnet50.tflite")
+    parser.add_argument(
+        "--require-weights", action="store_true", help="fail instead of converting untrained weights (image builds)"
+    )
+    options = parser.parse_args()
+    if options.require_weights and not options.weights.is_file():
+        raise SystemExit(f"no ImageNet weights at {options.weights}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.safety is not None:
+        ensure_keras_file(options.safety, options.output, say=lambda line: print(line, flush=True))
+        return
+    ensure(options.weights, options.output, say=lambda line: print(line, flush=True))
+
+
+if __name__ == "__main__":
+    main()

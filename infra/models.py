@@ -1,0 +1,88 @@
+"""The local counterpart of the classify image's build stage: the converted models must exist before a worker starts.
+
+A function whose environment names SERVED_MODEL_PATH (and does not ask for the TensorFlow reference) gets its
+ResNet50 converted by `python -m model_build` when it is missing or was converted from other weights; one that
+names SAFETY_MODEL_PATH gets the LiteRT conversion of that Keras model beside it the same way, when the Keras
+model exists (`make models` builds it; without it the function runs without a safety model, with a warning).
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from infra.functions import FunctionSpec
+from infra.template import REPO_ROOT
+
+MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
+# classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)
+SAFETY_SERVED_SUFFIX = ".litert.tflite"
+
+
+def served_model_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]:
+    """(weights path, served model path) of every function that serves a converted model."""
+    builds = []
+    for spec in specs:
+        served = spec.environment.get("SERVED_MODEL_PATH")
+        if served and spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow":
+            builds.append((spec.environment.get("MODEL_WEIGHTS_PATH", ""), served))
+    return list(dict.fromkeys(builds))
+
+
+def served_safety_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]:
+    """(Keras safety model path, its LiteRT conversion's path) of every function that serves the converted one."""
+    builds = []
+    for spec in specs:
+        keras_path = spec.environment.get("SAFETY_MODEL_PATH")
+        if keras_path and spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow":
+            builds.append((keras_path, str(safety_served_path(keras_path))))
+    return list(dict.fromkeys(builds))
+
+
+def safety_served_path(keras_path: str) -> Path:
+    return Path(keras_path).with_suffix(SAFETY_SERVED_SUFFIX)
+
+
+def ensure_served_models(specs: Iterable[FunctionSpec], say: Callable[[str], None]) -> None:
+    """Converts what is missing or stale (a minute or two, with progress lines); a no-op when all is current."""
+    specs = list(specs)
+    for weights, served in served_model_builds(specs):
+        convert_if_stale(weights, served, say)
+    for keras_path, served in served_safety_builds(specs):
+        convert_safety_if_stale(keras_path, served, say)
+
+
+def convert_if_stale(weights: str, served: str, say: Callable[[str], None]) -> None:
+    """Runs `python -m model_build` (in its own process: it imports TensorFlow) and relays its progress lines."""
+    command = ["--output", served]
+    if weights:
+        command += ["--weights", weights]
+    _run_model_build(command, served, say)
+
+
+def convert_safety_if_stale(keras_path: str, served: str, say: Callable[[str], None]) -> bool:
+    """Converts the Keras safety model to LiteRT when stale; False (nothing to convert) when it is not built."""
+    if not (REPO_ROOT / keras_path).is_file():
+        return False
+    _run_model_build(["--safety", keras_path, "--output", served], served, say)
+    return True
+
+
+def _run_model_build(arguments: list[str], served: str, say: Callable[[str], None]) -> None:
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "model_build", *arguments],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(MODEL_BUILD_PATH), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output = []
+    for line in process.stdout:
+        output.append(line.rstrip("\n"))
+        if line.startswith(("==>", "  ")):
+            say(line.rstrip("\n"))
+    if process.wait() != 0:
+        raise RuntimeError(f"converting the served model {served} failed:\n" + "\n".join(output[-30:]))
