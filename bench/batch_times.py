@@ -12,6 +12,7 @@ slowest batch, rounded up to 5 s; visibility = 6 x timeout, AWS's rule for SQS e
 """
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -50,11 +51,11 @@ class MemoryTable:
     def stored_events(self, image_ids: list[str]) -> dict[str, Any]:
         return {}
 
-    def record_outcome(self, image_id: str, event: Any, attributes: dict[str, Any], created_at: str) -> bool:
-        self.items[image_id] = dict(attributes)
+    def record_outcome(self, outcome: Any, event: Any, created_at: str) -> bool:
+        self.items[outcome.image_id] = outcome.outcome()
         return True
 
-    def count_solo_attempt(self, image_id: str, attempt: str, item: dict[str, Any]) -> int:
+    def count_solo_attempt(self, attempt: str, first: Any) -> int:
         return 1
 
     def forget_solo_attempts(self, image_id: str) -> None:
@@ -91,6 +92,7 @@ def main() -> None:
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
+    from classify.models import photo_events
     from classify.policy import ModerationPolicy
     from classify.service import Classification, Message, classify_messages
 
@@ -102,6 +104,7 @@ def main() -> None:
         model=load_classifier(None, allow_untrained=True),
         policy=ModerationPolicy.from_file(class_index=class_index),
         class_index=class_index,
+        read_events=photo_events,
     )
     results: dict[str, float] = {}
     for name, photos in (("typical", typical), ("40 MP", large_photos())):
@@ -109,7 +112,7 @@ def main() -> None:
             slowest = 0.0
             for round_number in range(arguments.rounds):
                 keys = [f"incoming/bench/{round_number}-{index}.jpg" for index in range(len(photos))]
-                work.photos = MemoryBucket(dict(zip(keys, photos, strict=True)))
+                work = dataclasses.replace(work, photos=MemoryBucket(dict(zip(keys, photos, strict=True))))
                 messages = [
                     Message(str(index), notification(key, time.time_ns()), receive_count)
                     for index, key in enumerate(keys)

@@ -142,8 +142,19 @@ class Message:
 
 
 @dataclass
+class Pace:
+    """This environment's pace, for deciding what still fits: the last read+decode, the last forward pass of a
+    batch (per photo) and of one photo alone. Kept apart: one photo alone costs several times its share of
+    a batch's pass, and judging a batch by it would hand back batches that fit."""
+
+    last_load_s: float = 0.0
+    batch_pass_per_photo_s: float = 0.0
+    solo_pass_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Classification:
-    """Everything classify_messages needs besides the messages."""
+    """Everything classify_messages needs besides the messages: built once, at cold start (classify.app)."""
 
     photos: PhotoReader
     predictions: Predictions
@@ -163,12 +174,8 @@ class Classification:
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
     telemetry: Telemetry = field(default_factory=NoTelemetry)
-    # This environment's pace, for deciding what still fits: the last read+decode, the last forward pass of a
-    # batch (per photo) and of one photo alone. Kept apart: one photo alone costs several times its share of
-    # a batch's pass, and judging a batch by it would hand back batches that fit.
-    last_load_s: float = 0.0
-    batch_pass_per_photo_s: float = 0.0
-    solo_pass_s: float = 0.0
+    # What this environment has measured so far (the one part that changes between invocations).
+    pace: Pace = field(default_factory=Pace)
 
 
 @dataclass
@@ -242,7 +249,7 @@ def classify_messages(
     first_time = [photo for photo in fresh if photo.receive_count <= 1]
     # Suspects first, smallest first: each is written before the next starts, so a crash loses no other result.
     for position, photo in enumerate(suspects):
-        if position and time_left_s() < RESERVE_S + work.last_load_s + work.solo_pass_s:
+        if position and time_left_s() < RESERVE_S + work.pace.last_load_s + work.pace.solo_pass_s:
             logger.warning("no time left to classify %s alone; handing it back", photo.event.key)
             retry.add(photo.message_id)
             continue
@@ -341,9 +348,9 @@ def _classify_together(
 
 def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
     """How many decoded photos one forward pass can take and still leave the reserve for the writes."""
-    if work.batch_pass_per_photo_s <= 0 or count <= 1:
-        return count if count <= 1 or time_left >= RESERVE_S + work.batch_pass_per_photo_s else 0
-    return max(0, min(count, int((time_left - RESERVE_S) / work.batch_pass_per_photo_s)))
+    if work.pace.batch_pass_per_photo_s <= 0 or count <= 1:
+        return count if count <= 1 or time_left >= RESERVE_S + work.pace.batch_pass_per_photo_s else 0
+    return max(0, min(count, int((time_left - RESERVE_S) / work.pace.batch_pass_per_photo_s)))
 
 
 def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple[_Photo, np.ndarray | None]]:
@@ -361,9 +368,9 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
                     photo.safety_scores = safety_row
             elapsed = time.perf_counter() - started
             if len(photos) > 1:
-                work.batch_pass_per_photo_s = elapsed / len(photos)
+                work.pace.batch_pass_per_photo_s = elapsed / len(photos)
             else:
-                work.solo_pass_s = elapsed
+                work.pace.solo_pass_s = elapsed
             work.telemetry.batch_inferred(len(photos), elapsed * 1000)
         return list(zip(photos, rows, strict=True))
     except Exception:
@@ -452,7 +459,7 @@ def _load(
 ) -> Exception | None:
     """Reads and decodes one photo; returns the exception to retry on, if any."""
     try:
-        if time_left_s() < RESERVE_S + work.batch_pass_per_photo_s:
+        if time_left_s() < RESERVE_S + work.pace.batch_pass_per_photo_s:
             raise OutOfTime(photo.event.key)
         started = time.perf_counter()
         with work.telemetry.span("s3_read"):
@@ -467,7 +474,7 @@ def _load(
             photo.pixels = preprocess(image, work.resize_method)
             if work.safety is not None:
                 photo.safety_pixels = work.safety.preprocess(image)
-        work.last_load_s = read_s + time.perf_counter() - started
+        work.pace.last_load_s = read_s + time.perf_counter() - started
     except ImageRejected as rejection:
         photo.rejection = rejection
     except ObjectMissing:

@@ -8,9 +8,9 @@ and the model's verdict is kept as `model_verdict`. A decision names the object 
 from datetime import datetime
 from typing import Any, Protocol
 
-from photomod_shared import ids
+from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
-from photomod_shared.cursors import NOT_OURS, decode_cursor, encode_cursor
+from photomod_shared.cursors import NOT_OURS, encode_cursor
 from photomod_shared.errors import InvalidCursor, InvalidInput, NotInReview, VersionChanged
 from photomod_shared.prediction import VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
@@ -52,7 +52,7 @@ def list_reviews(
     """One page of the queue; `next_cursor` is None on the last page (a page may be full and the last)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
-    page, last_key = predictions.review_queue_page(limit, read_cursor(cursor) if cursor else None)
+    page, last_key = predictions.review_queue_page(limit, decode_cursor(cursor) if cursor else None)
     return {
         "items": [
             {
@@ -110,9 +110,9 @@ def _version_changed(prediction: Prediction, seen: str) -> str:
     )
 
 
-def read_cursor(cursor: str) -> dict[str, str]:
+def decode_cursor(cursor: str) -> dict[str, str]:
     """The continuation key in a cursor; refuses anything `encode_cursor` could not have made from this queue."""
-    key = decode_cursor(cursor, _CURSOR_ATTRIBUTES)
+    key = cursors.decode_cursor(cursor, _CURSOR_ATTRIBUTES)
     if (
         not all(len(value) <= 64 for value in key.values())
         or key[REVIEW_QUEUE_ATTRIBUTE] != REVIEW_QUEUE_PARTITION

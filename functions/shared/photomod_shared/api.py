@@ -82,7 +82,7 @@ def describe_validation_errors(errors: Any) -> str:
 
 def create_resolver(
     web_origin: str,
-    error_statuses: ErrorStatuses,
+    error_statuses: ErrorStatuses | None = None,
     *,
     expose_headers: Sequence[str] = (),
     raw_body_resources: Collection[str] = (),
@@ -116,7 +116,7 @@ def create_resolver(
 
     @app.exception_handler(DomainError)
     def handle_domain_error(error: DomainError) -> Response:
-        status = status_of(error, error_statuses)
+        status = status_of(error, error_statuses or {})
         if status is None:  # a domain error the function's table forgot: a bug, not the client's doing
             logger.exception("domain error without an HTTP status", extra={"code": error.code})
             return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred")

@@ -210,6 +210,8 @@ class Prediction:
             item.pop(name, None)
         if self.is_done:
             item.update({name: getattr(self, name) for name in _DONE_FIELDS})
+            # Lists stay lists (a shopper's report appends to verdict_reasons).
+            item.update(labels=self.labels or [], verdict_reasons=self.verdict_reasons or [])
         return {"status": self.status, **item}
 
     # ------------------------------------------------------------------------ the API's view

@@ -7,13 +7,14 @@ Only judged bytes: the URL names the object version the verdict was given for (`
 upload to the same key (a replayed presigned POST) is a new version: until it is judged, the gate keeps
 serving the version that was judged, and once it is judged, its own verdict decides.
 
-- verdict allow (the model's or a moderator's) -> 302 to a presigned GET of the judged version
-- no judged version recorded (a result from before the bucket was versioned) -> 409 image_unverified
-- verdict block -> 403 image_blocked
-- verdict review -> 403 image_in_review
-- still pending -> 409 image_pending (ask again shortly)
-- classification failed -> 409 image_failed (the photo exists but will never be shown: not a 404)
-- unknown id -> 404 image_not_found
+- verdict allow (the model's or a moderator's) -> a presigned GET of the judged version (app.py: 302)
+- no judged version recorded (a result from before the bucket was versioned) -> ImageUnverified
+- verdict block -> ImageBlocked
+- verdict review -> ImageInReview
+- still pending -> ImagePending (ask again shortly)
+- classification failed -> ImageFailed (the photo exists but will never be shown: not ImageNotFound)
+- unknown id -> ImageNotFound
+(upload.app's ERROR_STATUSES gives each its status: 409, 403, 403, 409, 409, 404.)
 """
 
 from typing import Protocol
