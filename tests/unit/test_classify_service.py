@@ -757,11 +757,12 @@ def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batc
     assert len(retry) == 1 and len(batch.predictions.writes) == 2
 
 
-def test_without_a_deadline_a_paced_batch_is_classified_whole(batch):
-    batch.work.batch_pass_per_photo_s = 1.0  # an earlier batch set the pace
+def test_without_a_deadline_a_measured_pace_takes_the_whole_batch(batch):
+    """Scripts and benchmarks call without a Lambda context: no deadline, whatever pace was measured."""
+    batch.work.batch_pass_per_photo_s = 1.0
     messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
 
-    retry = classify_messages(messages, batch.work)  # no time_left_s: no deadline (benchmarks, tools)
+    retry = classify_messages(messages, batch.work)
 
     assert retry == [] and batch.model.batches == [(3, 224, 224, 3)]
 
