@@ -23,6 +23,7 @@ from infra.invoker import FunctionPool
 from infra.memory import MemoryLimits
 from infra.sqs_source import PollerSupervisor, QueuePoller
 from infra.template import REPO_ROOT
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -31,15 +32,9 @@ VISIBILITY_TIMEOUT_S = 120  # what a retry would wait without the host's help
 RECOVERY_LIMIT_S = 30  # generous for a loaded machine; typically a few seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sqs() -> Iterator:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

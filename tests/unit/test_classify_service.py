@@ -10,7 +10,6 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import numpy as np
 import pytest
@@ -22,7 +21,14 @@ from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
 from photomod_shared import ids
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, EventStamp, comparable_sequencer
+from photomod_shared.predictions import (
+    STATUS_DONE,
+    STATUS_FAILED,
+    EventStamp,
+    comparable_event_time,
+    comparable_sequencer,
+)
+from tests.support.events import notification_of, s3_notification, s3_record
 
 BUCKET = "photomod-local-images-123456789012"
 NOW = datetime(2026, 11, 26, 9, 14, 12, tzinfo=UTC)
@@ -162,18 +168,10 @@ class FakePredictions:
 def notification(
     key: str, sequencer: str, etag: str = "etag", *, version: str | None = None, event_time: str | None = None, size=677
 ) -> str:
-    s3_object = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": sequencer}
-    if version:
-        s3_object["versionId"] = version
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"}, "object": s3_object},
-    }
-    if event_time:
-        record["eventTime"] = event_time
-    return json.dumps({"Records": [record]})
+    """A notification for a photo in this module's bucket."""
+    return s3_notification(
+        BUCKET, key, sequencer=sequencer, etag=etag, version_id=version, event_time=event_time, size=size
+    )
 
 
 class Batch:
@@ -346,8 +344,8 @@ def test_a_transient_read_error_retries_only_that_message(batch):
 
 def test_a_message_with_a_transient_failure_is_retried_as_a_whole(batch):
     batch.photos.objects[SHOE] = ConnectionResetError()
-    two_photos = json.dumps(
-        {"Records": json.loads(notification(UPLOAD, "01"))["Records"] + json.loads(notification(SHOE, "02"))["Records"]}
+    two_photos = notification_of(
+        s3_record(BUCKET, UPLOAD, sequencer="01", etag="etag"), s3_record(BUCKET, SHOE, sequencer="02", etag="etag")
     )
 
     retry = batch.run(("m1", two_photos), ("m2", notification(BOTTLE, "03")))
@@ -650,7 +648,8 @@ def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
     batch.photos.objects[SHOE] = big.getvalue()
     batch.work.memory_limit_bytes = 128 * 1024 * 1024  # 12 MP x 3 bytes is over a quarter of it
     shoe = ids.image_id_for_key(SHOE)
-    attempt = f"{comparable_sequencer('02')}||"
+    event_time = "2026-11-26T09:14:10.033Z"
+    attempt = f"{comparable_sequencer('02')}|{comparable_event_time(event_time)}|"
     batch.predictions.items[shoe] = {
         "image_id": shoe,
         "status": "pending",
@@ -658,7 +657,7 @@ def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
         "solo_attempts": 1,
     }
 
-    batch.run(("m2", notification(SHOE, "02")), receive_count=3)
+    batch.run(("m2", notification(SHOE, "02", event_time=event_time)), receive_count=3)
 
     assert batch.item(SHOE)["error"]["code"] == "too_large_for_memory"
     assert "MiB" in batch.item(SHOE)["error"]["message"]
