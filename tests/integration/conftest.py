@@ -146,7 +146,7 @@ def _deployed_stack(name: str) -> StackUnderTest:
     return StackUnderTest(_outputs(described.get("Outputs", [])), deployed=True, backend="aws", session=session)
 
 
-# Lambda limits init to 10 s (tests/unit/test_invoker.py checks the host applies that rule). The test machine
+# Lambda limits init to 10 s (tests/process/test_invoker.py checks the host applies that rule). The test machine
 # is shared and often loaded many times over, where importing TensorFlow alone can take longer: the stacks
 # started here allow more, so what they test is the service, not the machine's load.
 STACK_OPTIONS = ("--init-timeout-seconds", "120")

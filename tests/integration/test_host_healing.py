@@ -27,7 +27,7 @@ from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
-HANDLERS = str(REPO_ROOT / "tests" / "unit" / "handlers")
+HANDLERS = str(REPO_ROOT / "tests" / "process" / "handlers")
 VISIBILITY_TIMEOUT_S = 120  # what a retry would wait without the host's help
 RECOVERY_LIMIT_S = 30  # generous for a loaded machine; typically a few seconds
 
@@ -56,7 +56,7 @@ def sqs() -> Iterator:
 
 
 class Host:
-    """A FunctionPool of tests/unit/handlers/sample_handlers.record_batch fed by a supervised poller."""
+    """A FunctionPool of tests/process/handlers/sample_handlers.record_batch fed by a supervised poller."""
 
     def __init__(self, sqs, tmp_path: Path, memory_mode: str = "off"):
         self.sqs = sqs
