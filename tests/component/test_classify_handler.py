@@ -21,6 +21,7 @@ from photomod_shared import ids
 from photomod_shared.predictions import PredictionTable
 from tests.component.mocked import SAFETY_MODEL, MockedStack, mocked_stack
 from tests.support.events import EMPTY_ETAG, s3_notification, s3_test_notification, sqs_event_for
+from tests.support.metrics import emf_documents
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 DOG = DATA / "dog.jpeg"
@@ -296,19 +297,6 @@ def test_the_largest_allowed_photos_are_classified_with_the_rest_of_their_batch(
 # --- operators: metrics in the function's log --------------------------------------------------------
 
 
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    """The CloudWatch embedded-metric-format documents among a function's stdout lines."""
-    documents = []
-    for line in output.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and "_aws" in document:
-            documents.append(document)
-    return documents
-
-
 def metric_values(documents: list[dict[str, Any]], name: str) -> list[tuple[dict[str, str], list[float]]]:
     """(dimensions, values) of each document that carries metric `name` (EMF allows one value or a list)."""
     found = []
@@ -331,7 +319,7 @@ def test_a_batch_writes_emf_metrics_by_verdict_and_failure_reason(stack, classif
 
     run(classify_app, stack, photos.event())
 
-    documents = emf_lines(capsys.readouterr().out)
+    documents = emf_documents(capsys.readouterr().out)
     classified = metric_values(documents, "PhotosClassified")
     assert sum(sum(values) for _, values in classified) == 2
     assert all(dimensions["verdict"] in ("allow", "review", "block") for dimensions, _ in classified)

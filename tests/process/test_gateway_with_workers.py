@@ -3,6 +3,8 @@ no environment frees up in time, or the waiting queue is full."""
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +68,26 @@ def test_a_function_that_answers_too_late_is_504_when_api_gateway_gives_up(templ
     assert elapsed < 10  # the gateway's limit, not the function's 20 s
 
 
-def test_a_request_that_gets_no_worker_in_time_is_504(template, tmp_path):
-    client = pool_backed_client(template, tmp_path, "proxy_handlers.slow", integration_timeout_s=2.0, max_waiting=4)
+@contextmanager
+def one_environment_busy(client: Client, tmp_path: Path) -> Iterator[None]:
+    """The pool's only environment is serving a 10 s request (it has said so) while the block runs."""
     started = tmp_path / "started"
     busy = threading.Thread(
         target=client.post, args=("/slow",), kwargs={"json": {"seconds": 10, "started_file": str(started)}}
     )
     try:
         busy.start()
-        wait_for_file(started)  # the one environment has taken the request
-
-        response = client.post("/slow", json={"seconds": 0})
+        wait_for_file(started)
+        yield
     finally:
         client.pool.close()
         busy.join(timeout=15)
+
+
+def test_a_request_that_gets_no_worker_in_time_is_504(template, tmp_path):
+    client = pool_backed_client(template, tmp_path, "proxy_handlers.slow", integration_timeout_s=2.0, max_waiting=4)
+    with one_environment_busy(client, tmp_path):
+        response = client.post("/slow", json={"seconds": 0})
 
     assert response.status_code == 504
     assert response.get_json() == {"message": "Endpoint request timed out"}
@@ -87,20 +95,10 @@ def test_a_request_that_gets_no_worker_in_time_is_504(template, tmp_path):
 
 def test_a_request_beyond_the_waiting_queue_is_429_at_once(template, tmp_path):
     client = pool_backed_client(template, tmp_path, "proxy_handlers.slow", integration_timeout_s=20, max_waiting=0)
-    started = tmp_path / "started"
-    busy = threading.Thread(
-        target=client.post, args=("/slow",), kwargs={"json": {"seconds": 10, "started_file": str(started)}}
-    )
-    try:
-        busy.start()
-        wait_for_file(started)  # the one environment has taken the request
-
+    with one_environment_busy(client, tmp_path):
         started = time.monotonic()
         response = client.post("/slow", json={"seconds": 0})
         elapsed = time.monotonic() - started
-    finally:
-        client.pool.close()
-        busy.join(timeout=15)
 
     assert response.status_code == 429
     assert response.get_json() == {"message": "Too Many Requests"}

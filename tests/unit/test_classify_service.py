@@ -29,28 +29,13 @@ from photomod_shared.predictions import (
     comparable_sequencer,
 )
 from tests.support.events import notification_of, s3_notification, s3_record
+from tests.support.images import solid_jpeg
 
 BUCKET = "photomod-local-images-123456789012"
 NOW = datetime(2026, 11, 26, 9, 14, 12, tzinfo=UTC)
 RED, GREEN, BLUE = (200, 30, 30), (30, 200, 30), (30, 30, 200)
 # What the fake model "sees" in a photo of each colour.
 SCORES_BY_COLOUR = {RED: {"tabby": 0.9}, GREEN: {"revolver": 0.8}, BLUE: {"beer_bottle": 0.6, "beer_glass": 0.2}}
-
-
-@pytest.fixture(scope="module")
-def class_index() -> ClassIndex:
-    return ClassIndex.from_file()
-
-
-@pytest.fixture(scope="module")
-def policy(class_index) -> ModerationPolicy:
-    return ModerationPolicy.from_file(class_index=class_index)
-
-
-def jpeg(colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG", quality=95)
-    return buffer.getvalue()
 
 
 def probabilities(class_index: ClassIndex, scores: dict[str, float]) -> np.ndarray:
@@ -205,7 +190,7 @@ BOTTLE = "incoming/bar/bottle.jpg"
 
 @pytest.fixture
 def batch(class_index, policy) -> Batch:
-    return Batch(class_index, policy, {UPLOAD: jpeg(RED), SHOE: jpeg(GREEN), BOTTLE: jpeg(BLUE)})
+    return Batch(class_index, policy, {UPLOAD: solid_jpeg(RED), SHOE: solid_jpeg(GREEN), BOTTLE: solid_jpeg(BLUE)})
 
 
 def test_a_batch_is_classified_in_one_forward_pass(batch):
@@ -296,7 +281,7 @@ def test_a_pending_upload_without_a_sequencer_is_classified(batch):
 
 
 def test_a_corrupt_photo_fails_with_its_code_and_the_rest_of_the_batch_is_done(batch):
-    batch.photos.objects[UPLOAD] = jpeg(RED)[:300]
+    batch.photos.objects[UPLOAD] = solid_jpeg(RED)[:300]
 
     retry = batch.run(
         ("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03"))
@@ -497,7 +482,7 @@ def test_without_a_safety_model_safety_is_null_and_only_imagenet_decides(batch):
 
 def test_the_result_records_the_version_the_notification_names_and_its_bytes_are_the_ones_judged(batch):
     first = batch.photos.version_of(SHOE)
-    batch.photos.put(SHOE, jpeg(RED))  # replaced before the first upload's notification is handled
+    batch.photos.put(SHOE, solid_jpeg(RED))  # replaced before the first upload's notification is handled
 
     batch.run(("m1", notification(SHOE, "01", version=first)))
 
@@ -514,7 +499,7 @@ def test_without_a_version_in_the_notification_the_version_read_is_recorded(batc
 
 def test_a_newer_version_of_the_key_is_judged_again_and_replaces_the_verdict(batch):
     batch.run(("m1", notification(SHOE, "01", version=batch.photos.version_of(SHOE))))
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
 
     retry = batch.run(("m2", notification(SHOE, "02", version=second)))
 
@@ -526,7 +511,7 @@ def test_a_newer_version_of_the_key_is_judged_again_and_replaces_the_verdict(bat
 def test_with_one_constant_sequencer_the_later_event_time_wins(batch):
     """LocalStack sends the same sequencer in every notification: the event time orders them."""
     first = batch.photos.version_of(SHOE)
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
     later = notification(SHOE, "0", version=second, event_time="2026-11-26T09:14:10.500Z")
     earlier = notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.499Z")
 
@@ -540,7 +525,7 @@ def test_with_one_constant_sequencer_the_later_event_time_wins(batch):
 def test_with_equal_sequencer_and_time_only_the_current_version_is_judged(batch):
     first = batch.photos.version_of(SHOE)
     batch.run(("m1", notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.500Z")))
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
     same_moment = "2026-11-26T09:14:10.500Z"
 
     batch.run(("m2", notification(SHOE, "0", version=second, event_time=same_moment)))
@@ -577,7 +562,7 @@ class BreaksOn:
 def test_a_failing_forward_pass_is_narrowed_to_its_photo_and_the_others_finish(batch):
     batch.work.model = breaking = BreaksOn(batch.model, channel=1)  # fails on the green shoe
     keys = [UPLOAD, SHOE, BOTTLE, "incoming/a.jpg"]
-    batch.photos.objects["incoming/a.jpg"] = jpeg(RED)
+    batch.photos.objects["incoming/a.jpg"] = solid_jpeg(RED)
 
     retry = batch.run(*((f"m{n}", notification(key, f"0{n}")) for n, key in enumerate(keys)))
 
@@ -692,8 +677,8 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
     monkeypatch.setattr(service, "decode_image", tracked)
     keys = [f"incoming/{n}.jpg" for n in range(8)]
     for key in keys:
-        batch.photos.objects[key] = jpeg(RED)
-    one_photo = service.estimated_decode_bytes(jpeg(RED))
+        batch.photos.objects[key] = solid_jpeg(RED)
+    one_photo = service.estimated_decode_bytes(solid_jpeg(RED))
     batch.work.decode_threads = 8
     batch.work.decode_budget_bytes = 2 * one_photo
 
