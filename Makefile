@@ -60,12 +60,18 @@ reset: down ## stop the stack and wipe the local state it keeps between runs
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
 	@$(PY) -m infra.stats .run/logs
 
-test: venv browser sam iam lint build model models localstack ## lint, then unit, component, packaging, integration tests (moto) and the IAM check, then the integration tests on LocalStack
+test: venv browser sam iam lint build model models localstack ## lint, then every tier (unit, process, tooling, component, packaging, integration on moto), then the integration tests on LocalStack
 	@$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-localstack
 
-test-unit: venv ## unit tests only (no network)
+test-unit: venv ## unit tests only: one process, no network (fast)
 	@$(PY) -m pytest tests/unit
+
+test-process: venv model models ## tests that start processes: the function host's workers, fresh interpreters, model conversion
+	@$(PY) -m pytest tests/process
+
+test-tooling: venv sam iam ## the project's files through its tools: cfn-lint, sam validate and generate-event, the IAM simulator
+	@$(PY) -m pytest tests/tooling
 
 test-component: venv model models ## handlers under moto's in-process mock
 	@$(PY) -m pytest tests/component
@@ -180,7 +186,7 @@ safety-parity: venv models ## nsfwjs in Node vs the converted model over DIR (+ 
 $(SAM_VENV)/bin/sam:
 	@echo "==> installing aws-sam-cli into $(SAM_VENV) (its pins conflict with moto and TensorFlow)"
 	@$(PYTHON) -m venv $(SAM_VENV)
-	@# Pinned: the version `make validate` and tests/unit/test_template.py were checked with (wheels only, ~30 s).
+	@# Pinned: the version `make validate` and tests/tooling/test_template_lint.py were checked with (wheels only, ~30 s).
 	@set -o pipefail; $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
 
@@ -213,4 +219,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -70,11 +70,11 @@ def cold_start_event(photo: Path, environment: dict[str, str]) -> dict:
     import boto3
 
     from bench.classify_worker import put_photos
-    from infra.s3_events import sqs_batch_of_notifications
+    from tests.support.events import sqs_event_for
 
     s3 = boto3.client("s3")
     notifications = put_photos(s3, environment["BENCH_BUCKET"], [photo], f"incoming/bench-cold-{time.time_ns()}")
-    return sqs_batch_of_notifications(notifications, environment["BENCH_QUEUE_ARN"])
+    return sqs_event_for(notifications, environment["BENCH_QUEUE_ARN"])
 
 
 def run_child(arguments: list[str], environment: dict[str, str], marker: str) -> tuple[float, list[str]]:

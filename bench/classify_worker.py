@@ -16,27 +16,24 @@ from pathlib import Path
 import numpy as np
 
 
-class _Context:
-    function_name = "ClassifyFunction"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"))
-    aws_request_id = "bench"
+def _context():
+    from tests.support.lambda_context import FakeLambdaContext
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
+    memory_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"))
+    return FakeLambdaContext("ClassifyFunction", memory_limit_in_mb=memory_mb, remaining_ms=60_000)
 
 
-def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[dict]:
-    from infra.s3_events import s3_notification
+def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[str]:
+    """Puts the photos in the bucket; the notification bodies S3 sends for them."""
+    from tests.support.events import s3_notification
 
     notifications = []
     for photo in photos:
         data = photo.read_bytes()
         key = f"{prefix}/{photo.name}"
         s3.put_object(Bucket=bucket, Key=key, Body=data)
-        notifications.append(s3_notification(bucket, key, hashlib.md5(data).hexdigest(), len(data)))  # noqa: S324
+        etag = hashlib.md5(data).hexdigest()  # noqa: S324 - S3's ETag of a single-part upload
+        notifications.append(s3_notification(bucket, key, etag=etag, size=len(data)))
     return notifications
 
 
@@ -44,7 +41,7 @@ def cold(event_json: str) -> None:
     """Only the handler's cold start is timed: the photo is already in the bucket (put by the parent)."""
     from classify import app  # the cold start: the model runtime, ResNet50, policy, clients, warm-up
 
-    response = app.lambda_handler(json.loads(event_json), _Context())
+    response = app.lambda_handler(json.loads(event_json), _context())
     if response["batchItemFailures"]:
         raise SystemExit(f"classification failed: {response}")
     print("CLASSIFIED", flush=True)
@@ -104,7 +101,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     from classify.imaging import decode_and_preprocess
     from classify.labels import top_k
     from classify.service import Message, classify_messages
-    from infra.s3_events import s3_notification, sqs_batch_of_notifications
+    from tests.support.events import s3_notification, sqs_event_for
 
     model = app.work.model
     batch_size = int(os.environ["BENCH_BATCH_SIZE"])
@@ -125,14 +122,16 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             np.stack([decode_and_preprocess(p.read_bytes()) for p in chunk]) for chunk in _batches(paths, batch_size)
         ]
 
-    def events_for(notifications: list[dict]) -> list[dict]:
+    def events_for(notifications: list[str]) -> list[dict]:
         queue_arn = os.environ["BENCH_QUEUE_ARN"]
-        return [sqs_batch_of_notifications(chunk, queue_arn) for chunk in _batches(notifications, batch_size)]
+        return [sqs_event_for(chunk, queue_arn) for chunk in _batches(notifications, batch_size)]
 
     def in_memory(paths: list[Path]) -> float:
         """Seconds for the classify path over `paths` with S3 and DynamoDB in memory (what the emulator costs)."""
         prefix = f"incoming/bench-{uuid.uuid4().hex}"
-        events = events_for([s3_notification("bench", f"{prefix}/{path.name}", "0" * 32, 1) for path in paths])
+        events = events_for(
+            [s3_notification("bench", f"{prefix}/{path.name}", etag="0" * 32, size=1) for path in paths]
+        )
         work = dataclasses.replace(
             app.work,
             photos=_MemoryPhotos({f"{prefix}/{path.name}": path.read_bytes() for path in paths}),
@@ -150,7 +149,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         events = events_for(put_photos(s3, os.environ["BENCH_BUCKET"], paths, f"incoming/bench-{uuid.uuid4().hex}"))
         started = time.perf_counter()
         for event in events:
-            if app.lambda_handler(event, _Context())["batchItemFailures"]:
+            if app.lambda_handler(event, _context())["batchItemFailures"]:
                 raise SystemExit("a batch reported failures")
         return time.perf_counter() - started
 

@@ -1,25 +1,13 @@
 """Shared by every test tier: the AWS event fixtures in events/."""
 
-import copy
 import json
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-
-
-@cache
-def _read_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS_DIR / f"{name}.json").read_text())
-
-
-def read_event(name: str) -> dict[str, Any]:
-    """A fresh copy of events/<name>.json, so a test may change it freely."""
-    return copy.deepcopy(_read_event(name))
+from tests.support.events import read_event
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ import importlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import quote_plus
 
 import boto3
 import botocore.session
@@ -26,8 +24,8 @@ from moto import mock_aws
 
 from infra.functions import FunctionSpec, function_specs
 from infra.provision import provision
-from infra.sqs_source import sqs_event
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from tests.support.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"
 FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
@@ -41,22 +39,6 @@ ENVIRONMENT_OVERRIDES = {
         name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in LOCAL_ENVIRONMENT.items()
     }
 }
-
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes of the Python runtime's context object that handlers and Powertools read."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = "2026/11/26/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @dataclass
@@ -152,41 +134,3 @@ def header(response: dict[str, Any], name: str) -> str | None:
         if key.lower() == name.lower():
             return value
     return None
-
-
-def s3_notification_body(
-    template_record: dict[str, Any],
-    bucket: str,
-    key: str,
-    etag: str,
-    size: int,
-    sequencer: str,
-    version_id: str | None = None,
-) -> str:
-    """An ObjectCreated notification in the shape of `template_record` (from events/), for another object
-    (of `version_id`, or of no version in particular)."""
-    record = json.loads(json.dumps(template_record))
-    record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
-    record["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag, size=size, sequencer=sequencer)
-    record["s3"]["object"].pop("versionId", None)
-    if version_id:
-        record["s3"]["object"]["versionId"] = version_id
-    return json.dumps({"Records": [record]})
-
-
-def sqs_event_with_bodies(bodies: list[str], queue_arn: str, receive_count: int = 1) -> dict[str, Any]:
-    """The SQS event Lambda would deliver for messages with these bodies (see tests/unit/test_sqs_source.py)."""
-    messages = [
-        {
-            "MessageId": str(uuid.uuid4()),
-            "ReceiptHandle": uuid.uuid4().hex,
-            "Body": body,
-            "Attributes": {
-                "ApproximateReceiveCount": str(receive_count),
-                "SentTimestamp": "1795684449600",
-                "SenderId": "AIDAEXAMPLE",
-            },
-        }
-        for body in bodies
-    ]
-    return sqs_event(messages, queue_arn, REGION)

@@ -7,7 +7,6 @@ import; every test uses keys of its own.
 
 import io
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,13 +20,9 @@ from infra.template import REPO_ROOT
 from photomod_shared import ids
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import PredictionTable, from_dynamo
-from tests.component.mocked import (
-    SAFETY_MODEL,
-    MockedStack,
-    mocked_stack,
-    s3_notification_body,
-    sqs_event_with_bodies,
-)
+from tests.component.mocked import SAFETY_MODEL, MockedStack, mocked_stack
+from tests.support.events import EMPTY_ETAG, s3_notification, s3_test_notification, sqs_event_for
+from tests.support.metrics import emf_documents
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 DOG = DATA / "dog.jpeg"
@@ -65,9 +60,8 @@ def forward_passes(classify_app, monkeypatch) -> list[tuple[int, ...]]:
 class Photos:
     """Puts photos in the mocked bucket and builds the SQS event S3 and Lambda would deliver for them."""
 
-    def __init__(self, stack: MockedStack, s3_record: dict[str, Any]):
+    def __init__(self, stack: MockedStack):
         self.stack = stack
-        self.s3_record = s3_record
         self.bodies: list[str] = []
 
     def put(self, key: str, data: bytes) -> str:
@@ -77,24 +71,18 @@ class Photos:
         self.notify(key, response["ETag"].strip('"'), len(data), response["VersionId"])
         return key
 
-    def notify(
-        self, key: str, etag: str = "d41d8cd98f00b204e9800998ecf8427e", size: int = 0, version_id: str | None = None
-    ) -> str:
-        sequencer = f"{time.time_ns():020X}"  # increasing, like S3's
-        self.bodies.append(
-            s3_notification_body(self.s3_record, self.stack.bucket, key, etag, size, sequencer, version_id)
-        )
+    def notify(self, key: str, etag: str = EMPTY_ETAG, size: int = 0, version_id: str | None = None) -> str:
+        self.bodies.append(s3_notification(self.stack.bucket, key, etag=etag, size=size, version_id=version_id))
         return key
 
-    def event(self, *extra_bodies: str) -> dict[str, Any]:
-        return sqs_event_with_bodies([*self.bodies, *extra_bodies], self.stack.template.arn("ClassifyQueue"))
+    def event(self, *extra_bodies: str, receive_count: int = 1) -> dict[str, Any]:
+        queue_arn = self.stack.template.arn("ClassifyQueue")
+        return sqs_event_for([*self.bodies, *extra_bodies], queue_arn, receive_count=receive_count)
 
 
 @pytest.fixture
-def photos(stack, load_event) -> Photos:
-    """Notifications shaped like the upload record in events/classify_sqs_batch.json."""
-    s3_record = json.loads(load_event("classify_sqs_batch")["Records"][0]["body"])["Records"][0]
-    return Photos(stack, s3_record)
+def photos(stack) -> Photos:
+    return Photos(stack)
 
 
 def item(stack: MockedStack, key: str) -> dict[str, Any] | None:
@@ -108,9 +96,7 @@ def run(classify_app, stack: MockedStack, event: dict[str, Any]) -> dict[str, An
     return classify_app.lambda_handler(event, stack.context("ClassifyFunction"))
 
 
-def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
-    stack, classify_app, photos, forward_passes, load_event
-):
+def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(stack, classify_app, photos, forward_passes):
     # Given: a pending upload, two drop-folder photos and a broken file, all notified in one batch
     upload_key = ids.upload_key(ids.new_image_id(), "jpg")
     PredictionTable(stack.table("PredictionsTable")).create_pending(
@@ -123,7 +109,7 @@ def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
     tabby = photos.put(f"{folder}/tabby cat (1).JPEG", TABBY.read_bytes())
     retriever = photos.put(f"{folder}/golden+retriever.JPEG", GOLDEN_RETRIEVER.read_bytes())
     broken = photos.put(f"{folder}/broken.jpg", DOG.read_bytes()[:5000])
-    s3_test_event = load_event("classify_sqs_batch")["Records"][2]["body"]
+    s3_test_event = s3_test_notification()
 
     # When
     result = run(classify_app, stack, photos.event(s3_test_event))
@@ -270,7 +256,7 @@ def test_each_version_of_a_key_is_judged_on_its_own_bytes_and_recorded(stack, cl
 def test_a_redelivered_batch_is_classified_one_photo_at_a_time(stack, classify_app, photos, forward_passes):
     folder = f"incoming/{uuid.uuid4().hex[:8]}"
     keys = [photos.put(f"{folder}/{name}", path.read_bytes()) for name, path in (("a.jpg", DOG), ("b.jpg", TABBY))]
-    event = sqs_event_with_bodies(photos.bodies, stack.template.arn("ClassifyQueue"), receive_count=2)
+    event = photos.event(receive_count=2)
 
     assert run(classify_app, stack, event) == {"batchItemFailures": []}
 
@@ -312,19 +298,6 @@ def test_the_largest_allowed_photos_are_classified_with_the_rest_of_their_batch(
 # --- operators: metrics in the function's log --------------------------------------------------------
 
 
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    """The CloudWatch embedded-metric-format documents among a function's stdout lines."""
-    documents = []
-    for line in output.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and "_aws" in document:
-            documents.append(document)
-    return documents
-
-
 def metric_values(documents: list[dict[str, Any]], name: str) -> list[tuple[dict[str, str], list[float]]]:
     """(dimensions, values) of each document that carries metric `name` (EMF allows one value or a list)."""
     found = []
@@ -347,7 +320,7 @@ def test_a_batch_writes_emf_metrics_by_verdict_and_failure_reason(stack, classif
 
     run(classify_app, stack, photos.event())
 
-    documents = emf_lines(capsys.readouterr().out)
+    documents = emf_documents(capsys.readouterr().out)
     classified = metric_values(documents, "PhotosClassified")
     assert sum(sum(values) for _, values in classified) == 2
     assert all(dimensions["verdict"] in ("allow", "review", "block") for dimensions, _ in classified)

@@ -13,7 +13,6 @@ A test that needs a capability only the local stack has is marked `local_only("w
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,12 @@ import boto3
 import pytest
 
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from tests.support.ports import free_port
 
 BACKENDS = ("moto", "localstack")
 BACKEND = os.environ.get("PHOTOMOD_TEST_BACKEND", "moto")
 DEPLOYED_STACK = os.environ.get("PHOTOMOD_TEST_STACK", "")
 READY_TIMEOUT_S = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -152,7 +146,7 @@ def _deployed_stack(name: str) -> StackUnderTest:
     return StackUnderTest(_outputs(described.get("Outputs", [])), deployed=True, backend="aws", session=session)
 
 
-# Lambda limits init to 10 s (tests/unit/test_invoker.py checks the host applies that rule). The test machine
+# Lambda limits init to 10 s (tests/process/test_invoker.py checks the host applies that rule). The test machine
 # is shared and often loaded many times over, where importing TensorFlow alone can take longer: the stacks
 # started here allow more, so what they test is the service, not the machine's load.
 STACK_OPTIONS = ("--init-timeout-seconds", "120")
@@ -168,7 +162,7 @@ def _start_local_stack(
     if backend not in BACKENDS:
         pytest.exit(f"PHOTOMOD_TEST_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}", returncode=2)
     # Free ports of its own, so the tests run beside a developer's `make up` and beside each other.
-    emulator_port, api_port, web_port = ports or (_free_port(), _free_port(), _free_port())
+    emulator_port, api_port, web_port = ports or (free_port(), free_port(), free_port())
     command = [sys.executable, "-m", "infra.stack", "up", "--run-dir", str(run_dir), "--emulator", backend]
     command += ["--emulator-port", str(emulator_port), "--api-port", str(api_port), "--web-port", str(web_port)]
     command += [*STACK_OPTIONS, *extra_args]

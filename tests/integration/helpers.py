@@ -8,16 +8,15 @@ Every wait polls with a deadline and fails with the last thing it saw; no test s
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote_plus
+from typing import Any
 
-import pytest
 import requests
 from boto3.dynamodb.conditions import Attr
+
+from tests.support.waiting import wait_until
 
 # shared/ sits beside the repository checkout.
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -32,39 +31,15 @@ LOCAL_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kern
 # take 20 s here).
 HTTP_TIMEOUT_S = 30
 RESULT_TIMEOUT_S = 60
-POLL_INTERVAL_S = 0.25
 FINAL_STATUSES = frozenset({"done", "failed"})
 # S3 sequencers are hex strings; these order before and after any the emulator or S3 hands out.
 OLDEST_SEQUENCER = "000000000000000001"
 NEWEST_SEQUENCER = "FFFFFFFFFFFFFFFFFF"
 
-T = TypeVar("T")
-
 
 def unique(prefix: str = "t") -> str:
     """A short, unique name part, so tests never see each other's objects."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def wait_until(
-    probe: Callable[[], T | None],
-    *,
-    timeout_s: float,
-    what: str,
-    last_seen: Callable[[], Any] | None = None,
-    interval_s: float = POLL_INTERVAL_S,
-) -> T:
-    """Calls `probe` until it returns something truthy; after `timeout_s` fails the test naming `what` and
-    what `last_seen()` reports (by default, the probe's last result)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            seen = last_seen() if last_seen else result
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}; last seen: {seen}", pytrace=False)
-        time.sleep(interval_s)
 
 
 def expected_model(stack: Any) -> dict[str, str]:
@@ -176,36 +151,6 @@ def assert_gateway_error(reply: requests.Response, status: int, message: str) ->
 
 
 # ---------------------------------------------------------------------------- S3, SQS, DynamoDB
-def s3_notification(
-    bucket: str, key: str, *, sequencer: str, size: int = 0, etag: str = "", event_name: str = "ObjectCreated:Put"
-) -> str:
-    """An SQS message body as S3 writes it: one record, the key URL-encoded (spaces as '+')."""
-    return json.dumps(s3_notification_records([(bucket, key, sequencer, size, etag)], event_name))
-
-
-def s3_notification_records(
-    objects: list[tuple[str, str, str, int, str]], event_name: str = "ObjectCreated:Put"
-) -> dict:
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2024-01-01T00:00:00.000Z",
-                "eventName": event_name,
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "integration-test",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer},
-                },
-            }
-            for bucket, key, sequencer, size, etag in objects
-        ]
-    }
-
-
 def classify_queue_url(stack: Any) -> str:
     return stack.queue_url("ClassifyQueue")
 

@@ -17,7 +17,6 @@ from tests.integration.helpers import (
     find_prediction,
     prediction_item,
     presign_upload,
-    s3_notification,
     send_to_classify_queue,
     unique,
     wait_for_final,
@@ -25,6 +24,7 @@ from tests.integration.helpers import (
     wait_for_queue_drained,
     wait_until,
 )
+from tests.support.events import s3_notification
 
 pytestmark = pytest.mark.integration
 

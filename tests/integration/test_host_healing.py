@@ -24,23 +24,18 @@ from infra.invoker import FunctionPool
 from infra.memory import MemoryLimits
 from infra.sqs_source import PollerSupervisor, QueuePoller
 from infra.template import REPO_ROOT
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
-HANDLERS = str(REPO_ROOT / "tests" / "unit" / "handlers")
+HANDLERS = str(REPO_ROOT / "tests" / "process" / "handlers")
 VISIBILITY_TIMEOUT_S = 120  # what a retry would wait without the host's help
 RECOVERY_LIMIT_S = 30  # generous for a loaded machine; typically a few seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sqs() -> Iterator:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -62,7 +57,7 @@ def sqs() -> Iterator:
 
 
 class Host:
-    """A FunctionPool of tests/unit/handlers/sample_handlers.record_batch fed by a supervised poller."""
+    """A FunctionPool of tests/process/handlers/sample_handlers.record_batch fed by a supervised poller."""
 
     def __init__(
         self,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.imagecorpus import CorpusCase, build_corpus
 from tests.integration.helpers import DOG_PHOTO, find_prediction, unique, upload_photo, wait_for_final, wait_until
+from tests.support.imagecorpus import CorpusCase, build_corpus
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import pytest
 
 from infra.template import REPO_ROOT
 from photomod_shared.formats import sniff_image_format
-from tests.imagecorpus import build_corpus
 from tests.integration import browser
+from tests.support.imagecorpus import build_corpus
 
 pytestmark = pytest.mark.integration
 

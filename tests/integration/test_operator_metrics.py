@@ -1,25 +1,12 @@
 """Operators' metrics locally: the classifier's EMF lines land in the function's log under the run directory,
 where CloudWatch would extract them on AWS (and `make stats` reads them)."""
 
-import json
-
 import pytest
 
 from tests.integration.helpers import DOG_PHOTO, unique, upload_photo, wait_for_final, wait_until
+from tests.support.metrics import emf_documents
 
 pytestmark = pytest.mark.integration
-
-
-def emf_documents(log_text: str) -> list[dict]:
-    documents = []
-    for line in log_text.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and "_aws" in document:
-            documents.append(document)
-    return documents
 
 
 def test_a_classified_photo_is_counted_in_the_classify_log(local_stack):

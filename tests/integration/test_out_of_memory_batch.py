@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from tests.integration.helpers import (
     wait_for_queue_drained,
     wait_until,
 )
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -85,16 +85,10 @@ def test_the_largest_allowed_16_bit_png_fits_the_templates_memory_size(local_sta
 # ---------------------------------------------------------------------------- MemorySize lowered
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def small_memory_stack() -> Iterator[tuple[StackUnderTest, Path]]:
     run_dir = Path(tempfile.mkdtemp(prefix="photomod-oom-"))
-    ports = (_free_port(), _free_port(), _free_port())
+    ports = (free_port(), free_port(), free_port())
     extra = ("--memory-size", f"ClassifyFunction={LOWERED_MEMORY_MB}", "--no-persist")
     process, stack = launch_stack(run_dir, ports, PARAMETERS, extra)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from tests.integration.helpers import (
     wait_for_final,
     wait_for_key_final,
 )
+from tests.support.ports import free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -41,16 +41,10 @@ SCHEDULE_RATE_S = "2"
 RECONCILE_TIMEOUT_S = 240
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RestartableStack:
     def __init__(self) -> None:
         self.run_dir = Path(tempfile.mkdtemp(prefix="photomod-restart-"))
-        self.ports = (_free_port(), _free_port(), _free_port())
+        self.ports = (free_port(), free_port(), free_port())
         self.process = None
         self.stack = None
 

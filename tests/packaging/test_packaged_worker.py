@@ -9,7 +9,7 @@ from infra.build import LAMBDA_PYTHON_VERSION, Builder, lambda_python
 from infra.functions import FunctionSpec, PackagedRuntime
 from infra.invoker import FunctionPool
 
-HANDLERS = Path(__file__).parent.parent / "unit" / "handlers"
+HANDLERS = Path(__file__).parent.parent / "process" / "handlers"
 
 
 @pytest.fixture(scope="module")

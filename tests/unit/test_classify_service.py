@@ -11,7 +11,6 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import numpy as np
 import pytest
@@ -24,29 +23,22 @@ from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
 from photomod_shared import ids
-from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, EventStamp, Prediction, comparable_sequencer
+from photomod_shared.prediction import (
+    STATUS_DONE,
+    STATUS_FAILED,
+    EventStamp,
+    Prediction,
+    comparable_event_time,
+    comparable_sequencer,
+)
+from tests.support.events import notification_of, s3_notification, s3_record
+from tests.support.images import solid_jpeg
 
 BUCKET = "photomod-local-images-123456789012"
 NOW = datetime(2026, 11, 26, 9, 14, 12, tzinfo=UTC)
 RED, GREEN, BLUE = (200, 30, 30), (30, 200, 30), (30, 30, 200)
 # What the fake model "sees" in a photo of each colour.
 SCORES_BY_COLOUR = {RED: {"tabby": 0.9}, GREEN: {"revolver": 0.8}, BLUE: {"beer_bottle": 0.6, "beer_glass": 0.2}}
-
-
-@pytest.fixture(scope="module")
-def class_index() -> ClassIndex:
-    return ClassIndex.from_file()
-
-
-@pytest.fixture(scope="module")
-def policy(class_index) -> ModerationPolicy:
-    return ModerationPolicy.from_file(class_index=class_index)
-
-
-def jpeg(colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG", quality=95)
-    return buffer.getvalue()
 
 
 def probabilities(class_index: ClassIndex, scores: dict[str, float]) -> np.ndarray:
@@ -165,18 +157,10 @@ class FakePredictions:
 def notification(
     key: str, sequencer: str, etag: str = "etag", *, version: str | None = None, event_time: str | None = None, size=677
 ) -> str:
-    s3_object = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": sequencer}
-    if version:
-        s3_object["versionId"] = version
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"}, "object": s3_object},
-    }
-    if event_time:
-        record["eventTime"] = event_time
-    return json.dumps({"Records": [record]})
+    """A notification for a photo in this module's bucket."""
+    return s3_notification(
+        BUCKET, key, sequencer=sequencer, etag=etag, version_id=version, event_time=event_time, size=size
+    )
 
 
 class Batch:
@@ -211,7 +195,7 @@ BOTTLE = "incoming/bar/bottle.jpg"
 
 @pytest.fixture
 def batch(class_index, policy) -> Batch:
-    return Batch(class_index, policy, {UPLOAD: jpeg(RED), SHOE: jpeg(GREEN), BOTTLE: jpeg(BLUE)})
+    return Batch(class_index, policy, {UPLOAD: solid_jpeg(RED), SHOE: solid_jpeg(GREEN), BOTTLE: solid_jpeg(BLUE)})
 
 
 def test_a_batch_is_classified_in_one_forward_pass(batch):
@@ -302,7 +286,7 @@ def test_a_pending_upload_without_a_sequencer_is_classified(batch):
 
 
 def test_a_corrupt_photo_fails_with_its_code_and_the_rest_of_the_batch_is_done(batch):
-    batch.photos.objects[UPLOAD] = jpeg(RED)[:300]
+    batch.photos.objects[UPLOAD] = solid_jpeg(RED)[:300]
 
     retry = batch.run(
         ("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03"))
@@ -350,8 +334,8 @@ def test_a_transient_read_error_retries_only_that_message(batch):
 
 def test_a_message_with_a_transient_failure_is_retried_as_a_whole(batch):
     batch.photos.objects[SHOE] = ConnectionResetError()
-    two_photos = json.dumps(
-        {"Records": json.loads(notification(UPLOAD, "01"))["Records"] + json.loads(notification(SHOE, "02"))["Records"]}
+    two_photos = notification_of(
+        s3_record(BUCKET, UPLOAD, sequencer="01", etag="etag"), s3_record(BUCKET, SHOE, sequencer="02", etag="etag")
     )
 
     retry = batch.run(("m1", two_photos), ("m2", notification(BOTTLE, "03")))
@@ -503,7 +487,7 @@ def test_without_a_safety_model_safety_is_null_and_only_imagenet_decides(batch):
 
 def test_the_result_records_the_version_the_notification_names_and_its_bytes_are_the_ones_judged(batch):
     first = batch.photos.version_of(SHOE)
-    batch.photos.put(SHOE, jpeg(RED))  # replaced before the first upload's notification is handled
+    batch.photos.put(SHOE, solid_jpeg(RED))  # replaced before the first upload's notification is handled
 
     batch.run(("m1", notification(SHOE, "01", version=first)))
 
@@ -520,7 +504,7 @@ def test_without_a_version_in_the_notification_the_version_read_is_recorded(batc
 
 def test_a_newer_version_of_the_key_is_judged_again_and_replaces_the_verdict(batch):
     batch.run(("m1", notification(SHOE, "01", version=batch.photos.version_of(SHOE))))
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
 
     retry = batch.run(("m2", notification(SHOE, "02", version=second)))
 
@@ -532,7 +516,7 @@ def test_a_newer_version_of_the_key_is_judged_again_and_replaces_the_verdict(bat
 def test_with_one_constant_sequencer_the_later_event_time_wins(batch):
     """LocalStack sends the same sequencer in every notification: the event time orders them."""
     first = batch.photos.version_of(SHOE)
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
     later = notification(SHOE, "0", version=second, event_time="2026-11-26T09:14:10.500Z")
     earlier = notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.499Z")
 
@@ -546,7 +530,7 @@ def test_with_one_constant_sequencer_the_later_event_time_wins(batch):
 def test_with_equal_sequencer_and_time_only_the_current_version_is_judged(batch):
     first = batch.photos.version_of(SHOE)
     batch.run(("m1", notification(SHOE, "0", version=first, event_time="2026-11-26T09:14:10.500Z")))
-    second = batch.photos.put(SHOE, jpeg(RED))
+    second = batch.photos.put(SHOE, solid_jpeg(RED))
     same_moment = "2026-11-26T09:14:10.500Z"
 
     batch.run(("m2", notification(SHOE, "0", version=second, event_time=same_moment)))
@@ -584,7 +568,7 @@ def test_a_failing_forward_pass_is_narrowed_to_its_photo_and_the_others_finish(b
     breaking = BreaksOn(batch.model, channel=1)  # fails on the green shoe
     batch.work = replace(batch.work, model=breaking)
     keys = [UPLOAD, SHOE, BOTTLE, "incoming/a.jpg"]
-    batch.photos.objects["incoming/a.jpg"] = jpeg(RED)
+    batch.photos.objects["incoming/a.jpg"] = solid_jpeg(RED)
 
     retry = batch.run(*((f"m{n}", notification(key, f"0{n}")) for n, key in enumerate(keys)))
 
@@ -655,7 +639,8 @@ def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
     batch.photos.objects[SHOE] = big.getvalue()
     batch.work = replace(batch.work, memory_limit_bytes=128 * 1024 * 1024)  # 12 MP x 3 bytes is over a quarter of it
     shoe = ids.image_id_for_key(SHOE)
-    attempt = f"{comparable_sequencer('02')}||"
+    event_time = "2026-11-26T09:14:10.033Z"
+    attempt = f"{comparable_sequencer('02')}|{comparable_event_time(event_time)}|"
     batch.predictions.items[shoe] = {
         "image_id": shoe,
         "status": "pending",
@@ -663,7 +648,7 @@ def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
         "solo_attempts": 1,
     }
 
-    batch.run(("m2", notification(SHOE, "02")), receive_count=3)
+    batch.run(("m2", notification(SHOE, "02", event_time=event_time)), receive_count=3)
 
     assert batch.item(SHOE)["error"]["code"] == "too_large_for_memory"
     assert "MiB" in batch.item(SHOE)["error"]["message"]
@@ -698,10 +683,9 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
     monkeypatch.setattr(service, "decode_image", tracked)
     keys = [f"incoming/{n}.jpg" for n in range(8)]
     for key in keys:
-        batch.photos.objects[key] = jpeg(RED)
-    one_photo = service.estimated_decode_bytes(jpeg(RED))
-    batch.work = replace(batch.work, decode_threads=8)
-    batch.work = replace(batch.work, decode_budget_bytes=2 * one_photo)
+        batch.photos.objects[key] = solid_jpeg(RED)
+    one_photo = service.estimated_decode_bytes(solid_jpeg(RED))
+    batch.work = replace(batch.work, decode_threads=8, decode_budget_bytes=2 * one_photo)
 
     retry = batch.run(*((f"m{n}", notification(key, "01")) for n, key in enumerate(keys)))
 

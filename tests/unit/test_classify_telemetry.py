@@ -8,10 +8,9 @@ from types import SimpleNamespace
 import pytest
 from aws_lambda_powertools import Metrics
 
-from classify.labels import ClassIndex
-from classify.policy import ModerationPolicy
 from classify.telemetry import PowertoolsTelemetry
-from tests.unit.test_classify_service import GREEN, RED, SHOE, UPLOAD, Batch, jpeg, notification
+from tests.support.images import solid_jpeg
+from tests.unit.test_classify_service import GREEN, RED, SHOE, UPLOAD, Batch, notification
 
 
 class RecordingTracer:
@@ -28,12 +27,9 @@ class RecordingTracer:
 
 
 @pytest.fixture
-def traced(capsys, monkeypatch):
+def traced(capsys, monkeypatch, class_index, policy):
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "photomod")
-    class_index = ClassIndex.from_file()
-    batch = Batch(
-        class_index, ModerationPolicy.from_file(class_index=class_index), {UPLOAD: jpeg(RED), SHOE: jpeg(GREEN)}
-    )
+    batch = Batch(class_index, policy, {UPLOAD: solid_jpeg(RED), SHOE: solid_jpeg(GREEN)})
     tracer, metrics = RecordingTracer(), Metrics(namespace="photomod", service="photomod")
     batch.work = replace(batch.work, telemetry=PowertoolsTelemetry(tracer, metrics))
     yield batch, tracer, metrics

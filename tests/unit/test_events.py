@@ -6,14 +6,11 @@ import pytest
 
 from classify.events import MalformedNotification, PhotoEvent
 from classify.models import photo_events
+from tests.support.events import notification_of
 
 
 def bodies(event: dict) -> list[str]:
     return [record["body"] for record in event["Records"]]
-
-
-def s3_body(*records: dict) -> str:
-    return json.dumps({"Records": list(records)})
 
 
 def created(key: str, event_name: str = "ObjectCreated:Put", **object_fields) -> dict:
@@ -53,13 +50,13 @@ def test_the_fixture_batch_gives_one_event_per_created_object_and_none_for_the_t
     ],
 )
 def test_keys_are_url_decoded_as_s3_encodes_them(encoded, key):
-    (event,) = photo_events(s3_body(created(encoded, sequencer="01")))
+    (event,) = photo_events(notification_of(created(encoded, sequencer="01")))
 
     assert event.key == key
 
 
 def test_several_records_in_one_body_each_give_an_event():
-    body = s3_body(created("incoming/a.jpg", sequencer="01"), created("incoming/b.jpg", sequencer="02"))
+    body = notification_of(created("incoming/a.jpg", sequencer="01"), created("incoming/b.jpg", sequencer="02"))
 
     assert [(event.key, event.sequencer) for event in photo_events(body)] == [
         ("incoming/a.jpg", "01"),
@@ -68,7 +65,7 @@ def test_several_records_in_one_body_each_give_an_event():
 
 
 def test_events_other_than_object_created_are_ignored():
-    body = s3_body(
+    body = notification_of(
         created("incoming/a.jpg", "ObjectRemoved:Delete", sequencer="02"),
         created("incoming/b.jpg", "ObjectCreated:CompleteMultipartUpload", sequencer="03", size=5, eTag="e"),
     )
@@ -77,7 +74,7 @@ def test_events_other_than_object_created_are_ignored():
 
 
 def test_optional_object_fields_get_defaults():
-    (event,) = photo_events(s3_body(created("incoming/a.jpg")))
+    (event,) = photo_events(notification_of(created("incoming/a.jpg")))
 
     assert (event.etag, event.sequencer, event.size) == ("", "0", 0)
 
@@ -105,6 +102,6 @@ def test_bodies_that_are_not_s3_notifications_are_malformed(body):
 @pytest.mark.parametrize(("field", "version"), [({}, None), ({"versionId": "null"}, None), ({"versionId": "v2"}, "v2")])
 def test_the_object_version_is_read_when_the_bucket_is_versioned(field, version):
     """An unversioned bucket's objects are version "null" (or none): there is no version to pin then."""
-    (event,) = photo_events(s3_body(created("incoming/a.jpg", sequencer="01", **field)))
+    (event,) = photo_events(notification_of(created("incoming/a.jpg", sequencer="01", **field)))
 
     assert event.version_id == version

@@ -1,6 +1,5 @@
 """feedback.export: the analysts' CSV, with a fake table: quoting, formula neutralisation, columns, paging."""
 
-import base64
 import csv
 import io
 import json
@@ -13,6 +12,7 @@ import pytest
 from feedback import export
 from feedback.export import COLUMNS, InvalidCursor, csv_cell, decode_cursor, encode_cursor, export_feedback_page
 from photomod_shared.errors import InvalidInput
+from tests.support.cursors import every_page, forged_cursor
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
 
@@ -58,11 +58,11 @@ def parse(body: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body, newline="")))
 
 
-def export_all(table: FakeFeedbackTable, limit: int) -> list[export.CsvPage]:
-    pages = [export_feedback_page(table, limit=limit)]
-    while pages[-1].next_cursor:
-        pages.append(export_feedback_page(table, limit=limit, cursor=pages[-1].next_cursor))
-    return pages
+def export_all(table: FakeFeedbackTable, **options: Any) -> list[export.CsvPage]:
+    """Every page of the export, each from the cursor of the one before."""
+    return every_page(
+        lambda cursor: export_feedback_page(table, cursor=cursor, **options), lambda page: page.next_cursor
+    )
 
 
 # ---------------------------------------------------------------------------- columns and cells
@@ -283,9 +283,7 @@ def test_a_page_stops_at_the_byte_budget_and_the_next_page_carries_on():
     items = [feedback_item(number, comment="📷" * 1000) for number in range(5)]
     table = FakeFeedbackTable(items)
     # Each row is ~12 kB once JSON-escaped: a 30 kB budget holds two of them.
-    pages = [export_feedback_page(table, limit=5, max_bytes=30_000)]
-    while pages[-1].next_cursor:
-        pages.append(export_feedback_page(table, limit=5, cursor=pages[-1].next_cursor, max_bytes=30_000))
+    pages = export_all(table, limit=5, max_bytes=30_000)
 
     assert [page.rows for page in pages] == [2, 2, 1]
     assert all(len(json.dumps(page.body)) <= 30_000 for page in pages)
@@ -307,24 +305,20 @@ def test_a_cursor_round_trips_the_key_and_is_url_safe():
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def _b64(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
-
-
 @pytest.mark.parametrize(
     "cursor",
     [
         "not base64!",
         "x",
-        base64.urlsafe_b64encode(b"not json").decode(),
-        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-        _b64(["a", "b"]),
-        _b64({"image_id": IMAGE_ID}),
-        _b64({"image_id": IMAGE_ID, "feedback_id": "x", "extra": 1}),
-        _b64({"image_id": "../../etc/passwd", "feedback_id": "x"}),
-        _b64({"image_id": IMAGE_ID, "feedback_id": 5}),
-        _b64({"image_id": IMAGE_ID, "feedback_id": ""}),
-        _b64({"image_id": IMAGE_ID, "feedback_id": "x" * 101}),
+        forged_cursor(b"not json"),
+        forged_cursor(b"\xff\xfe"),
+        forged_cursor(["a", "b"]),
+        forged_cursor({"image_id": IMAGE_ID}),
+        forged_cursor({"image_id": IMAGE_ID, "feedback_id": "x", "extra": 1}),
+        forged_cursor({"image_id": "../../etc/passwd", "feedback_id": "x"}),
+        forged_cursor({"image_id": IMAGE_ID, "feedback_id": 5}),
+        forged_cursor({"image_id": IMAGE_ID, "feedback_id": ""}),
+        forged_cursor({"image_id": IMAGE_ID, "feedback_id": "x" * 101}),
         "A" * (export.MAX_CURSOR_LENGTH + 1),
     ],
     ids=[

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import subprocess
-import sys
 import time
 import tracemalloc
 import warnings
@@ -25,18 +22,13 @@ from classify.imaging import (
     decode_image,
     preprocess,
 )
-from tests.imagecorpus import CorpusCase, black_1bit_png, build_corpus
+from tests.support.imagecorpus import CorpusCase, black_1bit_png, build_corpus
+from tests.support.images import encoded
 
 DATA = Path("/work/shared/data")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = build_corpus()
 CASES = {case.name: case for case in CORPUS}
-
-
-def _encode(image: Image.Image, image_format: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
 
 
 def _rgb(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
@@ -50,7 +42,7 @@ def _rejection(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageRejecte
     return caught.value
 
 
-PNG_100X80 = _encode(Image.new("RGB", (100, 80)), "PNG")
+PNG_100X80 = encoded(Image.new("RGB", (100, 80)), "PNG")
 
 
 # --- the corpus --------------------------------------------------------------------------------------------
@@ -197,7 +189,7 @@ def test_transparent_rgba_pixels_become_white_and_partial_alpha_blends_onto_whit
     image.putpixel((1, 1), (255, 0, 0, 128))
     image.putpixel((2, 2), (0, 0, 255, 255))
 
-    decoded = decode_image(_encode(image, "PNG"))
+    decoded = decode_image(encoded(image, "PNG"))
 
     assert decoded.mode == "RGB"
     assert decoded.getpixel((0, 0)) == (255, 255, 255)
@@ -210,14 +202,14 @@ def test_transparent_palette_index_becomes_white() -> None:
     image.putpalette([0, 0, 0, 200, 10, 10] + [0, 0, 0] * 254)
     image.putpixel((5, 5), 1)
 
-    decoded = decode_image(_encode(image, "PNG", transparency=0))
+    decoded = decode_image(encoded(image, "PNG", transparency=0))
 
     assert decoded.getpixel((0, 0)) == (255, 255, 255)
     assert decoded.getpixel((5, 5)) == (200, 10, 10)
 
 
 def test_transparent_grayscale_with_alpha_becomes_white() -> None:
-    decoded = decode_image(_encode(Image.new("LA", (40, 40), (0, 0)), "PNG"))
+    decoded = decode_image(encoded(Image.new("LA", (40, 40), (0, 0)), "PNG"))
     assert decoded.getpixel((0, 0)) == (255, 255, 255)
 
 
@@ -226,23 +218,23 @@ def test_16_bit_grayscale_is_scaled_not_clipped(sample: int, gray: int) -> None:
     image = Image.fromarray(np.full((40, 40), sample, dtype=np.uint16))
     assert image.mode == "I;16"
 
-    decoded = decode_image(_encode(image, "PNG"))
+    decoded = decode_image(encoded(image, "PNG"))
 
     assert decoded.getpixel((0, 0)) == (gray, gray, gray)
 
 
 def test_16_bit_mid_gray_maps_to_mid_gray() -> None:
-    decoded = decode_image(_encode(Image.fromarray(np.full((40, 40), 32768, dtype=np.uint16)), "PNG"))
+    decoded = decode_image(encoded(Image.fromarray(np.full((40, 40), 32768, dtype=np.uint16)), "PNG"))
     assert decoded.getpixel((0, 0)) == (128, 128, 128)
 
 
 def test_float_image_in_unit_range_is_scaled_to_8_bits() -> None:
-    decoded = decode_image(_encode(Image.fromarray(np.full((40, 40), 0.5, dtype=np.float32)), "TIFF"))
+    decoded = decode_image(encoded(Image.fromarray(np.full((40, 40), 0.5, dtype=np.float32)), "TIFF"))
     assert decoded.getpixel((0, 0)) == (128, 128, 128)
 
 
 def test_cmyk_jpeg_keeps_its_colours() -> None:
-    data = _encode(Image.new("RGB", (64, 64), (200, 60, 20)).convert("CMYK"), "JPEG", quality=95)
+    data = encoded(Image.new("RGB", (64, 64), (200, 60, 20)).convert("CMYK"), "JPEG", quality=95)
 
     red, green, blue = _rgb(decode_image(data), 32, 32)
 
@@ -408,15 +400,3 @@ def test_mutated_images_only_ever_raise_image_rejected() -> None:
         with contextlib.suppress(ImageRejected):
             decode_and_preprocess(bytes(data))
     assert time.perf_counter() - started < 30
-
-
-def test_importing_imaging_pulls_in_neither_tensorflow_nor_pillow_heif() -> None:
-    code = (
-        "import sys, classify.imaging; "
-        "loaded = {'tensorflow', 'keras', 'pillow_heif'} & set(sys.modules); "
-        "assert not loaded, loaded"
-    )
-    code_paths = [REPO_ROOT / "functions" / "classify", REPO_ROOT / "functions" / "shared"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, code_paths))}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr

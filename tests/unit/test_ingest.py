@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
+from tests.support.images import solid_jpeg
 from tools import ingest
 
 API = "http://api.test"
@@ -77,12 +76,6 @@ def client(session: FakeApi, **settings: Any) -> tuple[ingest.Client, list[float
     return ingest.Client(ingest.Settings(**options), session=session, sleep=sleeps.append), sleeps
 
 
-def jpeg(colour: tuple[int, int, int] = (200, 10, 10)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
 def read_report(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -123,8 +116,8 @@ def test_a_4xx_is_not_retried_and_reports_the_api_code():
 def test_a_folder_with_photos_text_and_a_broken_link_gets_one_row_per_file(tmp_path: Path):
     folder = tmp_path / "photos"
     (folder / "sub").mkdir(parents=True)
-    (folder / "a.jpg").write_bytes(jpeg())
-    (folder / "sub" / "b.jpeg").write_bytes(jpeg((0, 0, 200)))
+    (folder / "a.jpg").write_bytes(solid_jpeg())
+    (folder / "sub" / "b.jpeg").write_bytes(solid_jpeg((0, 0, 200)))
     (folder / "notes.txt").write_text("=HYPERLINK(1)")
     (folder / "=evil.txt").write_text("not an image")
     (folder / "gone.jpg").symlink_to(folder / "missing.jpg")
@@ -148,12 +141,12 @@ def test_a_folder_with_photos_text_and_a_broken_link_gets_one_row_per_file(tmp_p
 def test_a_second_run_skips_what_was_ingested_and_only_uploads_new_files(tmp_path: Path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    (folder / "a.jpg").write_bytes(jpeg())
+    (folder / "a.jpg").write_bytes(solid_jpeg())
     report = tmp_path / "report.csv"
     first = FakeApi()
     ingest.run(folder, report, client(first)[0], progress=False)
-    (folder / "copy-of-a.jpg").write_bytes(jpeg())  # same bytes: already ingested
-    (folder / "c.jpg").write_bytes(jpeg((1, 200, 1)))
+    (folder / "copy-of-a.jpg").write_bytes(solid_jpeg())  # same bytes: already ingested
+    (folder / "c.jpg").write_bytes(solid_jpeg((1, 200, 1)))
     second = FakeApi()
 
     rows = ingest.run(folder, report, client(second)[0], progress=False)
@@ -168,7 +161,7 @@ def test_a_second_run_skips_what_was_ingested_and_only_uploads_new_files(tmp_pat
 def test_an_upload_whose_result_was_late_is_polled_not_uploaded_again(tmp_path: Path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    (folder / "a.jpg").write_bytes(jpeg())
+    (folder / "a.jpg").write_bytes(solid_jpeg())
     report = tmp_path / "report.csv"
     slow = FakeApi({("GET", f"{API}/predictions/"): [Reply(404)] * 100})
     first = ingest.run(folder, report, client(slow, result_timeout_s=0)[0], progress=False)
@@ -183,7 +176,7 @@ def test_an_upload_whose_result_was_late_is_polled_not_uploaded_again(tmp_path: 
 def test_state_from_another_api_is_not_reused(tmp_path: Path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    (folder / "a.jpg").write_bytes(jpeg())
+    (folder / "a.jpg").write_bytes(solid_jpeg())
     report = tmp_path / "report.csv"
     ingest.run(folder, report, client(FakeApi())[0], progress=False)
     other = FakeApi()
@@ -197,7 +190,7 @@ def test_files_with_the_same_bytes_in_one_run_are_uploaded_once(tmp_path: Path):
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in ("a.jpg", "b.jpg", "c.jpg"):
-        (folder / name).write_bytes(jpeg())
+        (folder / name).write_bytes(solid_jpeg())
     api = FakeApi()
 
     rows = ingest.run(folder, tmp_path / "report.csv", client(api, concurrency=3)[0], progress=False)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from classify.imaging import DRAFT_FACTOR, MODEL_INPUT_SIZE, decode_and_preprocess, decode_image, preprocess
+from tests.support.images import encoded
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DRAFT_TO = (DRAFT_FACTOR * MODEL_INPUT_SIZE[1], DRAFT_FACTOR * MODEL_INPUT_SIZE[0])
@@ -19,16 +20,10 @@ LARGE_SAMPLES = ["n03109150_corkscrew.JPEG", "n03617480_kimono.JPEG", "n03843555
 PHONE_SOURCES = ["n02099601_golden_retriever.JPEG", "n02113186_Cardigan.JPEG", "n01682714_American_chameleon.JPEG"]
 
 
-def _jpeg(image: Image.Image, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90, **options)
-    return buffer.getvalue()
-
-
 def _phone_photo(name: str) -> bytes:
     """A 12-MP phone photo: a sample photo upscaled to 4000x3000, JPEG quality 90 (as the benchmark makes them)."""
     with Image.open(DATA / "imagenet-samples" / name) as image:
-        return _jpeg(image.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC))
+        return encoded(image.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC), "JPEG", quality=90)
 
 
 def _keras_cell_ranges(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +49,7 @@ def test_a_12_mp_jpeg_is_decoded_at_a_quarter_scale_which_keeps_twice_the_input(
     [((895, 2000), (895, 2000)), ((896, 896), (448, 448)), ((1800, 1400), (900, 700)), ((7000, 3600), (875, 450))],
 )
 def test_the_draft_never_takes_a_side_under_twice_the_input(size: tuple[int, int], drafted: tuple[int, int]) -> None:
-    photo = _jpeg(Image.new("RGB", size, (90, 140, 200)))
+    photo = encoded(Image.new("RGB", size, (90, 140, 200)), "JPEG", quality=90)
 
     assert decode_image(photo, draft_to=DRAFT_TO).size == drafted
 
@@ -62,7 +57,7 @@ def test_the_draft_never_takes_a_side_under_twice_the_input(size: tuple[int, int
 def test_a_rotated_phone_photo_is_drafted_then_turned_upright() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # stored landscape, shown portrait
-    photo = _jpeg(Image.new("RGB", (4000, 3000), (10, 200, 30)), exif=exif)
+    photo = encoded(Image.new("RGB", (4000, 3000), (10, 200, 30)), "JPEG", quality=90, exif=exif)
 
     assert decode_image(photo, draft_to=DRAFT_TO).size == (750, 1000)
 

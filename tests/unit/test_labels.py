@@ -6,11 +6,6 @@ import pytest
 from classify.labels import ClassIndex, Label, top_k
 
 
-@pytest.fixture(scope="module")
-def class_index() -> ClassIndex:
-    return ClassIndex.from_file()
-
-
 def vector(class_index: ClassIndex, scores: dict[int, float], rest: float = 0.0) -> np.ndarray:
     probabilities = np.full(len(class_index), rest, dtype=np.float32)
     for index, score in scores.items():

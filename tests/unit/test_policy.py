@@ -8,16 +8,6 @@ from classify.labels import ClassIndex
 from classify.policy import DEFAULT_POLICY_PATH, ModerationPolicy, PolicyError, Reason, Verdict
 
 
-@pytest.fixture(scope="module")
-def class_index() -> ClassIndex:
-    return ClassIndex.from_file()
-
-
-@pytest.fixture(scope="module")
-def policy(class_index) -> ModerationPolicy:
-    return ModerationPolicy.from_file(class_index=class_index)
-
-
 @pytest.fixture
 def document() -> dict:
     return {

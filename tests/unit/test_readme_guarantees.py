@@ -7,7 +7,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTS = REPO_ROOT / "tests"
 # `unit/test_x.py`, `unit/test_x.py::test_y` or a bare `test_y` (in the last file named before it, or anywhere).
-REFERENCE = re.compile(r"`(?:((?:unit|component|integration|packaging)/test_\w+\.py)(?:::(test_\w+))?|(test_\w+))`")
+REFERENCE = re.compile(
+    r"`(?:((?:unit|process|tooling|component|integration|packaging)/test_\w+\.py)(?:::(test_\w+))?|(test_\w+))`"
+)
 
 
 def guarantees_section() -> str:

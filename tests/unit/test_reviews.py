@@ -1,6 +1,5 @@
 """reviews.service with fakes: the review queue's pages and cursors, and settling a photo."""
 
-import base64
 import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from reviews import service
 from reviews.models import ReviewDecision
+from tests.support.cursors import every_page, forged_cursor
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, 500000, tzinfo=UTC)
 
@@ -116,19 +116,13 @@ def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
 
 def test_pages_follow_each_other_through_an_opaque_cursor_until_the_last():
     queue = FakeQueue(*(in_review(number) for number in range(1, 6)))
-    seen: list[str] = []
-    cursor = None
 
-    for _ in range(5):
-        page = list_page(queue, limit=2, cursor=cursor)
-        seen += [item["image_id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-        assert image_id(1) not in cursor and "{" not in cursor  # opaque: no ids or JSON in sight
+    pages = every_page(lambda cursor: list_page(queue, limit=2, cursor=cursor), lambda page: page["next_cursor"])
 
-    assert seen == [image_id(number) for number in (5, 4, 3, 2, 1)]
-    assert cursor is None
+    assert [item["image_id"] for page in pages for item in page["items"]] == [image_id(n) for n in (5, 4, 3, 2, 1)]
+    cursors = [page["next_cursor"] for page in pages[:-1]]
+    assert len(cursors) == 2 and pages[-1]["next_cursor"] is None
+    assert all(image_id(1) not in cursor and "{" not in cursor for cursor in cursors)  # opaque: no ids or JSON
 
 
 def test_an_empty_queue_is_an_empty_page():
@@ -143,15 +137,11 @@ def test_a_page_size_outside_1_to_100_is_refused(limit):
     assert refused.value.code == "invalid_limit"
 
 
-def encoded(value: Any) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize(
     "cursor",
     [
         "not base64 at all!",
-        encoded("not json"),
+        forged_cursor("not json"),
         service.encode_cursor({"image_id": image_id(1)}),  # missing the index's attributes
         service.encode_cursor(
             {"image_id": image_id(1), REVIEW_QUEUE_ATTRIBUTE: "someone-else", "classified_at": "2026-11-26T09:01:00Z"}

@@ -1,9 +1,5 @@
-"""template.yaml passes both linters and keeps the security and reliability properties the design relies on."""
+"""template.yaml keeps the security and reliability properties the design relies on."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,12 +7,10 @@ import pytest
 from werkzeug.test import Client
 
 from infra.apigateway import RestApi, Route, api_settings
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 # A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
 WEB_ORIGIN = "https://shop.example.test"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
-SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 PHOTO_PREFIXES = ["incoming/", "uploads/"]
 
 
@@ -49,32 +43,6 @@ def _statements(template: ResolvedTemplate, function: str) -> list[dict[str, Any
 def _sqs_events(template: ResolvedTemplate, function: str) -> list[dict[str, Any]]:
     events = _properties(template, function).get("Events", {})
     return [event["Properties"] for event in events.values() if event["Type"] == "SQS"]
-
-
-# ---------------------------------------------------------------- linters
-
-
-def test_cfn_lint_passes():
-    result = subprocess.run(
-        [str(CFN_LINT), str(TEMPLATE_PATH)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.skipif(not SAM.is_file(), reason="aws-sam-cli not installed in .venv-sam (run `make sam`)")
-def test_sam_validate_lint_passes():
-    result = subprocess.run(
-        [str(SAM), "validate", "--lint", "--region", "us-east-1", "--template-file", str(TEMPLATE_PATH)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------- IAM

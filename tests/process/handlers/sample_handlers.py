@@ -33,6 +33,17 @@ def sleep_after_signal(event, context):
     return {"slept": event["seconds"]}
 
 
+def hold_until_released(event, context):
+    """Says it has started (writes its pid to a file the test waits for), then holds its environment until the
+    test creates the release file (at most a minute)."""
+    with open(event["started_file"], "w") as started:
+        started.write(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not os.path.exists(event["release_file"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid()
+
+
 def allocate(event, context):
     """Allocates and touches event["mb"] MiB (bytes(n) would map zero pages without using them)."""
     block = bytearray(b"\x01") * (event["mb"] * 1024 * 1024)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool, Throttled, WaitTimedOut, _Worker
+from infra.invoker import FunctionPool, Invocation, Throttled, WaitTimedOut, _Worker
 from infra.memory import MemoryLimits
+from tests.support.waiting import wait_for_file, wait_until
 
 HANDLERS = str(Path(__file__).parent / "handlers")
 
@@ -35,14 +36,6 @@ def pool_for(
         memory_mb=memory_mb,
     )
     return FunctionPool(spec, concurrency, tmp_path, **options)
-
-
-def wait_for_file(path: Path, timeout_s: float = 30) -> None:
-    """A handler writes this file once it runs: the signal that the request has been taken."""
-    deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def test_an_invocation_gets_the_event_and_a_lambda_context(tmp_path):
@@ -140,21 +133,29 @@ def test_closing_the_pool_stops_busy_environments_too(tmp_path):
 
 
 def test_concurrent_requests_get_separate_environments(tmp_path):
-    concurrency = 2
-    pool = pool_for("sample_handlers.sleep", tmp_path, concurrency=concurrency)
+    pool = pool_for("sample_handlers.hold_until_released", tmp_path, timeout=90, concurrency=2)
+    release = tmp_path / "release"
+    results: list[Invocation] = []
+
+    def request(number: int) -> None:
+        event = {"started_file": str(tmp_path / f"started-{number}"), "release_file": str(release)}
+        results.append(pool.invoke(event))
+
+    threads = [threading.Thread(target=request, args=(number,)) for number in range(2)]
     try:
-        pool.prewarm()
-        started = time.monotonic()
-        threads = [threading.Thread(target=pool.invoke, args=({"seconds": 2},)) for _ in range(concurrency)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        # Both run at once: each says it has started while neither has been let go.
+        pids = {wait_for_file(tmp_path / f"started-{number}") for number in range(2)}
     finally:
+        release.touch()
+        for thread in threads:
+            thread.join(timeout=30)
         pool.close()
 
-    assert elapsed < 3.5  # two 2 s requests side by side; one after the other would take 4 s
+    assert len(pids) == 2
+    assert len(results) == 2 and all(result.ok for result in results), results
+    assert {str(result.result) for result in results} == pids
 
 
 def test_closing_while_an_environment_starts_stops_it_and_keeps_it_out_of_the_pool(tmp_path):
@@ -192,9 +193,7 @@ def test_an_idle_environment_that_died_is_replaced(tmp_path):
     try:
         first = pool.invoke({})
         os.kill(first.result, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while pool._idle[0].alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        pool._idle[0].process.wait(timeout=10)  # the pool's child: reaped here, so it is seen dead
 
         second = pool.invoke({})
     finally:
@@ -280,17 +279,33 @@ def test_a_request_that_gets_no_environment_in_time_gives_up(tmp_path):
 
 
 def test_a_waiting_request_gets_the_environment_that_frees_up(tmp_path):
-    pool = pool_for("sample_handlers.sleep", tmp_path, timeout=30, max_waiting=4)
+    pool = pool_for("sample_handlers.hold_until_released", tmp_path, timeout=90, max_waiting=4)
+    release = tmp_path / "release"
+    results: list[Invocation] = []
+
+    def request(name: str) -> None:
+        results.append(pool.invoke({"started_file": str(tmp_path / name), "release_file": str(release)}, wait_s=60))
+
+    busy, waiting = (
+        threading.Thread(target=request, args=("first",)),
+        threading.Thread(target=request, args=("second",)),
+    )
     try:
-        pool.prewarm()
-        busy = threading.Thread(target=pool.invoke, args=({"seconds": 1},))
         busy.start()
-        invocation = pool.invoke({"seconds": 0}, wait_s=20)
-        busy.join()
+        first_pid = wait_for_file(tmp_path / "first")
+        waiting.start()
+        wait_until(lambda: pool._waiting == 1, timeout_s=30, what="the second request to wait", interval_s=0.01)
+        assert not (tmp_path / "second").exists()  # it waits: the only environment is busy
+
+        release.touch()
+        busy.join(timeout=30)
+        waiting.join(timeout=30)
     finally:
+        release.touch()
         pool.close()
 
-    assert invocation.ok, invocation.error
+    assert len(results) == 2 and all(result.ok for result in results), results
+    assert (tmp_path / "second").read_text() == first_pid  # served by the environment that freed up
 
 
 # --- MemorySize -------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from tests.support.images import encoded
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -66,12 +68,6 @@ def _noise(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8))
 
 
-def _encode(image: Image.Image, image_format: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
-
-
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
@@ -114,34 +110,34 @@ def _exif_rotated_jpeg() -> bytes:
     image.paste((0, 0, 255), (48, 0, 96, 48))
     exif = Image.Exif()
     exif[0x0112] = 6
-    return _encode(image, "JPEG", quality=95, exif=exif.tobytes())
+    return encoded(image, "JPEG", quality=95, exif=exif.tobytes())
 
 
 def _animated(image_format: str, **options: object) -> bytes:
     frames = [Image.new("RGB", (48, 48), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
-    return _encode(frames[0], image_format, save_all=True, append_images=frames[1:], duration=100, loop=0, **options)
+    return encoded(frames[0], image_format, save_all=True, append_images=frames[1:], duration=100, loop=0, **options)
 
 
 def _palette_with_transparency() -> bytes:
     image = _photo(64, 64, seed=3).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
-    return _encode(image, "PNG", transparency=0)
+    return encoded(image, "PNG", transparency=0)
 
 
 def _rgba() -> bytes:
     image = _photo(64, 64, seed=4).convert("RGBA")
     alpha = Image.linear_gradient("L").resize((64, 64))
     image.putalpha(alpha)
-    return _encode(image, "PNG")
+    return encoded(image, "PNG")
 
 
 def _la() -> bytes:
     gray = Image.linear_gradient("L").resize((64, 64))
-    return _encode(Image.merge("LA", (gray, gray.transpose(Image.Transpose.FLIP_LEFT_RIGHT))), "PNG")
+    return encoded(Image.merge("LA", (gray, gray.transpose(Image.Transpose.FLIP_LEFT_RIGHT))), "PNG")
 
 
 def _gray16_png() -> bytes:
     ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
-    return _encode(Image.fromarray(ramp), "PNG")
+    return encoded(Image.fromarray(ramp), "PNG")
 
 
 def _rgb48_png() -> bytes:
@@ -154,12 +150,12 @@ def _rgb48_png() -> bytes:
 
 def _float_tiff() -> bytes:
     ramp = np.linspace(0.0, 1.0, 48 * 48, dtype=np.float32).reshape(48, 48)
-    return _encode(Image.fromarray(ramp), "TIFF")
+    return encoded(Image.fromarray(ramp), "TIFF")
 
 
 def _int32_tiff() -> bytes:
     ramp = np.linspace(-1_000_000, 3_000_000, 48 * 48).astype(np.int32).reshape(48, 48)
-    return _encode(Image.fromarray(ramp), "TIFF")
+    return encoded(Image.fromarray(ramp), "TIFF")
 
 
 def _heic(image: Image.Image) -> bytes | None:
@@ -179,51 +175,51 @@ def _heic(image: Image.Image) -> bytes | None:
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("photo.jpg", date_time=(2024, 1, 1, 0, 0, 0)), _encode(_photo(40, 40), "JPEG"))
+        archive.writestr(zipfile.ZipInfo("photo.jpg", date_time=(2024, 1, 1, 0, 0, 0)), encoded(_photo(40, 40), "JPEG"))
     return buffer.getvalue()
 
 
 @functools.cache
 def _build() -> tuple[CorpusCase, ...]:
     photo = _photo(320, 240, seed=1)
-    jpeg = _encode(photo, "JPEG", quality=85)
-    png = _encode(photo, "PNG")
-    noisy_jpeg = _encode(_noise(96, 96, seed=7), "JPEG", quality=90)
-    noisy_png = _encode(_noise(96, 96, seed=8), "PNG")
-    gif = _encode(_noise(64, 64, seed=9).convert("P", palette=Image.Palette.ADAPTIVE), "GIF")
-    webp = _encode(photo, "WEBP", quality=80)
-    small_jpeg = _encode(_photo(64, 64, seed=2), "JPEG", quality=90)
+    jpeg = encoded(photo, "JPEG", quality=85)
+    png = encoded(photo, "PNG")
+    noisy_jpeg = encoded(_noise(96, 96, seed=7), "JPEG", quality=90)
+    noisy_png = encoded(_noise(96, 96, seed=8), "PNG")
+    gif = encoded(_noise(64, 64, seed=9).convert("P", palette=Image.Palette.ADAPTIVE), "GIF")
+    webp = encoded(photo, "WEBP", quality=80)
+    small_jpeg = encoded(_photo(64, 64, seed=2), "JPEG", quality=90)
 
     cases = [
         # Classifiable, in every accepted container and colour mode.
         _done("jpeg_rgb", jpeg, "image/jpeg"),
-        _done("jpeg_progressive", _encode(photo, "JPEG", quality=85, progressive=True), "image/jpeg"),
-        _done("jpeg_grayscale", _encode(photo.convert("L"), "JPEG"), "image/jpeg"),
-        _done("jpeg_cmyk", _encode(photo.convert("CMYK"), "JPEG"), "image/jpeg"),
+        _done("jpeg_progressive", encoded(photo, "JPEG", quality=85, progressive=True), "image/jpeg"),
+        _done("jpeg_grayscale", encoded(photo.convert("L"), "JPEG"), "image/jpeg"),
+        _done("jpeg_cmyk", encoded(photo.convert("CMYK"), "JPEG"), "image/jpeg"),
         _done("jpeg_exif_orientation_6", _exif_rotated_jpeg(), "image/jpeg"),
         _done("jpeg_sent_as_png", jpeg, "image/png"),
         _done("jpeg_with_trailing_garbage", jpeg + b"\x00garbage after the EOI marker" * 10, "image/jpeg"),
-        _done("jpeg_exactly_min_side_32x32", _encode(_photo(32, 32), "JPEG"), "image/jpeg"),
-        _done("jpeg_extreme_aspect_4000x40", _encode(_photo(4000, 40, noise=0), "JPEG"), "image/jpeg"),
-        _done("jpeg_large_4000x3000", _encode(_photo(4000, 3000, noise=0), "JPEG", quality=75), "image/jpeg"),
-        _done("mpo_two_frames", _encode(photo, "MPO", save_all=True, append_images=[photo]), "image/jpeg"),
+        _done("jpeg_exactly_min_side_32x32", encoded(_photo(32, 32), "JPEG"), "image/jpeg"),
+        _done("jpeg_extreme_aspect_4000x40", encoded(_photo(4000, 40, noise=0), "JPEG"), "image/jpeg"),
+        _done("jpeg_large_4000x3000", encoded(_photo(4000, 3000, noise=0), "JPEG", quality=75), "image/jpeg"),
+        _done("mpo_two_frames", encoded(photo, "MPO", save_all=True, append_images=[photo]), "image/jpeg"),
         _done("png_rgb", png, "image/png"),
-        _done("png_grayscale", _encode(photo.convert("L"), "PNG"), "image/png"),
+        _done("png_grayscale", encoded(photo.convert("L"), "PNG"), "image/png"),
         _done("png_la", _la(), "image/png"),
         _done("png_palette_with_transparency", _palette_with_transparency(), "image/png"),
         _done("png_rgba", _rgba(), "image/png"),
         _done("png_16bit_grayscale", _gray16_png(), "image/png"),
         _done("png_16bit_rgb", _rgb48_png(), "image/png"),
-        _done("png_1bit", _encode(photo.convert("1"), "PNG"), "image/png"),
+        _done("png_1bit", encoded(photo.convert("1"), "PNG"), "image/png"),
         _done("gif_static", gif, "image/gif"),
         _done("gif_animated_3_frames", _animated("GIF"), "image/gif"),
         _done("webp_lossy", webp, "image/webp"),
-        _done("webp_lossless_rgba", _encode(Image.open(io.BytesIO(_rgba())), "WEBP", lossless=True), "image/webp"),
+        _done("webp_lossless_rgba", encoded(Image.open(io.BytesIO(_rgba())), "WEBP", lossless=True), "image/webp"),
         _done("webp_animated_3_frames", _animated("WEBP", lossless=True), "image/webp"),
-        _done("bmp_rgb", _encode(photo, "BMP"), "image/bmp"),
-        _done("bmp_palette", _encode(photo.convert("P"), "BMP"), "image/bmp"),
-        _done("tiff_rgb_lzw", _encode(photo, "TIFF", compression="tiff_lzw"), "image/tiff"),
-        _done("tiff_cmyk", _encode(photo.convert("CMYK"), "TIFF"), "image/tiff"),
+        _done("bmp_rgb", encoded(photo, "BMP"), "image/bmp"),
+        _done("bmp_palette", encoded(photo.convert("P"), "BMP"), "image/bmp"),
+        _done("tiff_rgb_lzw", encoded(photo, "TIFF", compression="tiff_lzw"), "image/tiff"),
+        _done("tiff_cmyk", encoded(photo.convert("CMYK"), "TIFF"), "image/tiff"),
         _done("tiff_float32", _float_tiff(), "image/tiff"),
         _done("tiff_int32", _int32_tiff(), "image/tiff"),
         # Refused before decoding.
@@ -234,9 +230,9 @@ def _build() -> tuple[CorpusCase, ...]:
             "image/jpeg",
             "too_large",
         ),
-        _failed("png_1x1", _encode(Image.new("RGB", (1, 1), (9, 9, 9)), "PNG"), "image/png", "too_small"),
-        _failed("jpeg_10x10", _encode(_photo(10, 10), "JPEG"), "image/jpeg", "too_small"),
-        _failed("jpeg_31x400", _encode(_photo(31, 400), "JPEG"), "image/jpeg", "too_small"),
+        _failed("png_1x1", encoded(Image.new("RGB", (1, 1), (9, 9, 9)), "PNG"), "image/png", "too_small"),
+        _failed("jpeg_10x10", encoded(_photo(10, 10), "JPEG"), "image/jpeg", "too_small"),
+        _failed("jpeg_31x400", encoded(_photo(31, 400), "JPEG"), "image/jpeg", "too_small"),
         _failed("png_bomb_8000x8000_1bit", black_1bit_png(8000), "image/png", "decompression_bomb"),
         _failed("png_bomb_14000x14000_1bit", black_1bit_png(14000), "image/png", "decompression_bomb"),
         _failed("png_header_30000x30000_no_data", _png(30000, 30000, 8, 2, None), "image/png", "decompression_bomb"),
@@ -289,18 +285,18 @@ def _build() -> tuple[CorpusCase, ...]:
             "unsupported_format",
         ),
         _failed("zip", _zip(), "application/zip", "unsupported_format"),
-        _failed("ico", _encode(_photo(64, 64), "ICO"), "image/x-icon", "unsupported_format"),
-        _failed("pcx", _encode(_photo(64, 64), "PCX"), "image/x-pcx", "unsupported_format"),
-        _failed("ppm", _encode(_photo(64, 64), "PPM"), "image/x-portable-pixmap", "unsupported_format"),
-        _failed("tga", _encode(_photo(64, 64), "TGA"), "image/x-tga", "unsupported_format"),
+        _failed("ico", encoded(_photo(64, 64), "ICO"), "image/x-icon", "unsupported_format"),
+        _failed("pcx", encoded(_photo(64, 64), "PCX"), "image/x-pcx", "unsupported_format"),
+        _failed("ppm", encoded(_photo(64, 64), "PPM"), "image/x-portable-pixmap", "unsupported_format"),
+        _failed("tga", encoded(_photo(64, 64), "TGA"), "image/x-tga", "unsupported_format"),
         _failed(
             "eps",
             b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\nshowpage\n",
             "application/postscript",
             "unsupported_format",
         ),
-        _failed("jpeg2000", _encode(_photo(64, 64), "JPEG2000"), "image/jp2", "unsupported_format"),
-        _failed("avif", _encode(_photo(64, 64), "AVIF"), "image/avif", "unsupported_format"),
+        _failed("jpeg2000", encoded(_photo(64, 64), "JPEG2000"), "image/jp2", "unsupported_format"),
+        _failed("avif", encoded(_photo(64, 64), "AVIF"), "image/avif", "unsupported_format"),
         _failed("riff_wave_audio", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28), "image/webp", "unsupported_format"),
         _failed(
             "mp4_ftyp_isom",
