@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.template import REPO_ROOT
+from infra.local.template import REPO_ROOT
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from infra.sqs_source import sqs_event
+from infra.local.sqs_source import sqs_event
 
 
 def s3_notification(bucket: str, key: str, etag: str, size: int, sequencer: str | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from infra.invoker import FunctionPool
+from infra.local.invoker import FunctionPool
 
 # The environment died under the batch: nothing in the batch was judged, so retry it soon.
 WORKER_DEATHS = ("Runtime.ExitError", "Runtime.OutOfMemory")

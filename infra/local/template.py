@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 
@@ -20,29 +18,20 @@ TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 _NO_VALUE = object()
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (!Ref, !GetAtt, !Sub, ...)."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+class TemplateError(ValueError):
+    """template.yaml could not be read as a CloudFormation template."""
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open() as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    """The template with its short-form intrinsics in long form (`!GetAtt A.Arn` -> {"Fn::GetAtt": ["A", "Arn"]}),
+    decoded by cfn-lint, the linter `make lint` runs on the same file."""
+    # Imported here: cfn-lint's package import costs seconds, and most importers of this module never load a template.
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(path))
+    if template is None or problems:
+        raise TemplateError(f"{path}: " + "; ".join(str(problem) for problem in problems))
+    return template
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""infra.template: how the local stack names resources and evaluates the template's intrinsic functions."""
+"""infra.local.template: how the local stack names resources and evaluates the template's intrinsic functions."""
 
 from typing import Any
 
 import pytest
 
-from infra.functions import function_specs
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.functions import function_specs
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 
 NAMES = dict(stack_name="photomod-test", region="eu-west-1", account_id="111122223333", endpoint_url="http://emu:4566")
 

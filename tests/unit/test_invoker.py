@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool, Throttled, WaitTimedOut, _Worker
-from infra.memory import MemoryLimits
+from infra.local.functions import FunctionSpec
+from infra.local.invoker import FunctionPool, Throttled, WaitTimedOut, _Worker
+from infra.local.memory import MemoryLimits
 
 HANDLERS = str(Path(__file__).parent / "handlers")
 

@@ -11,13 +11,13 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from werkzeug.test import Client
 
-from infra.apigateway import RestApi, api_routes, api_settings
-from infra.functions import function_specs
-from infra.invoker import Invocation
-from infra.localstack import LocalStackProcess, localstack_environment
-from infra.provision import _cors_configuration
-from infra.stack import loopback_twin
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import RestApi, api_routes, api_settings
+from infra.local.functions import function_specs
+from infra.local.invoker import Invocation
+from infra.local.localstack import LocalStackProcess, localstack_environment
+from infra.local.provision import _cors_configuration
+from infra.local.stack import loopback_twin
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.api import create_resolver
 
 PAGE = "http://localhost:8000"
@@ -52,7 +52,7 @@ def test_localstack_does_not_inherit_the_callers_aws_settings(tmp_path: Path, mo
 
 
 def test_stopping_kills_a_process_group_that_ignores_term(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.STOP_TIMEOUT_S", 1)
+    monkeypatch.setattr("infra.local.localstack.STOP_TIMEOUT_S", 1)
     stubborn = "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + (
         "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
         "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)']); print('up', flush=True); time.sleep(60)"
@@ -85,14 +85,14 @@ def _group_members_after_reaping(group: int) -> list[str]:
 
 
 def test_starting_without_the_localstack_venv_says_how_to_install_it(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.LOCALSTACK_PYTHON", tmp_path / "missing" / "python")
+    monkeypatch.setattr("infra.local.localstack.LOCALSTACK_PYTHON", tmp_path / "missing" / "python")
 
     with pytest.raises(SystemExit, match="make localstack"):
         LocalStackProcess("127.0.0.1", 1, tmp_path, tmp_path / "log").start()
 
 
 def test_starting_on_a_busy_port_is_refused(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.LOCALSTACK_PYTHON", Path(sys.executable))
+    monkeypatch.setattr("infra.local.localstack.LOCALSTACK_PYTHON", Path(sys.executable))
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
