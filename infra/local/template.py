@@ -42,10 +42,11 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
         return json.loads(cached.read_text())
     # Plain dicts, lists and strings (cfn-lint's nodes carry their line numbers): what the cache gives back too.
     template = json.loads(json.dumps(_decode(path)))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")  # several processes may decode at once
-    partial.write_text(json.dumps(template))
-    os.replace(partial, cached)
+    with contextlib.suppress(OSError):  # a checkout that cannot be written to decodes every time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")  # several processes may decode at once
+        partial.write_text(json.dumps(template))
+        os.replace(partial, cached)
     return template
 
 
