@@ -113,7 +113,10 @@ def test_an_image_function_imports_from_what_its_dockerfile_installs_and_copies(
     spec = specs[function]
     # The image's weights come from a RUN line that downloads them (no internet here): untrained weights, as
     # the local host runs the classifier (infra/local/env-vars.json). The import of every module is what is checked.
-    environment = {**spec.environment, **json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]}
+    # The local host runs workers from the repository root, so its relative model paths are taken from there.
+    local = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
+    local = {name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in local.items()}
+    environment = {**spec.environment, **local}
 
     failures = import_in_isolation(
         builder.python,
