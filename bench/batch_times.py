@@ -1,9 +1,10 @@
 """How long one classify batch takes, to size the function timeout and the queue's visibility timeout.
 
-    python -m bench.batch_times [--rounds 3]
+    python -m bench.batch_times [--rounds 3] [--runtime litert|tensorflow]
 
-Runs classify.service.classify_messages (real decode, real ResNet50 forward pass; S3 and DynamoDB replaced
-by in-memory fakes, so only the function's own work is timed) on batches of the template's size:
+Runs classify.service.classify_messages (real decode, real forward passes of ResNet50 and the safety model under
+the runtime the function serves, LiteRT by default, as `make up` loads them from models/; S3 and DynamoDB
+replaced by in-memory fakes, so only the function's own work is timed) on batches of the template's size:
   - typical: 8 ImageNet sample photos, all on their first delivery (one forward pass);
   - typical, redelivered: the same 8 after a crash (each photo alone, the recovery path);
   - worst case: 8 photos at the 40 MP limit (4 large JPEGs, 4 16-bit PNGs), first delivery and redelivered.
@@ -23,10 +24,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.local.template import REPO_ROOT
+from infra.local.template import REPO_ROOT, load_template
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8
+MODELS = REPO_ROOT / "models"
+WEIGHTS = MODELS / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+SERVED_MODEL = MODELS / "resnet50.tflite"
+SAFETY_MODEL = MODELS / "nsfwjs_mobilenet_v2.keras"
+# The classify function's MemorySize in template.yaml
+MEMORY_SIZE_MB = int(load_template()["Resources"]["ClassifyFunction"]["Properties"]["MemorySize"])
+MIB = 1024 * 1024
 BUCKET = "bench"
 
 
@@ -87,11 +95,13 @@ def notification(key: str, sequencer: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runtime", choices=["litert", "tensorflow"], default="litert", help="default: the served one")
     arguments = parser.parse_args()
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
     from classify.policy import ModerationPolicy
+    from classify.safety import load_safety_model
     from classify.service import Classification, Message, classify_messages
 
     class_index = ClassIndex.from_file()
@@ -99,10 +109,16 @@ def main() -> None:
     work = Classification(
         photos=MemoryBucket({}),
         predictions=MemoryTable(),
-        model=load_classifier(None, allow_untrained=True),
+        # What `make up` serves (infra/local/env-vars.json): the converted model, the safety model beside it.
+        model=load_classifier(arguments.runtime, str(WEIGHTS), True, str(SERVED_MODEL)),
         policy=ModerationPolicy.from_file(class_index=class_index),
         class_index=class_index,
+        safety=load_safety_model(str(SAFETY_MODEL), required=True, runtime=arguments.runtime),
+        # The function's defaults at the template's MemorySize (classify.settings): a third of it for decodes.
+        decode_budget_bytes=MEMORY_SIZE_MB // 3 * MIB,
+        memory_limit_bytes=MEMORY_SIZE_MB * MIB,
     )
+    print(f"runtime {arguments.runtime}: {work.model.info.to_dict()}, safety {work.safety and work.safety.info}")
     results: dict[str, float] = {}
     for name, photos in (("typical", typical), ("40 MP", large_photos())):
         for receive_count in (1, 2):

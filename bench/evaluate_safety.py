@@ -22,7 +22,7 @@ sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "func
 
 from classify.imaging import ImageRejected, decode_image, preprocess  # noqa: E402
 from classify.labels import ClassIndex  # noqa: E402
-from classify.model import WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
+from classify.model import RUNTIME_LITERT, WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
 from classify.policy import BLOCK, DEFAULT_POLICY_PATH, ModerationPolicy  # noqa: E402
 from classify.safety import SAFETY_CLASSES, SAFETY_MODEL_FILE, load_safety_model  # noqa: E402
 
@@ -40,13 +40,14 @@ def main() -> None:
     parser.add_argument(
         "--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     )
+    parser.add_argument("--served-model", default=str(REPO_ROOT / "models" / "resnet50.tflite"))
     options = parser.parse_args()
 
     files = sorted(path for path in options.folder.iterdir() if path.is_file() and not path.name.startswith("."))
     files.append(GOLDEN_PHOTO)
     safety_model = load_safety_model(options.model, required=True)
     assert safety_model is not None
-    classifier = load_classifier(options.weights, allow_untrained=True)
+    classifier = load_classifier(RUNTIME_LITERT, options.weights, True, options.served_model)  # as served
     class_index = ClassIndex.from_file()
     policy = ModerationPolicy.from_file(class_index=class_index)
     swimwear = {

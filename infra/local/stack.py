@@ -179,6 +179,8 @@ class LocalStack:
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {**endpoints, **EMULATOR_CREDENTIALS}, env_overrides)
+        for logical_id, memory_mb in self.options.memory_size or []:
+            _override_memory_size(specs, logical_id, memory_mb)
         for spec in specs.values():
             if twin and spec.environment.get("WEB_ORIGIN") == web_origin:
                 spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
@@ -419,6 +421,15 @@ class LocalStack:
         say("photomod local stack stopped")
 
 
+def _override_memory_size(specs: dict[str, FunctionSpec], logical_id: str, value: str) -> None:
+    """A test's MemorySize in place of the template's: what Lambda gives the environment and what it may use."""
+    if logical_id not in specs or not value.isdigit() or not 128 <= int(value) <= 10240:
+        raise SystemExit(f"--memory-size {logical_id}={value}: need a function of the template and 128-10240 MB")
+    specs[logical_id].memory_mb = int(value)
+    specs[logical_id].environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = value
+    say(f"  {logical_id}: MemorySize {value} MB (--memory-size; the template says otherwise)")
+
+
 def up(options: argparse.Namespace) -> None:
     stack = LocalStack(options)
     signal.signal(signal.SIGTERM, lambda *_: stack.stop.set())
@@ -503,6 +514,13 @@ def main(argv: list[str] | None = None) -> None:
         choices=["auto", "cgroup", "rss", "off"],
         default="auto",
         help="how MemorySize is enforced: a memory cgroup per worker, an RSS watcher, or not at all",
+    )
+    parser.add_argument(
+        "--memory-size",
+        action="append",
+        type=parameter_override,
+        metavar="FUNCTION=MB",
+        help="run a function with this MemorySize instead of the template's (tests of the out-of-memory path)",
     )
     parser.add_argument(
         "--schedule-rate-seconds", type=float, help="run every Schedule event at this interval instead (tests)"

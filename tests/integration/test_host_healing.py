@@ -12,8 +12,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -63,10 +64,17 @@ def sqs() -> Iterator:
 class Host:
     """A FunctionPool of tests/unit/handlers/sample_handlers.record_batch fed by a supervised poller."""
 
-    def __init__(self, sqs, tmp_path: Path, memory_mode: str = "off"):
+    def __init__(
+        self,
+        sqs,
+        tmp_path: Path,
+        memory_mode: str = "off",
+        visibility_timeout_s: int = VISIBILITY_TIMEOUT_S,
+        wrap_pool: Callable[[FunctionPool], Any] | None = None,
+    ):
         self.sqs = sqs
         self.queue_url = sqs.create_queue(
-            QueueName=f"heal-{os.urandom(4).hex()}", Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_S)}
+            QueueName=f"heal-{os.urandom(4).hex()}", Attributes={"VisibilityTimeout": str(visibility_timeout_s)}
         )["QueueUrl"]
         self.record_file = tmp_path / "processed.txt"
         self.record_file.touch()
@@ -81,6 +89,7 @@ class Host:
             memory_mb=128,
         )
         self.pool = FunctionPool(spec, 1, tmp_path, memory_guard=MemoryLimits(memory_mode).guard)
+        self.poller_pool = wrap_pool(self.pool) if wrap_pool else self.pool
         self.log: list[str] = []
         self.stop = threading.Event()
         self.supervisor = PollerSupervisor(self._poller, 1, self.stop, check_s=0.2)
@@ -88,7 +97,16 @@ class Host:
     def _poller(self) -> QueuePoller:
         queue_arn = "arn:aws:sqs:us-east-1:123456789012:" + self.queue_url.rsplit("/", 1)[1]
         return QueuePoller(
-            self.sqs, self.queue_url, queue_arn, "us-east-1", self.pool, 10, 0.5, True, self.stop, log=self.log.append
+            self.sqs,
+            self.queue_url,
+            queue_arn,
+            "us-east-1",
+            self.poller_pool,
+            10,
+            0.5,
+            True,
+            self.stop,
+            log=self.log.append,
         )
 
     def __enter__(self) -> "Host":
@@ -172,3 +190,40 @@ def test_killing_the_worker_mid_batch_loses_nothing(sqs, tmp_path):
 
     print(f"\nrecovery after killing the worker mid-batch: {recovery:.1f} s")
     assert sorted(host.processed()) == sorted(ids)
+
+
+class EndsItsPollerOnce:
+    """The pool as the first poller sees it: its first invocation ends the poller thread (SystemExit, which no
+    `except Exception` catches) after the batch was received and before anything ran or was deleted."""
+
+    def __init__(self, pool: FunctionPool):
+        self.pool = pool
+        self.spec = pool.spec
+        self.ended = threading.Event()
+
+    def invoke(self, event: dict) -> Any:
+        if not self.ended.is_set():
+            self.ended.set()
+            raise SystemExit("the poller thread is killed mid-run")
+        return self.pool.invoke(event)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the ending, on purpose
+def test_killing_the_poller_thread_mid_batch_loses_nothing(sqs, tmp_path):
+    visibility_timeout_s = 5  # what the batch the dead poller held waits before it is delivered again
+    with Host(sqs, tmp_path, visibility_timeout_s=visibility_timeout_s, wrap_pool=EndsItsPollerOnce) as host:
+        started = time.monotonic()
+        ids = host.send([{"photo": index} for index in range(8)])
+
+        host.wait_until_processed(ids, RECOVERY_LIMIT_S)
+        recovery = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while not host.queue_empty():
+            assert time.monotonic() < deadline, "processed messages were not deleted"
+            time.sleep(0.1)
+
+    print(f"\nrecovery after the poller thread was killed mid-batch: {recovery:.1f} s")
+    assert host.poller_pool.ended.is_set()  # the first poller really died holding the batch
+    assert any("started a new one" in line for line in host.log)
+    assert sorted(host.processed()) == sorted(ids)
+    assert recovery >= visibility_timeout_s - 1  # delivered again by SQS, not by the dead poller

@@ -757,6 +757,16 @@ def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batc
     assert len(retry) == 1 and len(batch.predictions.writes) == 2
 
 
+def test_without_a_deadline_a_measured_pace_takes_the_whole_batch(batch):
+    """Scripts and benchmarks call without a Lambda context: no deadline, whatever pace was measured."""
+    batch.work.batch_pass_per_photo_s = 1.0
+    messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
+
+    retry = classify_messages(messages, batch.work)
+
+    assert retry == [] and batch.model.batches == [(3, 224, 224, 3)]
+
+
 def test_a_slow_solo_pass_does_not_make_a_batch_look_too_slow(batch):
     """One photo alone costs several times its share of a batch: the two paces are kept apart."""
     batch.work.solo_pass_s = 5.0

@@ -339,6 +339,8 @@ def _classify_together(
 
 def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
     """How many decoded photos one forward pass can take and still leave the reserve for the writes."""
+    if math.isinf(time_left):  # no deadline (no Lambda context: benchmarks, scripts)
+        return count
     if work.batch_pass_per_photo_s <= 0 or count <= 1:
         return count if count <= 1 or time_left >= RESERVE_S + work.batch_pass_per_photo_s else 0
     return max(0, min(count, int((time_left - RESERVE_S) / work.batch_pass_per_photo_s)))

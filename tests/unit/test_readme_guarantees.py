@@ -1,0 +1,41 @@
+"""README's "What the service guarantees" names the tests that back each guarantee: every name must be a real
+test (or test file) under tests/, so a renamed or deleted test cannot leave a guarantee unbacked."""
+
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTS = REPO_ROOT / "tests"
+# `unit/test_x.py`, `unit/test_x.py::test_y` or a bare `test_y` (in the last file named before it, or anywhere).
+REFERENCE = re.compile(r"`(?:((?:unit|component|integration|packaging)/test_\w+\.py)(?:::(test_\w+))?|(test_\w+))`")
+
+
+def guarantees_section() -> str:
+    readme = (REPO_ROOT / "README.md").read_text()
+    start = readme.index("## What the service guarantees")
+    end = readme.index("\n## ", start + 1)
+    return readme[start:end]
+
+
+def defines(path: Path, test_name: str) -> bool:
+    return re.search(rf"^(?:async )?def {test_name}\(", path.read_text(), re.MULTILINE) is not None
+
+
+def test_every_test_the_guarantees_name_exists() -> None:
+    section = guarantees_section()
+    named = REFERENCE.findall(section)
+    assert len(named) >= 10, "the section names too few tests to back its guarantees"
+    missing = []
+    last_file: Path | None = None
+    for file_name, test_name, bare_name in named:
+        if file_name:
+            last_file = TESTS / file_name
+            if not last_file.is_file():
+                missing.append(file_name)
+            elif test_name and not defines(last_file, test_name):
+                missing.append(f"{file_name}::{test_name}")
+            continue
+        in_last_file = last_file is not None and last_file.is_file() and defines(last_file, bare_name)
+        if not in_last_file and not any(defines(path, bare_name) for path in TESTS.rglob("test_*.py")):
+            missing.append(bare_name)
+    assert missing == [], f"README's guarantees name tests that do not exist: {missing}"
