@@ -13,6 +13,7 @@ slowest batch, rounded up to 5 s; visibility = 6 x timeout, AWS's rule for SQS e
 """
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -58,11 +59,11 @@ class MemoryTable:
     def stored_events(self, image_ids: list[str]) -> dict[str, Any]:
         return {}
 
-    def record_outcome(self, image_id: str, event: Any, attributes: dict[str, Any], created_at: str) -> bool:
-        self.items[image_id] = dict(attributes)
+    def record_outcome(self, outcome: Any, event: Any, created_at: str) -> bool:
+        self.items[outcome.image_id] = outcome.outcome()
         return True
 
-    def count_solo_attempt(self, image_id: str, attempt: str, item: dict[str, Any]) -> int:
+    def count_solo_attempt(self, attempt: str, first: Any) -> int:
         return 1
 
     def forget_solo_attempts(self, image_id: str) -> None:
@@ -100,6 +101,7 @@ def main() -> None:
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
+    from classify.models import photo_events
     from classify.policy import ModerationPolicy
     from classify.safety import load_safety_model
     from classify.service import Classification, Message, classify_messages
@@ -113,6 +115,7 @@ def main() -> None:
         model=load_classifier(arguments.runtime, str(WEIGHTS), True, str(SERVED_MODEL)),
         policy=ModerationPolicy.from_file(class_index=class_index),
         class_index=class_index,
+        read_events=photo_events,
         safety=load_safety_model(str(SAFETY_MODEL), required=True, runtime=arguments.runtime),
         # The function's defaults at the template's MemorySize (classify.settings): a third of it for decodes.
         decode_budget_bytes=MEMORY_SIZE_MB // 3 * MIB,
@@ -125,7 +128,7 @@ def main() -> None:
             slowest = 0.0
             for round_number in range(arguments.rounds):
                 keys = [f"incoming/bench/{round_number}-{index}.jpg" for index in range(len(photos))]
-                work.photos = MemoryBucket(dict(zip(keys, photos, strict=True)))
+                work = dataclasses.replace(work, photos=MemoryBucket(dict(zip(keys, photos, strict=True))))
                 messages = [
                     Message(str(index), notification(key, time.time_ns()), receive_count)
                     for index, key in enumerate(keys)

@@ -80,11 +80,11 @@ class _MemoryPredictions:
     def stored_events(self, image_ids: list[str]) -> dict:
         return {}
 
-    def record_outcome(self, image_id: str, event, attributes: dict, created_at: str, **_) -> bool:
-        self.items[image_id] = dict(attributes)
+    def record_outcome(self, outcome, event, created_at: str, **_) -> bool:
+        self.items[outcome.image_id] = outcome.outcome()
         return True
 
-    def count_solo_attempt(self, image_id: str, attempt: str, initial: dict) -> int:
+    def count_solo_attempt(self, attempt: str, first) -> int:
         return 1
 
     def forget_solo_attempts(self, image_id: str) -> None:

@@ -19,7 +19,8 @@ from PIL import Image
 from infra.local.sqs_source import sqs_event
 from infra.local.template import REPO_ROOT
 from photomod_shared import ids
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.prediction import Prediction
+from photomod_shared.prediction_table import PredictionTable, from_dynamo
 from tests.component.mocked import (
     SAFETY_MODEL,
     MockedStack,
@@ -97,7 +98,10 @@ def photos(stack, load_event) -> Photos:
 
 
 def item(stack: MockedStack, key: str) -> dict[str, Any] | None:
-    return PredictionTable(stack.table("PredictionsTable")).get(ids.image_id_for_key(key))
+    """The item as stored (the table's bookkeeping attributes included)."""
+    table = stack.table("PredictionsTable")
+    stored = table.get_item(Key={"image_id": ids.image_id_for_key(key)}, ConsistentRead=True).get("Item")
+    return from_dynamo(stored) if stored else None
 
 
 def run(classify_app, stack: MockedStack, event: dict[str, Any]) -> dict[str, Any]:
@@ -110,12 +114,9 @@ def test_photos_are_classified_in_one_pass_and_a_corrupt_one_fails(
     # Given: a pending upload, two drop-folder photos and a broken file, all notified in one batch
     upload_key = ids.upload_key(ids.new_image_id(), "jpg")
     PredictionTable(stack.table("PredictionsTable")).create_pending(
-        {
-            "image_id": ids.image_id_for_key(upload_key),
-            "s3_key": upload_key,
-            "source": "upload",
-            "created_at": "2026-11-26T09:14:07.000Z",
-        }
+        Prediction.pending(
+            ids.image_id_for_key(upload_key), s3_key=upload_key, source="upload", created_at="2026-11-26T09:14:07.000Z"
+        )
     )
     folder = f"incoming/{uuid.uuid4().hex[:8]} batch"
     photos.put(upload_key, DOG.read_bytes())

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from photomod_shared.predictions import EventStamp, PredictionTable
+from photomod_shared.prediction import EventStamp, Prediction
+from photomod_shared.prediction_table import PredictionTable
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload events/dead_letter_batch.json is about
 SEQUENCER = "00674591F1A1B2C3D4"  # its notification's sequencer
@@ -31,12 +32,9 @@ def run(dead_letters, stack, event: dict[str, Any]) -> dict[str, Any]:
 
 def pending_upload(predictions: PredictionTable) -> None:
     predictions.create_pending(
-        {
-            "image_id": IMAGE_ID,
-            "s3_key": f"uploads/{IMAGE_ID}.jpg",
-            "source": "upload",
-            "created_at": "2026-11-26T09:14:07.000Z",
-        }
+        Prediction.pending(
+            IMAGE_ID, s3_key=f"uploads/{IMAGE_ID}.jpg", source="upload", created_at="2026-11-26T09:14:07.000Z"
+        )
     )
 
 
@@ -46,11 +44,11 @@ def test_a_pending_upload_is_marked_failed_with_retries_exhausted(stack, dead_le
     result = run(dead_letters, stack, load_event("dead_letter_batch"))
 
     assert result == {"batchItemFailures": []}
-    item = predictions.get(IMAGE_ID)
-    assert item["status"] == "failed"
-    assert item["error"]["code"] == "retries_exhausted" and item["error"]["message"]
-    assert item["s3_key"] == f"uploads/{IMAGE_ID}.jpg" and item["source"] == "upload"
-    assert item["created_at"] == "2026-11-26T09:14:07.000Z" and item["classified_at"]
+    prediction = predictions.get(IMAGE_ID)
+    assert prediction is not None and prediction.status == "failed"
+    assert prediction.error and prediction.error.code == "retries_exhausted" and prediction.error.message
+    assert prediction.s3_key == f"uploads/{IMAGE_ID}.jpg" and prediction.source == "upload"
+    assert prediction.created_at == "2026-11-26T09:14:07.000Z" and prediction.classified_at
 
 
 def test_a_photo_classified_from_the_same_event_is_left_done(stack, dead_letters, predictions, load_event):
@@ -58,9 +56,8 @@ def test_a_photo_classified_from_the_same_event_is_left_done(stack, dead_letters
     pending_upload(predictions)
     # The classifier recorded the version it read; the dead letter does not know it.
     predictions.record_outcome(
-        IMAGE_ID,
+        Prediction(IMAGE_ID, "done", prediction="clog", classified_at="2026-11-26T09:15:00.000Z"),
         EventStamp(SEQUENCER, EVENT_TIME, "v1"),
-        {"status": "done", "prediction": "clog", "classified_at": "2026-11-26T09:15:00.000Z"},
         "x",
     )
     done = predictions.get(IMAGE_ID)
@@ -73,18 +70,19 @@ def test_a_photo_classified_from_the_same_event_is_left_done(stack, dead_letters
 
 def test_a_result_from_an_older_upload_of_the_key_is_superseded(stack, dead_letters, predictions, load_event):
     predictions.record_outcome(
-        IMAGE_ID, "00674591F0", {"status": "done", "prediction": "clog"}, "2026-11-26T09:00:00.000Z"
+        Prediction(IMAGE_ID, "done", prediction="clog"), "00674591F0", "2026-11-26T09:00:00.000Z"
     )
 
     run(dead_letters, stack, load_event("dead_letter_batch"))
 
-    assert predictions.get(IMAGE_ID)["status"] == "failed"
+    assert getattr(predictions.get(IMAGE_ID), "status", None) == "failed"
 
 
 def test_a_photo_never_seen_before_is_recorded_failed(stack, dead_letters, predictions, load_event):
     run(dead_letters, stack, load_event("dead_letter_batch"))
 
-    assert predictions.get(IMAGE_ID)["error"]["code"] == "retries_exhausted"
+    prediction = predictions.get(IMAGE_ID)
+    assert prediction and prediction.error and prediction.error.code == "retries_exhausted"
 
 
 def test_dead_letters_that_are_not_s3_notifications_are_dropped(stack, dead_letters, load_event):

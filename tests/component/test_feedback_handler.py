@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from photomod_shared.predictions import EventStamp, PredictionTable
+from photomod_shared.prediction import EventStamp, Prediction
+from photomod_shared.prediction_table import PredictionTable
 from tests.component.mocked import header, response_json
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image events/record_feedback.json reports on
@@ -28,17 +29,17 @@ def call(stack):
 def classified(stack) -> None:
     """Given: the image was classified as a clog."""
     PredictionTable(stack.table("PredictionsTable")).record_outcome(
-        IMAGE_ID,
+        Prediction(
+            IMAGE_ID,
+            "done",
+            prediction="clog",
+            score=0.8125,
+            verdict="allow",
+            s3_key=f"uploads/{IMAGE_ID}.jpg",
+            labels=[{"label": "clog", "wnid": "n03047690", "score": 0.8125}],
+            classified_at="2026-11-26T09:14:09.000Z",
+        ),
         EventStamp("00674591F1A1B2C3D4", "2026-11-26T09:14:08.000Z", VERSION),
-        {
-            "status": "done",
-            "prediction": "clog",
-            "score": 0.8125,
-            "verdict": "allow",
-            "s3_key": f"uploads/{IMAGE_ID}.jpg",
-            "labels": [{"label": "clog", "wnid": "n03047690", "score": 0.8125}],
-            "classified_at": "2026-11-26T09:14:09.000Z",
-        },
         "2026-11-26T09:14:07.000Z",
     )
 
@@ -130,12 +131,13 @@ def report(call, load_event, **fields: Any) -> dict[str, Any]:
 
 
 def prediction(stack) -> dict[str, Any]:
-    return PredictionTable(stack.table("PredictionsTable")).get(IMAGE_ID) or {}
+    stored = PredictionTable(stack.table("PredictionsTable")).get(IMAGE_ID)
+    return stored.to_item() if stored else {}
 
 
 def review_queue(stack) -> list[str]:
     items, _ = PredictionTable(stack.table("PredictionsTable")).review_queue_page(100)
-    return [item["image_id"] for item in items]
+    return [item.image_id for item in items]
 
 
 def test_a_report_of_an_allowed_photo_sends_it_to_review_keeping_the_models_verdict(

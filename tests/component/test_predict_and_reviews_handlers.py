@@ -9,7 +9,8 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from photomod_shared import ids
-from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, EventStamp, PredictionTable
+from photomod_shared.prediction import EventStamp, Prediction
+from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, PredictionTable, from_dynamo
 from tests.component.mocked import header, response_json
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(256)
@@ -70,20 +71,26 @@ def classified(
     table: PredictionTable, image_id: str, verdict: str, minute: int = 0, sequencer: str = "01", version: str = "v1"
 ) -> None:
     """What the classifier records for a photo (see classify.service._write)."""
-    attributes = {
-        "status": "done",
-        "prediction": "beer_bottle",
-        "score": 0.41,
-        "verdict": verdict,
-        "s3_key": f"uploads/{image_id}.jpg",
-        "classified_at": f"2026-11-26T09:{minute:02d}:00.000Z",
-    }
-    assert table.record_outcome(image_id, EventStamp(sequencer, "", version), attributes, "2026-11-26T09:00:00.000Z")
+    outcome = Prediction(
+        image_id,
+        "done",
+        prediction="beer_bottle",
+        score=0.41,
+        verdict=verdict,
+        s3_key=f"uploads/{image_id}.jpg",
+        classified_at=f"2026-11-26T09:{minute:02d}:00.000Z",
+    )
+    assert table.record_outcome(outcome, EventStamp(sequencer, "", version), "2026-11-26T09:00:00.000Z")
 
 
 def queued(table: PredictionTable) -> list[str]:
     items, _ = table.review_queue_page(100)
-    return [item["image_id"] for item in items]
+    return [item.image_id for item in items]
+
+
+def stored(stack, image_id: str) -> dict[str, Any]:
+    """The item as stored (the review-queue attribute included)."""
+    return from_dynamo(stack.table("PredictionsTable").get_item(Key={"image_id": image_id})["Item"])
 
 
 # --- the sparse review_queue index -----------------------------------------------------------------
@@ -99,7 +106,7 @@ def test_only_a_review_verdict_puts_a_photo_in_the_queue_newest_first(table):
     assert queued(table) == [newer, older]
 
 
-def test_a_newer_photo_under_the_same_key_leaves_the_queue_and_drops_an_earlier_decision(table):
+def test_a_newer_photo_under_the_same_key_leaves_the_queue_and_drops_an_earlier_decision(stack, table):
     image_id = ids.new_image_id()
     classified(table, image_id, "review", sequencer="01")
     assert table.settle_review(image_id, "block", "", "2026-11-26T09:30:00.000Z", "v1")
@@ -108,12 +115,12 @@ def test_a_newer_photo_under_the_same_key_leaves_the_queue_and_drops_an_earlier_
 
     classified(table, image_id, "allow", sequencer="03", version="v3")
 
-    item = table.get(image_id)
+    item = stored(stack, image_id)
     assert queued(table) == [] and REVIEW_QUEUE_ATTRIBUTE not in item
     assert "model_verdict" not in item and "moderation" not in item
 
 
-def test_settling_leaves_the_queue_once(table):
+def test_settling_leaves_the_queue_once(stack, table):
     image_id = ids.new_image_id()
     classified(table, image_id, "review")
 
@@ -121,7 +128,7 @@ def test_settling_leaves_the_queue_once(table):
     assert not table.settle_review(image_id, "block", "too late", "2026-11-26T09:31:00.000Z", "v1")
     assert not table.settle_review(ids.new_image_id(), "allow", "", "2026-11-26T09:31:00.000Z", "v1")
 
-    item = table.get(image_id)
+    item = stored(stack, image_id)
     assert (item["verdict"], item["model_verdict"]) == ("allow", "review")
     assert item["moderation"] == {"decision": "allow", "note": "fine", "decided_at": "2026-11-26T09:30:00.000Z"}
     assert queued(table) == []
@@ -158,7 +165,7 @@ def test_a_page_size_outside_1_to_100_is_400(reviews, load_event, limit):
     assert response_json(response)["error"]["code"] == "invalid_request"
 
 
-def test_settling_through_the_handler(reviews, table, load_event):
+def test_settling_through_the_handler(stack, reviews, table, load_event):
     image_id = ids.new_image_id()
     classified(table, image_id, "review")
 
@@ -188,7 +195,7 @@ def test_settling_through_the_handler(reviews, table, load_event):
     assert (again["statusCode"], response_json(again)["error"]["code"]) == (409, "not_in_review")
     assert (unknown["statusCode"], response_json(unknown)["error"]["code"]) == (404, "image_not_found")
     assert invalid["statusCode"] == 400 and unversioned["statusCode"] == 400
-    assert table.get(image_id)["verdict"] == "block"
+    assert stored(stack, image_id)["verdict"] == "block"
 
 
 # --- POST /predict and the display gate ------------------------------------------------------------

@@ -8,7 +8,8 @@ import pytest
 
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.prediction import Prediction
+from photomod_shared.prediction_table import PredictionTable
 
 LATER = timedelta(hours=2)  # well past the template's threshold (ReconcilePendingAfterSeconds, 900 s)
 
@@ -46,15 +47,21 @@ def scheduled_event() -> dict[str, Any]:
 def pending_upload(predictions: PredictionTable, created, expires_in_s: int = 300) -> str:
     image_id = ids.new_image_id()
     predictions.create_pending(
-        {
-            "image_id": image_id,
-            "s3_key": ids.upload_key(image_id, "jpg"),
-            "source": ids.SOURCE_UPLOAD,
-            "created_at": iso(created),
-            "upload_expires_at": iso(created + timedelta(seconds=expires_in_s)),
-        }
+        Prediction.pending(
+            image_id,
+            s3_key=ids.upload_key(image_id, "jpg"),
+            source=ids.SOURCE_UPLOAD,
+            created_at=iso(created),
+            upload_expires_at=iso(created + timedelta(seconds=expires_in_s)),
+        )
     )
     return image_id
+
+
+def stored(predictions: PredictionTable, image_id: str) -> dict[str, Any]:
+    prediction = predictions.get(image_id)
+    assert prediction is not None, image_id
+    return prediction.to_item()
 
 
 def queued_notifications(stack) -> list[dict[str, Any]]:
@@ -76,7 +83,7 @@ def test_an_upload_that_never_arrived_ends_failed_upload_not_received(stack, rec
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 
     assert report["failed"] == {image_id: "upload_not_received"}
-    item = predictions.get(image_id)
+    item = stored(predictions, image_id)
     assert item["status"] == "failed" and item["error"]["code"] == "upload_not_received"
     assert queued_notifications(stack) == []
 
@@ -97,12 +104,12 @@ def test_a_photo_whose_notification_was_lost_is_queued_again(stack, reconcile, p
     assert record["eventName"].startswith("ObjectCreated:")
     assert record["s3"]["bucket"]["name"] == stack.bucket
     assert record["s3"]["object"]["key"] == key and record["s3"]["object"]["size"] == 15
-    item = predictions.get(image_id)
+    item = stored(predictions, image_id)
     assert item["status"] == "pending" and item["requeue_count"] == 1
 
 
 def test_the_classifier_understands_the_requeued_notification(stack, reconcile, predictions, monkeypatch):
-    from classify.events import photo_events
+    from classify.models import photo_events
 
     now = utc_now()
     image_id = pending_upload(predictions, created=now)
@@ -126,7 +133,7 @@ def test_a_photo_is_requeued_once_per_threshold_then_ends_failed(stack, reconcil
     # Twice at the same moment: once only. Then once per threshold, up to MAX_REQUEUES (3), then failed.
     assert [report["requeued"] for report in reports] == [[image_id], [], [image_id], [image_id], []]
     assert reports[-1]["failed"] == {image_id: "not_classified"}
-    assert predictions.get(image_id)["error"]["code"] == "not_classified"
+    assert stored(predictions, image_id)["error"]["code"] == "not_classified"
 
 
 def test_recent_pending_photos_are_left_alone(stack, reconcile, predictions, monkeypatch):
@@ -141,12 +148,12 @@ def test_recent_pending_photos_are_left_alone(stack, reconcile, predictions, mon
 def test_a_finished_photo_is_never_touched(stack, reconcile, predictions, monkeypatch):
     now = utc_now()
     image_id = pending_upload(predictions, created=now)
-    predictions.record_outcome(image_id, "0A", {"status": "done", "prediction": "clog"}, iso(now))
+    predictions.record_outcome(Prediction(image_id, "done", prediction="clog"), "0A", iso(now))
 
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 
     assert report == {"requeued": [], "failed": {}, "created": []}
-    assert predictions.get(image_id)["status"] == "done"
+    assert stored(predictions, image_id)["status"] == "done"
 
 
 def test_a_drop_folder_photo_without_a_row_gets_one_and_is_queued(stack, reconcile, predictions, monkeypatch):
@@ -158,7 +165,7 @@ def test_a_drop_folder_photo_without_a_row_gets_one_and_is_queued(stack, reconci
 
     image_id = ids.image_id_for_key(key)
     assert report["created"] == [image_id]
-    item = predictions.get(image_id)
+    item = stored(predictions, image_id)
     assert (item["status"], item["s3_key"], item["source"]) == ("pending", key, "drop-folder")
     (notification,) = queued_notifications(stack)
     assert notification["Records"][0]["s3"]["object"]["key"] == "incoming/shop+42/lost+notification.jpg"
@@ -170,7 +177,7 @@ def test_a_drop_folder_photo_whose_object_is_gone_ends_failed_object_missing(
     key = "incoming/deleted.jpg"
     image_id = ids.image_id_for_key(key)
     now = utc_now()
-    predictions.create_pending({"image_id": image_id, "s3_key": key, "source": "drop-folder", "created_at": iso(now)})
+    predictions.create_pending(Prediction.pending(image_id, s3_key=key, source="drop-folder", created_at=iso(now)))
 
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 

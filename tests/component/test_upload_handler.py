@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from photomod_shared import ids
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.prediction import Prediction
+from photomod_shared.prediction_table import PredictionTable
 from tests.component.mocked import header, response_json
 
 WEB_ORIGIN = "http://localhost:8000"
@@ -172,15 +173,15 @@ def test_an_upload_that_never_arrived_is_reported_failed(stack, call, load_event
     image_id = ids.new_image_id()
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     PredictionTable(stack.table("PredictionsTable")).create_pending(
-        {
-            "image_id": image_id,
-            "s3_key": f"uploads/{image_id}.jpg",
-            "source": "upload",
-            "created_at": long_ago.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "upload_expires_at": (long_ago + timedelta(minutes=5))
+        Prediction.pending(
+            image_id,
+            s3_key=f"uploads/{image_id}.jpg",
+            source="upload",
+            created_at=long_ago.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            upload_expires_at=(long_ago + timedelta(minutes=5))
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
-        }
+        )
     )
 
     view = response_json(call(for_image(load_event("get_prediction"), image_id)))
@@ -194,12 +195,13 @@ def test_an_expired_upload_whose_photo_arrived_stays_pending(stack, call, load_e
     image_id = ids.new_image_id()
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     PredictionTable(stack.table("PredictionsTable")).create_pending(
-        {
-            "image_id": image_id,
-            "s3_key": f"uploads/{image_id}.jpg",
-            "created_at": long_ago.isoformat().replace("+00:00", "Z"),
-            "upload_expires_at": (long_ago + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
-        }
+        Prediction(
+            image_id,
+            "pending",
+            s3_key=f"uploads/{image_id}.jpg",
+            created_at=long_ago.isoformat().replace("+00:00", "Z"),
+            upload_expires_at=(long_ago + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        )
     )
     stack.client("s3").put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=b"\xff\xd8\xff")
 
@@ -214,9 +216,8 @@ def test_find_prediction_by_key_returns_the_drop_folder_result(stack, call, load
     key = event["queryStringParameters"]["key"]
     image_id = ids.image_id_for_key(key)
     PredictionTable(stack.table("PredictionsTable")).record_outcome(
-        image_id,
+        Prediction(image_id, "done", prediction="clog", score=0.8125, s3_key=key),
         "00674591F2E3D4C5B6A7",
-        {"status": "done", "prediction": "clog", "score": 0.8125, "s3_key": key},
         "2026-11-26T09:14:10.500Z",
     )
 

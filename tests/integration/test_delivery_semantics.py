@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from photomod_shared.predictions import comparable_sequencer
+from photomod_shared.prediction import comparable_sequencer
 from tests.integration.helpers import (
     DOG_PHOTO,
     NEWEST_SEQUENCER,

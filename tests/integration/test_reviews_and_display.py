@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from tests.integration.helpers import (
     DOG_PHOTO,
     HTTP_TIMEOUT_S,

@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -18,11 +19,12 @@ from PIL import Image
 
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
+from classify.models import photo_events
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
 from photomod_shared import ids
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, EventStamp, comparable_sequencer
+from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, EventStamp, Prediction, comparable_sequencer
 
 BUCKET = "photomod-local-images-123456789012"
 NOW = datetime(2026, 11, 26, 9, 14, 12, tzinfo=UTC)
@@ -128,9 +130,8 @@ class FakePredictions:
         item = self.items[image_id]
         return EventStamp(item["sequencer"], item.get("event_time", ""), item.get("object_version"))
 
-    def record_outcome(
-        self, image_id: str, event: EventStamp, attributes: dict[str, Any], created_at: str, **_: Any
-    ) -> bool:
+    def record_outcome(self, outcome: Prediction, event: EventStamp, created_at: str, **_: Any) -> bool:
+        image_id, attributes = outcome.image_id, outcome.outcome()
         if image_id in self.broken_writes:
             raise ConnectionError("dynamodb unreachable")
         if "sequencer" in self.items.get(image_id, {}):
@@ -146,7 +147,9 @@ class FakePredictions:
         self.writes.append((image_id, attributes))
         return True
 
-    def count_solo_attempt(self, image_id: str, attempt: str, initial: dict[str, Any]) -> int:
+    def count_solo_attempt(self, attempt: str, first: Prediction) -> int:
+        image_id = first.image_id
+        initial = {name: value for name, value in first.to_item().items() if name not in ("image_id", "status")}
         item = self.items.setdefault(image_id, {"image_id": image_id, "status": "pending", **initial})
         if item.get("solo_attempt_of") == attempt:
             item["solo_attempts"] += 1
@@ -189,6 +192,7 @@ class Batch:
             model=self.model,
             policy=policy,
             class_index=class_index,
+            read_events=photo_events,
             decode_threads=2,
             clock=lambda: NOW,
         )
@@ -444,7 +448,7 @@ class FakeSafetyModel:
 
 @pytest.fixture
 def batch_with_safety(batch) -> Batch:
-    batch.work.safety = FakeSafetyModel()
+    batch.work = replace(batch.work, safety=FakeSafetyModel())
     return batch
 
 
@@ -577,7 +581,8 @@ class BreaksOn:
 
 
 def test_a_failing_forward_pass_is_narrowed_to_its_photo_and_the_others_finish(batch):
-    batch.work.model = breaking = BreaksOn(batch.model, channel=1)  # fails on the green shoe
+    breaking = BreaksOn(batch.model, channel=1)  # fails on the green shoe
+    batch.work = replace(batch.work, model=breaking)
     keys = [UPLOAD, SHOE, BOTTLE, "incoming/a.jpg"]
     batch.photos.objects["incoming/a.jpg"] = jpeg(RED)
 
@@ -592,7 +597,7 @@ def test_a_failing_forward_pass_is_narrowed_to_its_photo_and_the_others_finish(b
 
 
 def test_a_photo_that_fails_the_forward_pass_alone_again_ends_failed_with_its_own_reason(batch):
-    batch.work.model = BreaksOn(batch.model, channel=1)
+    batch.work = replace(batch.work, model=BreaksOn(batch.model, channel=1))
     retry = batch.run(("m1", notification(SHOE, "01")), ("m2", notification(UPLOAD, "02")))
     assert retry == ["m1"]
 
@@ -629,7 +634,7 @@ def test_a_photo_that_crashed_its_solo_attempt_ends_failed_and_its_neighbours_ar
                 raise SystemExit("worker killed")  # stands in for the out-of-memory kill: nothing after it runs
             return batch.model.predict(rows)
 
-    batch.work.model = DiesOnShoe()
+    batch.work = replace(batch.work, model=DiesOnShoe())
     with pytest.raises(SystemExit):
         batch.run(("m2", notification(SHOE, "02", size=1)), ("m1", notification(UPLOAD, "01", size=2)), receive_count=2)
     assert batch.predictions.items[shoe]["solo_attempts"] == 1
@@ -648,7 +653,7 @@ def test_a_large_photo_that_crashed_twice_fails_as_too_large_for_memory(batch):
     big = io.BytesIO()
     Image.new("RGB", (4000, 3000), GREEN).save(big, "JPEG", quality=50)
     batch.photos.objects[SHOE] = big.getvalue()
-    batch.work.memory_limit_bytes = 128 * 1024 * 1024  # 12 MP x 3 bytes is over a quarter of it
+    batch.work = replace(batch.work, memory_limit_bytes=128 * 1024 * 1024)  # 12 MP x 3 bytes is over a quarter of it
     shoe = ids.image_id_for_key(SHOE)
     attempt = f"{comparable_sequencer('02')}||"
     batch.predictions.items[shoe] = {
@@ -695,8 +700,8 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
     for key in keys:
         batch.photos.objects[key] = jpeg(RED)
     one_photo = service.estimated_decode_bytes(jpeg(RED))
-    batch.work.decode_threads = 8
-    batch.work.decode_budget_bytes = 2 * one_photo
+    batch.work = replace(batch.work, decode_threads=8)
+    batch.work = replace(batch.work, decode_budget_bytes=2 * one_photo)
 
     retry = batch.run(*((f"m{n}", notification(key, "01")) for n, key in enumerate(keys)))
 
@@ -708,7 +713,7 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
 
 
 def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstarted(batch):
-    batch.work.batch_pass_per_photo_s = 0.5
+    batch.work.pace.batch_pass_per_photo_s = 0.5
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
@@ -721,7 +726,7 @@ def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstart
 
 
 def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
-    batch.work.batch_pass_per_photo_s = 0.5
+    batch.work.pace.batch_pass_per_photo_s = 0.5
     clock = iter([10.0, 10.0, 1.9])  # before each of the two loads, then before the forward pass
 
     retry = classify_messages(
@@ -735,7 +740,7 @@ def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
 
 
 def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(batch):
-    batch.work.solo_pass_s = batch.work.batch_pass_per_photo_s = batch.work.last_load_s = 30.0
+    batch.work.pace.solo_pass_s = batch.work.pace.batch_pass_per_photo_s = batch.work.pace.last_load_s = 30.0
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01", size=1), 2), Message("m2", notification(SHOE, "02", size=2), 2)],
@@ -748,7 +753,7 @@ def test_after_a_crash_at_least_one_suspect_is_tried_even_when_time_is_short(bat
 
 
 def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batch):
-    batch.work.batch_pass_per_photo_s = 1.0
+    batch.work.pace.batch_pass_per_photo_s = 1.0
     messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
 
     retry = classify_messages(messages, batch.work, time_left_s=lambda: 3.6)  # 1.5 s reserve + 2 photos
@@ -759,7 +764,7 @@ def test_a_forward_pass_takes_as_many_photos_as_fit_and_hands_back_the_rest(batc
 
 def test_without_a_deadline_a_measured_pace_takes_the_whole_batch(batch):
     """Scripts and benchmarks call without a Lambda context: no deadline, whatever pace was measured."""
-    batch.work.batch_pass_per_photo_s = 1.0
+    batch.work.pace.batch_pass_per_photo_s = 1.0
     messages = [Message(f"m{n}", notification(key, f"0{n}")) for n, key in enumerate((UPLOAD, SHOE, BOTTLE))]
 
     retry = classify_messages(messages, batch.work)
@@ -769,7 +774,7 @@ def test_without_a_deadline_a_measured_pace_takes_the_whole_batch(batch):
 
 def test_a_slow_solo_pass_does_not_make_a_batch_look_too_slow(batch):
     """One photo alone costs several times its share of a batch: the two paces are kept apart."""
-    batch.work.solo_pass_s = 5.0
+    batch.work.pace.solo_pass_s = 5.0
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],

@@ -2,6 +2,7 @@
 
 import json
 from contextlib import contextmanager
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -34,7 +35,7 @@ def traced(capsys, monkeypatch):
         class_index, ModerationPolicy.from_file(class_index=class_index), {UPLOAD: jpeg(RED), SHOE: jpeg(GREEN)}
     )
     tracer, metrics = RecordingTracer(), Metrics(namespace="photomod", service="photomod")
-    batch.work.telemetry = PowertoolsTelemetry(tracer, metrics)  # type: ignore[arg-type]
+    batch.work = replace(batch.work, telemetry=PowertoolsTelemetry(tracer, metrics))
     yield batch, tracer, metrics
     metrics.clear_metrics()
 

@@ -1,6 +1,5 @@
 """upload.display with fakes: only a photo whose verdict is allow gets a (short-lived) URL."""
 
-from http import HTTPStatus
 from typing import Any
 
 import boto3
@@ -8,7 +7,17 @@ import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
-from photomod_shared.api import ApiError
+from photomod_shared.errors import (
+    DomainError,
+    ImageBlocked,
+    ImageFailed,
+    ImageInReview,
+    ImageNotFound,
+    ImagePending,
+    ImageUnverified,
+    InvalidInput,
+)
+from photomod_shared.prediction import Prediction
 from upload import display
 from upload.storage import ImageStore
 
@@ -30,8 +39,9 @@ class FakePredictions:
     def __init__(self, *items: dict[str, Any]):
         self.items = {item["image_id"]: item for item in items}
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
-        return self.items.get(image_id)
+    def get(self, image_id: str) -> Prediction | None:
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
 
 
 def photo(status: str = "done", **attributes: Any) -> dict[str, Any]:
@@ -61,17 +71,17 @@ def test_a_photo_a_moderator_allowed_is_shown():
 
 
 @pytest.mark.parametrize(
-    ("item", "status", "code"),
+    ("item", "error", "code"),
     [
-        (photo(verdict="block"), HTTPStatus.FORBIDDEN, "image_blocked"),
-        (photo(verdict="review"), HTTPStatus.FORBIDDEN, "image_in_review"),
-        (photo(verdict="block", model_verdict="review"), HTTPStatus.FORBIDDEN, "image_blocked"),
-        (photo(verdict="quarantine"), HTTPStatus.FORBIDDEN, "image_in_review"),  # unknown verdicts fail closed
-        (photo("pending"), HTTPStatus.CONFLICT, "image_pending"),
-        (photo("failed", error={"code": "corrupt_image"}), HTTPStatus.CONFLICT, "image_failed"),
-        (None, HTTPStatus.NOT_FOUND, "image_not_found"),
+        (photo(verdict="block"), ImageBlocked, "image_blocked"),
+        (photo(verdict="review"), ImageInReview, "image_in_review"),
+        (photo(verdict="block", model_verdict="review"), ImageBlocked, "image_blocked"),
+        (photo(verdict="quarantine"), ImageInReview, "image_in_review"),  # unknown verdicts fail closed
+        (photo("pending"), ImagePending, "image_pending"),
+        (photo("failed", error={"code": "corrupt_image"}), ImageFailed, "image_failed"),
+        (None, ImageNotFound, "image_not_found"),
         # A result without the version it judged cannot say which bytes were allowed: nothing is served.
-        (photo(verdict="allow", object_version=None), HTTPStatus.CONFLICT, "image_unverified"),
+        (photo(verdict="allow", object_version=None), ImageUnverified, "image_unverified"),
     ],
     ids=[
         "blocked",
@@ -84,28 +94,28 @@ def test_a_photo_a_moderator_allowed_is_shown():
         "allowed-without-version",
     ],
 )
-def test_every_other_photo_is_refused_with_a_status_and_code_that_say_why(item, status, code):
+def test_every_other_photo_is_refused_with_an_error_and_code_that_say_why(item, error, code):
     store = FakeStore()
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         gate(item, store)
 
-    assert (refused.value.status, refused.value.code) == (status, code)
+    assert (type(refused.value), refused.value.code) == (error, code)
     assert store.presigned == []
 
 
 def test_a_failed_photo_stays_refused_even_with_an_allow_verdict_from_an_earlier_photo():
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         gate(photo("failed", verdict="allow"))
 
     assert refused.value.code == "image_failed"
 
 
 def test_a_malformed_id_is_a_bad_request():
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         gate(None, image_id="../../uploads")
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+    assert refused.value.code == "invalid_image_id"
 
 
 def test_the_store_presigns_a_get_with_the_presign_client():

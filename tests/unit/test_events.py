@@ -1,10 +1,11 @@
-"""classify.events: S3 notifications as they arrive in SQS message bodies."""
+"""classify.models: S3 notifications as they arrive in SQS message bodies (Powertools' S3Event)."""
 
 import json
 
 import pytest
 
-from classify.events import MalformedNotification, PhotoEvent, photo_events
+from classify.events import MalformedNotification, PhotoEvent
+from classify.models import photo_events
 
 
 def bodies(event: dict) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from feedback import export
 from feedback.export import COLUMNS, InvalidCursor, csv_cell, decode_cursor, encode_cursor, export_feedback_page
-from photomod_shared.api import InvalidRequest
+from photomod_shared.errors import InvalidInput
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
 
@@ -267,7 +267,7 @@ def test_the_default_page_size_is_used_without_a_limit():
 
 @pytest.mark.parametrize("limit", [0, -1, export.MAX_PAGE_SIZE + 1])
 def test_a_limit_outside_the_documented_range_is_refused(limit: int):
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(InvalidInput) as refused:
         export_feedback_page(FakeFeedbackTable([]), limit=limit)
 
     assert refused.value.code == "invalid_limit"
@@ -336,4 +336,4 @@ def test_a_cursor_this_api_did_not_write_is_refused(cursor: str):
     with pytest.raises(InvalidCursor) as refused:
         export_feedback_page(FakeFeedbackTable([]), cursor=cursor)
 
-    assert refused.value.code == "invalid_cursor" and refused.value.status == 400
+    assert refused.value.code == "invalid_cursor" and isinstance(refused.value, InvalidInput)

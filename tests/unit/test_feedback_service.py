@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -11,7 +10,8 @@ from pydantic import ValidationError
 from feedback.models import FeedbackRequest
 from feedback.service import record_feedback
 from feedback.storage import FeedbackTable
-from photomod_shared.api import ImageNotFound, InvalidRequest
+from photomod_shared.errors import ImageNotFound, InvalidInput
+from photomod_shared.prediction import Prediction
 
 NOW = datetime(2026, 11, 26, 9, 30, 0, 125000, tzinfo=UTC)
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
@@ -32,8 +32,9 @@ class FakePredictions:
         self.reports: list[tuple[str, str]] = []
         self.queues_reports = queues_reports
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
-        return self.items.get(image_id)
+    def get(self, image_id: str) -> Prediction | None:
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
 
     def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
         self.reports.append((image_id, reported_at))
@@ -146,16 +147,16 @@ def test_feedback_for_an_unknown_image_is_404_and_stores_nothing():
     with pytest.raises(ImageNotFound) as raised:
         record(IMAGE_ID, FeedbackRequest(correct_label="shoe"), FakePredictions(), store)
 
-    assert raised.value.status == HTTPStatus.NOT_FOUND
+    assert raised.value.code == "image_not_found"
     assert store.added == []
 
 
 @pytest.mark.parametrize("image_id", ["nope", IMAGE_ID.upper(), IMAGE_ID + "00"])
 def test_feedback_for_a_malformed_id_is_400(image_id):
-    with pytest.raises(InvalidRequest) as raised:
+    with pytest.raises(InvalidInput) as raised:
         record(image_id, FeedbackRequest(correct_label="shoe"), FakePredictions(DONE), FakeFeedbackStore())
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+    assert raised.value.code == "invalid_image_id"
 
 
 def test_request_defaults_and_whitespace_stripping():

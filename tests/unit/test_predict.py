@@ -1,8 +1,6 @@
 """upload.predict with fakes: reading the photo from the request, and the bounded wait for the classifier."""
 
-import copy
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -10,10 +8,11 @@ from urllib3 import encode_multipart_formdata
 
 from photomod_shared import ids
 from photomod_shared.clock import iso
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from photomod_shared.errors import FileTooLarge, MalformedRequest, MissingFile, UnsupportedMediaType
+from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Failure, Prediction
 from upload import predict, service
 from upload.models import UploadRequest
-from upload.predict import FileTooLarge, MalformedRequest, MissingFile, NotAnImage, Photo
+from upload.predict import Photo
 
 NOW = datetime(2026, 11, 26, 9, 14, 7, 250000, tzinfo=UTC)
 MAX_BYTES = 64 * 1024
@@ -58,7 +57,7 @@ def test_a_form_without_a_named_file_is_refused_as_missing_file(fields):
     with pytest.raises(MissingFile) as refused:
         predict.read_photo(body, content_type, MAX_BYTES)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "missing_file")
+    assert refused.value.code == "missing_file"
 
 
 @pytest.mark.parametrize(
@@ -80,7 +79,7 @@ def test_a_broken_form_is_refused_as_malformed(body, content_type):
     with pytest.raises(MalformedRequest) as refused:
         predict.read_photo(body, content_type, MAX_BYTES)
 
-    assert refused.value.status == HTTPStatus.BAD_REQUEST
+    assert refused.value.code == "malformed_request"
 
 
 def test_a_photo_over_the_limit_is_refused_with_413_in_a_form_and_as_a_body():
@@ -91,7 +90,7 @@ def test_a_photo_over_the_limit_is_refused_with_413_in_a_form_and_as_a_body():
     with pytest.raises(FileTooLarge) as as_body:
         predict.read_photo(JPEG + bytes(MAX_BYTES), "image/jpeg", MAX_BYTES)
 
-    assert in_form.value.status == as_body.value.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert in_form.value.code == as_body.value.code == "file_too_large"
     assert str(MAX_BYTES) in as_body.value.message
 
 
@@ -167,21 +166,22 @@ class FakePredictions:
         self.after_gets = after_gets
         self.gets = 0
 
-    def create_pending(self, item: dict[str, Any]) -> None:
-        assert item["image_id"] not in self.items
-        self.items[item["image_id"]] = {**item, "status": STATUS_PENDING}
+    def create_pending(self, prediction: Prediction) -> None:
+        assert prediction.image_id not in self.items
+        self.items[prediction.image_id] = {**prediction.to_item(), "status": STATUS_PENDING}
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
+    def get(self, image_id: str) -> Prediction | None:
         self.gets += 1
         if self.outcome is not None and self.gets > self.after_gets and image_id in self.items:
             self.items[image_id].update(self.outcome)
-        return copy.deepcopy(self.items.get(image_id))
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
 
-    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool:
+    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
         item = self.items.get(image_id)
         if item is None or item["status"] != STATUS_PENDING:
             return False
-        item.update(status=STATUS_FAILED, error=dict(error), classified_at=failed_at)
+        item.update(status=STATUS_FAILED, error=error.to_dict(), classified_at=failed_at)
         return True
 
 
@@ -242,10 +242,10 @@ def test_the_type_comes_from_the_bytes_not_from_what_the_client_declared():
 def test_a_file_that_is_not_an_image_is_refused_before_anything_is_recorded():
     store, predictions = FakeStore(), FakePredictions()
 
-    with pytest.raises(NotAnImage) as refused:
+    with pytest.raises(UnsupportedMediaType) as refused:
         run(Photo(b"just some text\n", "notes.txt"), store, predictions, FakeClock())
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "unsupported_media_type")
+    assert refused.value.code == "unsupported_media_type"
     assert store.objects == {} and predictions.items == {}
 
 

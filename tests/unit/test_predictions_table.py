@@ -1,20 +1,20 @@
-"""photomod_shared.predictions: DynamoDB value conversion, S3 sequencer ordering and the API view."""
+"""photomod_shared.prediction and .prediction_table: DynamoDB value conversion, S3 sequencer ordering and the
+API view."""
 
 from decimal import Decimal
 
 import pytest
 
-from photomod_shared.predictions import (
+from photomod_shared.prediction import (
     SEQUENCER_WIDTH,
     STATUS_DONE,
     STATUS_PENDING,
     EventStamp,
+    Prediction,
     comparable_event_time,
     comparable_sequencer,
-    from_dynamo,
-    prediction_view,
-    to_dynamo,
 )
+from photomod_shared.prediction_table import from_dynamo, to_dynamo
 
 # --- to_dynamo / from_dynamo -----------------------------------------------------------------------
 
@@ -141,7 +141,12 @@ def test_same_sequencer_and_time_is_a_duplicate_only_for_the_same_or_an_unknown_
     assert not other.is_duplicate_of(stored) and other.compare(stored) == 0  # the bucket decides (classify)
 
 
-# --- prediction_view -------------------------------------------------------------------------------
+# --- Prediction.view -------------------------------------------------------------------------------
+
+
+def prediction_view(item: dict) -> dict:
+    return Prediction.from_item(item).view()
+
 
 VIEW_FIELDS = {
     "image_id",

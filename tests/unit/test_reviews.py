@@ -3,14 +3,14 @@
 import base64
 import copy
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from photomod_shared.api import ApiError
-from photomod_shared.predictions import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.errors import DomainError
+from photomod_shared.prediction import Prediction
+from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from reviews import service
 from reviews.models import ReviewDecision
 
@@ -62,10 +62,11 @@ class FakeQueue:
         page = queue[start : start + limit]
         last = page[-1] if len(page) == limit else None
         key = {name: last[name] for name in ("image_id", REVIEW_QUEUE_ATTRIBUTE, "classified_at")} if last else None
-        return copy.deepcopy(page), key
+        return [Prediction.from_item(item) for item in page], key
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.items.get(image_id))
+    def get(self, image_id: str) -> Prediction | None:
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
 
     def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
         item = self.items.get(image_id)
@@ -136,10 +137,10 @@ def test_an_empty_queue_is_an_empty_page():
 
 @pytest.mark.parametrize("limit", [0, -1, 101])
 def test_a_page_size_outside_1_to_100_is_refused(limit):
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         list_page(FakeQueue(), limit=limit)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_limit")
+    assert refused.value.code == "invalid_limit"
 
 
 def encoded(value: Any) -> str:
@@ -168,10 +169,10 @@ def encoded(value: Any) -> str:
 def test_a_cursor_this_api_did_not_make_is_refused(cursor):
     queue = FakeQueue(in_review(1))
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         list_page(queue, cursor=cursor)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_cursor")
+    assert refused.value.code == "invalid_cursor"
     assert queue.pages == []  # never sent to DynamoDB
 
 
@@ -204,7 +205,7 @@ def test_settling_makes_the_decision_the_verdict_and_keeps_the_models():
             "decided_at": "2026-11-26T10:00:00.500Z",
         },
     }
-    stored = queue.get(image_id(1))
+    stored = queue.items[image_id(1)]
     assert (stored["verdict"], stored["model_verdict"]) == ("allow", "review")
     assert list_page(queue)["items"] == []  # out of the queue
 
@@ -213,14 +214,14 @@ def test_a_block_decision_is_recorded_the_same_way():
     queue = FakeQueue(in_review(1))
 
     assert settle(queue, 1, "block")["verdict"] == "block"
-    assert queue.get(image_id(1))["verdict"] == "block"
+    assert queue.items[image_id(1)]["verdict"] == "block"
 
 
 def test_settling_an_unknown_photo_is_404():
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         settle(FakeQueue(), 1)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.NOT_FOUND, "image_not_found")
+    assert refused.value.code == "image_not_found"
 
 
 @pytest.mark.parametrize(
@@ -237,10 +238,10 @@ def test_settling_an_unknown_photo_is_404():
 def test_settling_a_photo_that_is_not_in_review_is_409(item, reason):
     queue = FakeQueue(item)
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         settle(queue, 1)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.CONFLICT, "not_in_review")
+    assert refused.value.code == "not_in_review"
     assert reason in refused.value.message
 
 
@@ -248,22 +249,22 @@ def test_losing_a_race_to_another_moderator_is_409():
     queue = FakeQueue(in_review(1))
     queue.settle_fails = True  # the conditional write found it settled after our read
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         settle(queue, 1)
 
-    assert refused.value.status == HTTPStatus.CONFLICT
+    assert refused.value.code == "not_in_review"
 
 
 def test_a_decision_on_a_version_that_was_replaced_is_409_and_changes_nothing():
     # Given: the moderator looked at version-1; a newer upload was judged `review` again since.
     queue = FakeQueue(in_review(1, object_version="version-2"))
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         settle(queue, 1, "allow", seen="version-1")
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.CONFLICT, "version_changed")
+    assert refused.value.code == "version_changed"
     assert "version-2" in refused.value.message
-    assert queue.get(image_id(1))["verdict"] == "review"
+    assert queue.items[image_id(1)]["verdict"] == "review"
 
 
 def test_a_version_replaced_between_read_and_write_is_409_version_changed():
@@ -280,7 +281,7 @@ def test_a_version_replaced_between_read_and_write_is_409_version_changed():
 
     queue.get = get_then_replace  # type: ignore[method-assign]
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         settle(queue, 1, "allow")
 
     assert refused.value.code == "version_changed"
@@ -293,11 +294,11 @@ def test_a_listed_photo_without_a_judged_version_gets_no_link():
 
 
 def test_a_malformed_id_is_a_bad_request():
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         request = ReviewDecision(decision="allow", object_version="v1")
         service.settle_review("nope", request, predictions=FakeQueue(), now=NOW)
 
-    assert (refused.value.status, refused.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+    assert refused.value.code == "invalid_image_id"
 
 
 # --- ReviewDecision --------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 """upload.service and upload.storage with fakes: what is validated, recorded and presigned."""
 
-import copy
+import dataclasses
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -10,10 +9,11 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from photomod_shared import ids
-from photomod_shared.api import ApiError, ImageNotFound, InvalidRequest
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
+from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Failure, Prediction
 from upload import service
-from upload.models import EXTENSIONS_BY_CONTENT_TYPE, UploadRequest
+from upload.models import UploadRequest
+from upload.service import EXTENSIONS_BY_CONTENT_TYPE
 from upload.storage import ImageStore
 
 NOW = datetime(2026, 11, 26, 9, 14, 7, 250000, tzinfo=UTC)
@@ -41,18 +41,19 @@ class FakePredictions:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
 
-    def create_pending(self, item: dict[str, Any]) -> None:
-        assert item["image_id"] not in self.items
-        self.items[item["image_id"]] = {**item, "status": STATUS_PENDING}
+    def create_pending(self, prediction: Prediction) -> None:
+        assert prediction.image_id not in self.items
+        self.items[prediction.image_id] = {**prediction.to_item(), "status": STATUS_PENDING}
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.items.get(image_id))
+    def get(self, image_id: str) -> Prediction | None:
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
 
-    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool:
+    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
         item = self.items.get(image_id)
         if item is None or item["status"] != STATUS_PENDING:
             return False
-        item.update(status=STATUS_FAILED, error=dict(error), classified_at=failed_at)
+        item.update(status=STATUS_FAILED, error=error.to_dict(), classified_at=failed_at)
         return True
 
 
@@ -67,7 +68,8 @@ def predictions() -> FakePredictions:
 
 
 def create(request: UploadRequest, store: FakeStore, predictions: FakePredictions, now: datetime = NOW):
-    return service.create_upload(request, policy=POLICY, store=store, predictions=predictions, now=now)
+    created = service.create_upload(request, policy=POLICY, store=store, predictions=predictions, now=now)
+    return dataclasses.asdict(created)
 
 
 def jpeg_request(**overrides: Any) -> UploadRequest:
@@ -132,19 +134,20 @@ def test_content_types_are_matched_case_insensitively_and_presigned_lower_case(s
     "content_type", ["image/svg+xml", "application/pdf", "text/html", "image/jpeg; q=1", "image/*"]
 )
 def test_unsupported_content_types_are_refused_before_anything_is_recorded(store, predictions, content_type):
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(UnsupportedMediaType) as raised:
         create(jpeg_request(content_type=content_type), store, predictions)
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, "unsupported_media_type")
+    assert raised.value.code == "unsupported_media_type"
     assert content_type in raised.value.message
     assert predictions.items == {} and store.presigned == []
 
 
 def test_a_file_over_the_limit_is_refused(store, predictions):
-    with pytest.raises(ApiError) as raised:
+    # An invalid request (400), unlike a /predict body over the limit (413, photomod_shared.errors.FileTooLarge).
+    with pytest.raises(UploadTooLarge) as raised:
         create(jpeg_request(size=POLICY.max_bytes + 1), store, predictions)
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, "file_too_large")
+    assert isinstance(raised.value, InvalidInput) and raised.value.code == "file_too_large"
     assert predictions.items == {} and store.presigned == []
 
 
@@ -175,22 +178,22 @@ def test_malformed_requests_fail_validation(fields):
 
 
 def get(image_id: str, store: FakeStore, predictions: FakePredictions, now: datetime = NOW) -> dict[str, Any]:
-    return service.get_prediction(image_id, store=store, predictions=predictions, now=now)
+    return service.get_prediction(image_id, store=store, predictions=predictions, now=now).view()
 
 
 @pytest.mark.parametrize("image_id", ["abc", "9F2C1E4B7A6D4C3E8B1A0F9E8D7C6B5A", "../uploads", ""])
 def test_get_prediction_refuses_malformed_ids_with_400(store, predictions, image_id):
-    with pytest.raises(InvalidRequest) as raised:
+    with pytest.raises(InvalidInput) as raised:
         get(image_id, store, predictions)
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, "invalid_image_id")
+    assert raised.value.code == "invalid_image_id"
 
 
 def test_get_prediction_of_an_unknown_image_is_404(store, predictions):
     with pytest.raises(ImageNotFound) as raised:
         get(ids.new_image_id(), store, predictions)
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.NOT_FOUND, "image_not_found")
+    assert raised.value.code == "image_not_found"
 
 
 def test_a_fresh_upload_reads_as_pending_without_looking_for_the_object(store, predictions):
@@ -263,7 +266,7 @@ def test_a_classified_upload_is_never_checked_for_arrival(store, predictions):
 
 
 def find(key: str | None, store: FakeStore, predictions: FakePredictions) -> dict[str, Any]:
-    return service.find_prediction_by_key(key, store=store, predictions=predictions, now=NOW)
+    return service.find_prediction_by_key(key, store=store, predictions=predictions, now=NOW).view()
 
 
 def test_find_by_key_returns_the_drop_folder_prediction(store, predictions):
@@ -278,16 +281,16 @@ def test_find_by_key_returns_the_drop_folder_prediction(store, predictions):
 
 @pytest.mark.parametrize(("key", "code"), [(None, "missing_key"), ("", "missing_key"), ("photos/a.jpg", "invalid_key")])
 def test_find_by_key_refuses_missing_and_foreign_keys(store, predictions, key, code):
-    with pytest.raises(InvalidRequest) as raised:
+    with pytest.raises(InvalidInput) as raised:
         find(key, store, predictions)
 
-    assert (raised.value.status, raised.value.code) == (HTTPStatus.BAD_REQUEST, code)
+    assert raised.value.code == code
 
 
 def test_find_by_key_only_accepts_drop_folder_keys_not_upload_keys(store, predictions):
     image_id = create(jpeg_request(), store, predictions)["image_id"]
 
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidInput):
         find(f"uploads/{image_id}.jpg", store, predictions)
 
 
@@ -295,7 +298,7 @@ def test_find_by_key_of_an_unseen_object_is_404_naming_the_key(store, prediction
     with pytest.raises(ImageNotFound) as raised:
         find("incoming/not-yet.jpg", store, predictions)
 
-    assert raised.value.status == HTTPStatus.NOT_FOUND
+    assert raised.value.code == "image_not_found"
     assert "incoming/not-yet.jpg" in raised.value.message
 
 

@@ -5,20 +5,25 @@ The model, policy and clients are built at cold start, once per execution enviro
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.labels import ClassIndex
 from classify.model import load_classifier
+from classify.models import photo_events
 from classify.policy import ModerationPolicy
 from classify.safety import load_safety_model
 from classify.service import Classification, Message, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import PhotoBucket
 from classify.telemetry import PowertoolsTelemetry
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.prediction_table import PredictionTable
 
 logger = Logger()
+# The domain modules log with the standard library (logging.getLogger(__name__)): their records go out through
+# the Powertools Logger's handler and JSON format, with the invocation's context.
+copy_config_to_registered_loggers(source_logger=logger, include={"classify"})
 tracer = Tracer()
 metrics = Metrics()
 settings = ClassifySettings.from_environment()
@@ -35,6 +40,7 @@ work = Classification(
     ),
     policy=ModerationPolicy.from_file(class_index=class_index),
     class_index=class_index,
+    read_events=photo_events,
     limits=settings.limits,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,

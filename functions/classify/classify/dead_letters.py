@@ -12,59 +12,34 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from classify.events import MalformedNotification, photo_events
+from classify.events import MalformedNotification
+from classify.models import photo_events
+from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.predictions import STATUS_FAILED, EventStamp, PredictionTable
+from photomod_shared.prediction_table import PredictionTable
 
 logger = Logger()
 # A batch where every record failed is answered like any other (each record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
 
-RETRIES_EXHAUSTED = {
-    "code": "retries_exhausted",
-    "message": "classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
-}
-
-
-def fail_dead_letter(body: str, table: PredictionTable) -> int:
-    """Records a final failure unless the photo was classified after all (the same or a newer event).
-
-    Returns how many photos it failed.
-    """
-    now, failed = iso(utc_now()), 0
-    for event in photo_events(body):
-        try:
-            image_id = ids.image_id_for_key(event.key)
-        except ids.UnrecognisedKey:
-            continue
-        attributes = {
-            "status": STATUS_FAILED,
-            "error": RETRIES_EXHAUSTED,
-            "s3_key": event.key,
-            "source": ids.source_for_key(event.key),
-            "classified_at": now,
-        }
-        stamp = EventStamp(event.sequencer, event.event_time, event.version_id)
-        # This event's own result (whatever version it judged) stays: only an older upload's is replaced.
-        if table.record_outcome(image_id, stamp, attributes, now, replace_same_order=False):
-            failed += 1
-            logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})
-    return failed
-
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        failed = fail_dead_letter(record.body, predictions)
+        events = photo_events(record.body)
     except MalformedNotification:
         # Retrying cannot make it readable: logged, and deleted from the queue.
         logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
         return
+    failed = fail_exhausted_photos(events, predictions, iso(utc_now()))
+    for event in failed:
+        image_id = ids.image_id_for_key(event.key)
+        logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})
     if failed:
         # The same metric the classifier writes for its failures (classify.telemetry), by reason.
-        with single_metric(name="PhotosFailed", unit=MetricUnit.Count, value=failed) as metric:
-            metric.add_dimension(name="reason", value=RETRIES_EXHAUSTED["code"])
+        with single_metric(name="PhotosFailed", unit=MetricUnit.Count, value=len(failed)) as metric:
+            metric.add_dimension(name="reason", value=RETRIES_EXHAUSTED.code)
 
 
 @logger.inject_lambda_context

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classify.events import MalformedNotification, PhotoEvent, photo_events
+from classify.events import MalformedNotification, PhotoEvent
 from classify.imaging import (
     MODEL_DRAFT_TO,
     ImageLimits,
@@ -49,7 +49,7 @@ from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, safety_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, EventStamp, comparable_event_time
+from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_event_time
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +86,9 @@ class PhotoReader(Protocol):
 class Predictions(Protocol):
     def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]: ...
 
-    def record_outcome(self, image_id: str, event: EventStamp, attributes: dict[str, Any], created_at: str) -> bool: ...
+    def record_outcome(self, outcome: Prediction, event: EventStamp, created_at: str) -> bool: ...
 
-    def count_solo_attempt(self, image_id: str, attempt: str, item: dict[str, Any]) -> int: ...
+    def count_solo_attempt(self, attempt: str, first: Prediction) -> int: ...
 
     def forget_solo_attempts(self, image_id: str) -> None: ...
 
@@ -142,14 +142,27 @@ class Message:
 
 
 @dataclass
+class Pace:
+    """This environment's pace, for deciding what still fits: the last read+decode, the last forward pass of a
+    batch (per photo) and of one photo alone. Kept apart: one photo alone costs several times its share of
+    a batch's pass, and judging a batch by it would hand back batches that fit."""
+
+    last_load_s: float = 0.0
+    batch_pass_per_photo_s: float = 0.0
+    solo_pass_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Classification:
-    """Everything classify_messages needs besides the messages."""
+    """Everything classify_messages needs besides the messages: built once, at cold start (classify.app)."""
 
     photos: PhotoReader
     predictions: Predictions
     model: Model
     policy: ModerationPolicy
     class_index: ClassIndex
+    # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
+    read_events: Callable[[str], list[PhotoEvent]]
     limits: ImageLimits = field(default_factory=ImageLimits)
     resize_method: str = "nearest"
     top_k: int = 5
@@ -161,12 +174,8 @@ class Classification:
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
     telemetry: Telemetry = field(default_factory=NoTelemetry)
-    # This environment's pace, for deciding what still fits: the last read+decode, the last forward pass of a
-    # batch (per photo) and of one photo alone. Kept apart: one photo alone costs several times its share of
-    # a batch's pass, and judging a batch by it would hand back batches that fit.
-    last_load_s: float = 0.0
-    batch_pass_per_photo_s: float = 0.0
-    solo_pass_s: float = 0.0
+    # What this environment has measured so far (the one part that changes between invocations).
+    pace: Pace = field(default_factory=Pace)
 
 
 @dataclass
@@ -225,7 +234,7 @@ def classify_messages(
     photos: dict[str, _Photo] = {}
     for message in messages:
         try:
-            events = photo_events(message.body)
+            events = work.read_events(message.body)
         except MalformedNotification:
             logger.exception(
                 "malformed notification in message %s; leaving it for the dead-letter queue", message.message_id
@@ -240,7 +249,7 @@ def classify_messages(
     first_time = [photo for photo in fresh if photo.receive_count <= 1]
     # Suspects first, smallest first: each is written before the next starts, so a crash loses no other result.
     for position, photo in enumerate(suspects):
-        if position and time_left_s() < RESERVE_S + work.last_load_s + work.solo_pass_s:
+        if position and time_left_s() < RESERVE_S + work.pace.last_load_s + work.pace.solo_pass_s:
             logger.warning("no time left to classify %s alone; handing it back", photo.event.key)
             retry.add(photo.message_id)
             continue
@@ -324,14 +333,14 @@ def _classify_together(
             logger.warning("no time left to classify %d photo(s); handing them back", len(decoded) - fits)
             retry.update(photo.message_id for photo in decoded[fits:])
             decoded = [photo for photo in decoded[:fits] if photo.message_id not in retry]
-        outcomes: list[tuple[_Photo, dict[str, Any]]] = []
+        outcomes: list[tuple[_Photo, Prediction]] = []
         for photo, row in _predict_isolating(decoded, work):
             if row is None:
                 logger.error("the forward pass fails for %s alone; retrying it on its own", photo.event.key)
                 retry.add(photo.message_id)
             else:
-                outcomes.append((photo, _done_attributes(row, photo.safety_scores, work)))
-        outcomes.extend((photo, _failed_attributes(photo.rejection, work)) for photo in photos if photo.rejection)
+                outcomes.append((photo, _done(photo, row, photo.safety_scores, work)))
+        outcomes.extend((photo, _failed(photo, photo.rejection, work)) for photo in photos if photo.rejection)
         # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
         stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work), outcomes)
         retry.update(photo.message_id for (photo, _), written in zip(outcomes, stored, strict=True) if not written)
@@ -341,9 +350,9 @@ def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
     """How many decoded photos one forward pass can take and still leave the reserve for the writes."""
     if math.isinf(time_left):  # no deadline (no Lambda context: benchmarks, scripts)
         return count
-    if work.batch_pass_per_photo_s <= 0 or count <= 1:
-        return count if count <= 1 or time_left >= RESERVE_S + work.batch_pass_per_photo_s else 0
-    return max(0, min(count, int((time_left - RESERVE_S) / work.batch_pass_per_photo_s)))
+    if work.pace.batch_pass_per_photo_s <= 0 or count <= 1:
+        return count if count <= 1 or time_left >= RESERVE_S + work.pace.batch_pass_per_photo_s else 0
+    return max(0, min(count, int((time_left - RESERVE_S) / work.pace.batch_pass_per_photo_s)))
 
 
 def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple[_Photo, np.ndarray | None]]:
@@ -361,9 +370,9 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
                     photo.safety_scores = safety_row
             elapsed = time.perf_counter() - started
             if len(photos) > 1:
-                work.batch_pass_per_photo_s = elapsed / len(photos)
+                work.pace.batch_pass_per_photo_s = elapsed / len(photos)
             else:
-                work.solo_pass_s = elapsed
+                work.pace.solo_pass_s = elapsed
             work.telemetry.batch_inferred(len(photos), elapsed * 1000)
         return list(zip(photos, rows, strict=True))
     except Exception:
@@ -380,9 +389,8 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
 def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_left_s: Callable[[], float]) -> None:
     """Classifies a photo whose earlier delivery ended without an answer, with nothing else in memory."""
     try:
-        attempts = work.predictions.count_solo_attempt(
-            photo.image_id, photo.attempt, {"s3_key": photo.event.key, "source": ids.source_for_key(photo.event.key)}
-        )
+        first = Prediction.pending(photo.image_id, s3_key=photo.event.key, source=ids.source_for_key(photo.event.key))
+        attempts = work.predictions.count_solo_attempt(photo.attempt, first)
     except Exception:
         logger.exception("could not count the attempt for %s, will retry", photo.event.key)
         retry.add(photo.message_id)
@@ -392,26 +400,26 @@ def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_l
         photo.decode_bytes = photo.decode_bytes or _estimate_from_store(photo, work)
         code = TOO_LARGE_FOR_MEMORY if _is_large(photo, work) else CRASHED_CLASSIFIER
         logger.error("%s crashed the classifier twice; recording it as failed (%s)", photo.event.key, code)
-        if not _write(photo, _crash_attributes(code, photo, work), work):
+        if not _write(photo, _crashed(code, photo, work), work):
             retry.add(photo.message_id)
         return
-    outcome = _load(photo, work, DecodeBudget(work.decode_budget_bytes), time_left_s)
-    if outcome is not None:
-        logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
+    unread = _load(photo, work, DecodeBudget(work.decode_budget_bytes), time_left_s)
+    if unread is not None:
+        logger.warning("could not read %s, will retry: %r", photo.event.key, unread)
         _forget_attempts(photo, work)
         retry.add(photo.message_id)
         return
     if photo.rejection is not None:
-        attributes = _failed_attributes(photo.rejection, work)
+        outcome = _failed(photo, photo.rejection, work)
     else:
         [(_, row)] = _predict_isolating([photo], work)
         if row is None:
             # Failed in its batch and again alone: it will not pass. Its own reason, not its neighbours'.
             error = ImageRejected(CLASSIFIER_ERROR, "the classifier fails on this photo, alone and in its batch")
-            attributes = _failed_attributes(error, work)
+            outcome = _failed(photo, error, work)
         else:
-            attributes = _done_attributes(row, photo.safety_scores, work)
-    if not _write(photo, attributes, work):
+            outcome = _done(photo, row, photo.safety_scores, work)
+    if not _write(photo, outcome, work):
         _forget_attempts(photo, work)
         retry.add(photo.message_id)
 
@@ -436,13 +444,13 @@ def _estimate_from_store(photo: _Photo, work: Classification) -> int:
     return estimated_decode_bytes(stored.data)
 
 
-def _crash_attributes(code: str, photo: _Photo, work: Classification) -> dict[str, Any]:
+def _crashed(code: str, photo: _Photo, work: Classification) -> Prediction:
     size = f" (decoding it takes about {photo.decode_bytes // (1024 * 1024)} MiB)" if photo.decode_bytes else ""
     messages = {
         TOO_LARGE_FOR_MEMORY: f"the photo is too large to classify within the classifier's memory{size}",
         CRASHED_CLASSIFIER: f"the classifier crashed twice on this photo{size}",
     }
-    return _failed_attributes(ImageRejected(code, messages[code]), work)
+    return _failed(photo, ImageRejected(code, messages[code]), work)
 
 
 # ---------------------------------------------------------------------------- shared steps
@@ -453,7 +461,7 @@ def _load(
 ) -> Exception | None:
     """Reads and decodes one photo; returns the exception to retry on, if any."""
     try:
-        if time_left_s() < RESERVE_S + work.batch_pass_per_photo_s:
+        if time_left_s() < RESERVE_S + work.pace.batch_pass_per_photo_s:
             raise OutOfTime(photo.event.key)
         started = time.perf_counter()
         with work.telemetry.span("s3_read"):
@@ -468,7 +476,7 @@ def _load(
             photo.pixels = preprocess(image, work.resize_method)
             if work.safety is not None:
                 photo.safety_pixels = work.safety.preprocess(image)
-        work.last_load_s = read_s + time.perf_counter() - started
+        work.pace.last_load_s = read_s + time.perf_counter() - started
     except ImageRejected as rejection:
         photo.rejection = rejection
     except ObjectMissing:
@@ -492,51 +500,51 @@ def _draft_to(work: Classification) -> tuple[int, int] | None:
     return MODEL_DRAFT_TO if work.safety is None else None
 
 
-def _done_attributes(probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> dict[str, Any]:
+def _done(photo: _Photo, probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> Prediction:
     labels = top_k(probabilities, work.class_index, work.top_k)
     verdict = work.policy.decide(probabilities, safety)
-    return {
-        "status": STATUS_DONE,
-        "prediction": labels[0].label,
-        "score": round(labels[0].score, 4),
-        "labels": [{"label": label.label, "wnid": label.wnid, "score": round(label.score, 6)} for label in labels],
-        "verdict": verdict.action,
-        "verdict_reasons": verdict.to_dict()["reasons"],
-        "policy_version": verdict.policy_version,
-        "model": work.model.info.to_dict(),
-        "safety": safety_result(safety, work.safety.info) if safety is not None and work.safety else None,
-        "error": None,
-    }
+    return Prediction.done(
+        photo.image_id,
+        s3_key=photo.event.key,
+        object_etag=photo.event.etag,
+        prediction=labels[0].label,
+        score=round(labels[0].score, 4),
+        labels=[{"label": label.label, "wnid": label.wnid, "score": round(label.score, 6)} for label in labels],
+        verdict=verdict.action,
+        verdict_reasons=verdict.to_dict()["reasons"],
+        policy_version=verdict.policy_version,
+        model=work.model.info.to_dict(),
+        safety=safety_result(safety, work.safety.info) if safety is not None and work.safety else None,
+    )
 
 
-def _failed_attributes(rejection: ImageRejected | None, work: Classification) -> dict[str, Any]:
-    error = {"code": rejection.code, "message": rejection.message} if rejection else None
-    return {"status": STATUS_FAILED, "error": error, "model": work.model.info.to_dict()}
+def _failed(photo: _Photo, rejection: ImageRejected | None, work: Classification) -> Prediction:
+    return Prediction.failed(
+        photo.image_id,
+        s3_key=photo.event.key,
+        object_etag=photo.event.etag,
+        error=Failure(rejection.code, rejection.message) if rejection else None,
+        model=work.model.info.to_dict(),
+    )
 
 
-def _write(photo: _Photo, attributes: dict[str, Any], work: Classification) -> bool:
+def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
     """Stores the outcome; False if it could not be stored and the message must be retried."""
     classified_at = work.clock()
     now = iso(classified_at)
-    attributes = {
-        **attributes,
-        "s3_key": photo.event.key,
-        "source": ids.source_for_key(photo.event.key),
-        "object_etag": photo.event.etag,
-        "classified_at": now,
-    }
+    outcome = outcome.classified(now)
     try:
         with work.telemetry.span("write"):
-            written = work.predictions.record_outcome(photo.image_id, photo.stamp, attributes, now)
+            written = work.predictions.record_outcome(outcome, photo.stamp, now)
     except Exception:
         logger.exception("could not store the result for %s, will retry", photo.event.key)
         return False
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
-    elif attributes["status"] == STATUS_DONE:
-        work.telemetry.photo_classified(attributes["verdict"], _since_upload_ms(photo, classified_at))
+    elif outcome.is_done:
+        work.telemetry.photo_classified(str(outcome.verdict), _since_upload_ms(photo, classified_at))
     else:
-        work.telemetry.photo_failed((attributes.get("error") or {}).get("code", "unknown"))
+        work.telemetry.photo_failed(outcome.error.code if outcome.error else "unknown")
     return True
 
 

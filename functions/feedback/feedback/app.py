@@ -1,7 +1,9 @@
 """Feedback function: shoppers report wrong predictions (REST API via API Gateway)."""
 
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from http import HTTPStatus
+from typing import Annotated
 from urllib.parse import urlencode
 
 import boto3
@@ -16,23 +18,43 @@ from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
 from feedback.storage import FeedbackTable
-from photomod_shared.api import create_resolver, error_responses, public_url
+from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
 from photomod_shared.clock import utc_now
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.errors import ImageNotFound, InvalidInput
+from photomod_shared.prediction_table import PredictionTable
+
+# Every domain error this function answers, and its status.
+ERROR_STATUSES: ErrorStatuses = {
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    ImageNotFound: HTTPStatus.NOT_FOUND,
+}
 
 logger = Logger()
 settings = FeedbackSettings.from_environment()
 # A page's next-page headers, for an analysts' page on the web origin.
-app = create_resolver(settings.web_origin, expose_headers=["Link", "X-Next-Cursor", "Content-Disposition"])
+app = create_resolver(
+    settings.web_origin, ERROR_STATUSES, expose_headers=["Link", "X-Next-Cursor", "Content-Disposition"]
+)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    predictions: PredictionTable
+    feedback: FeedbackTable
+
+    @classmethod
+    def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
+        dynamodb = boto3.resource("dynamodb")
+        return cls(
+            PredictionTable(dynamodb.Table(settings.predictions_table)),
+            FeedbackTable(dynamodb.Table(settings.feedback_table)),
+        )
 
 
 @cache
-def collaborators() -> dict[str, Any]:
-    dynamodb = boto3.resource("dynamodb")
-    return {
-        "predictions": PredictionTable(dynamodb.Table(settings.predictions_table)),
-        "feedback": FeedbackTable(dynamodb.Table(settings.feedback_table)),
-    }
+def dependencies() -> Dependencies:
+    """Built once per process, on the first request (importing the module makes no clients)."""
+    return Dependencies.from_settings(settings)
 
 
 @app.post(
@@ -41,7 +63,9 @@ def collaborators() -> dict[str, Any]:
 def post_feedback(
     image_id: Annotated[str, Path(max_length=64)], request: FeedbackRequest
 ) -> Response[FeedbackRecorded]:
-    recorded = record_feedback(image_id, request, now=utc_now(), **collaborators())
+    recorded = record_feedback(
+        image_id, request, now=utc_now(), predictions=dependencies().predictions, feedback=dependencies().feedback
+    )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))
 
@@ -78,7 +102,7 @@ def export_feedback_csv(
         Query(max_length=export.MAX_CURSOR_LENGTH, description="Opaque; from the previous page's X-Next-Cursor"),
     ] = None,
 ) -> Response[str]:
-    page = export.export_feedback_page(collaborators()["feedback"], limit=limit, cursor=cursor)
+    page = export.export_feedback_page(dependencies().feedback, limit=limit, cursor=cursor)
     headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
     if page.next_cursor:
         query = urlencode({"limit": limit, "cursor": page.next_cursor})

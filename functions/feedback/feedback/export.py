@@ -5,8 +5,6 @@ API Gateway (REST, Lambda proxy) cannot stream, so the export is paged: each pag
 Rows come in table order (DynamoDB Scan order), not by time: sort in the spreadsheet.
 """
 
-import base64
-import binascii
 import csv
 import io
 import itertools
@@ -17,7 +15,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from photomod_shared import ids
-from photomod_shared.api import InvalidRequest
+from photomod_shared.cursors import decode_cursor as decode_key
+from photomod_shared.cursors import encode_cursor as encode_key
+from photomod_shared.errors import InvalidCursor, InvalidInput
 
 COLUMNS = (
     "image_id",
@@ -48,10 +48,6 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # The feedback table's key: where a page ended, so the next one can start right after it.
 _KEY = ("image_id", "feedback_id")
 _MAX_FEEDBACK_ID_LENGTH = 100
-
-
-class InvalidCursor(InvalidRequest):
-    code = "invalid_cursor"
 
 
 class FeedbackReader(Protocol):
@@ -95,27 +91,18 @@ def csv_row(item: Mapping[str, Any]) -> list[str]:
 
 
 def encode_cursor(item: Mapping[str, Any]) -> str:
-    key = {name: item[name] for name in _KEY}
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    """The cursor of the page that starts right after `item`."""
+    return encode_key({name: item[name] for name in _KEY})
 
 
 def decode_cursor(cursor: str) -> dict[str, str]:
     """The key a cursor resumes after; InvalidCursor for anything this module did not write."""
-    invalid = InvalidCursor("cursor is not one this API returned; start again without it")
+    message = "cursor is not one this API returned; start again without it"
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid from None
-    if (
-        not isinstance(key, dict)
-        or set(key) != set(_KEY)
-        or not all(isinstance(value, str) for value in key.values())
-        or not ids.is_image_id(key["image_id"])
-        or not 0 < len(key["feedback_id"]) <= _MAX_FEEDBACK_ID_LENGTH
-    ):
-        raise invalid
+        raise InvalidCursor(message)
+    key = decode_key(cursor, _KEY, message=message)
+    if not ids.is_image_id(key["image_id"]) or not 0 < len(key["feedback_id"]) <= _MAX_FEEDBACK_ID_LENGTH:
+        raise InvalidCursor(message)
     return key
 
 
@@ -133,7 +120,7 @@ def export_feedback_page(
 ) -> CsvPage:
     """One page of the feedback export: a header row and up to `limit` rows, and the cursor of the next page."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
     start_after = decode_cursor(cursor) if cursor else None
     # One item more than the page holds tells whether another page follows, without an empty last page.
     items = list(itertools.islice(feedback.scan(max_items=limit + 1, start_after=start_after), limit + 1))

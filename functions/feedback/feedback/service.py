@@ -4,16 +4,25 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
-from feedback.models import FeedbackRequest
-from photomod_shared.api import stored_image
 from photomod_shared.clock import iso
-from photomod_shared.predictions import STATUS_DONE
+from photomod_shared.prediction import PredictionLookup, find_prediction
 
 
-class Predictions(Protocol):
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
-
+class Predictions(PredictionLookup, Protocol):
     def report_by_shopper(self, image_id: str, reported_at: str) -> bool: ...
+
+
+class FeedbackRequest(Protocol):
+    """What the shopper says (the HTTP layer has validated each field)."""
+
+    @property
+    def correct_label(self) -> str: ...
+
+    @property
+    def comment(self) -> str: ...
+
+    @property
+    def inappropriate(self) -> bool: ...
 
 
 class FeedbackStore(Protocol):
@@ -28,7 +37,7 @@ def record_feedback(
     A report that the photo is inappropriate also sends a classified photo back to the moderators' queue
     (see `PredictionTable.report_by_shopper` for when it is only counted).
     """
-    prediction = stored_image(image_id, predictions)
+    prediction = find_prediction(image_id, predictions)
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
@@ -36,12 +45,12 @@ def record_feedback(
         {
             "image_id": image_id,
             "feedback_id": feedback_id,
-            "s3_key": prediction.get("s3_key"),
-            "prediction": prediction.get("prediction"),
-            "score": prediction.get("score"),
-            "verdict": prediction.get("verdict"),
-            "safety": prediction.get("safety"),
-            "status_at_feedback": prediction.get("status"),
+            "s3_key": prediction.s3_key,
+            "prediction": prediction.prediction,
+            "score": prediction.score,
+            "verdict": prediction.verdict,
+            "safety": prediction.safety,
+            "status_at_feedback": prediction.status,
             "correct_label": request.correct_label,
             "comment": request.comment,
             "inappropriate": request.inappropriate,
@@ -50,9 +59,7 @@ def record_feedback(
     )
     # After the feedback is stored, so a report is never lost even if the queue update fails.
     sent_to_review = (
-        request.inappropriate
-        and prediction.get("status") == STATUS_DONE
-        and predictions.report_by_shopper(image_id, created_at)
+        request.inappropriate and prediction.is_done and predictions.report_by_shopper(image_id, created_at)
     )
     return {
         "feedback_id": feedback_id,

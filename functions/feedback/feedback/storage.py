@@ -1,7 +1,7 @@
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from photomod_shared.predictions import from_dynamo, to_dynamo
+from photomod_shared.prediction_table import from_dynamo, to_dynamo
 
 
 class FeedbackTable:

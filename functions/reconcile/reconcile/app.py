@@ -1,9 +1,9 @@
 """Reconcile function: on an EventBridge schedule, settles photos pending too long (see service.py)."""
 
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -21,24 +21,38 @@ metrics = Metrics()
 settings = ReconcileSettings.from_environment()
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    rows: PendingRows
+    photos: PhotoBucket
+    notifications: ClassifyQueue
+
+    @classmethod
+    def from_settings(cls, settings: ReconcileSettings) -> "Dependencies":
+        """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL."""
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        return cls(
+            rows=PendingRows(boto3.resource("dynamodb").Table(settings.predictions_table)),
+            photos=PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
+            notifications=ClassifyQueue(
+                boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
+            ),
+        )
+
+
 @cache
-def collaborators() -> dict[str, Any]:
-    """boto3 clients built once per process, on first use; the endpoint comes from AWS_ENDPOINT_URL."""
-    region = os.environ.get("AWS_REGION", "us-east-1")
-    return {
-        "rows": PendingRows(boto3.resource("dynamodb").Table(settings.predictions_table)),
-        "photos": PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
-        "notifications": ClassifyQueue(
-            boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
-        ),
-    }
+def dependencies() -> Dependencies:
+    """Built once per process, on the first invocation."""
+    return Dependencies.from_settings(settings)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = reconcile(
-        **collaborators(),
+        rows=dependencies().rows,
+        photos=dependencies().photos,
+        notifications=dependencies().notifications,
         now=utc_now(),
         pending_after=timedelta(seconds=settings.pending_after_seconds),
         max_requeues=settings.max_requeues,

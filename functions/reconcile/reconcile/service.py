@@ -19,23 +19,20 @@ from typing import Any, Protocol
 
 from photomod_shared import ids
 from photomod_shared.clock import iso, parse_iso
+from photomod_shared.prediction import Failure, Prediction
 
 # How long after a presigned upload expires before a missing object counts as never sent (as the upload
 # function decides when polled).
 ARRIVAL_GRACE = timedelta(seconds=60)
 
-UPLOAD_NOT_RECEIVED = {
-    "code": "upload_not_received",
-    "message": "the presigned upload expired before the photo arrived",
-}
-OBJECT_MISSING = {"code": "object_missing", "message": "the photo was deleted before it could be classified"}
+UPLOAD_NOT_RECEIVED = Failure("upload_not_received", "the presigned upload expired before the photo arrived")
+OBJECT_MISSING = Failure("object_missing", "the photo was deleted before it could be classified")
 
 
-def not_classified(times: int) -> dict[str, str]:
-    return {
-        "code": "not_classified",
-        "message": f"the photo's notification was sent again {times} times and it was still not classified",
-    }
+def not_classified(times: int) -> Failure:
+    return Failure(
+        "not_classified", f"the photo's notification was sent again {times} times and it was still not classified"
+    )
 
 
 @dataclass(frozen=True)
@@ -54,15 +51,15 @@ class Photos(Protocol):
 
 
 class Rows(Protocol):
-    def pending(self) -> Iterable[dict[str, Any]]: ...
+    def pending(self) -> Iterable[Prediction]: ...
 
     def known_ids(self, image_ids: list[str]) -> set[str]: ...
 
-    def create_pending(self, item: dict[str, Any]) -> bool: ...
+    def create_pending(self, prediction: Prediction) -> bool: ...
 
     def note_requeued(self, image_id: str, times: int, at: str) -> bool: ...
 
-    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool: ...
+    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool: ...
 
 
 class Notifications(Protocol):
@@ -98,14 +95,14 @@ def reconcile(
     return report
 
 
-def _looked_at_since(row: dict[str, Any], cutoff: datetime) -> bool:
+def _looked_at_since(row: Prediction, cutoff: datetime) -> bool:
     """Pending for less than the threshold, or re-queued less than the threshold ago."""
-    last = row.get("requeued_at") or row.get("created_at")
+    last = row.requeued_at or row.created_at
     return not last or parse_iso(last) > cutoff
 
 
 def _settle(
-    row: dict[str, Any],
+    row: Prediction,
     rows: Rows,
     photos: Photos,
     notifications: Notifications,
@@ -113,21 +110,21 @@ def _settle(
     max_requeues: int,
     report: ReconcileReport,
 ) -> None:
-    image_id, key = row["image_id"], row.get("s3_key")
+    image_id, key = row.image_id, row.s3_key
     photo = photos.head(key) if key else None
     if photo is None:
-        expires_at = row.get("upload_expires_at")
+        expires_at = row.upload_expires_at
         if expires_at and now <= parse_iso(expires_at) + ARRIVAL_GRACE:
             return  # the presigned upload may still arrive
-        error = UPLOAD_NOT_RECEIVED if row.get("source") == ids.SOURCE_UPLOAD else OBJECT_MISSING
+        error = UPLOAD_NOT_RECEIVED if row.source == ids.SOURCE_UPLOAD else OBJECT_MISSING
         if rows.fail_if_pending(image_id, error, iso(now)):
-            report.failed[image_id] = error["code"]
+            report.failed[image_id] = error.code
         return
-    times = int(row.get("requeue_count") or 0)
+    times = int(row.requeue_count or 0)
     if times >= max_requeues:
         error = not_classified(times)
         if rows.fail_if_pending(image_id, error, iso(now)):
-            report.failed[image_id] = error["code"]
+            report.failed[image_id] = error.code
         return
     # Counted first: a crash after sending leaves an undercount, never an endless loop.
     if rows.note_requeued(image_id, times + 1, iso(now)):
@@ -154,14 +151,14 @@ def _adopt_drop_folder_orphans(
         if image_id in known:
             continue
         created = rows.create_pending(
-            {
-                "image_id": image_id,
-                "s3_key": photo.key,
-                "source": ids.SOURCE_DROP_FOLDER,
-                "created_at": iso(photo.last_modified),
-                "requeue_count": 1,
-                "requeued_at": iso(now),
-            }
+            Prediction.pending(
+                image_id,
+                s3_key=photo.key,
+                source=ids.SOURCE_DROP_FOLDER,
+                created_at=iso(photo.last_modified),
+                requeue_count=1,
+                requeued_at=iso(now),
+            )
         )
         if created:  # else the classifier wrote its row meanwhile
             notifications.requeue(photo)

@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from photomod_shared.clock import iso
-from photomod_shared.predictions import STATUS_PENDING, PredictionTable, from_dynamo
+from photomod_shared.prediction import STATUS_PENDING, Failure, Prediction
+from photomod_shared.prediction_table import PredictionTable, from_dynamo
 from reconcile.service import StoredObject
 
 # A notification the reconciler sends sorts before any S3 sequencer, so a late original still counts.
@@ -23,10 +24,10 @@ class PendingRows:
         self._table = table
         self._predictions = PredictionTable(table)
 
-    def pending(self) -> Iterator[dict[str, Any]]:
+    def pending(self) -> Iterator[Prediction]:
         request: dict[str, Any] = {
             "FilterExpression": "#status = :pending",
-            "ProjectionExpression": "image_id, s3_key, #source, created_at, upload_expires_at, requeue_count, "
+            "ProjectionExpression": "image_id, #status, s3_key, #source, created_at, upload_expires_at, requeue_count, "
             "requeued_at",
             "ExpressionAttributeNames": {"#status": "status", "#source": "source"},
             "ExpressionAttributeValues": {":pending": STATUS_PENDING},
@@ -34,7 +35,7 @@ class PendingRows:
         while True:
             response = self._table.scan(**request)
             for item in response.get("Items", []):
-                yield from_dynamo(item)
+                yield Prediction.from_item(from_dynamo(item))
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -55,9 +56,9 @@ class PendingRows:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def create_pending(self, item: dict[str, Any]) -> bool:
+    def create_pending(self, prediction: Prediction) -> bool:
         try:
-            self._predictions.create_pending(item)
+            self._predictions.create_pending(prediction)
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -75,7 +76,7 @@ class PendingRows:
             return False
         return True
 
-    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool:
+    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
         return self._predictions.fail_if_pending(image_id, error, failed_at)
 
 

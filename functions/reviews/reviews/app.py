@@ -1,6 +1,8 @@
 """Reviews function: the moderators' review queue (REST API via API Gateway; every route needs the API key)."""
 
+from dataclasses import dataclass
 from functools import cache
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import boto3
@@ -9,25 +11,45 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from photomod_shared.api import create_resolver, error_responses
+from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
-from photomod_shared.predictions import PredictionTable
+from photomod_shared.errors import ImageNotFound, InvalidInput, NotInReview, VersionChanged
+from photomod_shared.prediction_table import PredictionTable
 from reviews import service
 from reviews.models import ReviewDecision
 from reviews.settings import ReviewsSettings
 from reviews.storage import PhotoLinks
 
+# Every domain error this function answers, and its status.
+ERROR_STATUSES: ErrorStatuses = {
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    ImageNotFound: HTTPStatus.NOT_FOUND,
+    NotInReview: HTTPStatus.CONFLICT,
+    VersionChanged: HTTPStatus.CONFLICT,
+}
+
 logger = Logger()
 settings = ReviewsSettings.from_environment()
-app = create_resolver(settings.web_origin)
+app = create_resolver(settings.web_origin, ERROR_STATUSES)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    predictions: PredictionTable
+    links: PhotoLinks
+
+    @classmethod
+    def from_settings(cls, settings: ReviewsSettings) -> "Dependencies":
+        """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the presigning one may differ)."""
+        s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
+        table = boto3.resource("dynamodb").Table(settings.predictions_table)
+        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket))
 
 
 @cache
-def collaborators() -> dict[str, Any]:
-    """boto3 clients built once per process, on first use; the endpoint comes from AWS_ENDPOINT_URL."""
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
-    table = boto3.resource("dynamodb").Table(settings.predictions_table)
-    return {"predictions": PredictionTable(table), "links": PhotoLinks(s3, settings.images_bucket)}
+def dependencies() -> Dependencies:
+    """Built once per process, on the first request (importing the module makes no clients)."""
+    return Dependencies.from_settings(settings)
 
 
 @app.get("/reviews")
@@ -35,14 +57,20 @@ def list_reviews(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = service.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> dict[str, Any]:
-    return service.list_reviews(limit, cursor, link_expires_in=settings.image_url_expiry_seconds, **collaborators())
+    return service.list_reviews(
+        limit,
+        cursor,
+        link_expires_in=settings.image_url_expiry_seconds,
+        predictions=dependencies().predictions,
+        links=dependencies().links,
+    )
 
 
 @app.post(
     "/reviews/<image_id>", responses={200: {"description": "The decision is recorded"}, **error_responses(404, 409)}
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
-    settled = service.settle_review(image_id, request, predictions=collaborators()["predictions"], now=utc_now())
+    settled = service.settle_review(image_id, request, predictions=dependencies().predictions, now=utc_now())
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision})
     return settled
 

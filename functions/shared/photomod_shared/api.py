@@ -1,6 +1,7 @@
-"""What the HTTP functions share: one error body shape, CORS for the web origin, request validation."""
+"""What the HTTP functions share: one error body shape, CORS for the web origin, request validation, and the
+answer to a domain error (each function's app.py gives the status of each in one table, `ErrorStatuses`)."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -12,42 +13,24 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from photomod_shared import ids
+from photomod_shared.errors import DomainError
 
 logger = Logger()
 
-
-class ApiError(Exception):
-    """A request the API refuses, with the status and machine-readable code the client sees."""
-
-    status = HTTPStatus.BAD_REQUEST
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, status: HTTPStatus | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.status = status or self.status
+# A function's domain errors and the status each is answered with; a subclass takes its closest listed class's.
+ErrorStatuses = Mapping[type[DomainError], HTTPStatus]
 
 
-class InvalidRequest(ApiError):
-    status = HTTPStatus.BAD_REQUEST
-    code = "invalid_request"
+def status_of(error: DomainError, statuses: ErrorStatuses) -> HTTPStatus | None:
+    """The status `statuses` gives this error (or its nearest listed base class); None if none is listed."""
+    for kind in type(error).__mro__:
+        if kind in statuses:
+            return statuses[kind]
+    return None
 
 
-class ImageNotFound(ApiError):
-    status = HTTPStatus.NOT_FOUND
-    code = "image_not_found"
-
-
-def stored_image(image_id: str, predictions: Any) -> dict[str, Any]:
-    """The stored item of an image id from a path: 400 for a malformed id, 404 for an unknown one."""
-    if not ids.is_image_id(image_id):
-        raise InvalidRequest("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
-    item = predictions.get(image_id)
-    if item is None:
-        raise ImageNotFound(f"no image with id {image_id}")
-    return item
+class _BodyNotAnObject(Exception):
+    """A JSON body that is not an object (see `require_json_object_body`)."""
 
 
 def error_response(status: HTTPStatus, code: str, message: str) -> Response:
@@ -98,10 +81,15 @@ def describe_validation_errors(errors: Any) -> str:
 
 
 def create_resolver(
-    web_origin: str, *, expose_headers: Sequence[str] = (), raw_body_resources: Collection[str] = ()
+    web_origin: str,
+    error_statuses: ErrorStatuses | None = None,
+    *,
+    expose_headers: Sequence[str] = (),
+    raw_body_resources: Collection[str] = (),
 ) -> APIGatewayRestResolver:
     """`web_origin`: the web page's origin; the local stack, whose page has two loopback addresses, gives
     both, comma-separated (on AWS the page has one).
+    `error_statuses`: the function's one table of domain errors and their HTTP statuses.
     `expose_headers`: response headers the web page may read besides the CORS-safelisted ones.
     `raw_body_resources`: routes (e.g. "/predict") whose handlers read a non-JSON body themselves."""
     origin, *aliases = [part.strip() for part in web_origin.split(",") if part.strip()] or [web_origin]
@@ -121,14 +109,22 @@ def create_resolver(
         # otherwise pass as `{...}`.
         event = app.current_event
         if event.resource not in raw_body_resources and event.body and not isinstance(event.json_body, dict):
-            raise InvalidRequest("body: the request body must be a JSON object")
+            raise _BodyNotAnObject()
         return next_middleware(app)
 
     app.use(middlewares=[require_json_object_body])
 
-    @app.exception_handler(ApiError)
-    def handle_api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message)
+    @app.exception_handler(DomainError)
+    def handle_domain_error(error: DomainError) -> Response:
+        status = status_of(error, error_statuses or {})
+        if status is None:  # a domain error the function's table forgot: a bug, not the client's doing
+            logger.exception("domain error without an HTTP status", extra={"code": error.code})
+            return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred")
+        return error_response(status, error.code, error.message)
+
+    @app.exception_handler(_BodyNotAnObject)
+    def handle_body_not_an_object(_: _BodyNotAnObject) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "body: the request body must be a JSON object")
 
     @app.exception_handler(UnicodeDecodeError)
     def handle_undecodable_body(_: UnicodeDecodeError) -> Response:

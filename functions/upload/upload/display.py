@@ -7,55 +7,40 @@ Only judged bytes: the URL names the object version the verdict was given for (`
 upload to the same key (a replayed presigned POST) is a new version: until it is judged, the gate keeps
 serving the version that was judged, and once it is judged, its own verdict decides.
 
-- verdict allow (the model's or a moderator's) -> 302 to a presigned GET of the judged version
-- no judged version recorded (a result from before the bucket was versioned) -> 409 image_unverified
-- verdict block -> 403 image_blocked
-- verdict review -> 403 image_in_review
-- still pending -> 409 image_pending (ask again shortly)
-- classification failed -> 409 image_failed (the photo exists but will never be shown: not a 404)
-- unknown id -> 404 image_not_found
+- verdict allow (the model's or a moderator's) -> a presigned GET of the judged version (app.py: 302)
+- no judged version recorded (a result from before the bucket was versioned) -> ImageUnverified
+- verdict block -> ImageBlocked
+- verdict review -> ImageInReview
+- still pending -> ImagePending (ask again shortly)
+- classification failed -> ImageFailed (the photo exists but will never be shown: not ImageNotFound)
+- unknown id -> ImageNotFound
+(upload.app's ERROR_STATUSES gives each its status: 409, 403, 403, 409, 409, 404.)
 """
 
-from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Protocol
 
-from photomod_shared.api import ApiError, stored_image
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, VERDICT_ALLOW, VERDICT_BLOCK
+from photomod_shared.errors import ImageBlocked, ImageFailed, ImageInReview, ImagePending, ImageUnverified
+from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_BLOCK, PredictionLookup, find_prediction
 
 
 class DisplayStore(Protocol):
     def presign_display(self, key: str, version_id: str, expires_in: int) -> str: ...
 
 
-class Predictions(Protocol):
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
-
-
-def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: Predictions) -> str:
-    """A presigned GET of the photo if it may be shown; raises ApiError saying why not otherwise."""
-    item = stored_image(image_id, predictions)
-    status, verdict = item.get("status"), item.get("verdict")
-    if status == STATUS_FAILED:
-        raise ApiError(
-            "the photo could not be classified and will never be shown",
-            code="image_failed",
-            status=HTTPStatus.CONFLICT,
-        )
-    if status != STATUS_DONE:
-        raise ApiError(
-            "the photo is not classified yet; ask again shortly", code="image_pending", status=HTTPStatus.CONFLICT
-        )
-    if verdict == VERDICT_ALLOW:
-        version = item.get("object_version")
-        if not version:
+def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: PredictionLookup) -> str:
+    """A presigned GET of the photo if it may be shown; raises a domain error saying why not otherwise."""
+    prediction = find_prediction(image_id, predictions)
+    if prediction.is_failed:
+        raise ImageFailed("the photo could not be classified and will never be shown")
+    if not prediction.is_done:
+        raise ImagePending("the photo is not classified yet; ask again shortly")
+    if prediction.verdict == VERDICT_ALLOW:
+        version = prediction.object_version
+        if not version or not prediction.s3_key:
             # Without a version the URL would serve whatever the key holds now, judged or not.
-            raise ApiError(
-                "the photo's judged version is unknown, so it is not shown",
-                code="image_unverified",
-                status=HTTPStatus.CONFLICT,
-            )
-        return store.presign_display(item["s3_key"], version, expires_in)
-    if verdict == VERDICT_BLOCK:
-        raise ApiError("the photo may not be shown", code="image_blocked", status=HTTPStatus.FORBIDDEN)
+            raise ImageUnverified("the photo's judged version is unknown, so it is not shown")
+        return store.presign_display(prediction.s3_key, version, expires_in)
+    if prediction.verdict == VERDICT_BLOCK:
+        raise ImageBlocked("the photo may not be shown")
     # `review`, and anything a newer policy may add: not shown until a moderator allows it.
-    raise ApiError("the photo is waiting for a moderator", code="image_in_review", status=HTTPStatus.FORBIDDEN)
+    raise ImageInReview("the photo is waiting for a moderator")

@@ -5,18 +5,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from photomod_shared.api import ErrorDetail
 from photomod_shared.ids import has_control_characters
 
-# The types the classifier decodes, with the extension the server-generated key gets.
-EXTENSIONS_BY_CONTENT_TYPE = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/bmp": "bmp",
-    "image/tiff": "tiff",
-    "image/heic": "heic",
-    "image/heif": "heif",
-}
-
 
 class UploadRequest(BaseModel):
     # Strict: a size of "123" or true is a client bug to report, not a value to guess at.
@@ -48,8 +36,8 @@ class UploadCreated(BaseModel):
     result_url: str
 
 
-# What the API answers about an image (photomod_shared.predictions.prediction_view); documentation only: the
-# handlers return the view's dict, and the conformance test holds the two together.
+# What the API answers about an image (photomod_shared.prediction.Prediction.view); documentation only: the
+# handlers return the view's dict, and tests/unit/test_prediction_record.py holds the two together.
 class Label(BaseModel):
     label: str
     wnid: str
@@ -95,7 +83,7 @@ class Safety(BaseModel):
 
 class PredictionView(BaseModel):
     image_id: str
-    status: Literal["pending", "done", "failed"]
+    status: Literal["pending", "done", "failed"]  # photomod_shared.prediction.STATUSES
     prediction: str | None = Field(description="The top ImageNet label, once done")
     score: float | None
     labels: list[Label] = Field(description="The top-k labels, best first")

@@ -10,50 +10,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Protocol
 
 import multipart
 
 from photomod_shared import ids
 from photomod_shared.clock import iso
+from photomod_shared.errors import FileTooLarge, MalformedRequest, MissingFile, UnsupportedMediaType
 from photomod_shared.formats import HEIC_BRANDS, sniff_image_format
-from photomod_shared.predictions import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
-from upload.models import EXTENSIONS_BY_CONTENT_TYPE
+from photomod_shared.prediction import (
+    STATUS_DONE,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    Failure,
+    PendingPredictions,
+    Prediction,
+)
+from upload.service import EXTENSIONS_BY_CONTENT_TYPE
 
 FILE_FIELD = "file"
 # Between polls of the predictions table: short at first (a warm classifier answers in about a second),
 # then longer so a slow one costs few reads.
 FIRST_POLL_INTERVAL_S = 0.2
 MAX_POLL_INTERVAL_S = 1.0
-
-
-class PredictRefused(Exception):
-    """A request /predict answers with the original service's failure body; `code` goes in a header."""
-
-    status = HTTPStatus.BAD_REQUEST
-    code = "bad_request"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class MissingFile(PredictRefused):
-    code = "missing_file"
-
-
-class MalformedRequest(PredictRefused):
-    code = "malformed_request"
-
-
-class NotAnImage(PredictRefused):
-    code = "unsupported_media_type"
-
-
-class FileTooLarge(PredictRefused):
-    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    code = "file_too_large"
+UPLOAD_FAILED = Failure("upload_failed", "the photo could not be stored")
 
 
 @dataclass(frozen=True)
@@ -63,7 +43,7 @@ class Photo:
 
 
 @dataclass(frozen=True)
-class Prediction:
+class PredictOutcome:
     """What the classifier recorded by the end of the wait: `status` is done, failed or still pending."""
 
     image_id: str
@@ -75,14 +55,6 @@ class Prediction:
 
 class PhotoStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
-
-
-class Predictions(Protocol):
-    def create_pending(self, item: dict[str, Any]) -> None: ...
-
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
-
-    def fail_if_pending(self, image_id: str, error: dict[str, str], failed_at: str) -> bool: ...
 
 
 def read_photo(body: bytes, content_type: str | None, max_bytes: int) -> Photo:
@@ -143,37 +115,36 @@ def predict(
     *,
     wait_seconds: float,
     store: PhotoStore,
-    predictions: Predictions,
+    predictions: PendingPredictions,
     now: datetime,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Prediction:
+) -> PredictOutcome:
     """Stores the photo for classification and waits up to `wait_seconds` for the result."""
     content_type = image_content_type(photo.data)
     if content_type is None:
-        raise NotAnImage("the file is not a supported image; send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC")
+        raise UnsupportedMediaType("the file is not a supported image; send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC")
     image_id = ids.new_image_id()
     key = ids.upload_key(image_id, EXTENSIONS_BY_CONTENT_TYPE[content_type])
     # The same item as a presigned upload's, recorded before the object exists so the classifier's result
     # always finds it. The "upload" expires at once: if the put below never lands, GET /predictions/{id}
     # reports it as never received after the usual grace period.
     predictions.create_pending(
-        {
-            "image_id": image_id,
-            "s3_key": key,
-            "source": ids.SOURCE_UPLOAD,
-            "original_filename": photo.filename,
-            "content_type": content_type,
-            "declared_size": len(photo.data),
-            "created_at": iso(now),
-            "upload_expires_at": iso(now),
-        }
+        Prediction.pending(
+            image_id,
+            s3_key=key,
+            source=ids.SOURCE_UPLOAD,
+            original_filename=photo.filename,
+            content_type=content_type,
+            declared_size=len(photo.data),
+            created_at=iso(now),
+            upload_expires_at=iso(now),
+        )
     )
     try:
         store.put(key, photo.data, content_type)
     except Exception:
-        error = {"code": "upload_failed", "message": "the photo could not be stored"}
-        predictions.fail_if_pending(image_id, error, iso(now))
+        predictions.fail_if_pending(image_id, UPLOAD_FAILED, iso(now))
         raise
     return wait_for_prediction(image_id, wait_seconds, predictions, monotonic, sleep)
 
@@ -181,20 +152,22 @@ def predict(
 def wait_for_prediction(
     image_id: str,
     wait_seconds: float,
-    predictions: Predictions,
+    predictions: PendingPredictions,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Prediction:
+) -> PredictOutcome:
     """Polls the prediction until it is final or `wait_seconds` have passed (then it is still pending)."""
     deadline = monotonic() + wait_seconds
     interval = FIRST_POLL_INTERVAL_S
     while True:
         sleep(max(0.0, min(interval, deadline - monotonic())))
-        item = predictions.get(image_id)
-        if item is not None and item.get("status") == STATUS_DONE:
-            return Prediction(image_id, STATUS_DONE, str(item["prediction"]), round(float(item["score"]), 4))
-        if item is not None and item.get("status") == STATUS_FAILED:
-            return Prediction(image_id, STATUS_FAILED, error_code=(item.get("error") or {}).get("code", "failed"))
+        prediction = predictions.get(image_id)
+        if prediction is not None and prediction.is_done:
+            score = round(float(prediction.score or 0), 4)
+            return PredictOutcome(image_id, STATUS_DONE, str(prediction.prediction), score)
+        if prediction is not None and prediction.is_failed:
+            code = prediction.error.code if prediction.error else "failed"
+            return PredictOutcome(image_id, STATUS_FAILED, error_code=code)
         if monotonic() >= deadline:
-            return Prediction(image_id, STATUS_PENDING)
+            return PredictOutcome(image_id, STATUS_PENDING)
         interval = min(interval * 1.5, MAX_POLL_INTERVAL_S)

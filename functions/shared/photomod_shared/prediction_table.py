@@ -1,7 +1,8 @@
-"""The predictions table: one item per image, from `pending` to `done` or `failed`.
+"""The predictions table (DynamoDB): `PredictionTable` is the only code that knows the item's storage format.
 
-`PredictionTable` is the only code that knows DynamoDB's item format. `prediction_view` turns an item
-into the API's body.
+The record itself (`photomod_shared.prediction.Prediction`) says which attributes an item has; this adapter
+adds its own bookkeeping: the S3 event a result came from (its order), the solo-attempt counter and the
+review-queue attribute.
 
 The review queue is a sparse global secondary index: only an item whose verdict is `review` carries its
 partition attribute, so the index holds exactly the photos waiting for a moderator, newest first by
@@ -10,80 +11,25 @@ partition attribute, so the index holds exactly the photos waiting for a moderat
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-STATUS_PENDING = "pending"
-STATUS_DONE = "done"
-STATUS_FAILED = "failed"
-
-VERDICT_ALLOW = "allow"
-VERDICT_REVIEW = "review"
-VERDICT_BLOCK = "block"
-
-# The verdict reason of a photo a shopper reported (the policy's reasons name a category of classes instead).
-REASON_REPORTED_BY_SHOPPER = "reported_by_shopper"
+from photomod_shared.prediction import (
+    REASON_REPORTED_BY_SHOPPER,
+    STATUS_DONE,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    VERDICT_ALLOW,
+    VERDICT_REVIEW,
+    EventStamp,
+    Failure,
+    Prediction,
+)
 
 REVIEW_QUEUE_INDEX = "review_queue"
 REVIEW_QUEUE_ATTRIBUTE = "review_queue"
 # One partition: a moderation queue stays small; the sort key (`classified_at`) orders it.
 REVIEW_QUEUE_PARTITION = "review"
-
-# S3 sequencers differ in length; AWS says to right-pad the shorter with zeros before comparing them.
-SEQUENCER_WIDTH = 40
-
-
-def comparable_sequencer(sequencer: str) -> str:
-    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
-
-
-def comparable_event_time(event_time: str) -> str:
-    """An S3 `eventTime` as fixed-width UTC text, so that text order is time order; "" when unreadable."""
-    try:
-        moment = datetime.fromisoformat(event_time)
-    except (TypeError, ValueError):
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class EventStamp:
-    """Which upload of a key a result belongs to: the S3 event's order and the object version it created.
-
-    Ordering rule (why: a replayed presigned POST writes a new version under the same key, and its verdict
-    must replace the old one, never the reverse):
-    1. different sequencers: the larger (right-padded) sequencer is newer. AWS orders a key's events so.
-    2. equal sequencers (LocalStack sends one constant sequencer): the later `eventTime` is newer.
-    3. equal sequencer and time: the same version is the same event (a duplicate delivery); a different
-       version is decided by the bucket itself: the classifier judges it only if it is the key's current
-       version (see classify.service), and the table then lets it replace the stored one.
-    Whatever the order, a result only ever names the version that was judged, and the display gate serves
-    exactly that version: a mistake in ordering can show an older judged photo, never unjudged bytes.
-    """
-
-    sequencer: str
-    event_time: str = ""
-    object_version: str | None = None
-
-    @property
-    def order(self) -> tuple[str, str]:
-        return comparable_sequencer(self.sequencer), comparable_event_time(self.event_time)
-
-    def compare(self, stored: "EventStamp") -> int:
-        """1 if this event is newer than `stored`, -1 if older, 0 when only the versions can tell (rule 3)."""
-        if self.order != stored.order:
-            return 1 if self.order > stored.order else -1
-        return 0
-
-    def is_duplicate_of(self, stored: "EventStamp") -> bool:
-        """The same event delivered again: same order and the same (or an unknown) version."""
-        return self.order == stored.order and (
-            self.object_version is None or self.object_version == stored.object_version
-        )
 
 
 def to_dynamo(value: Any) -> Any:
@@ -107,45 +53,23 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
-def prediction_view(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The API body for one image. Absent fields are null so clients see one stable shape."""
-    return {
-        "image_id": item["image_id"],
-        "status": item["status"],
-        "prediction": item.get("prediction"),
-        "score": item.get("score"),
-        "labels": item.get("labels", []),
-        "verdict": item.get("verdict"),
-        "verdict_reasons": item.get("verdict_reasons", []),
-        "policy_version": item.get("policy_version"),
-        "model": item.get("model"),
-        "safety": item.get("safety"),
-        "source": item.get("source"),
-        "s3_key": item.get("s3_key"),
-        # The S3 version of the key that was judged; the display gate serves exactly this version.
-        "object_version": item.get("object_version"),
-        "created_at": item.get("created_at"),
-        "classified_at": item.get("classified_at"),
-        "error": item.get("error"),
-    }
-
-
 class PredictionTable:
     """Adapter over the DynamoDB predictions table (a boto3 `Table` resource)."""
 
     def __init__(self, table: Any):
         self._table = table
 
-    def create_pending(self, item: Mapping[str, Any]) -> None:
+    def create_pending(self, prediction: Prediction) -> None:
+        """Records a new image as pending; ConditionalCheckFailedException if its id already has an item."""
         self._table.put_item(
-            Item=to_dynamo({**item, "status": STATUS_PENDING}),
+            Item=to_dynamo({**prediction.to_item(), "status": STATUS_PENDING}),
             ConditionExpression="attribute_not_exists(image_id)",
         )
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
+    def get(self, image_id: str) -> Prediction | None:
         response = self._table.get_item(Key={"image_id": image_id}, ConsistentRead=True)
         item = response.get("Item")
-        return from_dynamo(item) if item else None
+        return Prediction.from_item(from_dynamo(item)) if item else None
 
     def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]:
         """The event behind each stored result, for many images in one round trip per 100."""
@@ -176,9 +100,8 @@ class PredictionTable:
 
     def record_outcome(
         self,
-        image_id: str,
+        outcome: Prediction,
         event: EventStamp | str,
-        attributes: Mapping[str, Any],
         created_at: str,
         *,
         replace_same_order: bool = True,
@@ -190,6 +113,7 @@ class PredictionTable:
         time (rule 3): for writers that do not know which version their event created (the dead letters).
         Returns False when the write was skipped: a duplicate notification or a late, older one.
         """
+        image_id, attributes = outcome.image_id, outcome.outcome()
         event = EventStamp(event) if isinstance(event, str) else event
         sequencer, event_time = event.order
         names = {
@@ -246,7 +170,7 @@ class PredictionTable:
             return False
         return True
 
-    def fail_if_pending(self, image_id: str, error: Mapping[str, str], failed_at: str) -> bool:
+    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
         """Ends a still-pending image as failed; returns False if it had already reached a final state."""
         try:
             self._table.update_item(
@@ -257,7 +181,7 @@ class PredictionTable:
                 ExpressionAttributeValues={
                     ":failed": STATUS_FAILED,
                     ":pending": STATUS_PENDING,
-                    ":error": dict(error),
+                    ":error": error.to_dict(),
                     ":failed_at": failed_at,
                 },
             )
@@ -267,7 +191,7 @@ class PredictionTable:
 
     def review_queue_page(
         self, limit: int, start_after: Mapping[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    ) -> tuple[list[Prediction], dict[str, Any] | None]:
         """Up to `limit` photos in review, newest first, and the key to continue after (None at the end).
 
         The index is eventually consistent: a photo settled a moment ago may still be listed once.
@@ -283,7 +207,8 @@ class PredictionTable:
         if start_after:
             request["ExclusiveStartKey"] = dict(start_after)
         response = self._table.query(**request)
-        return [from_dynamo(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+        page = [Prediction.from_item(from_dynamo(item)) for item in response.get("Items", [])]
+        return page, response.get("LastEvaluatedKey")
 
     def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
         """A moderator's decision on the version they saw: it becomes the verdict and the photo leaves the queue.
@@ -322,18 +247,20 @@ class PredictionTable:
             return False
         return True
 
-    def count_solo_attempt(self, image_id: str, attempt: str, item: Mapping[str, Any]) -> int:
+    def count_solo_attempt(self, attempt: str, first: Prediction) -> int:
         """Counts one more attempt at classifying this photo on its own and returns the count, this one included.
 
         `attempt` names the upload (its event); a count for another upload starts over. Only photos whose batch
         ended without an answer are tried alone, so a count that is already 1 means the previous attempt
-        crashed too. `item` gives the row's fields should this be the first write for the image.
+        crashed too. `first` is the record (pending) should this be the first write for the image.
         """
+        image_id = first.image_id
+        item = {name: value for name, value in first.to_item().items() if name not in ("image_id", "status")}
         names = {"#attempt": "solo_attempt_of", "#attempts": "solo_attempts", "#status": "status"}
-        first = {f"#f{index}": name for index, name in enumerate(item)}
+        first_names = {f"#f{index}": name for index, name in enumerate(item)}
         values: dict[str, Any] = {":attempt": attempt, ":one": 1, ":pending": STATUS_PENDING}
         values.update({f":f{index}": to_dynamo(value) for index, value in enumerate(item.values())})
-        initial = ", ".join(f"{name} = if_not_exists({name}, :{name[1:]})" for name in first)
+        initial = ", ".join(f"{name} = if_not_exists({name}, :{name[1:]})" for name in first_names)
         client_errors = self._table.meta.client.exceptions
         try:
             response = self._table.update_item(
@@ -351,7 +278,7 @@ class PredictionTable:
         self._table.update_item(
             Key={"image_id": image_id},
             UpdateExpression="SET " + ", ".join(assignments + ([initial] if initial else [])),
-            ExpressionAttributeNames={**names, **first},
+            ExpressionAttributeNames={**names, **first_names},
             ExpressionAttributeValues=values,
         )
         return 1

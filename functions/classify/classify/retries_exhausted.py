@@ -1,0 +1,37 @@
+"""A notification that exhausted its retries (it reached the dead-letter queue) ends its photos as `failed`."""
+
+from typing import Protocol
+
+from classify.events import PhotoEvent
+from photomod_shared import ids
+from photomod_shared.prediction import EventStamp, Failure, Prediction
+
+RETRIES_EXHAUSTED = Failure(
+    "retries_exhausted",
+    "classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
+)
+
+
+class Outcomes(Protocol):
+    def record_outcome(
+        self, outcome: Prediction, event: EventStamp, created_at: str, *, replace_same_order: bool = True
+    ) -> bool: ...
+
+
+def fail_exhausted_photos(events: list[PhotoEvent], predictions: Outcomes, now: str) -> list[PhotoEvent]:
+    """Records a final failure for each photo unless it was classified after all (the same or a newer event).
+
+    Returns the events whose photo it failed.
+    """
+    failed = []
+    for event in events:
+        try:
+            image_id = ids.image_id_for_key(event.key)
+        except ids.UnrecognisedKey:
+            continue
+        outcome = Prediction.failed(image_id, s3_key=event.key, error=RETRIES_EXHAUSTED, classified_at=now)
+        stamp = EventStamp(event.sequencer, event.event_time, event.version_id)
+        # This event's own result (whatever version it judged) stays: only an older upload's is replaced.
+        if predictions.record_outcome(outcome, stamp, now, replace_same_order=False):
+            failed.append(event)
+    return failed

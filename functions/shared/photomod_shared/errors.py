@@ -1,0 +1,79 @@
+"""What the functions refuse, in the domain's words: each function's app.py maps these to HTTP statuses in one
+table. `code` is the machine-readable reason a client sees; `message` is for people."""
+
+
+class DomainError(Exception):
+    """A request the service refuses, with a stable code; subclasses name the reason."""
+
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+
+
+class InvalidInput(DomainError):
+    """The request itself is wrong: a malformed id, a limit out of range, a missing parameter."""
+
+    code = "invalid_request"
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class UploadTooLarge(InvalidInput):
+    """A presigned upload asked for more bytes than the limit (the client corrects its request)."""
+
+    code = "file_too_large"
+
+
+class FileTooLarge(DomainError):
+    """A photo sent in the request body is over the size limit."""
+
+    code = "file_too_large"
+
+
+class MissingFile(DomainError):
+    code = "missing_file"
+
+
+class MalformedRequest(DomainError):
+    code = "malformed_request"
+
+
+class ImageNotFound(DomainError):
+    code = "image_not_found"
+
+
+class ImagePending(DomainError):
+    code = "image_pending"
+
+
+class ImageFailed(DomainError):
+    code = "image_failed"
+
+
+class ImageUnverified(DomainError):
+    code = "image_unverified"
+
+
+class ImageBlocked(DomainError):
+    code = "image_blocked"
+
+
+class ImageInReview(DomainError):
+    code = "image_in_review"
+
+
+class NotInReview(DomainError):
+    code = "not_in_review"
+
+
+class VersionChanged(DomainError):
+    code = "version_changed"

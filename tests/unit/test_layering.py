@@ -1,0 +1,87 @@
+"""The functions' layers: domain modules are plain Python, and only the modules at the door speak AWS or HTTP.
+
+A module may import Powertools, pydantic, boto3/botocore or the shared HTTP module (`photomod_shared.api`)
+only if it is a handler module (it defines `lambda_handler`), a function's HTTP models (`models.py`,
+`responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics) or, in
+the shared package, a module whose name says it is the HTTP module or a table/store adapter. Everything else
+is domain code, which also never imports those modules of its own function.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+FORBIDDEN_LIBRARIES = ("aws_lambda_powertools", "pydantic", "boto3", "botocore", "photomod_shared.api")
+DOOR_MODULES = frozenset({"app", "models", "responses", "storage", "telemetry"})
+SHARED_DOOR_WORDS = ("http", "api", "table", "store")
+
+
+def python_modules(functions: Path) -> list[Path]:
+    return sorted(path for path in functions.glob("*/*/*.py") if "__pycache__" not in path.parts)
+
+
+def imported_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def is_door(path: Path, tree: ast.Module) -> bool:
+    if path.parent.name == "photomod_shared":
+        return any(word in path.stem for word in SHARED_DOOR_WORDS)
+    defines_handler = any(isinstance(node, ast.FunctionDef) and node.name == "lambda_handler" for node in tree.body)
+    return defines_handler or path.stem in DOOR_MODULES
+
+
+def layering_violations(functions: Path) -> list[str]:
+    """`module: imported name` for each import a domain module may not make."""
+    trees = {path: ast.parse(path.read_text(), filename=str(path)) for path in python_modules(functions)}
+    doors = {path for path, tree in trees.items() if is_door(path, tree)}
+    violations = []
+    for path, tree in trees.items():
+        if path in doors:
+            continue
+        own_doors = tuple(f"{door.parent.name}.{door.stem}" for door in doors if door.parent == path.parent)
+        names = imported_names(tree)
+        for banned in FORBIDDEN_LIBRARIES + own_doors:
+            if any(name == banned or name.startswith(banned + ".") for name in names):
+                violations.append(f"{path.relative_to(functions)}: {banned}")
+    return violations
+
+
+def test_domain_modules_import_neither_aws_nor_http():
+    assert layering_violations(FUNCTIONS) == []
+
+
+def test_the_rule_sees_every_function_package():
+    packages = {path.parent.name for path in python_modules(FUNCTIONS)}
+    assert {"upload", "classify", "feedback", "reviews", "reconcile", "photomod_shared"} <= packages
+
+
+@pytest.mark.parametrize(
+    ("source", "banned"),
+    [
+        ("import boto3\n", "boto3"),
+        ("from aws_lambda_powertools import Logger\n", "aws_lambda_powertools"),
+        ("from pydantic import BaseModel\n", "pydantic"),
+        ("from photomod_shared import api\n", "photomod_shared.api"),
+        ("from photomod_shared.api import create_resolver\n", "photomod_shared.api"),
+        ("def later():\n    from botocore.exceptions import ClientError\n", "botocore"),
+        ("from upload.models import UploadRequest\n", "upload.models"),
+    ],
+)
+def test_a_domain_module_that_imports_the_door_is_caught(tmp_path: Path, source: str, banned: str):
+    package = tmp_path / "upload" / "upload"
+    package.mkdir(parents=True)
+    (package / "models.py").write_text("from pydantic import BaseModel\n")  # a door: may
+    (package / "app.py").write_text("import boto3\n\ndef lambda_handler(event, context): ...\n")  # a door: may
+    (package / "service.py").write_text(source)
+    violations = layering_violations(tmp_path)
+    assert violations == [f"upload/upload/service.py: {banned}"]
