@@ -49,16 +49,16 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
 up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
-	@$(PY) -m infra.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS)
+	@$(PY) -m infra.local.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS)
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
-	@test -x $(PY) && $(PY) -m infra.stack down || true
+	@test -x $(PY) && $(PY) -m infra.local.stack down || true
 
 reset: down ## stop the stack and wipe the local state it keeps between runs
-	@test -x $(PY) && $(PY) -m infra.stack reset || true
+	@test -x $(PY) && $(PY) -m infra.local.stack reset || true
 
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
-	@$(PY) -m infra.stats .run/logs
+	@$(PY) -m infra.metrics.stats .run/logs
 
 test: venv browser sam iam lint build model models localstack ## lint, then every tier (unit, process, tooling, component, packaging, integration on moto), then the integration tests on LocalStack
 	@$(PY) -m pytest
@@ -83,7 +83,7 @@ test-localstack: venv browser model models build localstack ## the integration t
 	@PHOTOMOD_TEST_BACKEND=localstack $(PY) -m pytest tests/integration
 
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
-	@$(PY) -m infra.openapi -o docs/openapi.json
+	@$(PY) -m infra.apidocs.openapi -o docs/openapi.json
 
 lint: venv sam ## ruff, ruff format --check, mypy, cfn-lint and `sam validate --lint`
 	@$(VENV)/bin/ruff check .
@@ -93,13 +93,13 @@ lint: venv sam ## ruff, ruff format --check, mypy, cfn-lint and `sam validate --
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
 build: venv sam ## build each zip function and the layer as `sam build` does, into .aws-sam/local (cached)
-	@$(PY) -m infra.build
+	@$(PY) -m infra.build.packages
 
 FUNCTION ?=
 EVENT ?=
 invoke: venv sam ## run one function once, as `make up` runs it: make invoke FUNCTION=UploadFunction EVENT=events/create_upload.json
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file> [ENDPOINT=url]"; exit 2; }
-	@$(PY) -m infra.invoke $(FUNCTION) $(EVENT) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
+	@$(PY) -m infra.local.invoke $(FUNCTION) $(EVENT) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
 IAM_SIMULATOR := tools/iam/node_modules/.package-lock.json
 $(IAM_SIMULATOR): tools/iam/package.json tools/iam/package-lock.json
@@ -114,7 +114,7 @@ $(IAM_SIMULATOR): tools/iam/package.json tools/iam/package-lock.json
 iam: $(IAM_SIMULATOR) ## install the IAM policy simulator the permission check uses (@cloud-copilot/iam-simulate)
 
 permissions: venv sam iam ## check the AWS calls recorded by `make up` (.run/logs/calls) against template.yaml's policies
-	@$(PY) -m infra.permissions .run/logs/calls
+	@$(PY) -m infra.checks.permissions .run/logs/calls
 
 weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; Keras checks the file hash)
 	@mkdir -p models

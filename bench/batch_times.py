@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.template import REPO_ROOT, load_template
+from infra.local.template import REPO_ROOT, load_template
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8
@@ -111,7 +111,7 @@ def main() -> None:
     work = Classification(
         photos=MemoryBucket({}),
         predictions=MemoryTable(),
-        # What `make up` serves (infra/local-env.json): the converted model, the safety model beside it.
+        # What `make up` serves (infra/local/env-vars.json): the converted model, the safety model beside it.
         model=load_classifier(arguments.runtime, str(WEIGHTS), True, str(SERVED_MODEL)),
         policy=ModerationPolicy.from_file(class_index=class_index),
         class_index=class_index,

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import reports
-from infra.template import REPO_ROOT
+from infra.local.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs
@@ -42,20 +42,20 @@ def emulator_environment() -> tuple[dict[str, str], object]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from infra.functions import function_specs
-    from infra.provision import provision
-    from infra.template import LocalNames, ResolvedTemplate, load_template
+    from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
+    from infra.local.provision import provision
+    from infra.local.template import LocalNames, ResolvedTemplate, load_template
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": endpoint}
+    credentials = {**EMULATOR_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
     os.environ.update({**credentials, "AWS_DEFAULT_REGION": "us-east-1"})
     template = ResolvedTemplate(load_template(), LocalNames(endpoint_url=endpoint))
     provision(template, boto3.Session(region_name="us-east-1"), log=lambda _: None)
-    overrides = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())
+    overrides = json.loads(LOCAL_ENV_VARS.read_text())
     spec = function_specs(template, credentials, overrides)["ClassifyFunction"]
     environment = {**spec.environment, "POWERTOOLS_LOG_LEVEL": "WARNING", "TF_CPP_MIN_LOG_LEVEL": "2"}
     environment["PYTHONPATH"] = os.pathsep.join([*spec.code_paths, str(REPO_ROOT)])

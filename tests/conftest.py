@@ -23,14 +23,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def served_model() -> Path:
-    """The converted model infra/local-env.json serves, converted first when missing or stale (as `make model`).
+    """The converted model infra/local/env-vars.json serves, converted first when missing or stale (as `make model`).
 
     The safety model's LiteRT conversion is brought up to date too when its Keras model exists (`make models`).
     """
-    from infra.models import convert_if_stale, convert_safety_if_stale, safety_served_path
-    from infra.template import REPO_ROOT
+    from infra.build.served_models import convert_if_stale, convert_safety_if_stale, safety_served_path
+    from infra.local.functions import LOCAL_ENV_VARS
+    from infra.local.template import REPO_ROOT
 
-    environment = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"]
+    environment = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
     convert_if_stale(environment["MODEL_WEIGHTS_PATH"], environment["SERVED_MODEL_PATH"], print)
     safety = environment["SAFETY_MODEL_PATH"]
     convert_safety_if_stale(safety, str(safety_served_path(safety)), print)

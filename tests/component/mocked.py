@@ -22,17 +22,17 @@ import pytest
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
-from infra.functions import FunctionSpec, function_specs
-from infra.provision import provision
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.local.provision import provision
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from tests.support.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"
 FUNCTION_PACKAGES = ("upload", "feedback", "reviews", "classify", "reconcile")
-# What infra/local-env.json does for the local stack (its paths are relative to the repository): untrained weights
+# What infra/local/env-vars.json does for the local stack (its paths are relative to the repository): untrained weights
 # allowed (none are ever downloaded in tests), the converted model of `make model` (the `served_model` fixture) and
 # the safety model `make models` converts (a missing one is tolerated, with a warning, as locally).
-LOCAL_ENVIRONMENT = json.loads((REPO_ROOT / "infra" / "local-env.json").read_text())["ClassifyFunction"]
+LOCAL_ENVIRONMENT = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
 SAFETY_MODEL = REPO_ROOT / LOCAL_ENVIRONMENT["SAFETY_MODEL_PATH"]
 ENVIRONMENT_OVERRIDES = {
     "ClassifyFunction": {

@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from tests.support.ports import free_port
 
 BACKENDS = ("moto", "localstack")
@@ -163,7 +163,7 @@ def _start_local_stack(
         pytest.exit(f"PHOTOMOD_TEST_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}", returncode=2)
     # Free ports of its own, so the tests run beside a developer's `make up` and beside each other.
     emulator_port, api_port, web_port = ports or (free_port(), free_port(), free_port())
-    command = [sys.executable, "-m", "infra.stack", "up", "--run-dir", str(run_dir), "--emulator", backend]
+    command = [sys.executable, "-m", "infra.local.stack", "up", "--run-dir", str(run_dir), "--emulator", backend]
     command += ["--emulator-port", str(emulator_port), "--api-port", str(api_port), "--web-port", str(web_port)]
     command += [*STACK_OPTIONS, *extra_args]
     parameters = {

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra.invoke import invoke
-from infra.template import REPO_ROOT, ResolvedTemplate
+from infra.local.invoke import invoke
+from infra.local.template import REPO_ROOT, ResolvedTemplate
 from tests.integration.conftest import BACKEND, STACK_OPTIONS
 
 pytestmark = [
@@ -92,7 +92,7 @@ def test_each_event_fixture_runs_its_function_once(local_stack, path: Path) -> N
 
 
 def test_make_invoke_prints_the_result_and_the_logs_like_sam_local_invoke(local_stack) -> None:
-    command = [sys.executable, "-m", "infra.invoke", "UploadFunction", "events/predict_wrong_method.json"]
+    command = [sys.executable, "-m", "infra.local.invoke", "UploadFunction", "events/predict_wrong_method.json"]
     command += ["--endpoint-url", local_stack.endpoint_url, "--run-dir", str(local_stack.run_dir)]
     for name, value in local_stack.template.names.parameter_overrides.items():
         command += ["--parameter", f"{name}={value}"]
@@ -107,7 +107,7 @@ def test_make_invoke_prints_the_result_and_the_logs_like_sam_local_invoke(local_
 
 
 def test_make_invoke_says_how_to_start_an_endpoint_when_none_answers(tmp_path) -> None:
-    command = [sys.executable, "-m", "infra.invoke", "UploadFunction", "events/get_prediction.json"]
+    command = [sys.executable, "-m", "infra.local.invoke", "UploadFunction", "events/get_prediction.json"]
     command += ["--endpoint-url", "http://127.0.0.1:9", "--run-dir", str(tmp_path)]
 
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)

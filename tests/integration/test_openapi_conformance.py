@@ -1,6 +1,6 @@
 """Every route's real responses, success and error, match the OpenAPI document the stack serves.
 
-The document comes from `{api_url}/openapi.json` (built from the functions' own resolvers by infra.openapi);
+The document comes from `{api_url}/openapi.json` (built from the functions' own resolvers by infra.apidocs.openapi);
 each case drives one request and checks its status, media type, body schema and required headers against it.
 `test_the_cases_exercise_every_operation_of_the_document` keeps the case table complete as routes are added.
 """

@@ -1,6 +1,6 @@
 """Every AWS call the functions made during this test session is allowed by their roles in template.yaml.
 
-The local host records each call (infra/worker.py); IAM's evaluation logic (@cloud-copilot/iam-simulate)
+The local host records each call (infra/local/worker.py); IAM's evaluation logic (@cloud-copilot/iam-simulate)
 judges it against the function's policies after the SAM transform. Neither emulator enforces IAM, so this is
 where a missing statement shows up before AWS answers AccessDenied.
 """
@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from infra.permissions import check_calls, function_policies, read_calls, stack_resource_arns
+from infra.checks.permissions import check_calls, function_policies, read_calls, stack_resource_arns
 from tests.integration.conftest import BACKEND
 from tests.integration.helpers import get_prediction
 

@@ -117,7 +117,7 @@ def test_a_drop_folder_photo_whose_notification_was_lost_is_classified_by_the_re
 
 
 def _classify_workers(stack_pid: int) -> list[int]:
-    """The stack's ClassifyFunction worker processes (its children running infra.worker for that function)."""
+    """The stack's ClassifyFunction worker processes (its children running infra.local.worker for that function)."""
     workers = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -127,7 +127,11 @@ def _classify_workers(stack_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if parent == stack_pid and b"infra.worker" in command and any(b"-ClassifyFunction" in part for part in command):
+        if (
+            parent == stack_pid
+            and b"infra.local.worker" in command
+            and any(b"-ClassifyFunction" in part for part in command)
+        ):
             workers.append(int(entry.name))
     return workers
 

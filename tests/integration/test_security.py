@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import requests
 
-from infra.apigateway import Route, api_routes
-from infra.functions import function_specs
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import Route, api_routes
+from infra.local.functions import function_specs
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 from tests.integration.helpers import (
     HTTP_TIMEOUT_S,
     assert_error,

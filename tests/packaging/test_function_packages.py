@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.build import Builder, ImageBuild
-from infra.functions import FunctionSpec, function_specs
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.build.packages import Builder, ImageBuild
+from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
-LOCAL_ENV = REPO_ROOT / "infra" / "local-env.json"
 SHARED_CODE = REPO_ROOT / "functions" / "shared"  # the layer's own code, without what its requirements install
 
 # Imports a package and every module in it; prints the failures as JSON. Runs under `python -I -S`, so nothing
@@ -113,9 +112,9 @@ def test_an_image_function_imports_from_what_its_dockerfile_installs_and_copies(
     image = builder.build_image(context / metadata["Dockerfile"], context)
     spec = specs[function]
     # The image's weights come from a RUN line that downloads them (no internet here): untrained weights, as
-    # the local host runs the classifier (infra/local-env.json). The import of every module is what is checked.
+    # the local host runs the classifier (infra/local/env-vars.json). The import of every module is what is checked.
     # The local host runs workers from the repository root, so its relative model paths are taken from there.
-    local = json.loads(LOCAL_ENV.read_text())["ClassifyFunction"]
+    local = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
     local = {name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in local.items()}
     environment = {**spec.environment, **local}
 

@@ -1,4 +1,4 @@
-"""infra.apigateway.RestApi in front of a real worker pool: what API Gateway answers when the function is slow,
+"""infra.local.apigateway.RestApi in front of a real worker pool: what API Gateway answers when the function is slow,
 no environment frees up in time, or the waiting queue is full."""
 
 import threading
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.apigateway import RestApi, Route, api_settings, invoke_with
-from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import RestApi, Route, api_settings, invoke_with
+from infra.local.functions import FunctionSpec
+from infra.local.invoker import FunctionPool
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 from tests.support.waiting import wait_for_file
 
 WEB_ORIGIN = "http://localhost:8000"

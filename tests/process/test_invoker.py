@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.functions import FunctionSpec
-from infra.invoker import FunctionPool, Invocation, Throttled, WaitTimedOut, _Worker
-from infra.memory import MemoryLimits
+from infra.local.functions import FunctionSpec
+from infra.local.invoker import FunctionPool, Invocation, Throttled, WaitTimedOut, _Worker
+from infra.local.memory import MemoryLimits
 from tests.support.waiting import wait_for_file, wait_until
 
 HANDLERS = str(Path(__file__).parent / "handlers")

@@ -1,4 +1,4 @@
-"""infra.localstack.LocalStackProcess's lifecycle with real processes and ports: a stubborn process group is
+"""infra.local.localstack.LocalStackProcess's lifecycle with real processes and ports: a stubborn process group is
 killed, a busy port is refused before anything starts."""
 
 import socket
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.localstack import LocalStackProcess
+from infra.local.localstack import LocalStackProcess
 
 
 def test_stopping_kills_a_process_group_that_ignores_term(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.STOP_TIMEOUT_S", 1)
+    monkeypatch.setattr("infra.local.localstack.STOP_TIMEOUT_S", 1)
     stubborn = "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + (
         "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
         "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)']); print('up', flush=True); time.sleep(60)"
@@ -46,7 +46,7 @@ def _group_members_after_reaping(group: int) -> list[str]:
 
 
 def test_starting_on_a_busy_port_is_refused(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.LOCALSTACK_PYTHON", Path(sys.executable))
+    monkeypatch.setattr("infra.local.localstack.LOCALSTACK_PYTHON", Path(sys.executable))
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()

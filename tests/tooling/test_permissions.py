@@ -1,10 +1,10 @@
-"""infra.permissions: recorded AWS calls judged against the template's policies by IAM's evaluation logic."""
+"""infra.checks.permissions: recorded AWS calls judged against the template's policies by IAM's evaluation logic."""
 
 import copy
 
 import pytest
 
-from infra.permissions import (
+from infra.checks.permissions import (
     IAM_TOOLS,
     SAM_PYTHON,
     authorization_requests,
@@ -12,7 +12,7 @@ from infra.permissions import (
     function_policies,
     stack_resource_arns,
 )
-from infra.template import LocalNames
+from infra.local.template import LocalNames
 
 pytestmark = [
     pytest.mark.skipif(not SAM_PYTHON.is_file(), reason="SAM's translator (.venv-sam) is not installed: `make sam`"),
@@ -36,7 +36,7 @@ def presigned(kind: str, operation: str, **params):
     return {"service": "s3", "operation": operation, "params": params, "presigned": kind}
 
 
-# One call each template statement exists for, in the shape infra/worker.py records them.
+# One call each template statement exists for, in the shape infra/local/worker.py records them.
 CALLS_BY_STATEMENT = {
     ("UploadFunction", "RecordAndReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
     ("UploadFunction", "PresignUploadsAndCheckArrival"): presigned(

@@ -1,4 +1,4 @@
-"""infra.apidocs: the local host serves /openapi.json and an offline /docs page beside the REST API."""
+"""infra.apidocs.pages: the local host serves /openapi.json and an offline /docs page beside the REST API."""
 
 import json
 import re
@@ -6,7 +6,7 @@ import re
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from infra.apidocs import SWAGGER_UI, WithApiDocs
+from infra.apidocs.pages import SWAGGER_UI, WithApiDocs
 
 DOCUMENT = {"openapi": "3.1.0", "info": {"title": "photomod API", "version": "0.1.0"}, "paths": {}}
 

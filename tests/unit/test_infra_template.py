@@ -1,11 +1,11 @@
-"""infra.template: how the local stack names resources and evaluates the template's intrinsic functions."""
+"""infra.local.template: how the local stack names resources and evaluates the template's intrinsic functions."""
 
 from typing import Any
 
 import pytest
 
-from infra.functions import function_specs
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.functions import function_specs
+from infra.local.template import LocalNames, ResolvedTemplate, TemplateError, load_template
 
 NAMES = dict(stack_name="photomod-test", region="eu-west-1", account_id="111122223333", endpoint_url="http://emu:4566")
 
@@ -185,3 +185,31 @@ def test_function_handlers_and_code_come_from_the_template_and_the_dockerfile(te
     assert specs["ClassifyFunction"].handler == "classify.app.lambda_handler"  # the image's CMD
     assert specs["DeadLetterFunction"].handler == "classify.dead_letters.lambda_handler"  # ImageConfig.Command
     assert specs["ClassifyFunction"].timeout == 8 and specs["ClassifyFunction"].memory_mb == 2048
+
+
+def test_the_decoded_template_is_kept_by_content_and_a_changed_template_is_decoded_again(tmp_path, monkeypatch):
+    monkeypatch.setattr("infra.local.template.DECODED_TEMPLATES", tmp_path / "decoded")
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref Name\n")
+
+    first = load_template(path)
+    again = load_template(path)
+    path.write_text(path.read_text().replace("!Ref Name", "!Sub ${Name}-dlq"))
+    changed = load_template(path)
+
+    assert (
+        first
+        == again
+        == {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Name"}}}}}
+    )
+    assert len(list((tmp_path / "decoded").glob("*.json"))) == 2
+    assert changed["Resources"]["Queue"]["Properties"]["QueueName"] == {"Fn::Sub": "${Name}-dlq"}
+
+
+def test_a_template_cfn_lint_cannot_decode_is_refused_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr("infra.local.template.DECODED_TEMPLATES", tmp_path / "decoded")
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Queue:\n    Type: AWS::SNS::Topic\n")
+
+    with pytest.raises(TemplateError, match="Duplicate"):
+        load_template(path)

@@ -7,13 +7,13 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from werkzeug.test import Client
 
-from infra.apigateway import RestApi, api_routes, api_settings
-from infra.functions import function_specs
-from infra.invoker import Invocation
-from infra.localstack import LocalStackProcess, localstack_environment
-from infra.provision import _cors_configuration
-from infra.stack import loopback_twin
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import RestApi, api_routes, api_settings
+from infra.local.functions import function_specs
+from infra.local.invoker import Invocation
+from infra.local.localstack import LocalStackProcess, localstack_environment
+from infra.local.provision import _cors_configuration
+from infra.local.stack import loopback_twin
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.api import create_resolver
 
 PAGE = "http://localhost:8000"
@@ -48,7 +48,7 @@ def test_localstack_does_not_inherit_the_callers_aws_settings(tmp_path: Path, mo
 
 
 def test_starting_without_the_localstack_venv_says_how_to_install_it(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("infra.localstack.LOCALSTACK_PYTHON", tmp_path / "missing" / "python")
+    monkeypatch.setattr("infra.local.localstack.LOCALSTACK_PYTHON", tmp_path / "missing" / "python")
 
     with pytest.raises(SystemExit, match="make localstack"):
         LocalStackProcess("127.0.0.1", 1, tmp_path, tmp_path / "log").start()

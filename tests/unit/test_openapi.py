@@ -1,4 +1,4 @@
-"""infra.openapi: one valid OpenAPI document, built from the functions' resolvers, covering every route."""
+"""infra.apidocs.openapi: one valid OpenAPI document, built from the functions' resolvers, covering every route."""
 
 import json
 import re
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from infra.openapi import OpenApiMismatch, build_document
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.apidocs.openapi import OpenApiMismatch, build_document
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 GATEWAY_STATUSES = {"413", "429", "502", "504"}

@@ -1,14 +1,21 @@
-"""infra.scheduler: the template's Schedule events, run by the local host."""
+"""infra.local.scheduler: the template's Schedule events, run by the local host."""
 
 import threading
 from datetime import UTC, datetime
 
 import pytest
 
-from infra.functions import function_specs
-from infra.invoker import Invocation
-from infra.scheduler import ScheduledRule, Scheduler, UnsupportedSchedule, rate_seconds, schedule_rules, scheduled_event
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.functions import function_specs
+from infra.local.invoker import Invocation
+from infra.local.scheduler import (
+    ScheduledRule,
+    Scheduler,
+    UnsupportedSchedule,
+    rate_seconds,
+    schedule_rules,
+    scheduled_event,
+)
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""infra.sqs_source: the events Lambda builds from SQS messages and which messages it deletes afterwards."""
+"""infra.local.sqs_source: the events Lambda builds from SQS messages and which messages it deletes afterwards."""
 
 import hashlib
 import threading
@@ -7,8 +7,8 @@ from unittest.mock import patch
 
 import pytest
 
-from infra.invoker import Invocation
-from infra.sqs_source import (
+from infra.local.invoker import Invocation
+from infra.local.sqs_source import (
     DEATH_BACKOFF_S,
     PollerSupervisor,
     QueuePoller,
@@ -202,7 +202,7 @@ def run_poller(queue: FakeQueue, pool: FakePool, log: list[str], supervisor: boo
         return QueuePoller(queue, "url", QUEUE_ARN, "us-east-1", pool, 10, 0, True, stop, log=log.append)
 
     thread = PollerSupervisor(make_poller, 1, stop, check_s=0.05) if supervisor else make_poller()
-    with patch("infra.sqs_source.ERROR_PAUSE_S", 0.01):
+    with patch("infra.local.sqs_source.ERROR_PAUSE_S", 0.01):
         thread.start()
         assert queue.idle.wait(10)
         stop.set()

@@ -1,11 +1,11 @@
-"""`python -m infra.stack up --memory-size FUNCTION=MB`: a function's MemorySize for a test, in place of the
+"""`python -m infra.local.stack up --memory-size FUNCTION=MB`: a function's MemorySize for a test, in place of the
 template's: both what the host enforces and what the function reads (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)."""
 
 import pytest
 
-from infra.functions import function_specs
-from infra.stack import _override_memory_size
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.functions import function_specs
+from infra.local.stack import _override_memory_size
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""`make reset` (python -m infra.stack reset): wipes the state `make down` keeps, never under a running stack."""
+"""`make reset` (python -m infra.local.stack reset): wipes the state `make down` keeps, never under a running stack."""
 
 import pytest
 
-from infra import stack
+from infra.local import stack
 
 
 def test_reset_wipes_the_saved_state(tmp_path, capsys):

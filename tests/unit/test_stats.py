@@ -1,8 +1,8 @@
-"""infra.stats (`make stats`): CloudWatch EMF lines in the local logs, summarised."""
+"""infra.metrics.stats (`make stats`): CloudWatch EMF lines in the local logs, summarised."""
 
 import json
 
-from infra.stats import collect, emf_records, main, summary
+from infra.metrics.stats import collect, emf_records, main, summary
 
 
 def emf(metrics: dict, dimensions: dict, unit: str = "Count", timestamp: int = 1795900000000) -> str:

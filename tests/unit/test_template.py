@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.apigateway import RestApi, Route, api_settings
-from infra.template import LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import RestApi, Route, api_settings
+from infra.local.template import LocalNames, ResolvedTemplate, load_template
 
 # A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
 WEB_ORIGIN = "https://shop.example.test"
@@ -321,7 +321,7 @@ def test_local_provisioning_versions_the_bucket_as_the_template_says():
     import boto3
     from moto import mock_aws
 
-    from infra.provision import provision
+    from infra.local.provision import provision
 
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")

@@ -1,6 +1,6 @@
 """The upload routes' documented responses (OpenAPI, via the resolver's `responses=`), beside the models.
 
-400 and 500 need no entry: infra.openapi adds them to every route, as `photomod_shared.api` answers them.
+400 and 500 need no entry: infra.apidocs.openapi adds them to every route, as `photomod_shared.api` answers them.
 """
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader

@@ -5,44 +5,58 @@ emulator and AWS differ only in the random suffix CloudFormation adds.
 """
 
 import argparse
+import contextlib
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+DECODED_TEMPLATES = REPO_ROOT / ".aws-sam" / "local" / "decoded-templates"
 
 
 # What `!Ref AWS::NoValue` resolves to until the property holding it is dropped.
 _NO_VALUE = object()
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (!Ref, !GetAtt, !Sub, ...)."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+class TemplateError(ValueError):
+    """template.yaml could not be read as a CloudFormation template."""
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open() as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    """The template with its short-form intrinsics in long form (`!GetAtt A.Arn` -> {"Fn::GetAtt": ["A", "Arn"]}),
+    decoded by cfn-lint, the linter `make lint` runs on the same file.
+
+    Importing cfn-lint takes seconds (it loads sympy), and every process of the local stack reads the template:
+    so each decoded version is kept, by content and cfn-lint version, in plain JSON beside the build cache.
+    """
+    source = path.read_bytes()
+    key = hashlib.sha256(source + metadata.version("cfn-lint").encode()).hexdigest()
+    cached = DECODED_TEMPLATES / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(cached.read_text())
+    # Plain dicts, lists and strings (cfn-lint's nodes carry their line numbers): what the cache gives back too.
+    template = json.loads(json.dumps(_decode(path)))
+    with contextlib.suppress(OSError):  # a checkout that cannot be written to decodes every time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")  # several processes may decode at once
+        partial.write_text(json.dumps(template))
+        os.replace(partial, cached)
+    return template
+
+
+def _decode(path: Path) -> Any:
+    from cfnlint.decode import decode  # here, not at the top: only a template not decoded before needs it
+
+    template, problems = decode(str(path))
+    if template is None or problems:
+        raise TemplateError(f"{path}: " + "; ".join(str(problem) for problem in problems))
+    return template
 
 
 @dataclass

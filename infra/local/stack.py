@@ -1,10 +1,10 @@
 """The embedded local stack: emulator + provisioned resources + function host + web page.
 
-    python -m infra.stack up      # what `make up` runs; Ctrl-C stops everything it started
-    python -m infra.stack down    # stops a stack started elsewhere (via its pid file)
-    python -m infra.stack reset   # deletes the emulator's saved state (photos, predictions, feedback)
+    python -m infra.local.stack up      # what `make up` runs; Ctrl-C stops everything it started
+    python -m infra.local.stack down    # stops a stack started elsewhere (via its pid file)
+    python -m infra.local.stack reset   # deletes the emulator's saved state (photos, predictions, feedback)
 
-    python -m infra.stack up --emulator localstack   # S3 and SQS from LocalStack (`make up EMULATOR=localstack`)
+    python -m infra.local.stack up --emulator localstack   # S3 and SQS from LocalStack (`make up EMULATOR=localstack`)
 
 With --emulator localstack, LocalStack (community edition, host mode, from .venv-localstack) serves S3 and SQS
 on the emulator port and moto serves DynamoDB on a port of its own (AWS_ENDPOINT_URL_DYNAMODB): LocalStack's
@@ -34,22 +34,23 @@ from urllib.parse import urlsplit
 import boto3
 from werkzeug.serving import make_server
 
-from infra.apidocs import OpenApiDocument, WithApiDocs
-from infra.apigateway import RestApi, api_routes, api_settings, invoke_with
-from infra.functions import FunctionSpec, function_specs, package_functions
-from infra.invoker import INIT_TIMEOUT_S, FunctionPool, die_with_parent
-from infra.localstack import LocalStackProcess
-from infra.memory import MemoryLimits
-from infra.models import ensure_served_models
-from infra.provision import provision
-from infra.scheduler import Scheduler, schedule_rules
-from infra.sqs_source import PollerSupervisor, QueuePoller
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
-from infra.webserver import start_web_server
+from infra.apidocs.pages import OpenApiDocument, WithApiDocs
+from infra.build.packages import package_functions
+from infra.build.served_models import ensure_served_models
+from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
+from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
+from infra.local.localstack import LocalStackProcess
+from infra.local.memory import MemoryLimits
+from infra.local.processes import die_with_parent
+from infra.local.provision import provision
+from infra.local.scheduler import Scheduler, schedule_rules
+from infra.local.sqs_source import PollerSupervisor, QueuePoller
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
+from infra.local.webserver import start_web_server
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 STOP_TIMEOUT_S = 90
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # the emulator accepts any
 
 
 def say(message: str) -> None:
@@ -137,7 +138,7 @@ class LocalStack:
                 f"port(s) {', '.join(map(str, busy))} on {self.host} are in use: is a stack already running? "
                 "Stop it with `make down` (or choose other ports)."
             )
-        os.environ.update(CREDENTIALS)
+        os.environ.update(EMULATOR_CREDENTIALS)
         endpoints = {"AWS_ENDPOINT_URL": self.endpoint_url}
         if self.dynamodb_endpoint_url:
             endpoints["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint_url
@@ -177,7 +178,7 @@ class LocalStack:
         provision(template, session, log=say, origin_aliases=origin_aliases)
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
-        specs = function_specs(template, {**endpoints, **CREDENTIALS}, env_overrides)
+        specs = function_specs(template, {**endpoints, **EMULATOR_CREDENTIALS}, env_overrides)
         for logical_id, memory_mb in self.options.memory_size or []:
             _override_memory_size(specs, logical_id, memory_mb)
         for spec in specs.values():
@@ -238,8 +239,8 @@ class LocalStack:
         state = ["--state-file", str(self.state_file)] if persist else []
         self.emulator = subprocess.Popen(  # noqa: S603
             # moto.server, plus the sequencer S3 puts in every event notification and the state kept across
-            # restarts (see infra/emulator.py)
-            [sys.executable, "-m", "infra.emulator", *state, "-H", self.host, "-p", str(self.moto_port)],
+            # restarts (see infra/local/emulator.py)
+            [sys.executable, "-m", "infra.local.emulator", *state, "-H", self.host, "-p", str(self.moto_port)],
             cwd=REPO_ROOT,
             stdout=emulator_log,
             stderr=subprocess.STDOUT,
@@ -409,7 +410,7 @@ class LocalStack:
         if self.localstack:
             self.localstack.stop()
         if self.emulator and self.emulator.poll() is None:
-            self.emulator.terminate()  # it saves its state first (infra/emulator.py)
+            self.emulator.terminate()  # it saves its state first (infra/local/emulator.py)
             try:
                 self.emulator.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -478,7 +479,7 @@ def reset(options: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.stack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "reset"])
     parser.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="pid file and logs (default .run/)")
     parser.add_argument("--endpoint-url", help="use this AWS endpoint (e.g. LocalStack) instead of starting moto")
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--parameter", action="append", type=parameter_override, help="template parameter override Name=Value"
     )
-    parser.add_argument("--env-vars", default=str(REPO_ROOT / "infra" / "local-env.json"), help="per-function env JSON")
+    parser.add_argument("--env-vars", default=str(LOCAL_ENV_VARS), help="per-function env JSON")
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
     parser.add_argument("--api-key", help="the X-Api-Key moderator routes accept (default: random, in run-dir)")

@@ -1,16 +1,20 @@
 """The template's functions as the local host runs them: code, handler, environment, limits, events."""
 
 import json
-import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.template import REPO_ROOT, ResolvedTemplate
+from infra.local.dockerfile import DockerfileError, read_dockerfile
+from infra.local.template import REPO_ROOT, ResolvedTemplate
 
-WORKER_SCRIPT = REPO_ROOT / "infra" / "worker.py"
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+# Per-function environment overrides for local runs, in the shape of `sam local invoke --env-vars` (samconfig.toml
+# names it too): the classifier's model paths and its permission to run untrained.
+LOCAL_ENV_VARS = Path(__file__).with_name("env-vars.json")
+# What the host and the functions sign their calls to a local emulator with (it accepts any).
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 # What the Lambda service itself sets in every execution environment (the ones handlers may read).
 LAMBDA_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
@@ -36,7 +40,7 @@ class FunctionSpec:
     memory_mb: int
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     package_type: str = "Zip"
-    # Set once the function is built (infra.build): then it runs from its package, never from .venv.
+    # Set once the function is built (infra.build.packages): then it runs from its package, never from .venv.
     runtime: PackagedRuntime | None = None
 
     def worker_spec(self) -> dict[str, Any]:
@@ -49,26 +53,26 @@ class FunctionSpec:
         }
 
     def worker_command(self, reply_fd: int, call_log: Path | None = None) -> list[str]:
-        """The command line of one execution environment (infra/worker.py), recording AWS calls to `call_log`."""
+        """The command line of one execution environment (infra/local/worker.py), recording AWS calls to `call_log`."""
         spec = json.dumps({**self.worker_spec(), "call_log": str(call_log) if call_log else None})
         if self.runtime:
             # -I -S: no site-packages, no PYTHON* variables, not even the script's folder on sys.path; the
             # worker puts exactly the package, its layers and the runtime's boto3 there.
             return [self.runtime.python, "-I", "-S", str(WORKER_SCRIPT), spec, str(reply_fd)]
         # A container-image function (the classifier) runs from .venv: TensorFlow is too large to build twice.
-        return [sys.executable, "-m", "infra.worker", spec, str(reply_fd)]
+        return [sys.executable, "-m", "infra.local.worker", spec, str(reply_fd)]
 
 
-def _image_code(dockerfile: Path, context: Path) -> tuple[list[str], str]:
-    """The source folders an image copies into LAMBDA_TASK_ROOT, and its CMD (the handler)."""
-    text = dockerfile.read_text()
-    paths = []
-    for source, _target in re.findall(r"^COPY\s+(\S+)\s+\$\{LAMBDA_TASK_ROOT\}/(\S+)\s*$", text, re.MULTILINE):
-        paths.append(str((context / source).parent.resolve()))
-    command = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
-    if not command:
-        raise ValueError(f'{dockerfile} has no CMD ["module.handler"]')
-    return list(dict.fromkeys(paths)), json.loads(command.group(1))[0]
+def _image_code(properties: dict[str, Any], metadata: dict[str, Any]) -> tuple[list[str], str]:
+    """The source folders an image copies into LAMBDA_TASK_ROOT, and its handler (ImageConfig's, else its CMD)."""
+    context = REPO_ROOT / metadata.get("DockerContext", ".")
+    dockerfile = context / metadata["Dockerfile"]
+    image = read_dockerfile(dockerfile, context)
+    command = properties.get("ImageConfig", {}).get("Command")
+    handler = command[0] if command else image.handler
+    if not handler:
+        raise DockerfileError(f'{dockerfile} has no CMD ["module.handler"]')
+    return [str(path) for path in image.code_paths], handler
 
 
 def _zip_code(properties: dict[str, Any], template: ResolvedTemplate) -> list[str]:
@@ -95,11 +99,7 @@ def function_specs(
             }
         }
         if properties.get("PackageType") == "Image":
-            metadata = resource.get("Metadata", {})
-            context = REPO_ROOT / metadata.get("DockerContext", ".")
-            code_paths, handler = _image_code(context / metadata["Dockerfile"], context)
-            command = properties.get("ImageConfig", {}).get("Command")
-            handler = command[0] if command else handler
+            code_paths, handler = _image_code(properties, resource.get("Metadata", {}))
         else:
             code_paths, handler = _zip_code(properties, template), properties["Handler"]
         name = template.physical_name(logical_id)
@@ -130,16 +130,3 @@ def function_specs(
             package_type=properties.get("PackageType", "Zip"),
         )
     return specs
-
-
-def package_functions(specs: dict[str, FunctionSpec], log: Callable[[str], None] = print) -> None:
-    """Builds every zip function (cached) and points its spec at the built package, as Lambda would run it."""
-    from infra.build import Builder  # only the host needs it; the template readers do not
-
-    builder = Builder(log)
-    runtime = builder.runtime_dir()
-    packages = builder.build_functions(id_ for id_, spec in specs.items() if spec.package_type == "Zip")
-    for logical_id, paths in packages.items():
-        specs[logical_id].runtime = PackagedRuntime(
-            python=str(builder.python), paths=[str(path) for path in [*paths, runtime]]
-        )

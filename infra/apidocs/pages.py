@@ -1,7 +1,7 @@
 """`/openapi.json` and `/docs` beside the local REST API.
 
-The local host plays API Gateway, so it also serves the API's description: the document `infra.openapi`
-builds, and Swagger UI over it (vendored in infra/swagger-ui/, so the page works offline; the online validator
+The local host plays API Gateway, so it also serves the API's description: the document `infra.apidocs.openapi`
+builds, and Swagger UI over it (vendored in infra/apidocs/swagger-ui/, so the page works offline; the online validator
 badge is switched off). On AWS these routes do not exist: `make openapi` writes docs/openapi.json to publish.
 
 The document is built in a child process (it imports every API function with that function's environment,
@@ -12,14 +12,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.invoker import die_with_parent
-from infra.template import REPO_ROOT
+from infra.local.processes import die_with_parent
+from infra.local.template import REPO_ROOT
 
-SWAGGER_UI = REPO_ROOT / "infra" / "swagger-ui"
+SWAGGER_UI = Path(__file__).with_name("swagger-ui")
 DOCUMENT_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
 STATIC_FILES = {
@@ -50,11 +51,11 @@ DOCS_PAGE = """<!doctype html>
 
 
 class OpenApiDocument:
-    """`python -m infra.openapi`, run once in the background; `get()` waits for it."""
+    """`python -m infra.apidocs.openapi`, run once in the background; `get()` waits for it."""
 
     def __init__(self, server_url: str = "/"):
         self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "infra.openapi", "--server-url", server_url],
+            [sys.executable, "-m", "infra.apidocs.openapi", "--server-url", server_url],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -12,10 +12,10 @@ pause; `PollerSupervisor` restarts a poller thread that ended all the same.
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.invoker import FunctionPool
+from infra.local.invoker import FunctionPool
 
 # The environment died under the batch: nothing in the batch was judged, so retry it soon.
 WORKER_DEATHS = ("Runtime.ExitError", "Runtime.OutOfMemory")
@@ -166,20 +166,21 @@ class QueuePoller(threading.Thread):
         )
 
     def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            entries = [
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                for index, message in enumerate(messages[start : start + 10])
-            ]
+        for entries in _batch_entries(messages):
             self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def _make_visible(self, messages: list[dict[str, Any]], after_s: int) -> None:
-        for start in range(0, len(messages), 10):
-            entries = [
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": after_s}
-                for index, message in enumerate(messages[start : start + 10])
-            ]
+        for entries in _batch_entries(messages, VisibilityTimeout=after_s):
             self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+
+
+def _batch_entries(messages: list[dict[str, Any]], **fields: Any) -> Iterator[list[dict[str, Any]]]:
+    """The Entries of SQS batch calls (ten messages at most each) about these messages."""
+    for start in range(0, len(messages), 10):
+        yield [
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], **fields}
+            for index, message in enumerate(messages[start : start + 10])
+        ]
 
 
 def retry_backoff_s(messages: list[dict[str, Any]]) -> int:

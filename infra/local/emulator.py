@@ -8,8 +8,8 @@ classified again.
 S3 also names the object version a notification is about (in a versioned bucket); the classifier judges
 exactly that version, so the emulator adds it as S3 does.
 
-    python -m infra.emulator -H 127.0.0.1 -p 4566     # the arguments of `python -m moto.server`
-    python -m infra.emulator --state-file .run/state/emulator.pickle -H 127.0.0.1 -p 4566
+    python -m infra.local.emulator -H 127.0.0.1 -p 4566     # the arguments of `python -m moto.server`
+    python -m infra.local.emulator --state-file .run/state/emulator.pickle -H 127.0.0.1 -p 4566
 
 moto keeps everything in memory. With --state-file, the S3, SQS and DynamoDB state (photos with their
 version ids, queued messages, predictions, feedback) is restored from that file at start and written back

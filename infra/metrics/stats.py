@@ -6,7 +6,7 @@ whose `_aws.CloudWatchMetrics` lists, per namespace, the dimension sets and the 
 of the metrics and the dimensions are the object's top-level members. A value may be one number or a
 list of numbers (several data points in one line).
 
-    python -m infra.stats [LOG_DIR] [--since 2026-11-29T08:00:00Z]
+    python -m infra.metrics.stats [LOG_DIR] [--since 2026-11-29T08:00:00Z]
 """
 
 import argparse
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.template import REPO_ROOT
+from infra.local.template import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def summary(series: dict[SeriesKey, Series]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.stats", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.metrics.stats", description=__doc__.splitlines()[0])
     parser.add_argument("log_dir", nargs="?", default=str(REPO_ROOT / ".run" / "logs"))
     parser.add_argument("--since", help="only data points at or after this ISO 8601 time (UTC)")
     options = parser.parse_args(argv)

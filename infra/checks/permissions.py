@@ -1,7 +1,7 @@
 """Checks the AWS calls each function made against its role in template.yaml, as IAM would.
 
 Neither moto nor LocalStack's community edition enforces IAM faithfully, so the local host records every call
-(infra/worker.py writes `<run dir>/logs/calls/<LogicalId>.jsonl`) and this module evaluates each one against
+(infra/local/worker.py writes `<run dir>/logs/calls/<LogicalId>.jsonl`) and this module evaluates each one against
 the function's policies after the SAM transform (policy templates expanded by SAM's own translator, in
 .venv-sam) with @cloud-copilot/iam-simulate, an implementation of IAM's evaluation logic (tools/iam, run by
 node). It adds what IAM adds on AWS:
@@ -11,7 +11,7 @@ node). It adds what IAM adds on AWS:
   otherwise 403 AccessDenied: so a recorded 404 also needs s3:ListBucket (with `s3:prefix` = the key);
 - a presigned URL or POST form is used with the signer's permissions: it needs the action it presigns.
 
-    python -m infra.permissions .run/logs/calls      # the calls of a `make up` session
+    python -m infra.checks.permissions .run/logs/calls      # the calls of a `make up` session
 """
 
 import argparse
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.local.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 IAM_TOOLS = REPO_ROOT / "tools" / "iam"
 SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"
@@ -279,7 +279,7 @@ def _statements(policy: dict[str, Any]) -> Iterable[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.permissions", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.checks.permissions", description=__doc__.splitlines()[0])
     parser.add_argument("calls_dir", type=Path, help="a run's logs/calls folder (one <LogicalId>.jsonl each)")
     parser.add_argument("--account-id", default="123456789012", help="the account the calls' ARNs belong to")
     options = parser.parse_args(argv)

@@ -1,8 +1,8 @@
 """`sam local invoke -e` without Docker: runs one function once with an event file, as the local host runs it.
 
-    python -m infra.invoke UploadFunction events/create_upload.json     # what `make invoke` runs
+    python -m infra.local.invoke UploadFunction events/create_upload.json     # what `make invoke` runs
 
-The function gets what `make up` gives it: the template's environment (plus infra/local-env.json), its own
+The function gets what `make up` gives it: the template's environment (plus infra/local/env-vars.json), its own
 built package and layers (zip functions), the AWS endpoint of the running local stack, and the recording of
 its AWS calls for the permission check (`<run dir>/logs/calls/`). Its logs go to stderr between START and
 REPORT lines, its result (or error) to stdout, as with `sam local invoke`.
@@ -20,12 +20,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.functions import function_specs, package_functions
-from infra.invoker import INIT_TIMEOUT_S, FunctionPool, Invocation
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
+from infra.build.packages import package_functions
+from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
+from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool, Invocation
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"  # `make up`'s emulator
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+DEFAULT_ENDPOINT = LocalNames().endpoint_url  # `make up`'s emulator
 
 
 class InvokeError(RuntimeError):
@@ -41,20 +41,19 @@ class InvokeResult:
 
 def _account_id(endpoint_url: str) -> str:
     try:
-        sts = boto3.client("sts", endpoint_url=endpoint_url, region_name="us-east-1", **_credentials())
+        sts = boto3.client(
+            "sts",
+            endpoint_url=endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
         return str(sts.get_caller_identity()["Account"])
     except (BotoCoreError, ClientError) as error:
         raise InvokeError(
             f"no AWS endpoint answers at {endpoint_url} ({error}): start the local stack with `make up` "
             "(or pass ENDPOINT=... / --endpoint-url)"
         ) from None
-
-
-def _credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    }
 
 
 def invoke(
@@ -64,7 +63,7 @@ def invoke(
     endpoint_url: str = DEFAULT_ENDPOINT,
     run_dir: Path = REPO_ROOT / ".run",
     parameters: dict[str, str] | None = None,
-    env_vars: Path | None = REPO_ROOT / "infra" / "local-env.json",
+    env_vars: Path | None = LOCAL_ENV_VARS,
     init_timeout_s: float = INIT_TIMEOUT_S,
 ) -> InvokeResult:
     """One cold invocation of `function` (a LogicalId of template.yaml) with `event`, as the local host runs it."""
@@ -73,7 +72,7 @@ def invoke(
     )
     template = ResolvedTemplate(load_template(), names)
     overrides = json.loads(env_vars.read_text()) if env_vars else {}
-    specs = function_specs(template, {"AWS_ENDPOINT_URL": endpoint_url, **CREDENTIALS}, overrides)
+    specs = function_specs(template, {"AWS_ENDPOINT_URL": endpoint_url, **EMULATOR_CREDENTIALS}, overrides)
     if function not in specs:
         raise InvokeError(f"template.yaml has no function {function!r}; it has {', '.join(sorted(specs))}")
     spec = specs[function]
@@ -109,7 +108,7 @@ def _print(result: InvokeResult) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.invoke", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.local.invoke", description=__doc__.splitlines()[0])
     parser.add_argument("function", help="the function's LogicalId in template.yaml, e.g. UploadFunction")
     parser.add_argument("event", type=Path, help="the event file, e.g. events/create_upload.json ('-': stdin)")
     parser.add_argument("--endpoint-url", default=os.environ.get("ENDPOINT") or DEFAULT_ENDPOINT)
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--parameter", action="append", type=parameter_override, help="template parameter override Name=Value"
     )
-    parser.add_argument("--env-vars", type=Path, default=REPO_ROOT / "infra" / "local-env.json")
+    parser.add_argument("--env-vars", type=Path, default=LOCAL_ENV_VARS)
     options = parser.parse_args(argv)
     text = sys.stdin.read() if str(options.event) == "-" else options.event.read_text()
     try:

@@ -12,31 +12,36 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from infra.functions import FunctionSpec
-from infra.template import REPO_ROOT
+from infra.local.functions import FunctionSpec
+from infra.local.template import REPO_ROOT
 
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
 # classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)
 SAFETY_SERVED_SUFFIX = ".litert.tflite"
 
 
+def _serving_converted(specs: Iterable[FunctionSpec]) -> list[dict[str, str]]:
+    """The environments of the functions that serve LiteRT conversions (all but the TensorFlow reference)."""
+    return [spec.environment for spec in specs if spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow"]
+
+
 def served_model_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]:
     """(weights path, served model path) of every function that serves a converted model."""
-    builds = []
-    for spec in specs:
-        served = spec.environment.get("SERVED_MODEL_PATH")
-        if served and spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow":
-            builds.append((spec.environment.get("MODEL_WEIGHTS_PATH", ""), served))
+    builds = [
+        (environment.get("MODEL_WEIGHTS_PATH", ""), environment["SERVED_MODEL_PATH"])
+        for environment in _serving_converted(specs)
+        if environment.get("SERVED_MODEL_PATH")
+    ]
     return list(dict.fromkeys(builds))
 
 
 def served_safety_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]:
     """(Keras safety model path, its LiteRT conversion's path) of every function that serves the converted one."""
-    builds = []
-    for spec in specs:
-        keras_path = spec.environment.get("SAFETY_MODEL_PATH")
-        if keras_path and spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow":
-            builds.append((keras_path, str(safety_served_path(keras_path))))
+    builds = [
+        (environment["SAFETY_MODEL_PATH"], str(safety_served_path(environment["SAFETY_MODEL_PATH"])))
+        for environment in _serving_converted(specs)
+        if environment.get("SAFETY_MODEL_PATH")
+    ]
     return list(dict.fromkeys(builds))
 
 

@@ -1,13 +1,13 @@
 """One Lambda execution environment: imports a handler once (the init phase), then serves invocations.
 
-Started by the function host as `python -I -S infra/worker.py SPEC_JSON REPLY_FD` for a built zip function
+Started by the function host as `python -I -S infra/local/worker.py SPEC_JSON REPLY_FD` for a built zip function
 (sys.path: its package, its layers, the runtime's boto3; this file imports nothing else) or as
-`python -m infra.worker ...` for an image run from .venv. Requests arrive on stdin and replies leave on
+`python -m infra.local.worker ...` for an image run from .venv. Requests arrive on stdin and replies leave on
 REPLY_FD, one JSON document per line, so whatever the handler prints on stdout/stderr (its logs) never mixes
 with the protocol.
 
 With `call_log` in the spec, every AWS call the handler makes through botocore (and every URL or POST form it
-presigns) is appended to that file, one JSON line each, for the permission check (infra/permissions.py).
+presigns) is appended to that file, one JSON line each, for the permission check (infra/checks/permissions.py).
 """
 
 import importlib

@@ -1,7 +1,7 @@
 """LocalStack community edition as the local stack's S3 and SQS, run on the host (no Docker, no account token).
 
 LocalStack lives in its own virtual environment (.venv-localstack, Python 3.13, `make localstack`), because it
-pins its own boto3 and needs a newer Python than the functions. DynamoDB stays on moto (see infra/stack.py):
+pins its own boto3 and needs a newer Python than the functions. DynamoDB stays on moto (see infra/local/stack.py):
 LocalStack's DynamoDB needs Java and DynamoDB Local, which it downloads at run time, and it listens on every
 interface.
 """
@@ -15,9 +15,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 from pathlib import Path
 
-from infra.template import REPO_ROOT
+from infra.local.processes import die_with_parent
+from infra.local.template import REPO_ROOT
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"
 SERVICES = ("s3", "sqs", "sts")
@@ -43,16 +45,6 @@ def localstack_environment(host: str, port: int, filesystem_root: Path) -> dict[
         "SKIP_SSL_CERT_DOWNLOAD": "1",  # no certificate download: it makes a self-signed one offline
         "S3_SKIP_SIGNATURE_VALIDATION": "0",
     }
-
-
-def _killed_with_parent() -> None:
-    """Like infra.invoker.die_with_parent, but with KILL: LocalStack's shutdown after a TERM often hangs."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _healthy(endpoint_url: str) -> bool:
@@ -94,7 +86,8 @@ class LocalStackProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group, so stop() ends its children too
-                preexec_fn=_killed_with_parent,  # noqa: PLW1509 - and it ends if the stack is killed
+                # KILL, not TERM, if the stack is killed: LocalStack's shutdown after a TERM often hangs.
+                preexec_fn=partial(die_with_parent, signal.SIGKILL),  # noqa: PLW1509
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(self.endpoint_url):

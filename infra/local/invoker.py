@@ -18,19 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.functions import FunctionSpec
-from infra.memory import MemoryGuard, NoGuard
-from infra.template import REPO_ROOT
-
-
-def die_with_parent() -> None:
-    """For children forked by the main thread: they end when the host ends, however it ends (Linux only)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+from infra.local.functions import FunctionSpec
+from infra.local.memory import MemoryGuard, NoGuard
+from infra.local.template import REPO_ROOT
 
 
 @dataclass
@@ -179,7 +169,7 @@ class FunctionPool:
         self.init_timeout_s = init_timeout_s
         self._memory_guard = memory_guard or (lambda _limit_mb: NoGuard())
         self._log = (log_dir / f"{spec.logical_id}.log").open("a", buffering=1)
-        # Every AWS call the function makes, for the permission check against its policy (infra/permissions.py).
+        # Every AWS call the function makes, for the permission check against its policy (infra/checks/permissions.py).
         self.call_log = log_dir / "calls" / f"{spec.logical_id}.jsonl"
         self.call_log.parent.mkdir(exist_ok=True)
         self._idle: list[_Worker] = []

@@ -13,8 +13,8 @@ components, and adds what only API Gateway and the shared resolver know:
 
 A template route no function serves, or a function route the template does not route, is an error.
 
-    python -m infra.openapi                          # print the document
-    python -m infra.openapi -o docs/openapi.json     # what `make openapi` runs
+    python -m infra.apidocs.openapi                          # print the document
+    python -m infra.apidocs.openapi -o docs/openapi.json     # what `make openapi` runs
 """
 
 import argparse
@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from infra.apigateway import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
-from infra.functions import FunctionSpec, function_specs
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.local.apigateway import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
+from infra.local.functions import FunctionSpec, function_specs
+from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 TITLE = "photomod API"
 API_LOGICAL_ID = "Api"
@@ -289,7 +289,7 @@ def build_document(template: ResolvedTemplate | None = None, servers: list[dict[
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.openapi", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.apidocs.openapi", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", help="write the document here instead of printing it")
     parser.add_argument("--server-url", help="the one server the document names (default: the deployed stage)")
     options = parser.parse_args(argv)

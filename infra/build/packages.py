@@ -9,7 +9,7 @@
 
 Each build is cached under .aws-sam/local/ and redone only when a file it is built from changes.
 
-    python -m infra.build            # what `make build` runs
+    python -m infra.build.packages            # what `make build` runs
 """
 
 import argparse
@@ -29,7 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.local.dockerfile import DockerfileError, read_dockerfile
+from infra.local.functions import FunctionSpec, PackagedRuntime
+from infra.local.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / "local"
 LAMBDA_PYTHON_VERSION = "3.12"
@@ -301,25 +303,14 @@ class ImageBuild:
 
     @classmethod
     def from_dockerfile(cls, dockerfile: Path, context: Path) -> "ImageBuild":
-        # The image is its last stage: earlier ones (Node, the TensorFlow conversion) only hand it files.
-        text = re.split(r"^FROM\s", dockerfile.read_text(), flags=re.MULTILINE)[-1]
-        copied_files: dict[str, Path] = {}  # image path -> context path, for `RUN pip install -r <image path>`
-        copies: dict[Path, str] = {}
-        for source, target in re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", text, re.MULTILINE):
-            task_root = re.match(r"^\$\{?LAMBDA_TASK_ROOT\}?/?(.*)$", target)
-            if task_root:
-                copies[(context / source).resolve()] = task_root.group(1)
-            else:
-                copied_files[target] = (context / source).resolve()
-        requirements = []
-        for path in re.findall(r"^RUN\s+pip\s+install\b.*?-r\s+(\S+)", text, re.MULTILINE):
-            if path not in copied_files:
-                raise BuildError(f"{dockerfile}: pip installs {path}, which no COPY line puts in the image")
-            requirements.append(copied_files[path])
+        try:
+            image = read_dockerfile(dockerfile, context)
+        except DockerfileError as error:
+            raise BuildError(str(error)) from None
         where = dockerfile.resolve()
         name = where.relative_to(REPO_ROOT).as_posix() if where.is_relative_to(REPO_ROOT) else str(where)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-        return cls(BUILD_ROOT / f"image-{name}", tuple(requirements), copies)
+        return cls(BUILD_ROOT / f"image-{name}", image.requirements, image.copies)
 
 
 def build_all(log: Log = print, images: bool = False) -> Builder:
@@ -337,8 +328,19 @@ def build_all(log: Log = print, images: bool = False) -> Builder:
     return builder
 
 
+def package_functions(specs: dict[str, FunctionSpec], log: Log = print) -> None:
+    """Builds every zip function (cached) and points its spec at the built package, as Lambda would run it."""
+    builder = Builder(log)
+    runtime = builder.runtime_dir()
+    packages = builder.build_functions(id_ for id_, spec in specs.items() if spec.package_type == "Zip")
+    for logical_id, paths in packages.items():
+        specs[logical_id].runtime = PackagedRuntime(
+            python=str(builder.python), paths=[str(path) for path in [*paths, runtime]]
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.build", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.build.packages", description=__doc__.splitlines()[0])
     parser.add_argument("--images", action="store_true", help="also the container images' Python contents (large)")
     options = parser.parse_args(argv)
     builder = build_all(images=options.images)

@@ -1,0 +1,1 @@
+"""The API documentation: the OpenAPI document built from the functions' resolvers, and the /docs page."""

@@ -1,0 +1,1 @@
+"""Builds what the functions run: their deployment packages (as `sam build` does) and the served models."""
