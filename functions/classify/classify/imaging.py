@@ -160,7 +160,7 @@ def decode_and_preprocess(
 _DECODED_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
 # Conversions on the way to RGB, per pixel: the RGB copy, plus alpha's mask (and slack), or the 8-bit copy
 # of a high-depth image. JPEG's decoder keeps working memory: a little for baseline, whole-image coefficient
-# buffers for progressive. Measured on 40 MP photos (tests/unit/test_imaging_memory.py): peaks of 4 (JPEG),
+# buffers for progressive. Measured on 40 MP photos (tests/process/test_imaging_memory.py): peaks of 4 (JPEG),
 # 7 (progressive JPEG), 9 (RGBA PNG) and 7 (16-bit PNG) bytes per pixel.
 _TO_RGB_BYTES_PER_PIXEL = 3
 _ALPHA_EXTRA_BYTES_PER_PIXEL = 3
