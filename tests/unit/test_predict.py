@@ -9,7 +9,8 @@ from urllib3 import encode_multipart_formdata
 from photomod_shared import ids
 from photomod_shared.clock import iso
 from photomod_shared.errors import FileTooLarge, MalformedRequest, MissingFile, UnsupportedMediaType
-from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Failure, Prediction
+from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from tests.support.predictions import FakePredictions
 from upload import predict, service
 from upload.models import UploadRequest
 from upload.predict import Photo
@@ -155,34 +156,6 @@ class FakeStore:
 
     def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         return {"url": "https://images.s3.amazonaws.com/", "fields": {"key": key}}
-
-
-class FakePredictions:
-    """Like PredictionTable; `outcome` is what the classifier writes once `after_gets` reads have happened."""
-
-    def __init__(self, outcome: dict[str, Any] | None = None, after_gets: int = 0) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-        self.outcome = outcome
-        self.after_gets = after_gets
-        self.gets = 0
-
-    def create_pending(self, prediction: Prediction) -> None:
-        assert prediction.image_id not in self.items
-        self.items[prediction.image_id] = {**prediction.to_item(), "status": STATUS_PENDING}
-
-    def get(self, image_id: str) -> Prediction | None:
-        self.gets += 1
-        if self.outcome is not None and self.gets > self.after_gets and image_id in self.items:
-            self.items[image_id].update(self.outcome)
-        item = self.items.get(image_id)
-        return Prediction.from_item(item) if item else None
-
-    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
-        item = self.items.get(image_id)
-        if item is None or item["status"] != STATUS_PENDING:
-            return False
-        item.update(status=STATUS_FAILED, error=error.to_dict(), classified_at=failed_at)
-        return True
 
 
 DONE = {"status": STATUS_DONE, "prediction": "Eskimo_dog", "score": 0.934612, "verdict": "allow"}

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from photomod_shared import ids
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
-from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Failure, Prediction
+from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from tests.support.predictions import FakePredictions
 from upload import service
 from upload.models import UploadRequest
 from upload.service import EXTENSIONS_BY_CONTENT_TYPE
@@ -33,28 +34,6 @@ class FakeStore:
     def exists(self, key: str) -> bool:
         self.checked.append(key)
         return key in self.existing
-
-
-class FakePredictions:
-    """Keeps the conditions of PredictionTable: create only once, fail only what is still pending."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def create_pending(self, prediction: Prediction) -> None:
-        assert prediction.image_id not in self.items
-        self.items[prediction.image_id] = {**prediction.to_item(), "status": STATUS_PENDING}
-
-    def get(self, image_id: str) -> Prediction | None:
-        item = self.items.get(image_id)
-        return Prediction.from_item(item) if item else None
-
-    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
-        item = self.items.get(image_id)
-        if item is None or item["status"] != STATUS_PENDING:
-            return False
-        item.update(status=STATUS_FAILED, error=error.to_dict(), classified_at=failed_at)
-        return True
 
 
 @pytest.fixture
