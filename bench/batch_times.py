@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.local.template import REPO_ROOT, load_template
+from infra.template import REPO_ROOT, load_template
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8

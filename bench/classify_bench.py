@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import reports
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs
@@ -44,7 +44,7 @@ def emulator_environment() -> tuple[dict[str, str], object]:
 
     from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
     from infra.local.provision import provision
-    from infra.local.template import LocalNames, ResolvedTemplate, load_template
+    from infra.template import LocalNames, ResolvedTemplate, load_template
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

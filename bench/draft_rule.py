@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 PHONE_FOLDER = REPO_ROOT / ".run" / "bench" / "phone-photos"

@@ -29,7 +29,7 @@ def served_model() -> Path:
     """
     from infra.build.served_models import convert_if_stale, convert_safety_if_stale, safety_served_path
     from infra.local.functions import LOCAL_ENV_VARS
-    from infra.local.template import REPO_ROOT
+    from infra.template import REPO_ROOT
 
     environment = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
     convert_if_stale(environment["MODEL_WEIGHTS_PATH"], environment["SERVED_MODEL_PATH"], print)

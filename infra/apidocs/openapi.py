@@ -31,7 +31,7 @@ from typing import Any
 
 from infra.local.apigateway import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
 from infra.local.functions import FunctionSpec, function_specs
-from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 TITLE = "photomod API"
 API_LOGICAL_ID = "Api"

@@ -31,7 +31,7 @@ from typing import Any
 
 from infra.local.dockerfile import DockerfileError, read_dockerfile
 from infra.local.functions import FunctionSpec, PackagedRuntime
-from infra.local.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / "local"
 LAMBDA_PYTHON_VERSION = "3.12"

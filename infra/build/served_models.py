@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from infra.local.functions import FunctionSpec
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
 # classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from infra.local.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 IAM_TOOLS = REPO_ROOT / "tools" / "iam"
 SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.functions import FunctionSpec
 from infra.local.invoker import FunctionPool, Throttled, WaitTimedOut
-from infra.local.template import ResolvedTemplate
+from infra.template import ResolvedTemplate
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's hard limit
 INTEGRATION_TIMEOUT_S = 29.0  # API Gateway's default (and, for REST APIs, usual maximum) integration timeout

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.dockerfile import DockerfileError, read_dockerfile
-from infra.local.template import REPO_ROOT, ResolvedTemplate
+from infra.template import REPO_ROOT, ResolvedTemplate
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # Per-function environment overrides for local runs, in the shape of `sam local invoke --env-vars` (samconfig.toml

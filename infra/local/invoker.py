@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from infra.local.functions import FunctionSpec
 from infra.local.memory import MemoryGuard, NoGuard
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 
 @dataclass

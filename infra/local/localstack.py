@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from infra.local.processes import die_with_parent
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"
 SERVICES = ("s3", "sqs", "sts")

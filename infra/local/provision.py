@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from infra.local.template import ResolvedTemplate
+from infra.template import ResolvedTemplate
 
 
 def _queue_attributes(properties: dict[str, Any], template: ResolvedTemplate) -> dict[str, str]:

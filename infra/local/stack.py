@@ -46,8 +46,8 @@ from infra.local.processes import die_with_parent
 from infra.local.provision import provision
 from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
-from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 from infra.local.webserver import start_web_server
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 STOP_TIMEOUT_S = 90

@@ -7,7 +7,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 

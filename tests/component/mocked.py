@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.provision import provision
-from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from tests.support.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"

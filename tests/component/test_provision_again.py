@@ -3,7 +3,7 @@
 import copy
 
 from infra.local.provision import provision
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 
 def test_provisioning_again_with_other_settings_keeps_data_and_applies_the_template(stack):

@@ -19,7 +19,7 @@ import pytest
 from classify.imaging import decode_image
 from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
 from classify.safety import SAFETY_CLASSES, load_safety_model, served_path_for
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 from tests.component.mocked import SAFETY_MODEL
 
 TOOLS = REPO_ROOT / "tools" / "nsfw"

@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 from tests.support.ports import free_port
 
 BACKENDS = ("moto", "localstack")

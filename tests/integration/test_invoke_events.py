@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.local.invoke import invoke
-from infra.local.template import REPO_ROOT, ResolvedTemplate
+from infra.template import REPO_ROOT, ResolvedTemplate
 from tests.integration.conftest import BACKEND, STACK_OPTIONS
 
 pytestmark = [

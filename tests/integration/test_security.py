@@ -29,7 +29,7 @@ import requests
 
 from infra.local.apigateway import Route, api_routes
 from infra.local.functions import function_specs
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.integration.helpers import (
     HTTP_TIMEOUT_S,
     assert_error,

@@ -12,7 +12,7 @@ import pytest
 
 from infra.build.packages import Builder, ImageBuild
 from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
-from infra.local.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 SHARED_CODE = REPO_ROOT / "functions" / "shared"  # the layer's own code, without what its requirements install
 

@@ -14,7 +14,7 @@ from werkzeug.test import Client
 from infra.local.apigateway import RestApi, Route, api_settings, invoke_with
 from infra.local.functions import FunctionSpec
 from infra.local.invoker import FunctionPool
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.support.waiting import wait_for_file
 
 WEB_ORIGIN = "http://localhost:8000"

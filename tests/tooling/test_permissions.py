@@ -12,7 +12,7 @@ from infra.checks.permissions import (
     function_policies,
     stack_resource_arns,
 )
-from infra.local.template import LocalNames
+from infra.template import LocalNames
 
 pytestmark = [
     pytest.mark.skipif(not SAM_PYTHON.is_file(), reason="SAM's translator (.venv-sam) is not installed: `make sam`"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.template import REPO_ROOT, TEMPLATE_PATH
+from infra.template import REPO_ROOT, TEMPLATE_PATH
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from werkzeug.test import Client
 from infra.local.apigateway import MAX_PAYLOAD_BYTES, ApiSettings, RestApi, Route, api_routes, api_settings
 from infra.local.functions import function_specs
 from infra.local.invoker import Invocation
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 WEB_ORIGIN = "http://localhost:8000"
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"

@@ -1,11 +1,11 @@
-"""infra.local.template: how the local stack names resources and evaluates the template's intrinsic functions."""
+"""infra.template: how the local stack names resources and evaluates the template's intrinsic functions."""
 
 from typing import Any
 
 import pytest
 
 from infra.local.functions import function_specs
-from infra.local.template import LocalNames, ResolvedTemplate, TemplateError, load_template
+from infra.template import LocalNames, ResolvedTemplate, TemplateError, load_template
 
 NAMES = dict(stack_name="photomod-test", region="eu-west-1", account_id="111122223333", endpoint_url="http://emu:4566")
 
@@ -188,7 +188,7 @@ def test_function_handlers_and_code_come_from_the_template_and_the_dockerfile(te
 
 
 def test_the_decoded_template_is_kept_by_content_and_a_changed_template_is_decoded_again(tmp_path, monkeypatch):
-    monkeypatch.setattr("infra.local.template.DECODED_TEMPLATES", tmp_path / "decoded")
+    monkeypatch.setattr("infra.template.DECODED_TEMPLATES", tmp_path / "decoded")
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref Name\n")
 
@@ -207,7 +207,7 @@ def test_the_decoded_template_is_kept_by_content_and_a_changed_template_is_decod
 
 
 def test_a_template_cfn_lint_cannot_decode_is_refused_with_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr("infra.local.template.DECODED_TEMPLATES", tmp_path / "decoded")
+    monkeypatch.setattr("infra.template.DECODED_TEMPLATES", tmp_path / "decoded")
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Queue:\n    Type: AWS::SNS::Topic\n")
 

@@ -13,7 +13,7 @@ from infra.local.invoker import Invocation
 from infra.local.localstack import LocalStackProcess, localstack_environment
 from infra.local.provision import _cors_configuration
 from infra.local.stack import loopback_twin
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.api import create_resolver
 
 PAGE = "http://localhost:8000"

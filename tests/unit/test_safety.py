@@ -20,7 +20,7 @@ from classify.safety import (
     safety_result,
     served_path_for,
 )
-from infra.local.template import REPO_ROOT
+from infra.template import REPO_ROOT
 
 
 def test_resize_with_aligned_corners_keeps_the_corner_pixels_and_interpolates_between():

@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 
-from infra.local.template import REPO_ROOT, load_template
+from infra.template import REPO_ROOT, load_template
 
 CONFIG = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
 

@@ -15,7 +15,7 @@ from infra.local.scheduler import (
     schedule_rules,
     scheduled_event,
 )
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 
 @pytest.mark.parametrize(

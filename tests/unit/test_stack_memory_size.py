@@ -5,7 +5,7 @@ import pytest
 
 from infra.local.functions import function_specs
 from infra.local.stack import _override_memory_size
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 
 @pytest.fixture

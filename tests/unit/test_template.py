@@ -7,7 +7,7 @@ import pytest
 from werkzeug.test import Client
 
 from infra.local.apigateway import RestApi, Route, api_settings
-from infra.local.template import LocalNames, ResolvedTemplate, load_template
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 # A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
 WEB_ORIGIN = "https://shop.example.test"
