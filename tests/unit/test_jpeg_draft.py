@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.draft_rule import keras_cell_ranges
 from classify.imaging import DRAFT_FACTOR, MODEL_INPUT_SIZE, decode_and_preprocess, decode_image, preprocess
 from tests.support.images import encoded
 
@@ -24,16 +25,6 @@ def _phone_photo(name: str) -> bytes:
     """A 12-MP phone photo: a sample photo upscaled to 4000x3000, JPEG quality 90 (as the benchmark makes them)."""
     with Image.open(DATA / "imagenet-samples" / name) as image:
         return encoded(image.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC), "JPEG", quality=90)
-
-
-def _keras_cell_ranges(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per output pixel, the min and max of the source cell PIL's nearest resize to 224x224 samples from."""
-    height, width = full.shape[:2]
-    rows = np.floor(np.arange(MODEL_INPUT_SIZE[0]) * height / MODEL_INPUT_SIZE[0]).astype(int)
-    columns = np.floor(np.arange(MODEL_INPUT_SIZE[1]) * width / MODEL_INPUT_SIZE[1]).astype(int)
-    low = np.minimum.reduceat(np.minimum.reduceat(full, rows, axis=0), columns, axis=1)
-    high = np.maximum.reduceat(np.maximum.reduceat(full, rows, axis=0), columns, axis=1)
-    return low, high
 
 
 def test_a_12_mp_jpeg_is_decoded_at_a_quarter_scale_which_keeps_twice_the_input() -> None:
@@ -79,7 +70,7 @@ def test_every_pixel_the_model_sees_stays_within_the_cell_keras_samples_from(sou
     drafted_image = decode_image(photo, draft_to=DRAFT_TO)
     assert drafted_image.size != (full.shape[1], full.shape[0]), "the photo must be large enough to be drafted"
 
-    low, high = _keras_cell_ranges(full)
+    low, high = keras_cell_ranges(full, MODEL_INPUT_SIZE)
     seen = np.asarray(drafted_image.resize(MODEL_INPUT_SIZE[::-1], Image.Resampling.NEAREST)).astype(np.int16)
     excess = np.maximum(low - seen, seen - high).clip(0)
 
