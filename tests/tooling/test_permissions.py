@@ -60,6 +60,10 @@ CALLS_BY_STATEMENT = {
     ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
     ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
+    ("RekognitionFunction", "ReadPhotosToJudge"): call(
+        "GetObject", Bucket=BUCKET, Key="incoming/shop/a.jpg", VersionId="v1"
+    ),
+    ("RekognitionFunction", "TellMissingPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="incoming/gone.jpg"),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),

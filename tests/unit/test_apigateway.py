@@ -78,6 +78,7 @@ def test_routes_and_stage_come_from_the_templates_api_events(template):
         ("GET", "/images/{image_id}"): "UploadFunction",
         ("GET", "/reviews"): "ReviewsFunction",
         ("POST", "/reviews/{image_id}"): "ReviewsFunction",
+        ("POST", "/rekognition"): "RekognitionFunction",
     }
     assert api_settings(template, "Api").stage == "v1"
 

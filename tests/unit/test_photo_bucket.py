@@ -2,10 +2,9 @@
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from classify.service import ObjectMissing
+from classify.service import ObjectMissing, ObjectRefused
 from classify.storage import PhotoBucket
 
 
@@ -24,6 +23,8 @@ def test_a_deleted_photo_is_missing_when_s3_says_404():
 
 
 def test_a_refused_read_is_not_taken_for_a_missing_photo():
-    # A 403 is a role that may not read: reporting object_missing would hide it, so it is retried (then the DLQ).
-    with pytest.raises(ClientError):
+    # A 403 is a role that may not read: reporting object_missing would hide it, so it is retried (then the DLQ);
+    # DetectModerationLabels answers InvalidS3ObjectException for it.
+    with pytest.raises(ObjectRefused) as refused:
         PhotoBucket(s3_answering("AccessDenied", 403)).read("images", "uploads/abc.jpg", None)
+    assert not isinstance(refused.value, ObjectMissing)

@@ -182,6 +182,11 @@ class ModerationPolicy:
         action = max((reason.action for reason in reasons), key=_SEVERITY.index, default=ALLOW)
         return Verdict(action=action, reasons=tuple(reasons), policy_version=self.version)
 
+    def category_of(self, wnid: str) -> str | None:
+        """The category that lists this ImageNet class, if one does."""
+        rule = self._rules.get(wnid)
+        return rule.category if rule else None
+
     def _safety_reasons(self, scores: np.ndarray) -> list[Reason]:
         if scores.shape != (len(SAFETY_CLASSES),):
             raise ValueError(f"expected {len(SAFETY_CLASSES)} safety probabilities, got shape {scores.shape}")

@@ -67,6 +67,10 @@ class ObjectMissing(Exception):
     """The notified object (or version) is no longer in the bucket."""
 
 
+class ObjectRefused(Exception):
+    """S3 refused to read the object (the role may not read it, or the bucket is not there): no fault of the photo."""
+
+
 class OutOfTime(Exception):
     """Not started: the invocation would end before it finished. SQS delivers the message again."""
 
@@ -471,7 +475,7 @@ def _load(
         read_s = time.perf_counter() - started
         with budget.reserve(photo.decode_bytes), work.telemetry.span("decode"):
             started = time.perf_counter()  # the wait for the budget is not this photo's own pace
-            image = decode_image(stored.data, work.limits, _draft_to(work))
+            image = decode_image(stored.data, work.limits, draft_to(work))
             # One decode, two models: each gets the image preprocessed its own way.
             photo.pixels = preprocess(image, work.resize_method)
             if work.safety is not None:
@@ -488,7 +492,7 @@ def _load(
     return None
 
 
-def _draft_to(work: Classification) -> tuple[int, int] | None:
+def draft_to(work: Classification) -> tuple[int, int] | None:
     """Large JPEGs decode at a reduced scale (imaging's draft rule) only when ResNet50 is the only model.
 
     The rule holds for ResNet50's nearest resize, not for the safety model's: nsfwjs' bilinear resize (align

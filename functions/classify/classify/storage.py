@@ -3,10 +3,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from classify.service import ObjectMissing, StoredPhoto
+from classify.service import ObjectMissing, ObjectRefused, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+_REFUSED = frozenset({"AccessDenied", "403", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"})
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,11 @@ class PhotoBucket:
             code = error.response.get("Error", {}).get("Code")
             if code in _MISSING:
                 raise ObjectMissing(key) from None
-            if code in ("AccessDenied", "403"):
+            if code in _REFUSED:
                 # With s3:ListBucket (granted on the photo prefixes) a deleted photo answers 404, so a 403 is
                 # a role that may not read it: not the photo's fault. It is retried, then dead-lettered.
                 logger.error("GetObject of s3://%s/%s was refused (%s): check the role's S3 grants", bucket, key, code)
+                raise ObjectRefused(f"s3://{bucket}/{key}: {code}") from error
             raise
         return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
 
