@@ -152,6 +152,9 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
+policy: venv ## put a shop's own moderation policy FILE (validated; refused with the reason), on `make up` or STACK=
+	@$(PY) -m tools policy "$(FILE)" $(if $(STACK),--stack "$(STACK)")
+
 eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
 	@$(PY) -m bench.evaluate $(DIR)
 	@$(PY) -m bench.evaluate_safety $(DIR)
@@ -219,4 +222,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean

@@ -1,10 +1,10 @@
-"""`python -m tools <command> ...`: the photomod command line (`make ingest` runs `ingest`)."""
+"""`python -m tools <command> ...`: the photomod command line (`make ingest` runs `ingest`, `make policy` `policy`)."""
 
 import sys
 
-from tools import ingest
+from tools import ingest, policy
 
-COMMANDS = {"ingest": ingest.main}
+COMMANDS = {"ingest": ingest.main, "policy": policy.main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -188,7 +188,21 @@ def authorization_requests(
         return [
             AuthorizationRequest(function, f"sqs:{operation}", f"arn:aws:sqs:{region}:{queue_account}:{queue_name}")
         ]
+    if service == "ssm" and params.get("Name"):
+        # A parameter's ARN drops the name's leading slash: /stack/x is arn:...:parameter/stack/x.
+        name = str(params["Name"]).lstrip("/")
+        return [AuthorizationRequest(function, f"ssm:{operation}", f"arn:aws:ssm:{region}:{account}:parameter/{name}")]
+    if service == "events" and operation == "PutEvents":
+        buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])} or {"default"}
+        return [
+            AuthorizationRequest(function, "events:PutEvents", _event_bus_arn(bus, region, account))
+            for bus in sorted(buses)
+        ]
     return [AuthorizationRequest(function, f"{service}:{operation}", "*")]
+
+
+def _event_bus_arn(bus: str, region: str, account: str) -> str:
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
 
 
 # ---------------------------------------------------------------- evaluation

@@ -173,6 +173,8 @@ def _start_local_stack(
         "ClassifyQueueVisibilityTimeoutSeconds": "10",
         # The fewest deliveries the template allows, so the dead-letter path is reached quickly.
         "ClassifyMaxReceiveCount": "3",
+        # A shop's policy put with `make policy` judges photos within seconds (test_shop_policy.py).
+        "PolicyCacheSeconds": "2",
         **(extra_parameters or {}),
     }
     for name, value in parameters.items():

@@ -64,6 +64,12 @@ CALLS_BY_STATEMENT = {
         "GetObject", Bucket=BUCKET, Key="incoming/shop/a.jpg", VersionId="v1"
     ),
     ("RekognitionFunction", "TellMissingPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="incoming/gone.jpg"),
+    ("ClassifyFunction", "ReadTheShopsPolicy"): call(
+        "GetParameter", service="ssm", Name=f"/{NAMES.stack_name}/moderation-policy"
+    ),
+    ("RekognitionFunction", "ReadTheShopsPolicy"): call(
+        "GetParameter", service="ssm", Name=f"/{NAMES.stack_name}/moderation-policy"
+    ),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),

@@ -12,11 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.models import photo_events
-from classify.policy import ModerationPolicy
 from classify.safety import load_safety_model
 from classify.service import Classification, Message, classify_messages
 from classify.settings import ClassifySettings
-from classify.storage import PhotoBucket
+from classify.storage import PhotoBucket, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.prediction_table import PredictionTable
 
@@ -38,7 +37,7 @@ work = Classification(
         settings.allow_untrained_weights,
         settings.served_model_path,
     ),
-    policy=ModerationPolicy.from_file(class_index=class_index),
+    policy=policy_in_force(settings.policy_parameter, settings.policy_cache_seconds, class_index),
     class_index=class_index,
     read_events=photo_events,
     limits=settings.limits,

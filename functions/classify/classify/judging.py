@@ -38,7 +38,7 @@ def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
     safety = None
     if work.safety is not None:
         safety = work.safety.predict(np.stack([work.safety.preprocess(image)]))[0]
-    policy = work.policy
+    policy = work.policy.current()  # one policy for the whole judgement, even if a new one arrives meanwhile
     top = top_k(probabilities, work.class_index, policy.k)
     categories = {label.wnid: category for label in top if (category := policy.category_of(label.wnid))}
     return JudgedPhoto(top, categories, safety, policy.decide(probabilities, safety), work.model.info)

@@ -93,6 +93,10 @@ class ModerationPolicy:
         self._class_index = class_index
         self._safety_rules = safety_rules or {}
 
+    def current(self) -> ModerationPolicy:
+        """The policy to judge with (this one; classify.live_policy.LivePolicy answers the one in force)."""
+        return self
+
     @classmethod
     def from_file(cls, path: Path | None = None, class_index: ClassIndex | None = None) -> ModerationPolicy:
         path = path or DEFAULT_POLICY_PATH
@@ -197,6 +201,21 @@ class ModerationPolicy:
             if rule is not None and precision(score) >= precision(rule.threshold):
                 reasons.append(Reason(rule.category, rule.action, label=name, wnid=None, score=float(score)))
         return reasons
+
+
+# SSM Parameter Store's limit on an advanced parameter's value (standard ones hold 4 KB).
+MAX_DOCUMENT_BYTES = 8192
+
+
+def parse_document(text: str, class_index: ClassIndex) -> ModerationPolicy:
+    """A policy document as kept in AWS (JSON text), validated; PolicyError says why it is refused."""
+    if len(text.encode()) > MAX_DOCUMENT_BYTES:
+        raise PolicyError(f"the document is {len(text.encode())} bytes; at most {MAX_DOCUMENT_BYTES} fit")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PolicyError(f"not valid JSON: {error}") from error
+    return ModerationPolicy.from_dict(document, class_index)
 
 
 def _add_safety_rules(classes: Any, category: str, action: str, threshold: float, rules: dict[str, _Rule]) -> None:

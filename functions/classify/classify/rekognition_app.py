@@ -20,8 +20,8 @@ from classify.service import Classification
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
 
-_JSON_11 = {CONTENT_TYPE: {"schema": {"type": "object"}}}
-_ERROR = {
+_JSON_11: dict[str, Any] = {CONTENT_TYPE: {"schema": {"type": "object"}}}
+_ERROR: dict[str, Any] = {
     CONTENT_TYPE: {
         "schema": {
             "type": "object",

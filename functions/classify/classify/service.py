@@ -44,6 +44,7 @@ from classify.imaging import (
     preprocess,
 )
 from classify.labels import ClassIndex, top_k
+from classify.live_policy import LivePolicy
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, safety_result
@@ -163,7 +164,8 @@ class Classification:
     photos: PhotoReader
     predictions: Predictions
     model: Model
-    policy: ModerationPolicy
+    # The built-in policy, or the one in force when a shop may replace it (classify.live_policy).
+    policy: ModerationPolicy | LivePolicy
     class_index: ClassIndex
     # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
     read_events: Callable[[str], list[PhotoEvent]]

@@ -23,6 +23,9 @@ class ClassifySettings:
     decode_budget_bytes: int
     # Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE from the function's MemorySize.
     memory_limit_bytes: int
+    # The shop's own policy document (SSM Parameter Store); without it, only the built-in policy.
+    policy_parameter: str | None = None
+    policy_cache_seconds: int = 60
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -52,4 +55,6 @@ class ClassifySettings:
             # A third of the function's memory by default: the model and its activations need the rest.
             decode_budget_bytes=settings.integer("DECODE_BUDGET_MB", max(1, memory_mb // 3)) * MIB,
             memory_limit_bytes=memory_mb * MIB,
+            policy_parameter=settings.optional("POLICY_PARAMETER", "") or None,
+            policy_cache_seconds=settings.integer_between("POLICY_CACHE_SECONDS", 60, 1, 3600),
         )

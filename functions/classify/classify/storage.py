@@ -1,8 +1,17 @@
+"""The classifier's adapters: photos in S3; the shop's policy document in SSM Parameter Store, read with Powertools'
+Parameters utility (its cache bounded by the same time as classify.live_policy's)."""
+
 import logging
 from typing import Any
 
+import boto3
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
+from classify.labels import ClassIndex
+from classify.live_policy import LivePolicy
+from classify.policy import ModerationPolicy
 from classify.service import ObjectMissing, ObjectRefused, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
@@ -48,3 +57,32 @@ class PhotoBucket:
 def _version(value: str | None) -> str | None:
     # An unversioned bucket answers "null" (or nothing): there is no version to pin.
     return value if value and value != "null" else None
+
+
+class PolicyParameter:
+    """Adapter over SSM Parameter Store: the document's text, or None while no shop policy is put."""
+
+    def __init__(self, provider: Any, name: str, max_age_s: int):
+        self._provider = provider
+        self._name = name
+        self._max_age_s = max_age_s
+
+    def read(self) -> str | None:
+        try:
+            return str(self._provider.get(self._name, max_age=self._max_age_s))
+        except GetParameterError as error:
+            if "ParameterNotFound" in str(error):
+                return None
+            raise
+
+
+def policy_in_force(
+    parameter_name: str | None, cache_seconds: int, class_index: ClassIndex
+) -> ModerationPolicy | LivePolicy:
+    """The built-in policy, replaced by the shop's document in `parameter_name` whenever there is a valid one."""
+    builtin = ModerationPolicy.from_file(class_index=class_index)
+    if not parameter_name:
+        return builtin
+    provider = SSMProvider(boto3_client=boto3.client("ssm"))
+    document = PolicyParameter(provider, parameter_name, cache_seconds)
+    return LivePolicy(builtin, document.read, class_index, refresh_s=cache_seconds)
