@@ -92,6 +92,7 @@ class ResolvedTemplate:
             "AWS::S3::Bucket": "BucketName",
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
+            "AWS::Events::EventBus": "Name",
         }
         key = explicit.get(resource["Type"])
         if key and key in resource.get("Properties", {}):
@@ -113,6 +114,8 @@ class ResolvedTemplate:
             return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{region}:{account}:function:{name}"
+        if kind == "AWS::Events::EventBus":
+            return f"arn:aws:events:{region}:{account}:event-bus/{name}"
         raise ValueError(f"no local ARN for {logical_id} ({kind})")
 
     def logical_id_for_arn(self, arn: str) -> str:

@@ -1,4 +1,4 @@
-"""Creates the template's storage resources (buckets, queues, tables) on an emulator.
+"""Creates the template's storage resources (buckets, queues, tables) and event buses on an emulator.
 
 Only what the functions touch at run time is created; IAM, API Gateway and Lambda are played by the
 local function host. Running it twice is harmless.
@@ -119,3 +119,11 @@ def provision(
         if notifications:
             s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=notifications)
         log(f"  bucket  {name}")
+
+    events = session.client("events")
+    existing_buses = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+    for logical_id in template.resources_of_type("AWS::Events::EventBus"):
+        name = template.physical_name(logical_id)
+        if name not in existing_buses:
+            events.create_event_bus(Name=name)
+        log(f"  bus     {name}")

@@ -70,6 +70,18 @@ CALLS_BY_STATEMENT = {
     ("RekognitionFunction", "ReadTheShopsPolicy"): call(
         "GetParameter", service="ssm", Name=f"/{NAMES.stack_name}/moderation-policy"
     ),
+    ("ClassifyFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+    ),
+    ("DeadLetterFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+    ),
+    ("ReviewsFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+    ),
+    ("FeedbackFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+    ),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),

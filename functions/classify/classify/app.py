@@ -18,6 +18,7 @@ from classify.settings import ClassifySettings
 from classify.storage import PhotoBucket, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
 # The domain modules log with the standard library (logging.getLogger(__name__)): their records go out through
@@ -49,6 +50,7 @@ work = Classification(
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
+    events=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
 )
 logger.info(
     "classifier ready",

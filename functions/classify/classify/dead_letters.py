@@ -18,11 +18,13 @@ from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
 # A batch where every record failed is answered like any other (each record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
+verdicts = verdict_publisher(settings.optional("EVENT_BUS_NAME", "") or None, lambda: boto3.client("events"))
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -32,7 +34,7 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: logged, and deleted from the queue.
         logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
         return
-    failed = fail_exhausted_photos(events, predictions, iso(utc_now()))
+    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts)
     for event in failed:
         image_id = ids.image_id_for_key(event.key)
         logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})

@@ -5,6 +5,7 @@ from typing import Protocol
 from classify.events import PhotoEvent
 from photomod_shared import ids
 from photomod_shared.prediction import EventStamp, Failure, Prediction
+from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 RETRIES_EXHAUSTED = Failure(
     "retries_exhausted",
@@ -18,7 +19,9 @@ class Outcomes(Protocol):
     ) -> bool: ...
 
 
-def fail_exhausted_photos(events: list[PhotoEvent], predictions: Outcomes, now: str) -> list[PhotoEvent]:
+def fail_exhausted_photos(
+    events: list[PhotoEvent], predictions: Outcomes, now: str, verdicts: VerdictPublisher | None = None
+) -> list[PhotoEvent]:
     """Records a final failure for each photo unless it was classified after all (the same or a newer event).
 
     Returns the events whose photo it failed.
@@ -33,5 +36,6 @@ def fail_exhausted_photos(events: list[PhotoEvent], predictions: Outcomes, now: 
         stamp = EventStamp(event.sequencer, event.event_time, event.version_id)
         # This event's own result (whatever version it judged) stays: only an older upload's is replaced.
         if predictions.record_outcome(outcome, stamp, now, replace_same_order=False):
+            (verdicts or NoVerdictEvents()).publish(VerdictEvent.outcome(outcome))
             failed.append(event)
     return failed

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -51,6 +51,7 @@ from classify.safety import SafetyInfo, safety_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,8 @@ class Classification:
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    # Where each stored outcome is announced (photomod_shared.verdict_events); nothing by default.
+    events: VerdictPublisher = field(default_factory=NoVerdictEvents)
     # What this environment has measured so far (the one part that changes between invocations).
     pace: Pace = field(default_factory=Pace)
 
@@ -547,7 +550,9 @@ def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
         return False
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
-    elif outcome.is_done:
+        return True
+    work.events.publish(VerdictEvent.outcome(replace(outcome, object_version=photo.stamp.object_version)))
+    if outcome.is_done:
         work.telemetry.photo_classified(str(outcome.verdict), _since_upload_ms(photo, classified_at))
     else:
         work.telemetry.photo_failed(outcome.error.code if outcome.error else "unknown")

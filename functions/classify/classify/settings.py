@@ -26,6 +26,8 @@ class ClassifySettings:
     # The shop's own policy document (SSM Parameter Store); without it, only the built-in policy.
     policy_parameter: str | None = None
     policy_cache_seconds: int = 60
+    # The EventBridge bus verdict events go to; without it, none are sent.
+    event_bus_name: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -57,4 +59,5 @@ class ClassifySettings:
             memory_limit_bytes=memory_mb * MIB,
             policy_parameter=settings.optional("POLICY_PARAMETER", "") or None,
             policy_cache_seconds=settings.integer_between("POLICY_CACHE_SECONDS", 60, 1, 3600),
+            event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
         )

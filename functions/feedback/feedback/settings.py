@@ -8,6 +8,8 @@ class FeedbackSettings:
     predictions_table: str
     feedback_table: str
     web_origin: str
+    # The EventBridge bus a shopper's report is announced on; none without it.
+    event_bus_name: str | None = None
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -15,4 +17,5 @@ class FeedbackSettings:
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
+            event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
         )

@@ -14,6 +14,7 @@ from photomod_shared.cursors import NOT_OURS, encode_cursor
 from photomod_shared.errors import InvalidCursor, InvalidInput, NotInReview, VersionChanged
 from photomod_shared.prediction import VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -72,7 +73,14 @@ def list_reviews(
     }
 
 
-def settle_review(image_id: str, request: Decision, *, predictions: ReviewQueue, now: datetime) -> dict[str, Any]:
+def settle_review(
+    image_id: str,
+    request: Decision,
+    *,
+    predictions: ReviewQueue,
+    now: datetime,
+    verdicts: VerdictPublisher | None = None,
+) -> dict[str, Any]:
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
         raise VersionChanged(_version_changed(prediction, request.object_version))
@@ -85,6 +93,9 @@ def settle_review(image_id: str, request: Decision, *, predictions: ReviewQueue,
         if latest.object_version != request.object_version:
             raise VersionChanged(_version_changed(latest, request.object_version))
         raise NotInReview(_not_in_review(latest))
+    (verdicts or NoVerdictEvents()).publish(
+        VerdictEvent.decided(prediction, request.decision, request.note, decided_at)
+    )
     return {
         "image_id": image_id,
         "object_version": request.object_version,
