@@ -22,7 +22,8 @@ from infra.local.processes import die_with_parent
 from infra.template import REPO_ROOT
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"
-SERVICES = ("s3", "sqs", "sts")
+# events: the verdict bus (and a shop's rules on it); ssm: a shop's own policy (docs/integrations.md).
+SERVICES = ("s3", "sqs", "sts", "events", "ssm")
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 5  # it keeps no state worth a longer wait, and its shutdown often hangs
 

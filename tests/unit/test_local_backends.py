@@ -34,7 +34,8 @@ def test_localstack_listens_on_loopback_only_offline_and_without_docker(tmp_path
     assert environment["SKIP_SSL_CERT_DOWNLOAD"] == "1"
     assert environment["S3_SKIP_SIGNATURE_VALIDATION"] == "0"
     assert environment["FILESYSTEM_ROOT"] == str(tmp_path)
-    assert set(environment["SERVICES"].split(",")) == {"s3", "sqs", "sts"}
+    # events and ssm: the verdict bus and a shop's policy (docs/integrations.md)
+    assert set(environment["SERVICES"].split(",")) == {"s3", "sqs", "sts", "events", "ssm"}
 
 
 def test_localstack_does_not_inherit_the_callers_aws_settings(tmp_path: Path, monkeypatch):
