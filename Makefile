@@ -158,9 +158,10 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
-	@$(PY) -m bench.evaluate $(DIR)
-	@$(PY) -m bench.evaluate_safety $(DIR)
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety model's distribution; the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
+	@$(PY) -m bench.evaluate $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.evaluate_safety $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 
 $(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
