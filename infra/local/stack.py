@@ -226,9 +226,9 @@ class LocalStack:
         self._print_banner(template, specs, elapsed)
 
     def _concurrency(self, spec: FunctionSpec) -> int:
-        if self._sqs_events(spec):
-            return self.options.queue_concurrency
-        return self.options.api_concurrency
+        default = self.options.queue_concurrency if self._sqs_events(spec) else self.options.api_concurrency
+        # Lambda never runs more environments of a function than its reserved concurrency.
+        return default if spec.reserved_concurrency is None else min(default, spec.reserved_concurrency)
 
     @staticmethod
     def _sqs_events(spec: FunctionSpec) -> list[dict[str, Any]]:
