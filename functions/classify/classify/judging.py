@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classify.imaging import decode_image, preprocess
+from classify.imaging import decode_image
 from classify.labels import Label, top_k
 from classify.model import WEIGHTS_UNTRAINED, ModelInfo
 from classify.policy import Verdict
@@ -17,7 +17,7 @@ from classify.service import Classification, draft_to
 
 @dataclass(frozen=True)
 class JudgedPhoto:
-    top: list[Label]  # ResNet50's top_k (the policy's k)
+    top: list[Label]  # the ImageNet classifier's top_k (the policy's k)
     # The policy category of each top label the policy lists (wnid -> category), from the policy that judged.
     categories: dict[str, str]
     safety: np.ndarray | None  # the safety model's probabilities (SAFETY_CLASSES order); None without the model
@@ -26,7 +26,7 @@ class JudgedPhoto:
 
     @property
     def model_version(self) -> str:
-        """What judged it: the policy's version, marked when ResNet50 ran on untrained weights."""
+        """What judged it: the policy's version, marked when the ImageNet classifier ran on untrained weights."""
         untrained = "+untrained-weights" if self.model.weights == WEIGHTS_UNTRAINED else ""
         return f"photomod-{self.verdict.policy_version}{untrained}"
 
@@ -34,7 +34,7 @@ class JudgedPhoto:
 def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
     """Raises classify.imaging.ImageRejected for bytes that can never be classified."""
     image = decode_image(data, work.limits, draft_to(work))
-    probabilities = work.model.predict(np.stack([preprocess(image, work.resize_method)]))[0]
+    probabilities = work.model.predict(np.stack([work.model.preprocess(image)]))[0]
     safety = None
     if work.safety is not None:
         safety = work.safety.predict(np.stack([work.safety.preprocess(image)]))[0]

@@ -97,6 +97,11 @@ class ModerationPolicy:
         """The policy to judge with (this one; classify.live_policy.LivePolicy answers the one in force)."""
         return self
 
+    @property
+    def listed_classes(self) -> dict[str, str]:
+        """{wnid: category} of every ImageNet class the policy lists (what `make eval` calls "flagged")."""
+        return {wnid: rule.category for wnid, rule in self._rules.items()}
+
     @classmethod
     def from_file(cls, path: Path | None = None, class_index: ClassIndex | None = None) -> ModerationPolicy:
         path = path or DEFAULT_POLICY_PATH
