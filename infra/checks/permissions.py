@@ -193,7 +193,7 @@ def authorization_requests(
         name = str(params["Name"]).lstrip("/")
         return [AuthorizationRequest(function, f"ssm:{operation}", f"arn:aws:ssm:{region}:{account}:parameter/{name}")]
     if service == "events" and operation == "PutEvents":
-        buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])} or {"default"}
+        buses = set(params.get("EventBusNames") or ()) or {"default"}  # as infra/local/worker.py records them
         return [
             AuthorizationRequest(function, "events:PutEvents", _event_bus_arn(bus, region, account))
             for bus in sorted(buses)
@@ -227,10 +227,12 @@ def _simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def stack_resource_arns(names: LocalNames, template_path: Path = TEMPLATE_PATH) -> list[str]:
-    """The ARNs of the buckets, tables and queues the template creates, for `names`."""
+    """The ARNs of the buckets, tables, queues, buses and parameters of the stack, for `names`."""
     template = ResolvedTemplate(load_template(template_path), names)
-    kinds = ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SQS::Queue")
-    return [template.arn(logical_id) for kind in kinds for logical_id in template.resources_of_type(kind)]
+    kinds = ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::EventBus")
+    arns = [template.arn(logical_id) for kind in kinds for logical_id in template.resources_of_type(kind)]
+    # The stack's SSM parameters (the shop's policy) are named under /<stack>/.
+    return [*arns, f"arn:aws:ssm:{names.region}:{names.account_id}:parameter/{names.stack_name}"]
 
 
 def _owned(resource: str, stack_arns: list[str]) -> bool:

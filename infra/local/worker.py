@@ -48,7 +48,8 @@ def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any
 
 
 # The request parameters that name what a call touches (bucket, key, table, index, queue).
-_RESOURCE_PARAMETERS = ("Bucket", "Key", "VersionId", "Prefix", "TableName", "IndexName", "QueueUrl")
+# Name: an SSM parameter's (the shop's policy).
+_RESOURCE_PARAMETERS = ("Bucket", "Key", "VersionId", "Prefix", "TableName", "IndexName", "QueueUrl", "Name")
 
 
 class CallRecorder:
@@ -81,6 +82,9 @@ class CallRecorder:
         resources = {name: params[name] for name in _RESOURCE_PARAMETERS if isinstance(params.get(name), str)}
         if isinstance(params.get("RequestItems"), dict):  # BatchGetItem / BatchWriteItem: one entry per table
             resources["TableNames"] = sorted(params["RequestItems"])
+        if isinstance(params.get("Entries"), list):  # PutEvents: the buses its entries go to
+            buses = {entry.get("EventBusName") or "default" for entry in params["Entries"] if isinstance(entry, dict)}
+            resources["EventBusNames"] = sorted(buses)
         return {"service": model.service_model.signing_name, "operation": model.name, "params": resources}
 
     def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:

@@ -73,16 +73,16 @@ CALLS_BY_STATEMENT = {
         "GetParameter", service="ssm", Name=f"/{NAMES.stack_name}/moderation-policy"
     ),
     ("ClassifyFunction", "AnnounceVerdicts"): call(
-        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
     ("DeadLetterFunction", "AnnounceVerdicts"): call(
-        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
     ("ReviewsFunction", "AnnounceVerdicts"): call(
-        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
     ("FeedbackFunction", "AnnounceVerdicts"): call(
-        "PutEvents", service="events", Entries=[{"EventBusName": f"{NAMES.stack_name}-verdicts"}]
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
