@@ -18,7 +18,7 @@ from classify.rekognition import CONTENT_TYPE, RekognitionError, detect_moderati
 from classify.service import Classification
 
 logger = Logger()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver()
 
 _JSON_11: dict[str, Any] = {CONTENT_TYPE: {"schema": {"type": "object"}}}
 _ERROR: dict[str, Any] = {
