@@ -182,3 +182,23 @@ def test_a_drop_folder_photo_whose_object_is_gone_ends_failed_object_missing(
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 
     assert report["failed"] == {image_id: "object_missing"}
+
+
+def test_a_photo_the_reconciler_ends_failed_is_announced_on_the_verdict_bus(stack, reconcile, predictions, monkeypatch):
+    # Given a shop's rule on the verdict bus sending to its queue
+    events, sqs = stack.client("events"), stack.client("sqs")
+    bus = stack.template.physical_name("VerdictBus")
+    url = sqs.create_queue(QueueName="shop-verdicts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="shop", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["Photo Failed"]}))
+    events.put_targets(Rule="shop", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    now = utc_now()
+    image_id = pending_upload(predictions, created=now)
+
+    # When the reconciler ends the upload that never arrived
+    run_at(reconcile, stack, monkeypatch, now + LATER)
+
+    # Then its one final outcome is the shop's event, with the reason
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    detail = json.loads(message["Body"])["detail"]
+    assert (detail["image_id"], detail["verdict"], detail["error"]["code"]) == (image_id, None, "upload_not_received")

@@ -84,6 +84,9 @@ CALLS_BY_STATEMENT = {
     ("FeedbackFunction", "AnnounceVerdicts"): call(
         "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
+    ("ReconcileFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
+    ),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared import ids
 from photomod_shared.clock import utc_now
+from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings
 from reconcile.storage import ClassifyQueue, PendingRows, PhotoBucket
@@ -26,6 +27,7 @@ class Dependencies:
     rows: PendingRows
     photos: PhotoBucket
     notifications: ClassifyQueue
+    verdicts: VerdictPublisher
 
     @classmethod
     def from_settings(cls, settings: ReconcileSettings) -> "Dependencies":
@@ -37,6 +39,7 @@ class Dependencies:
             notifications=ClassifyQueue(
                 boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
             ),
+            verdicts=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
         )
 
 
@@ -56,6 +59,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         now=utc_now(),
         pending_after=timedelta(seconds=settings.pending_after_seconds),
         max_requeues=settings.max_requeues,
+        verdicts=dependencies().verdicts,
     )
     metrics.add_metric(name="PhotosRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="PhotosFailedByReconciler", unit=MetricUnit.Count, value=len(report.failed))

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from photomod_shared import ids
 from photomod_shared.clock import iso, parse_iso
 from photomod_shared.prediction import Failure, Prediction
+from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 # How long after a presigned upload expires before a missing object counts as never sent (as the upload
 # function decides when polled).
@@ -84,13 +85,15 @@ def reconcile(
     now: datetime,
     pending_after: timedelta,
     max_requeues: int,
+    verdicts: VerdictPublisher | None = None,
 ) -> ReconcileReport:
+    """`verdicts` announces each photo it ends failed (photomod_shared.verdict_events)."""
     report = ReconcileReport()
     cutoff = now - pending_after
     for row in rows.pending():
         if _looked_at_since(row, cutoff):
             continue
-        _settle(row, rows, photos, notifications, now, max_requeues, report)
+        _settle(row, rows, photos, notifications, now, max_requeues, report, verdicts or NoVerdictEvents())
     _adopt_drop_folder_orphans(rows, photos, notifications, now, cutoff, report)
     return report
 
@@ -109,6 +112,7 @@ def _settle(
     now: datetime,
     max_requeues: int,
     report: ReconcileReport,
+    verdicts: VerdictPublisher,
 ) -> None:
     image_id, key = row.image_id, row.s3_key
     photo = photos.head(key) if key else None
@@ -117,19 +121,25 @@ def _settle(
         if expires_at and now <= parse_iso(expires_at) + ARRIVAL_GRACE:
             return  # the presigned upload may still arrive
         error = UPLOAD_NOT_RECEIVED if row.source == ids.SOURCE_UPLOAD else OBJECT_MISSING
-        if rows.fail_if_pending(image_id, error, iso(now)):
-            report.failed[image_id] = error.code
+        _fail(row, error, rows, now, report, verdicts)
         return
     times = int(row.requeue_count or 0)
     if times >= max_requeues:
-        error = not_classified(times)
-        if rows.fail_if_pending(image_id, error, iso(now)):
-            report.failed[image_id] = error.code
+        _fail(row, not_classified(times), rows, now, report, verdicts)
         return
     # Counted first: a crash after sending leaves an undercount, never an endless loop.
     if rows.note_requeued(image_id, times + 1, iso(now)):
         notifications.requeue(photo)
         report.requeued.append(image_id)
+
+
+def _fail(
+    row: Prediction, error: Failure, rows: Rows, now: datetime, report: ReconcileReport, verdicts: VerdictPublisher
+) -> None:
+    if rows.fail_if_pending(row.image_id, error, iso(now)):
+        report.failed[row.image_id] = error.code
+        failed = Prediction.failed(row.image_id, s3_key=row.s3_key or "", error=error, classified_at=iso(now))
+        verdicts.publish(VerdictEvent.outcome(failed))
 
 
 def _adopt_drop_folder_orphans(

@@ -12,6 +12,8 @@ class ReconcileSettings:
     pending_after_seconds: int
     # Re-queued this many times and still pending: the photo ends failed rather than loop forever.
     max_requeues: int
+    # The EventBridge bus the photos it ends failed are announced on; none without it.
+    event_bus_name: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ReconcileSettings":
@@ -21,4 +23,5 @@ class ReconcileSettings:
             classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
             pending_after_seconds=settings.integer_between("PENDING_AFTER_SECONDS", 900, 10, 7 * 86400),
             max_requeues=settings.integer_between("MAX_REQUEUES", 3, 0, 100),
+            event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
         )

@@ -3,7 +3,8 @@
 One shape (VerdictEvent) for the four outcomes, each its own detail-type (docs/integrations.md):
 
 - `Photo Judged`: the classifier's verdict (allow, review, block) with its reasons and policy version;
-- `Photo Failed`: the photo can never be judged (its error code and message);
+- `Photo Failed`: the photo can never be judged (its error code and message; the classifier, the dead-letter
+  consumer or the reconciler);
 - `Photo Decided`: a moderator settled a photo in review (allow or block);
 - `Photo Reported`: a shopper reported a photo as inappropriate (sent back to review, or only counted).
 
