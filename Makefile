@@ -153,6 +153,20 @@ load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under rep
 		--run-time 60s --only-summary --html reports/load.html --csv reports/load $(if $(LOAD_HOST),--host $(LOAD_HOST))
 	@echo "==> reports/load.html, reports/load_stats.csv"
 
+# The local API under load: 100 req/s open loop, 50 clients, half GET /predictions/{id}, half POST /uploads, after a
+# warm-up, on a stack of its own; prints p50/p99/errors and fails over BENCH_API_P99_MS or on any error.
+BENCH_API_P99_MS ?= 50
+bench-api: venv model models build ## the local API at 100 req/s (open loop, 50 clients): p50/p99/errors; fails over BENCH_API_P99_MS (50)
+	@mkdir -p reports
+	@$(PY) -m bench.api_bench --p99-limit-ms $(BENCH_API_P99_MS) --json reports/bench-api.json
+
+# Not part of `make test`: SOAK_MINUTES (30) of steady uploads and API traffic on a stack of its own; prints every
+# minute, fails on a lost photo, an error, or memory / queue depth that keeps growing.
+SOAK_MINUTES ?= 30
+soak: venv model models build ## SOAK_MINUTES (30) of steady uploads and API traffic: per-minute report; fails on loss, errors, growth
+	@mkdir -p reports
+	@$(PY) -m bench.soak --minutes $(SOAK_MINUTES) --json reports/soak.json
+
 DIR ?= ../shared/data/imagenet-samples
 API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
@@ -226,4 +240,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

@@ -44,6 +44,8 @@ class FunctionSpec:
     memory_mb: int
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     package_type: str = "Zip"
+    # ReservedConcurrentExecutions: at most this many environments at once (None: the host's default).
+    reserved_concurrency: int | None = None
     # Set once the function is built (infra.build.packages): then it runs from its package, never from .venv.
     runtime: PackagedRuntime | None = None
 
@@ -141,5 +143,10 @@ def function_specs(
             memory_mb=memory,
             events=properties.get("Events", {}),
             package_type=properties.get("PackageType", "Zip"),
+            reserved_concurrency=(
+                int(template.resolve(properties["ReservedConcurrentExecutions"]))
+                if "ReservedConcurrentExecutions" in properties
+                else None
+            ),
         )
     return specs
