@@ -70,7 +70,7 @@ def test_only_a_newer_event_overwrites_a_result(table, stored):
 
     assert table.record_outcome(result(image_id, {"status": "failed"}), "0055AED6DCD90281E6", "t2")
     item = stored(image_id)
-    assert (item["status"], item["score"]) == ("failed", 0.5)  # a failure sets only what it knows
+    assert (item["status"], item["score"], item["prediction"]) == ("failed", None, None)  # nothing of the older one
     assert item["created_at"] == "t0"  # the first write's, kept
     assert item["sequencer"] == comparable_sequencer("0055AED6DCD90281E6")
 
@@ -213,3 +213,29 @@ def test_forgetting_attempts_of_an_unknown_image_creates_nothing(table):
     table.forget_solo_attempts(image_id)
 
     assert table.get(image_id) is None
+
+
+def test_a_moderators_decision_survives_any_later_event_of_the_same_version(table, stored):
+    image_id = ids.new_image_id()
+    resent = EventStamp("0", "2026-11-26T09:30:00.000Z", "v1")  # the reconciler's re-send judged it first
+    table.record_outcome(result(image_id, {"status": "done", "verdict": "review"}), resent, "t0")
+    assert table.settle_review(image_id, "block", "", "t1", object_version="v1")
+
+    for later in (EventStamp("0", "2026-11-26T09:45:00.000Z", "v1"), EventStamp("0055AED6DC", "", "v1")):
+        assert not table.record_outcome(result(image_id, {"status": "done", "verdict": "allow"}), later, "t2")
+
+    item = stored(image_id)
+    assert (item["verdict"], item["moderation"]["decision"]) == ("block", "block")
+    # A new version is judged anew, and the decision on the old one no longer applies.
+    assert table.record_outcome(result(image_id, {"status": "failed"}), EventStamp("0055AED6DD", "", "v2"), "t3")
+    item = stored(image_id)
+    assert (item["status"], item["object_version"], item["verdict"]) == ("failed", "v2", None)
+    assert "moderation" not in item and "model_verdict" not in item
+
+
+def test_a_result_without_a_version_replaces_by_order_alone(table, stored):
+    image_id = ids.new_image_id()
+    table.record_outcome(result(image_id, {"status": "done"}), EventStamp("01", "", None), "t0")
+
+    assert table.record_outcome(result(image_id, {"status": "done"}), EventStamp("02", "", "v2"), "t1")
+    assert stored(image_id)["object_version"] == "v2"

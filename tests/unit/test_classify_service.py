@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,8 @@ from photomod_shared.prediction import (
     comparable_event_time,
     comparable_sequencer,
 )
+from reconcile.service import StoredObject
+from reconcile.storage import ClassifyQueue
 from tests.support.events import notification_of, s3_notification, s3_record
 from tests.support.images import solid_jpeg
 
@@ -126,18 +128,21 @@ class FakePredictions:
         image_id, attributes = outcome.image_id, outcome.outcome()
         if image_id in self.broken_writes:
             raise ConnectionError("dynamodb unreachable")
-        if "sequencer" in self.items.get(image_id, {}):
-            stored = self._stamp(image_id)
-            newer = event.order > stored.order
-            if not (newer or (event.order == stored.order and event.object_version != stored.object_version)):
-                return False
+        stored = self._stamp(image_id) if "sequencer" in self.items.get(image_id, {}) else None
+        if not event.replaces(stored):
+            return False
         item = self.items.setdefault(image_id, {"image_id": image_id, "created_at": created_at})
-        for name in ("solo_attempts", "solo_attempt_of"):
+        for name in ("solo_attempts", "solo_attempt_of", "moderation", "model_verdict"):
             item.pop(name, None)
         sequencer, event_time = event.order
         item.update(attributes, sequencer=sequencer, event_time=event_time, object_version=event.object_version)
         self.writes.append((image_id, attributes))
         return True
+
+    def settle_review(self, image_id: str, decision: str) -> None:
+        """A moderator's decision, as PredictionTable.settle_review records it."""
+        item = self.items[image_id]
+        item.update(model_verdict=item["verdict"], verdict=decision, moderation={"decision": decision})
 
     def count_solo_attempt(self, attempt: str, first: Prediction) -> int:
         image_id = first.image_id
@@ -298,7 +303,7 @@ def test_a_corrupt_photo_fails_with_its_code_and_the_rest_of_the_batch_is_done(b
     assert failed["status"] == STATUS_FAILED
     assert failed["error"]["code"] == "corrupt_image" and failed["error"]["message"]
     assert failed["model"] == {"name": "ResNet50", "weights": "imagenet"}
-    assert "prediction" not in failed
+    assert failed["prediction"] is None and failed["verdict"] is None and failed["labels"] == []
     assert (batch.item(SHOE)["status"], batch.item(BOTTLE)["status"]) == (STATUS_DONE, STATUS_DONE)
 
 
@@ -538,6 +543,82 @@ def test_with_equal_sequencer_and_time_only_the_current_version_is_judged(batch)
 
     assert batch.item(SHOE)["object_version"] == second
     assert len(batch.predictions.writes) == 2
+
+
+# --- decisions that stick: a version once judged is never judged again -------------------------------
+
+ORIGINAL = "original"
+DUPLICATE = "duplicate"
+RESEND = "resend"
+SECOND_RESEND = "second resend"
+DECISION = "decision"
+
+
+def resend_of(key: str, version: str, at: datetime) -> str:
+    """The reconciler's re-send of a notification that seems lost: sequencer "0", the event time of its sending."""
+    photo = StoredObject(key=key, size=677, etag="etag", last_modified=NOW, version_id=version)
+    return json.dumps(ClassifyQueue(None, "queue-url", BUCKET, "us-east-1").notification(photo, now=at))
+
+
+@pytest.mark.parametrize(
+    "deliveries",
+    [
+        # The original judged first, then re-deliveries and re-sends before or after the moderator's block.
+        (ORIGINAL, DECISION, DUPLICATE, RESEND, SECOND_RESEND),
+        (ORIGINAL, DUPLICATE, DECISION, RESEND, SECOND_RESEND),
+        (ORIGINAL, RESEND, DECISION, SECOND_RESEND, DUPLICATE),
+        # The original notification late: a re-send judged the photo first (a backlog over the threshold).
+        (RESEND, DECISION, SECOND_RESEND, ORIGINAL, DUPLICATE),
+        (RESEND, SECOND_RESEND, DECISION, ORIGINAL),
+        (RESEND, ORIGINAL, DECISION, SECOND_RESEND, DUPLICATE),
+    ],
+    ids=lambda deliveries: ", ".join(deliveries),
+)
+def test_a_moderators_block_survives_redeliveries_and_resends_of_the_same_version(batch, deliveries):
+    version, image_id = batch.photos.version_of(BOTTLE), ids.image_id_for_key(BOTTLE)
+    bodies = {
+        ORIGINAL: notification(BOTTLE, "0055AED6DCD90281E5", version=version, event_time="2026-11-26T09:00:00.000Z"),
+        DUPLICATE: notification(BOTTLE, "0055AED6DCD90281E5", version=version, event_time="2026-11-26T09:00:00.000Z"),
+        RESEND: resend_of(BOTTLE, version, NOW),
+        SECOND_RESEND: resend_of(BOTTLE, version, NOW + timedelta(minutes=15)),
+    }
+
+    for delivery in deliveries:
+        if delivery == DECISION:
+            assert batch.item(BOTTLE)["verdict"] == "review"  # the model's verdict on the blue bottle
+            batch.predictions.settle_review(image_id, "block")
+        else:
+            assert batch.run((delivery, bodies[delivery])) == []
+
+    item = batch.item(BOTTLE)
+    assert (item["verdict"], item["moderation"], item["object_version"]) == ("block", {"decision": "block"}, version)
+    assert len(batch.predictions.writes) == 1  # judged once
+    assert len(batch.model.batches) == 1  # and no inference was wasted on the same version again
+
+
+def test_a_new_version_after_a_moderators_block_is_judged_anew(batch):
+    batch.run(("m1", notification(BOTTLE, "01", version=batch.photos.version_of(BOTTLE))))
+    batch.predictions.settle_review(ids.image_id_for_key(BOTTLE), "block")
+    second = batch.photos.put(BOTTLE, solid_jpeg(RED))
+
+    batch.run(("m2", resend_of(BOTTLE, second, NOW)))  # even a re-send, when the version is new
+    batch.run(("m3", notification(BOTTLE, "02", version=second)))  # its original, late: the same version
+
+    item = batch.item(BOTTLE)
+    assert (item["object_version"], item["verdict"], "moderation" in item) == (second, "allow", False)
+
+
+def test_a_failed_newer_version_shows_no_older_verdict_labels_or_safety(batch):
+    batch.run(("m1", notification(UPLOAD, "01", version=batch.photos.version_of(UPLOAD))))
+    assert batch.item(UPLOAD)["verdict"] == "allow"
+    second = batch.photos.put(UPLOAD, b"not an image at all")
+
+    batch.run(("m2", notification(UPLOAD, "02", version=second)))
+
+    view = Prediction.from_item(batch.item(UPLOAD)).view()
+    assert (view["status"], view["object_version"], view["error"]["code"]) == ("failed", second, "unsupported_format")
+    assert (view["verdict"], view["prediction"], view["score"], view["safety"]) == (None, None, None, None)
+    assert view["labels"] == [] and view["verdict_reasons"] == []
 
 
 def test_a_notification_for_a_deleted_version_fails_as_missing(batch):

@@ -294,12 +294,13 @@ def _new_photos(photos: list[_Photo], work: Classification, retry: set[str]) -> 
 
 
 def _supersedes(photo: _Photo, known: EventStamp, work: Classification, retry: set[str]) -> bool:
-    """Whether this upload replaces the stored result's (EventStamp's ordering rule)."""
+    """Whether this upload replaces the stored result's (EventStamp's ordering rule): a version already judged
+    is never judged again, whatever order a re-delivery or the reconciler's re-send claims."""
+    if photo.stamp.is_duplicate_of(known):
+        return False
     order = photo.stamp.compare(known)
     if order != 0:
         return order > 0
-    if photo.stamp.is_duplicate_of(known):
-        return False
     # Same sequencer and event time, another version (LocalStack's constant sequencer within one millisecond):
     # the bucket knows which upload came last. Only the key's current version is judged.
     try:

@@ -106,8 +106,8 @@ class PredictionTable:
         *,
         replace_same_order: bool = True,
     ) -> bool:
-        """Writes a final state unless a result for the same or a newer S3 event is already there
-        (EventStamp's ordering rule; `event` may be a bare sequencer).
+        """Writes a final state unless a result for the same version, or of the same or a newer S3 event, is already
+        there (`EventStamp.replaces`, as a condition; `event` may be a bare sequencer).
 
         `replace_same_order=False` also keeps a result of another version with the same sequencer and event
         time (rule 3): for writers that do not know which version their event created (the dead letters).
@@ -158,6 +158,10 @@ class PredictionTable:
             "attribute_not_exists(#sequencer) OR #sequencer < :sequencer OR (#sequencer = :sequencer AND ("
             f"attribute_not_exists(#event_time) OR #event_time < :event_time{same_order}))"
         )
+        if event.object_version is not None:
+            # Rule 0: a version already judged keeps its result (and a moderator's decision on it), whatever
+            # order a re-delivery or a re-send claims.
+            condition = f"({condition}) AND (attribute_not_exists(#version) OR #version <> :version)"
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
