@@ -34,11 +34,11 @@ def result(image_id: str, attributes: dict[str, Any]) -> Prediction:
 
 def test_a_pending_item_is_created_once(table, stored):
     image_id = ids.new_image_id()
-    first = Prediction(image_id, "pending", s3_key=f"uploads/{image_id}.jpg", declared_size=2048)
+    first = Prediction(image_id, "pending", s3_key=f"uploads/{image_id}.jpg", declared_size=2048, created_at="t0")
     table.create_pending(first)
 
     with pytest.raises(ClientError) as raised:
-        table.create_pending(Prediction(image_id, "pending", s3_key="overwritten"))
+        table.create_pending(Prediction(image_id, "pending", s3_key="overwritten", created_at="t1"))
 
     assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert table.get(image_id) == first
@@ -46,7 +46,11 @@ def test_a_pending_item_is_created_once(table, stored):
         "image_id": image_id,
         "s3_key": f"uploads/{image_id}.jpg",
         "declared_size": 2048,
+        "created_at": "t0",
         "status": "pending",
+        # The reconciler's sparse index of pending rows, sorted by when it was created.
+        "pending_queue": "pending",
+        "pending_checked_at": "t0",
     }
 
 
@@ -98,7 +102,7 @@ def test_a_result_keeps_nested_labels_and_floats(table, stored):
 
 def test_fail_if_pending_ends_only_a_pending_item(table, stored):
     pending, done, unknown = ids.new_image_id(), ids.new_image_id(), ids.new_image_id()
-    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload"))
+    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload", created_at="t0"))
     table.record_outcome(result(done, {"status": "done"}), "01", "t0")
     error = Failure("upload_not_received", "never arrived")
 
@@ -120,7 +124,7 @@ def test_stored_events_reads_many_images_at_once(table):
         stamp = EventStamp(f"{position:04X}", "2026-11-26T09:14:09.512Z", f"v{position}")
         table.record_outcome(result(image_id, {"status": "done"}), stamp, "t0")
     pending, unknown = ids.new_image_id(), ids.new_image_id()
-    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload"))
+    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload", created_at="t0"))
 
     stored = table.stored_events([*with_result, pending, unknown])
 
@@ -199,7 +203,9 @@ def test_solo_attempts_are_counted_per_upload_and_cleared_by_a_result(table, sto
 
 def test_counting_a_solo_attempt_keeps_a_pending_uploads_fields(table, stored):
     image_id = ids.new_image_id()
-    table.create_pending(Prediction.pending(image_id, s3_key=f"uploads/{image_id}.jpg", source="upload"))
+    table.create_pending(
+        Prediction.pending(image_id, s3_key=f"uploads/{image_id}.jpg", source="upload", created_at="t0")
+    )
 
     table.count_solo_attempt("upload-1", Prediction.pending(image_id, s3_key="ignored", source="ignored"))
 

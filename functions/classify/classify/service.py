@@ -390,7 +390,12 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
 def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_left_s: Callable[[], float]) -> None:
     """Classifies a photo whose earlier delivery ended without an answer, with nothing else in memory."""
     try:
-        first = Prediction.pending(photo.image_id, s3_key=photo.event.key, source=ids.source_for_key(photo.event.key))
+        first = Prediction.pending(
+            photo.image_id,
+            s3_key=photo.event.key,
+            source=ids.source_for_key(photo.event.key),
+            created_at=iso(work.clock()),
+        )
         attempts = work.predictions.count_solo_attempt(photo.attempt, first)
     except Exception:
         logger.exception("could not count the attempt for %s, will retry", photo.event.key)
