@@ -16,12 +16,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import classify.service as service_module
+from classify.imaging import ImageLimits
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.models import photo_events
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared import ids
 from photomod_shared.prediction import (
     STATUS_DONE,
@@ -792,7 +795,7 @@ def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstart
 
 def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
     batch.work.pace.batch_pass_per_photo_s = 0.5
-    clock = iter([10.0, 10.0, 1.9])  # before each of the two loads, then before the forward pass
+    clock = iter([10.0, 10.0, 10.0, 1.9])  # the first load, the second's admission and load, then the pass
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
@@ -891,3 +894,169 @@ def test_a_large_jpeg_is_decoded_in_full_for_the_safety_model(batch_with_safety,
     # Then: the safety model saw every pixel, as nsfwjs would
     assert seen == [(1800, 1200)]
     assert batch.item(SHOE)["safety"]["top_class"] == "neutral"
+
+
+# --- hand-backs do not use up the receive count --------------------------------------------------------------
+
+
+class SimulatedQueue:
+    """The classify queue as its event source sees it: each receive counts, a message failed on its
+    maxReceiveCount-th receive goes to the dead-letter queue, and a hand-back is a new message."""
+
+    def __init__(self, max_receives: int):
+        self.max_receives = max_receives
+        self.visible: list[dict[str, Any]] = []
+        self.dead: list[str] = []
+        self.receive_counts: list[int] = []
+        self.hand_backs = 0
+        self._sent = 0
+
+    def send(self, body: str, earlier_receives: int = 0, hand_backs: int = 0) -> None:
+        self._sent += 1
+        message = {"id": f"m{self._sent}", "body": body, "receives": 0, "earlier": earlier_receives}
+        self.visible.append({**message, "hand_backs": hand_backs})
+
+    def hand_back(self, message: Message) -> None:  # classify.service.HandBacks
+        self.hand_backs += 1
+        self.send(message.body, message.unanswered_deliveries, message.hand_backs + 1)
+
+    def deliver(self, batch_size: int) -> list[dict[str, Any]]:
+        batch, self.visible = self.visible[:batch_size], self.visible[batch_size:]
+        for message in batch:
+            message["receives"] += 1
+            self.receive_counts.append(message["receives"])
+        return batch
+
+    def settle(self, batch: list[dict[str, Any]], failed: set[str]) -> None:
+        for message in batch:
+            if message["id"] not in failed:
+                continue  # deleted
+            if message["receives"] >= self.max_receives:
+                self.dead.append(message["body"])
+            else:
+                self.visible.append(message)
+
+
+class FakeClock:
+    """The invocation's time: reads and forward passes take what the largest allowed photos take."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+# A 40 MP photo (the largest allowed: ImageLimits.max_pixels): read and decode, then its forward passes, in
+# proportion to docs/benchmark.md's measurements (alone in 2.8 s; a batch of 8 in 3.7 s).
+LARGEST_LOAD_S, LARGEST_SOLO_PASS_S, LARGEST_BATCH_PASS_PER_PHOTO_S = 1.6, 1.2, 0.35
+
+
+def test_eight_of_the_largest_allowed_photos_handed_back_never_use_up_their_receive_count(
+    batch, class_index, monkeypatch
+):
+    # Given: the template's timeout, batch size and maxReceiveCount, and eight photos that each take as long
+    # as the largest allowed one
+    defaults = ResolvedTemplate(load_template(), LocalNames()).parameters
+    timeout_s, batch_size = float(defaults["ClassifyTimeoutSeconds"]), int(defaults["ClassifyBatchSize"])
+    queue = SimulatedQueue(int(defaults["ClassifyMaxReceiveCount"]))
+    clock = FakeClock()
+    monkeypatch.setattr(service_module, "time", clock)  # the pace the classifier measures is the simulated one
+    keys = [f"incoming/large/{index}.jpg" for index in range(8)]
+    for key in keys:
+        batch.photos.objects[key] = solid_jpeg(BLUE)
+        queue.send(notification(key, f"{keys.index(key) + 1:02X}", size=ImageLimits().max_bytes))
+    read, model = batch.photos.read, FakeModel(class_index)
+
+    def slow_read(bucket: str, key: str, version_id: str | None) -> StoredPhoto:
+        clock.advance(LARGEST_LOAD_S)
+        return read(bucket, key, version_id)
+
+    def slow_predict(pixels: np.ndarray) -> np.ndarray:
+        clock.advance(LARGEST_SOLO_PASS_S if len(pixels) == 1 else LARGEST_BATCH_PASS_PER_PHOTO_S * len(pixels))
+        return model.predict(pixels)
+
+    monkeypatch.setattr(batch.photos, "read", slow_read)
+    monkeypatch.setattr(batch.model, "predict", slow_predict)
+    batch.work = replace(batch.work, decode_threads=1, hand_backs=queue)
+
+    # When: the event source delivers batches until the queue is empty
+    timed_out = 0
+    for _ in range(50):
+        delivered = queue.deliver(batch_size)
+        if not delivered:
+            break
+        started = clock.now
+        messages = [
+            Message(item["id"], item["body"], item["receives"], item["earlier"], item["hand_backs"])
+            for item in delivered
+        ]
+        failed = set(classify_messages(messages, batch.work, lambda: timeout_s - (clock.now - started)))  # noqa: B023
+        if clock.now - started > timeout_s:
+            timed_out += 1
+            failed = {item["id"] for item in delivered}  # Lambda ended the invocation: nothing answered
+        queue.settle(delivered, failed)
+
+    # Then: every photo is classified, none dead-lettered, no invocation ran into its timeout, and photos were
+    # handed back without a delivery ever counting twice against one message
+    assert (queue.dead, timed_out, queue.visible) == ([], 0, [])
+    assert [batch.item(key)["status"] for key in keys] == [STATUS_DONE] * 8
+    assert max(queue.receive_counts) == 1
+    assert queue.hand_backs > 0, "the scenario must hand photos back"
+
+
+class RecordedHandBacks:
+    def __init__(self, broken: bool = False):
+        self.sent: list[Message] = []
+        self.broken = broken
+
+    def hand_back(self, message: Message) -> None:
+        if self.broken:
+            raise ConnectionError("sqs unreachable")
+        self.sent.append(message)
+
+
+def out_of_time(batch) -> list[str]:
+    """Two photos, and time for none of them (under the reserve)."""
+    batch.work.pace.batch_pass_per_photo_s = 0.5
+    return classify_messages(
+        [Message("m1", notification(UPLOAD, "01"), hand_backs=2), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 1.0,
+    )
+
+
+def test_photos_handed_back_unstarted_are_sent_again_and_their_delivery_counts_as_handled(batch):
+    hand_backs = RecordedHandBacks()
+    batch.work = replace(batch.work, hand_backs=hand_backs)
+
+    retry = out_of_time(batch)
+
+    assert retry == [] and batch.model.batches == []
+    assert [(message.message_id, message.hand_backs) for message in hand_backs.sent] == [("m1", 2), ("m2", 0)]
+
+
+def test_a_hand_back_that_cannot_be_sent_or_one_too_many_is_retried_instead(batch, monkeypatch):
+    batch.work = replace(batch.work, hand_backs=RecordedHandBacks(broken=True))
+    assert out_of_time(batch) == ["m1", "m2"]
+
+    monkeypatch.setattr(service_module, "MAX_HAND_BACKS", 2)
+    hand_backs = RecordedHandBacks()
+    batch.work = replace(batch.work, hand_backs=hand_backs)
+    assert out_of_time(batch) == ["m1"]  # handed back twice already: SQS counts this delivery
+    assert [message.message_id for message in hand_backs.sent] == ["m2"]
+
+
+def test_a_handed_back_copy_of_a_crash_suspect_is_still_classified_alone(batch):
+    # The first copy's delivery ended without an answer (a crash); the copy was sent after a hand-back.
+    copy = Message("m2", notification(SHOE, "02"), receive_count=1, earlier_receives=1, hand_backs=1)
+
+    classify_messages([Message("m1", notification(UPLOAD, "01")), copy], batch.work)
+
+    assert copy.unanswered_deliveries == 1
+    assert batch.model.batches == [(1, 224, 224, 3), (1, 224, 224, 3)]  # the suspect alone, then the other

@@ -10,6 +10,8 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
+    classify_queue_url: str
     model_runtime: str
     model_weights_path: str | None
     served_model_path: str | None
@@ -36,6 +38,7 @@ class ClassifySettings:
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,
