@@ -329,3 +329,20 @@ def test_adoption_looks_up_only_objects_modified_since_the_last_completed_pass(
     assert looked_up == [[ids.image_id_for_key("incoming/history/new.jpg")]]
     assert report["created"] == [ids.image_id_for_key("incoming/history/new.jpg")]
     assert set(predictions.reconcile_state()) == {service.ADOPTED_THROUGH}  # a completed pass: nothing to resume
+
+
+def test_without_a_deadline_a_run_settles_everything(stack, reconcile, predictions):
+    now = utc_now()
+    image_id = arrived_upload(stack, predictions, now)
+    dependencies = reconcile.dependencies()
+
+    report = reconcile.reconcile(
+        rows=dependencies.rows,
+        photos=dependencies.photos,
+        notifications=dependencies.notifications,
+        now=now + LATER,
+        pending_after=timedelta(minutes=15),
+        max_requeues=3,
+    )
+
+    assert (report.requeued, report.complete) == ([image_id], True)

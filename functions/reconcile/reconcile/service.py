@@ -139,7 +139,12 @@ def reconcile(
     report = ReconcileReport()
     cutoff = now - pending_after
     started_with = time_left_s()
-    pending_until = RESERVE_S + (1 - PENDING_SHARE) * max(0.0, started_with - RESERVE_S)
+    # Without a deadline (scripts, tests) the pending rows take what they need.
+    pending_until = (
+        RESERVE_S + (1 - PENDING_SHARE) * max(0.0, started_with - RESERVE_S)
+        if math.isfinite(started_with)
+        else -math.inf
+    )
     _settle_pending_rows(
         rows, photos, notifications, now, cutoff, max_requeues, report, lambda: time_left_s() > pending_until
     )
