@@ -46,6 +46,8 @@ CALLS_BY_STATEMENT = {
     ("UploadFunction", "ShowJudgedVersions"): presigned(
         "url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg", VersionId="v1"
     ),
+    ("PredictFunction", "RecordAndReadPredictions"): call("PutItem", service="dynamodb", TableName=PREDICTIONS),
+    ("PredictFunction", "StorePhotos"): call("PutObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReviewsFunction", "ListTheReviewQueue"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),
