@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from classify.imaging import preprocess
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.models import photo_events
@@ -54,6 +55,9 @@ class FakeModel:
     def __init__(self, class_index: ClassIndex):
         self._vectors = {colour: probabilities(class_index, scores) for colour, scores in SCORES_BY_COLOUR.items()}
         self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess(image)  # ResNet50's
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batches.append(batch.shape)
@@ -557,6 +561,9 @@ class BreaksOn:
         self.info, self._model, self._channel = model.info, model, channel
         self.batch_sizes: list[int] = []
 
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return self._model.preprocess(image)
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batch_sizes.append(len(batch))
         if (batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1) == self._channel).any():
@@ -612,6 +619,7 @@ def test_a_photo_that_crashed_its_solo_attempt_ends_failed_and_its_neighbours_ar
 
     class DiesOnShoe:
         info = batch.model.info
+        preprocess = batch.model.preprocess
 
         def predict(self, rows: np.ndarray) -> np.ndarray:
             if (rows.reshape(len(rows), -1, 3).mean(axis=1).argmax(axis=1) == 1).any():
@@ -777,13 +785,9 @@ def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
 
 def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(batch, monkeypatch):
     # Given: a 1800x1200 JPEG and no safety model; the sizes the preprocessing receives are recorded
-    import classify.service
-
     seen: list[tuple[int, int]] = []
-    real_preprocess = classify.service.preprocess
-    monkeypatch.setattr(
-        classify.service, "preprocess", lambda image, *args: seen.append(image.size) or real_preprocess(image, *args)
-    )
+    real_preprocess = batch.model.preprocess
+    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
     batch.photos.objects[SHOE] = large_jpeg()
 
     # When
@@ -791,6 +795,23 @@ def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(
 
     # Then: decoded at half scale (both sides still >= 2 x 224), and classified
     assert seen == [(900, 600)]
+    assert batch.item(SHOE)["status"] == STATUS_DONE
+
+
+def test_a_large_jpeg_is_decoded_in_full_for_efficientnet_lite0(batch, monkeypatch):
+    # Given: the same photo and no safety model, judged by EfficientNet-Lite0 (its antialiased bicubic resize of a
+    # crop reads every pixel: the draft rule was measured for ResNet50's nearest resize only)
+    seen: list[tuple[int, int]] = []
+    real_preprocess = batch.model.preprocess
+    monkeypatch.setattr(batch.model, "info", ModelInfo("EfficientNet-Lite0", "imagenet"))
+    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: the full decode
+    assert seen == [(1800, 1200)]
     assert batch.item(SHOE)["status"] == STATUS_DONE
 
 
