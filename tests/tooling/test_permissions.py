@@ -87,8 +87,12 @@ CALLS_BY_STATEMENT = {
     ("ReconcileFunction", "AnnounceVerdicts"): call(
         "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
     ),
+    ("ClassifyFunction", "HandBackUnstartedPhotos"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
-    ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "SettlePendingPhotos"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "FindPendingPhotos"): call(
+        "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="pending_rows"
+    ),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
     ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
