@@ -94,7 +94,12 @@ class Contract:
         return None
 
     def validate(self, reply: requests.Response, schema_pointer: str, media_type: str) -> None:
-        if media_type == "application/json" or media_type.endswith("+json"):
+        # application/x-amz-json-1.1: AWS's JSON protocol (POST /rekognition), JSON as well.
+        if (
+            media_type == "application/json"
+            or media_type.endswith("+json")
+            or media_type.startswith("application/x-amz-json")
+        ):
             instance: Any = json.loads(reply.content)
         else:
             instance = reply.text

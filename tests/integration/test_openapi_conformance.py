@@ -7,6 +7,8 @@ each case drives one request and checks its status, media type, body schema and 
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,11 @@ JPEG = {"Content-Type": "image/jpeg"}
 VALID_UPLOAD = {"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1000}
 DECISION = {"decision": "allow", "object_version": "v1"}  # a moderator decision on the version they saw
 PREDICT_TIMEOUT_S = 40  # /predict itself answers within API Gateway's 29 s
+# POST /rekognition: Rekognition's JSON 1.1 protocol, as boto3's rekognition client sends it.
+REKOGNITION = {
+    "Content-Type": "application/x-amz-json-1.1",
+    "X-Amz-Target": "RekognitionService.DetectModerationLabels",
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,12 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] | None = None
     keyed: bool = False
+
+
+def detect(statuses: tuple[int, ...], photo: bytes, keyed: bool = True) -> Case:
+    """A DetectModerationLabels request as boto3's rekognition client sends it."""
+    body = json.dumps({"Image": {"Bytes": base64.b64encode(photo).decode()}}).encode()
+    return Case("POST", "/rekognition", statuses, data=body, headers=REKOGNITION, keyed=keyed)
 
 
 def photo_files() -> dict[str, Any]:
@@ -99,6 +112,10 @@ CASES: dict[str, Case] = {
     "predict, not an image": Case("POST", "/predict", (400, 415), data=b"not a photo", headers=JPEG),
     "predict, no file": Case("POST", "/predict", (400,), data=b"{}", headers=JSON),
     "predict, wrong method": Case("GET", "/predict", (405,)),
+    # POST /rekognition (DetectModerationLabels)
+    "rekognition": detect((200,), DOG_PHOTO.read_bytes()),
+    "rekognition, not an image": detect((400,), b"not a photo"),
+    "rekognition, no key": detect((403,), DOG_PHOTO.read_bytes(), keyed=False),
     # GET /images/{image_id}
     "image, pending": Case("GET", "/images/{pending_id}", (409,)),
     "image, classified": Case("GET", "/images/{done_id}", (302, 403)),
