@@ -80,8 +80,8 @@ class FakeQueue:
 
 
 class FakeLinks:
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str:
-        return f"https://images.example/{key}?versionId={version_id}&expires={expires_in}"
+    def presign_view(self, key: str, expires_in: int) -> str:
+        return f"https://images.example/{key}?expires={expires_in}"
 
 
 def list_page(queue: FakeQueue, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
@@ -106,7 +106,8 @@ def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
     assert [item["image_id"] for item in page["items"]] == [image_id(3), image_id(2), image_id(1)]
     first = page["items"][0]
     # The link is to the version that was judged, never to whatever the key holds now.
-    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?versionId=version-3&expires=300"
+    # the judged version's rendition, what shoppers would be shown, never the upload
+    assert first["image_url"] == f"https://images.example/renditions/{image_id(3)}/version-3.jpg?expires=300"
     assert first["object_version"] == "version-3"
     assert first["original_filename"] == "photo-3.jpg"
     assert (first["verdict"], first["prediction"], first["score"]) == ("review", "beer_bottle", 0.41)

@@ -68,7 +68,7 @@ def test_every_function_statement_names_specific_actions_and_resources(template)
             assert all(resource != "*" and not resource.endswith(":*") for resource in resources), where
 
 
-def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template):
+def test_classify_function_can_only_get_photos_under_the_photo_prefixes_and_put_renditions(template):
     bucket_arn = template.arn("ImagesBucket")
     s3_grants = {
         (action, resource)
@@ -78,12 +78,12 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template
         for resource in _as_list(statement["Resource"])
     }
 
-    # GetObjectVersion: the version a notification names (the bucket is versioned).
+    # GetObjectVersion: the version a notification names (the bucket is versioned). PutObject: renditions only.
     assert s3_grants == {
         (action, f"{bucket_arn}/{prefix}*")
         for prefix in PHOTO_PREFIXES
         for action in ("s3:GetObject", "s3:GetObjectVersion")
-    } | {("s3:ListBucket", bucket_arn)}
+    } | {("s3:ListBucket", bucket_arn), ("s3:PutObject", f"{bucket_arn}/renditions/*")}
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,7 @@ def test_the_images_bucket_is_versioned_and_expires_replaced_versions(defaults):
     assert rules["expire-replaced-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
 
 
-@pytest.mark.parametrize("function", ["UploadFunction", "ReviewsFunction", "ClassifyFunction"])
+@pytest.mark.parametrize("function", ["ClassifyFunction"])
 def test_functions_that_presign_or_read_a_version_may_get_object_versions_of_photos_only(defaults, function):
     bucket_arn = defaults.arn("ImagesBucket")
     version_grants = {
@@ -315,6 +315,23 @@ def test_functions_that_presign_or_read_a_version_may_get_object_versions_of_pho
     }
 
     assert version_grants == {f"{bucket_arn}/{prefix}*" for prefix in PHOTO_PREFIXES}
+
+
+@pytest.mark.parametrize("function", ["UploadFunction", "ReviewsFunction"])
+def test_functions_that_show_photos_may_get_renditions_only_never_uploads(defaults, function):
+    bucket_arn = defaults.arn("ImagesBucket")
+    reads = {
+        (action, resource)
+        for statement in _statements(defaults, function)
+        for action in _as_list(statement["Action"])
+        if action in ("s3:GetObject", "s3:GetObjectVersion")
+        for resource in _as_list(statement["Resource"])
+    }
+
+    shown = {("s3:GetObject", f"{bucket_arn}/renditions/*")}
+    # The upload function may also HeadObject its own uploads/ (GetObject) to tell one that never arrived.
+    arrival = {("s3:GetObject", f"{bucket_arn}/uploads/*")} if function == "UploadFunction" else set()
+    assert reads == shown | arrival
 
 
 def test_local_provisioning_versions_the_bucket_as_the_template_says():

@@ -42,6 +42,7 @@ work = Classification(
     class_index=class_index,
     read_events=photo_events,
     limits=settings.limits,
+    renditions=settings.renditions,
     resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
     safety=load_safety_model(

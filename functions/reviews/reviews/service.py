@@ -30,7 +30,7 @@ class ReviewQueue(PredictionLookup, Protocol):
 
 
 class PhotoLinks(Protocol):
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str: ...
+    def presign_view(self, key: str, expires_in: int) -> str: ...
 
 
 class Decision(Protocol):
@@ -59,9 +59,12 @@ def list_reviews(
                 **prediction.view(),
                 "original_filename": prediction.original_filename,
                 # The display gate refuses photos in review, so the moderator gets a link of their own: to the
-                # judged version (null if none was recorded: nothing unjudged is ever linked).
+                # judged version's rendition, what shoppers would see (null if no version was recorded: nothing
+                # unjudged is ever linked).
                 "image_url": (
-                    links.presign_view(prediction.s3_key, prediction.object_version, link_expires_in)
+                    links.presign_view(
+                        ids.rendition_key(prediction.image_id, prediction.object_version), link_expires_in
+                    )
                     if prediction.object_version and prediction.s3_key
                     else None
                 ),
