@@ -846,3 +846,31 @@ def test_an_animation_with_more_distinct_frames_than_the_cap_fails_with_its_own_
     item = batch.item(SHOE)
     assert item["status"] == STATUS_FAILED and item["error"]["code"] == "too_many_frames"
     assert batch.model.batches == [] and batch.photos.renditions == {}
+
+
+def test_an_allowed_photo_is_published_after_its_result_and_any_other_outcome_unpublished_before(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    order: list[str] = []
+    record = batch.predictions.record_outcome
+
+    def recording(outcome, event, created_at):
+        order.append(f"record {outcome.verdict or outcome.status}")
+        return record(outcome, event, created_at)
+
+    batch.predictions.record_outcome = recording
+    original_publish, original_unpublish = publisher.publish, publisher.unpublish
+    publisher.publish = lambda image_id, version: order.append("publish") or original_publish(image_id, version)
+    publisher.unpublish = lambda image_id: order.append("unpublish") or original_unpublish(image_id)
+    batch.work = replace(batch.work, publisher=publisher)
+    batch.photos.objects[UPLOAD] = solid_jpeg(RED)  # a cat: allowed
+
+    batch.run(("m1", notification(UPLOAD, "01")))
+    allowed = batch.item(UPLOAD)
+    batch.photos.objects[SHOE] = solid_jpeg(GREEN)  # a revolver: blocked
+    batch.run(("m2", notification(SHOE, "02")))
+
+    assert order == ["record allow", "publish", "unpublish", "record block"]
+    assert publisher.calls[0] == ("publish", allowed["image_id"], allowed["object_version"])
+    assert publisher.calls[1] == ("unpublish", batch.item(SHOE)["image_id"])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from photomod_shared.errors import DomainError
+from photomod_shared.errors import DomainError, VersionChanged
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from reviews import service
@@ -331,3 +331,43 @@ def test_the_note_defaults_to_empty_and_is_trimmed():
         == "weapon"
     )
     assert ReviewDecision.model_validate({"decision": "allow", "object_version": "v"}).note == ""
+
+
+def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_unpublishes_first():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, allowed, blocked = FakeQueue(in_review(1), in_review(2)), RecordingPublisher(), RecordingPublisher()
+
+    service.settle_review(
+        image_id(1),
+        ReviewDecision(decision="allow", object_version=version(1)),
+        predictions=queue,
+        now=NOW,
+        publisher=allowed,
+    )
+    service.settle_review(
+        image_id(2),
+        ReviewDecision(decision="block", object_version=version(2)),
+        predictions=queue,
+        now=NOW,
+        publisher=blocked,
+    )
+
+    assert allowed.calls == [("publish", image_id(1), version(1))]
+    assert blocked.calls == [("unpublish", image_id(2))]
+
+
+def test_a_refused_allow_publishes_nothing():
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    with pytest.raises(VersionChanged):
+        service.settle_review(
+            image_id(1),
+            ReviewDecision(decision="allow", object_version="another"),
+            predictions=FakeQueue(in_review(1)),
+            now=NOW,
+            publisher=publisher,
+        )
+
+    assert publisher.calls == []

@@ -78,12 +78,15 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes_and_put_
         for resource in _as_list(statement["Resource"])
     }
 
-    # GetObjectVersion: the version a notification names (the bucket is versioned). PutObject: renditions only.
+    # GetObjectVersion: the version a notification names (the bucket is versioned). It writes (and, to publish
+    # one, reads) renditions only, and publishes or unpublishes under published/ only.
     assert s3_grants == {
         (action, f"{bucket_arn}/{prefix}*")
         for prefix in PHOTO_PREFIXES
         for action in ("s3:GetObject", "s3:GetObjectVersion")
-    } | {("s3:ListBucket", bucket_arn), ("s3:PutObject", f"{bucket_arn}/renditions/*")}
+    } | {("s3:ListBucket", bucket_arn)} | {
+        (action, f"{bucket_arn}/renditions/*") for action in ("s3:PutObject", "s3:GetObject")
+    } | {(action, f"{bucket_arn}/published/*") for action in ("s3:PutObject", "s3:DeleteObject")}
 
 
 @pytest.mark.parametrize(
@@ -332,6 +335,20 @@ def test_functions_that_show_photos_may_get_renditions_only_never_uploads(defaul
     # The upload function may also HeadObject its own uploads/ (GetObject) to tell one that never arrived.
     arrival = {("s3:GetObject", f"{bucket_arn}/uploads/*")} if function == "UploadFunction" else set()
     assert reads == shown | arrival
+
+
+def test_the_cdn_may_read_only_published_photos_of_this_distribution(defaults):
+    (policy,) = defaults.resources_of_type("AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    allows = [statement for statement in statements if statement["Effect"] == "Allow"]
+
+    (cdn,) = allows
+    assert cdn["Principal"] == {"Service": "cloudfront.amazonaws.com"} and cdn["Action"] == "s3:GetObject"
+    assert defaults.resolve(cdn["Resource"]) == f"{defaults.arn('ImagesBucket')}/published/*"
+    assert "AWS:SourceArn" in cdn["Condition"]["StringEquals"]
+    (distribution,) = defaults.resources_of_type("AWS::CloudFront::Distribution").values()
+    (origin,) = distribution["Properties"]["DistributionConfig"]["Origins"]
+    assert "OriginAccessControlId" in origin
 
 
 def test_local_provisioning_versions_the_bucket_as_the_template_says():

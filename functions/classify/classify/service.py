@@ -45,7 +45,8 @@ from classify.rendition import RenditionRules, make_rendition
 from classify.safety import SafetyInfo, safety_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.prediction import VERDICT_ALLOW, EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.publication import NoPublisher, Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ class Classification:
     clock: Callable[[], Any] = utc_now
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
+    # Publishes the rendition of an allowed photo, unpublishes any other outcome (photomod_shared.publication).
+    publisher: Publisher = field(default_factory=NoPublisher)
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     # What this environment has measured so far (the one part that changes between invocations).
     pace: Pace = field(default_factory=Pace)
@@ -547,16 +550,27 @@ def _failed(photo: _Photo, rejection: ImageRejected | None, work: Classification
 
 
 def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
-    """Stores the outcome; False if it could not be stored and the message must be retried."""
+    """Stores the outcome and publishes or unpublishes the photo accordingly; False if it could not be stored (or
+    a photo that must not be shown could not be unpublished) and the message must be retried."""
     classified_at = work.clock()
     now = iso(classified_at)
     outcome = outcome.classified(now)
+    allowed = outcome.is_done and outcome.verdict == VERDICT_ALLOW
     try:
         with work.telemetry.span("write"):
+            if not allowed:
+                work.publisher.unpublish(photo.image_id)  # before the outcome that hides it: fail closed
             written = work.predictions.record_outcome(outcome, photo.stamp, now)
     except Exception:
         logger.exception("could not store the result for %s, will retry", photo.event.key)
         return False
+    if written and allowed:
+        try:
+            work.publisher.publish(photo.image_id, photo.version_id)
+        except Exception:
+            # The gate still serves it (it reads the row); only the CDN copy is missing. Not retried: a
+            # redelivery of this version is a duplicate.
+            logger.exception("could not publish %s; the CDN will answer 404 for it", photo.event.key)
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
     elif outcome.is_done:

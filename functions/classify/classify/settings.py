@@ -11,6 +11,7 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    images_bucket: str
     model_runtime: str
     model_weights_path: str | None
     served_model_path: str | None
@@ -42,6 +43,7 @@ class ClassifySettings:
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            images_bucket=settings.required("IMAGES_BUCKET"),
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,

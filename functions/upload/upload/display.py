@@ -9,7 +9,9 @@ is never served. A newer upload to the same key (a replayed presigned POST) is a
 its own: until it is judged, the gate keeps serving the judged version's, and once it is judged, its own verdict
 decides.
 
-- verdict allow (the model's or a moderator's) -> a presigned GET of the judged version's rendition (app.py: 302)
+- verdict allow (the model's or a moderator's) -> on AWS the CDN's URL of the published rendition
+  (photomod_shared.publication: an allow publishes it, anything else unpublishes it); locally, with no CDN, a
+  presigned GET of the judged version's rendition (app.py: 302)
 - no judged version recorded (a result from before the bucket was versioned) -> ImageUnverified
 - verdict block -> ImageBlocked
 - verdict review -> ImageInReview
@@ -24,13 +26,21 @@ from typing import Protocol
 from photomod_shared import ids
 from photomod_shared.errors import ImageBlocked, ImageFailed, ImageInReview, ImagePending, ImageUnverified
 from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_BLOCK, PredictionLookup, find_prediction
+from photomod_shared.publication import published_key
 
 
 class DisplayStore(Protocol):
     def presign_display(self, key: str, expires_in: int) -> str: ...
 
 
-def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: PredictionLookup) -> str:
+def display_url(
+    image_id: str,
+    *,
+    expires_in: int,
+    store: DisplayStore,
+    predictions: PredictionLookup,
+    cdn_domain: str | None = None,
+) -> str:
     """A presigned GET of the photo's rendition if it may be shown; raises a domain error saying why not."""
     prediction = find_prediction(image_id, predictions)
     if prediction.is_failed:
@@ -42,6 +52,8 @@ def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predicti
         if not version or not prediction.s3_key:
             # Without a version the URL would serve whatever the key holds now, judged or not.
             raise ImageUnverified("the photo's judged version is unknown, so it is not shown")
+        if cdn_domain:
+            return f"https://{cdn_domain}/{published_key(prediction.image_id)}"
         return store.presign_display(ids.rendition_key(prediction.image_id, version), expires_in)
     if prediction.verdict == VERDICT_BLOCK:
         raise ImageBlocked("the photo may not be shown")
