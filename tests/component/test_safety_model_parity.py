@@ -3,7 +3,7 @@ backend, against classify.safety (our preprocessing + the Keras model `make mode
 the Keras model itself (MODEL_RUNTIME=tensorflow) and its LiteRT conversion, which the function image serves.
 
 Both sides get the same pixels: each photo's rendition reduced to the model's 224x224 the way classify reduces
-it (Pillow's antialiased bilinear, written to files for Node), so nsfwjs' own resize leaves them as they are and
+it (Pillow's box filter, area averaging, written to files for Node), so nsfwjs' own resize leaves them as they are and
 what is compared is its scaling (pixels / 255) and the model. The photos are upscaled (106x150) and downscaled (up
 to 1836x1377), square-ish and not, and span the five classes' range.
 The pure-JS backend needs ~1.5 s per photo, so the set is kept small.
@@ -56,7 +56,7 @@ def photos_and_original(tmp_path_factory: pytest.TempPathFactory) -> tuple[list,
 
 def model_size(image: Image.Image) -> Image.Image:
     """The rendition reduced as classify.safety.preprocess_for_safety reduces it."""
-    return image.convert("RGB").resize((224, 224), Image.Resampling.BILINEAR)
+    return image.convert("RGB").resize((224, 224), Image.Resampling.BOX)
 
 
 def original_probabilities(tmp_path: Path, pixels: list[np.ndarray]) -> list[np.ndarray]:

@@ -150,7 +150,9 @@ def test_a_large_jpeg_drafted_gives_the_rendition_a_full_decode_would() -> None:
     rng = np.random.default_rng(3)
     smooth = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((4000, 3000), Image.BICUBIC)
     data = encoded(smooth, "JPEG", quality=90)
-    full = pixels_of(served(encoded(smooth.resize((1600, 1200), Image.Resampling.LANCZOS), "JPEG", quality=88)))
+    full = pixels_of(
+        served(encoded(smooth.resize((1600, 1200), Image.Resampling.LANCZOS), "JPEG", quality=92, subsampling=0))
+    )
 
     rendition = make_rendition(data, lambda image: None)
 

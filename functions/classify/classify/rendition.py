@@ -9,7 +9,8 @@ makes its rendition:
 - the long side reduced to at most `RenditionRules.long_side` with an antialiased filter (every source pixel
   counts); large JPEGs are decoded with libjpeg's DCT scaling only down to a size that still reaches that cap, so
   the rendition keeps exactly the size and framing it would have from a full decode;
-- re-encoded as a baseline JPEG with no metadata at all (no EXIF, GPS, XMP, ICC, comments).
+- re-encoded as a baseline JPEG (quality 92, full-resolution chroma) with no metadata at all (no EXIF, GPS, XMP,
+  ICC, comments).
 
 The models judge the rendition's own bytes decoded again: what is served is, pixel for pixel, what was judged.
 
@@ -63,7 +64,9 @@ class RenditionRules:
     """How a rendition is made (classify's settings)."""
 
     long_side: int = 1600
-    quality: int = 88
+    # 4:4:4 at 92: chroma subsampling (JPEG's 4:2:0 default) moved the safety model's porn score of product
+    # photos by up to +0.35 (bench.evaluate_safety, docs/benchmark.md); full chroma keeps it within ~0.15.
+    quality: int = 92
     max_frames: int = 32
     max_frame_pixels: int = 120_000_000
     # libjpeg's DCT scaling for large JPEGs (off only to measure what it changes: python -m bench.draft_rule).
@@ -187,7 +190,7 @@ def encode(image: Image.Image, quality: int) -> bytes:
     """Baseline JPEG with no metadata: a fresh image carries no EXIF, XMP, ICC or comment to copy."""
     bare = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
     buffer = io.BytesIO()
-    bare.save(buffer, "JPEG", quality=quality, optimize=True)
+    bare.save(buffer, "JPEG", quality=quality, subsampling=0, optimize=True)
     return buffer.getvalue()
 
 
