@@ -105,3 +105,32 @@ def test_an_animation_with_a_later_explicit_frame_is_never_allowed_or_served(loc
     assert moving["status"] == "done" and moving["verdict"] != "allow", moving
     assert moving["safety"]["top_class"] == "sexy"
     assert_error(show(local_stack, moving_id), 403)
+
+
+def test_the_display_gates_local_throughput_is_measured(local_stack):
+    """Every product-page view through the gate is a Lambda invocation: measured here to show why AWS serves
+    published photos from the CDN instead (docs/deploy.md#serving-photos). Prints requests per second."""
+    import statistics
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    image_id = upload_photo(local_stack, DOG_PHOTO.read_bytes(), "dog.jpg")["image_id"]
+    assert wait_for_final(local_stack, image_id)["status"] == "done"
+    force_verdict(local_stack, image_id, "allow")
+    requests_total, concurrency = 200, 8
+
+    def one(_: int) -> float:
+        started = time.perf_counter()
+        assert show(local_stack, image_id).status_code == 302
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(one, range(requests_total)))
+    elapsed = time.perf_counter() - started
+    print(
+        f"display gate, local host: {requests_total} GET /images/{{id}} at concurrency {concurrency}: "
+        f"{requests_total / elapsed:.1f} req/s, median {1000 * statistics.median(latencies):.0f} ms, "
+        f"p95 {1000 * sorted(latencies)[int(0.95 * requests_total)]:.0f} ms"
+    )
+    assert len(latencies) == requests_total
