@@ -39,7 +39,7 @@ def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[str]:
 
 def cold(event_json: str) -> None:
     """Only the handler's cold start is timed: the photo is already in the bucket (put by the parent)."""
-    from classify import app  # the cold start: the model runtime, ResNet50, policy, clients, warm-up
+    from classify import app  # the cold start: the model runtime, the classifier, policy, clients, warm-up
 
     response = app.lambda_handler(json.loads(event_json), _context())
     if response["batchItemFailures"]:
@@ -98,7 +98,6 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     import boto3
 
     from classify import app
-    from classify.imaging import preprocess
     from classify.labels import top_k
     from classify.rendition import make_rendition
     from classify.service import Message, classify_messages
@@ -168,7 +167,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     # The safety model's share: its forward pass on the same batches, and its preprocessing of the renditions
     # (the decode is shared with ResNet50, so it is not part of the added cost). Same runtime as ResNet50's.
     decoded, phone_decoded = renditions_of(photos), renditions_of(phones)
-    sample_inputs, phone_inputs = inputs_of(decoded, preprocess), inputs_of(phone_decoded, preprocess)
+    sample_inputs, phone_inputs = inputs_of(decoded, model.preprocess), inputs_of(phone_decoded, model.preprocess)
     if safety is not None:
         safety_inputs = inputs_of(decoded, safety.preprocess)
         phone_safety_inputs = inputs_of(phone_decoded, safety.preprocess)
@@ -194,6 +193,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             top5[path.name] = {label.label: label.score for label in top_k(row, app.work.class_index, 5)}
     result = {
         "runtime": model.runtime,
+        "model": model.info.name,
         "weights": model.info.weights,
         "batch_size": batch_size,
         "photos": len(photos),

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.build.served_models import EFFICIENTNET_LITE0, RESNET50, local_classifier
 from infra.template import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 
-from classify.imaging import ImageRejected, preprocess  # noqa: E402
+from classify.imaging import ImageRejected  # noqa: E402
 from classify.labels import ClassIndex  # noqa: E402
 from classify.model import RUNTIME_LITERT, WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
 from classify.policy import BLOCK, DEFAULT_POLICY_PATH, ModerationPolicy  # noqa: E402
@@ -42,14 +43,17 @@ def main() -> None:
     parser.add_argument(
         "--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     )
-    parser.add_argument("--served-model", default=str(REPO_ROOT / "models" / "resnet50.tflite"))
+    parser.add_argument("--classifier", choices=(RESNET50, EFFICIENTNET_LITE0), help="default: as `make up` picks")
+    parser.add_argument("--served-model", help="default: models/<classifier>.tflite")
     options = parser.parse_args()
+    name = options.classifier or local_classifier()[0]
+    served_model = options.served_model or str(REPO_ROOT / "models" / f"{name}.tflite")
 
     files = sorted(path for path in options.folder.iterdir() if path.is_file() and not path.name.startswith("."))
     files.append(GOLDEN_PHOTO)
     safety_model = load_safety_model(options.model, required=True)
     assert safety_model is not None
-    classifier = load_classifier(RUNTIME_LITERT, options.weights, True, options.served_model)  # as served
+    classifier = load_classifier(RUNTIME_LITERT, options.weights, True, served_model, classifier=name)  # as served
     class_index = ClassIndex.from_file()
     policy = ModerationPolicy.from_file(class_index=class_index)
     swimwear = {
@@ -65,7 +69,7 @@ def main() -> None:
         for path in files[start : start + BATCH]:
             try:
                 rendition = make_rendition(
-                    path.read_bytes(), lambda image: (preprocess(image), safety_model.preprocess(image))
+                    path.read_bytes(), lambda image: (classifier.preprocess(image), safety_model.preprocess(image))
                 )
                 inputs.append(rendition.judged[0])
                 names.append(path.name)
@@ -103,7 +107,7 @@ def main() -> None:
         explicit_review += bool(explicit) and BLOCK not in explicit
     untrained = ""
     if classifier.info.weights == WEIGHTS_UNTRAINED:
-        untrained = " (ResNet50 UNTRAINED here: its own verdicts are random)"
+        untrained = f" ({classifier.info.name} UNTRAINED here: its own verdicts are random)"
     print(
         f"explicit category fires on {explicit_blocked} photo(s) as block and {explicit_review} as review; "
         f"verdict changes it causes{untrained}: "

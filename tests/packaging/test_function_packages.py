@@ -69,7 +69,7 @@ def _package(spec: FunctionSpec) -> str:
     return spec.handler.split(".", 1)[0]
 
 
-ZIP_FUNCTIONS = ["UploadFunction", "FeedbackFunction", "ReviewsFunction"]
+ZIP_FUNCTIONS = ["UploadFunction", "PredictFunction", "FeedbackFunction", "ReviewsFunction"]
 
 
 @pytest.mark.parametrize("function", ZIP_FUNCTIONS)

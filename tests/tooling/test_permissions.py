@@ -44,6 +44,8 @@ CALLS_BY_STATEMENT = {
     ),
     ("UploadFunction", "TellUploadsThatNeverArrived"): call("HeadObject", 404, Bucket=BUCKET, Key="uploads/a.jpg"),
     ("UploadFunction", "ShowJudgedRenditions"): presigned("url", "GetObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
+    ("PredictFunction", "RecordAndReadPredictions"): call("PutItem", service="dynamodb", TableName=PREDICTIONS),
+    ("PredictFunction", "StorePhotos"): call("PutObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReviewsFunction", "ListTheReviewQueue"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),

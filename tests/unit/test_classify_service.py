@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from classify.imaging import preprocess
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.models import photo_events
@@ -54,6 +55,9 @@ class FakeModel:
     def __init__(self, class_index: ClassIndex):
         self._vectors = {colour: probabilities(class_index, scores) for colour, scores in SCORES_BY_COLOUR.items()}
         self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess(image)  # ResNet50's
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batches.append(batch.shape)
@@ -562,6 +566,9 @@ class BreaksOn:
         self.info, self._model, self._channel = model.info, model, channel
         self.batch_sizes: list[int] = []
 
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return self._model.preprocess(image)
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batch_sizes.append(len(batch))
         if (batch.reshape(len(batch), -1, 3).mean(axis=1).argmax(axis=1) == self._channel).any():
@@ -617,6 +624,7 @@ def test_a_photo_that_crashed_its_solo_attempt_ends_failed_and_its_neighbours_ar
 
     class DiesOnShoe:
         info = batch.model.info
+        preprocess = batch.model.preprocess
 
         def predict(self, rows: np.ndarray) -> np.ndarray:
             if (rows.reshape(len(rows), -1, 3).mean(axis=1).argmax(axis=1) == 1).any():
@@ -782,16 +790,12 @@ def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
 
 def test_both_models_judge_the_pixels_of_the_rendition_that_is_stored(batch_with_safety, monkeypatch):
     # Given: a 1800x1200 JPEG; what each model's preprocessing receives is recorded
-    import classify.service
-
     batch = batch_with_safety
     resnet_saw: list[bytes] = []
     safety_saw: list[bytes] = []
-    real_preprocess, real_safety = classify.service.preprocess, batch.work.safety.preprocess
+    real_preprocess, real_safety = batch.model.preprocess, batch.work.safety.preprocess
     monkeypatch.setattr(
-        classify.service,
-        "preprocess",
-        lambda image, *a: resnet_saw.append(image.tobytes()) or real_preprocess(image, *a),
+        batch.model, "preprocess", lambda image: resnet_saw.append(image.tobytes()) or real_preprocess(image)
     )
     monkeypatch.setattr(
         batch.work.safety, "preprocess", lambda image: safety_saw.append(image.tobytes()) or real_safety(image)

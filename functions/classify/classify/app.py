@@ -1,4 +1,4 @@
-"""Classify function: SQS batches of S3 notifications -> ResNet50 + the safety model -> predictions table.
+"""Classify function: SQS batches of S3 notifications -> the ImageNet classifier and the safety model -> predictions.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
@@ -39,13 +39,14 @@ work = Classification(
         settings.model_weights_path,
         settings.allow_untrained_weights,
         settings.served_model_path,
+        classifier=settings.classifier,
+        resize_method=settings.resize_method,
     ),
     policy=ModerationPolicy.from_file(class_index=class_index),
     class_index=class_index,
     read_events=photo_events,
     limits=settings.limits,
     renditions=settings.renditions,
-    resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
     safety=load_safety_model(
         settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime

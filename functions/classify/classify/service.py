@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from classify.events import MalformedNotification, PhotoEvent
-from classify.imaging import DEFAULT_RESIZE_METHOD, ImageLimits, ImageRejected, estimated_decode_bytes, preprocess
+from classify.imaging import ImageLimits, ImageRejected, estimated_decode_bytes
 from classify.labels import ClassIndex, top_k
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy, Verdict, severity
@@ -94,6 +94,8 @@ class Predictions(Protocol):
 
 class Model(Protocol):
     info: ModelInfo
+
+    def preprocess(self, image: Any) -> np.ndarray: ...
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -163,7 +165,6 @@ class Classification:
     # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
     read_events: Callable[[str], list[PhotoEvent]]
     limits: ImageLimits = field(default_factory=ImageLimits)
-    resize_method: str = DEFAULT_RESIZE_METHOD
     renditions: RenditionRules = field(default_factory=RenditionRules)
     top_k: int = 5
     decode_threads: int = 4
@@ -501,7 +502,7 @@ def _load(
 
 
 def _model_inputs(image: Any, work: Classification) -> tuple[np.ndarray, np.ndarray | None]:
-    return preprocess(image, work.resize_method), work.safety.preprocess(image) if work.safety is not None else None
+    return work.model.preprocess(image), work.safety.preprocess(image) if work.safety is not None else None
 
 
 def _strictest_frame(photo: _Photo, rows: np.ndarray, work: Classification) -> tuple[int, Verdict]:

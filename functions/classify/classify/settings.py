@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from classify.imaging import ANTIALIASED_RESIZE_METHODS, DEFAULT_RESIZE_METHOD, ImageLimits
-from classify.model import RUNTIME_LITERT, RUNTIMES
+from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
 from classify.rendition import RenditionRules
 from photomod_shared import settings
 
@@ -12,6 +12,8 @@ MIB = 1024 * 1024
 class ClassifySettings:
     predictions_table: str
     images_bucket: str
+    # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
+    classifier: str
     model_runtime: str
     model_weights_path: str | None
     served_model_path: str | None
@@ -38,12 +40,16 @@ class ClassifySettings:
         model_runtime = settings.optional("MODEL_RUNTIME", RUNTIME_LITERT)
         if model_runtime not in RUNTIMES:
             raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
+        classifier = settings.optional("CLASSIFIER", RESNET50)
+        if classifier not in CLASSIFIERS:
+            raise settings.MissingSetting(f"CLASSIFIER must be one of {', '.join(CLASSIFIERS)}, not {classifier!r}")
         defaults = ImageLimits()
         rendition_defaults = RenditionRules()
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             images_bucket=settings.required("IMAGES_BUCKET"),
+            classifier=classifier,
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,
