@@ -54,7 +54,7 @@ def seconds(run) -> float:
 
 
 class _MemoryPhotos:
-    """S3 without the emulator: the same bytes, read from memory (an unversioned bucket)."""
+    """S3 without the emulator: the same bytes, read from memory (an unversioned bucket); renditions kept there too."""
 
     def __init__(self, photos: dict[str, bytes]):
         self._photos = photos
@@ -66,6 +66,9 @@ class _MemoryPhotos:
 
     def current_version(self, bucket: str, key: str) -> str | None:
         return None
+
+    def save_rendition(self, bucket: str, key: str, data: bytes) -> None:
+        self._photos[key] = data
 
 
 class _MemoryPredictions:
@@ -101,6 +104,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     from classify.labels import top_k
     from classify.rendition import make_rendition
     from classify.service import Message, classify_messages
+    from photomod_shared.publication import NoPublisher
     from tests.support.events import s3_notification, sqs_event_for
 
     model = app.work.model
@@ -144,6 +148,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             app.work,
             photos=_MemoryPhotos({f"{prefix}/{path.name}": path.read_bytes() for path in paths}),
             predictions=_MemoryPredictions(),
+            publisher=NoPublisher(),  # nothing is published from memory
         )
         messages = [[Message(r["messageId"], r["body"]) for r in event["Records"]] for event in events]
         started = time.perf_counter()
