@@ -158,7 +158,7 @@ load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under rep
 BENCH_API_P99_MS ?= 50
 bench-api: venv model models build ## the local API at 100 req/s (open loop, 50 clients): p50/p99/errors; fails over BENCH_API_P99_MS (50)
 	@mkdir -p reports
-	@$(PY) -m bench.api_bench --p99-limit-ms $(BENCH_API_P99_MS) --json reports/bench-api.json
+	@$(PY) -m bench.api_bench --cpu-split --p99-limit-ms $(BENCH_API_P99_MS) --json reports/bench-api.json
 
 # Not part of `make test`: SOAK_MINUTES (30) of steady uploads and API traffic on a stack of its own; prints every
 # minute, fails on a lost photo, an error, or memory / queue depth that keeps growing.

@@ -12,6 +12,7 @@ answer) is an error. Exits 1 when p99 is above `--p99-limit-ms` or any request f
 
 import argparse
 import json
+import os
 import queue
 import statistics
 import subprocess
@@ -131,6 +132,49 @@ def run_load(api: str, image_ids: list[str], rate: float, seconds: float, client
     return results
 
 
+def _cpu_seconds(stack_pid: int) -> dict[str, float]:
+    """CPU time (user + system) of the stack and its children, by role: host, emulator, each function's workers."""
+    by_role: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(entry.name) != stack_pid and int(fields[1]) != stack_pid:
+            continue
+        if int(entry.name) == stack_pid:
+            role = "host (gateway, pollers)"
+        elif "infra.local.emulator" in command:
+            role = "emulator (moto)"
+        elif '"function_name": "' in command:
+            role = command.split('"function_name": "', 1)[1].split('"', 1)[0].removeprefix("photomod-local-")
+        else:
+            continue
+        by_role[role] = by_role.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return by_role
+
+
+def cpu_split(api: str, stack_pid: int, image_id: str, count: int = 200) -> None:
+    """Where a request's CPU goes: `count` sequential requests of each kind, CPU per request of each process."""
+    upload = {"filename": "bench.jpg", "content_type": "image/jpeg", "size": 54321}
+    with requests.Session() as session:
+        for kind, send in (
+            ("GET /predictions/{id}", lambda: session.get(f"{api}/predictions/{image_id}", timeout=35)),
+            ("POST /uploads", lambda: session.post(f"{api}/uploads", json=upload, timeout=35)),
+        ):
+            before, started = _cpu_seconds(stack_pid), time.perf_counter()
+            for _ in range(count):
+                send()
+            elapsed_ms = (time.perf_counter() - started) / count * 1000
+            after = _cpu_seconds(stack_pid)
+            spent = {role: (after[role] - before.get(role, 0.0)) / count * 1000 for role in after}
+            parts = ", ".join(f"{role} {ms:.1f}" for role, ms in sorted(spent.items()) if ms >= 0.05)
+            print(f"  {kind}: {elapsed_ms:.1f} ms each, one at a time; CPU ms per request: {parts}", flush=True)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(fraction * len(ordered) + 0.5) - 1))]
@@ -161,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p99-limit-ms", type=float, default=50.0)
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument(
+        "--cpu-split", action="store_true", help="first: CPU per request of each process (a stack of its own only)"
+    )
+    parser.add_argument(
         "stack_args", nargs="*", help="after --: options for the stack we start (e.g. --api-concurrency 4)"
     )
     options = parser.parse_args(argv)
@@ -179,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{api}/uploads", json={"filename": "a.jpg", "content_type": "image/jpeg", "size": 9}
                 ).json()["image_id"]
             ]
+        if options.cpu_split and stack is not None:
+            print("==> where the CPU goes, 200 sequential requests of each kind:", flush=True)
+            cpu_split(api, stack.pid, image_ids[0])
         print(f"==> warm-up: {options.warmup_seconds:.0f} s at {options.rate:.0f} req/s", flush=True)
         run_load(api, image_ids, options.rate, options.warmup_seconds, options.clients)
         print(

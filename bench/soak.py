@@ -242,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-per-second", type=float, default=10.0)
     parser.add_argument("--run-dir", help="a running stack's run folder (`make up`: .run); default: start one")
     parser.add_argument("--json", help="also write the per-minute samples and the verdict to this file")
+    parser.add_argument(
+        "stack_args", nargs="*", help="after --: options for the stack it starts (e.g. --parameter Classifier=...)"
+    )
     options = parser.parse_args(argv)
 
     stack_process = None
@@ -251,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         run_dir = Path(tempfile.mkdtemp(prefix="photomod-soak-"))
         print(f"==> starting a local stack of its own in {run_dir} (free ports, no saved state)", flush=True)
-        stack_process, _ = start_stack(run_dir, [])
+        stack_process, _ = start_stack(run_dir, options.stack_args)
         stack_pid = stack_process.pid
     outputs = {item["OutputKey"]: item["OutputValue"] for item in json.loads((run_dir / "outputs.json").read_text())}
     soak = Soak(outputs["ApiUrl"], outputs, stack_pid)

@@ -62,8 +62,12 @@ CALLS_BY_STATEMENT = {
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
     ("ClassifyFunction", "WriteRenditions"): call("PutObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
     ("ClassifyFunction", "PublishAllowedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
+    ("ClassifyFunction", "HandBackUnstartedPhotos"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
-    ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "SettlePendingPhotos"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "FindPendingPhotos"): call(
+        "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="pending_rows"
+    ),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
     ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),

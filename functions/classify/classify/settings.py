@@ -12,6 +12,8 @@ MIB = 1024 * 1024
 class ClassifySettings:
     predictions_table: str
     images_bucket: str
+    # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
+    classify_queue_url: str
     # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
     classifier: str
     model_runtime: str
@@ -49,6 +51,7 @@ class ClassifySettings:
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             images_bucket=settings.required("IMAGES_BUCKET"),
+            classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
             classifier=classifier,
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
