@@ -1,23 +1,24 @@
 """One photo's bytes judged at once, for callers that wait for the answer (DetectModerationLabels).
 
-The same decode, models and policy as the queue's path (classify.service): one decode, each model's own
-preprocessing, the policy's verdict. Nothing is stored.
+The same decode, frames, models and policy as the queue's path (classify.service): one decode by the rendition
+rules, each model's own preprocessing of every frame a browser would show, and the strictest frame's verdict.
+Nothing is stored (no rendition is written: nothing is served from this answer).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from classify.imaging import decode_image
 from classify.labels import Label, top_k
 from classify.model import WEIGHTS_UNTRAINED, ModelInfo
-from classify.policy import Verdict
-from classify.service import Classification, draft_to
+from classify.policy import Verdict, severity
+from classify.rendition import make_rendition
+from classify.service import Classification, model_inputs
 
 
 @dataclass(frozen=True)
 class JudgedPhoto:
-    top: list[Label]  # the ImageNet classifier's top_k (the policy's k)
+    top: list[Label]  # the ImageNet classifier's top_k (the policy's k), of the strictest frame
     # The policy category of each top label the policy lists (wnid -> category), from the policy that judged.
     categories: dict[str, str]
     safety: np.ndarray | None  # the safety model's probabilities (SAFETY_CLASSES order); None without the model
@@ -33,12 +34,18 @@ class JudgedPhoto:
 
 def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
     """Raises classify.imaging.ImageRejected for bytes that can never be classified."""
-    image = decode_image(data, work.limits, draft_to(work))
-    probabilities = work.model.predict(np.stack([work.model.preprocess(image)]))[0]
-    safety = None
+    rendition = make_rendition(data, lambda image: model_inputs(image, work), work.limits, work.renditions)
+    rows = work.model.predict(np.stack([pixels for pixels, _ in rendition.judged]))
+    safety_rows = None
     if work.safety is not None:
-        safety = work.safety.predict(np.stack([work.safety.preprocess(image)]))[0]
+        safety_rows = work.safety.predict(np.stack([safety for _, safety in rendition.judged]))  # type: ignore[misc]
     policy = work.policy.current()  # one policy for the whole judgement, even if a new one arrives meanwhile
+    judged = []
+    for frame, probabilities in enumerate(rows):
+        safety = safety_rows[frame] if safety_rows is not None else None
+        judged.append((policy.decide(probabilities, safety), probabilities, safety))
+    # The strictest frame (the first of equals: the rendition itself), as classify.service judges an upload.
+    verdict, probabilities, safety = max(judged, key=lambda entry: severity(entry[0].action))
     top = top_k(probabilities, work.class_index, policy.k)
     categories = {label.wnid: category for label in top if (category := policy.category_of(label.wnid))}
-    return JudgedPhoto(top, categories, safety, policy.decide(probabilities, safety), work.model.info)
+    return JudgedPhoto(top, categories, safety, verdict, work.model.info)

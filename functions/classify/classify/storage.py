@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from classify.labels import ClassIndex
 from classify.live_policy import LivePolicy
 from classify.policy import ModerationPolicy
+from classify.rendition import CONTENT_TYPE
 from classify.service import Message, ObjectMissing, ObjectRefused, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class PhotoBucket:
-    """Adapter over S3 reads of uploaded photos."""
+    """Adapter over S3: reads of uploaded photos, writes of their renditions."""
 
     def __init__(self, client: Any):
         self._client = client
@@ -43,6 +44,10 @@ class PhotoBucket:
                 raise ObjectRefused(f"s3://{bucket}/{key}: {code}") from error
             raise
         return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
+
+    def save_rendition(self, bucket: str, key: str, data: bytes) -> None:
+        """Stores a photo's display rendition (private; served only through the display gate)."""
+        self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
 
     def current_version(self, bucket: str, key: str) -> str | None:
         try:

@@ -22,6 +22,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses,
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 
 # Every domain error this function answers, and its status.
@@ -43,6 +44,7 @@ class Dependencies:
     predictions: PredictionTable
     feedback: FeedbackTable
     verdicts: VerdictPublisher
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
@@ -51,6 +53,7 @@ class Dependencies:
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
             verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+            PublishedRenditions(boto3.client("s3"), settings.images_bucket),
         )
 
 
@@ -73,6 +76,7 @@ def post_feedback(
         predictions=dependencies().predictions,
         feedback=dependencies().feedback,
         verdicts=dependencies().verdicts,
+        publisher=dependencies().publisher,
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))

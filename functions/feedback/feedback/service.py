@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from photomod_shared.clock import iso
 from photomod_shared.prediction import PredictionLookup, find_prediction
+from photomod_shared.publication import NoPublisher, Publisher
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 
@@ -38,6 +39,7 @@ def record_feedback(
     feedback: FeedbackStore,
     now: datetime,
     verdicts: VerdictPublisher | None = None,
+    publisher: Publisher | None = None,
 ) -> dict[str, Any]:
     """Stores the shopper's correction next to what the model said when the shopper saw it.
 
@@ -68,6 +70,8 @@ def record_feedback(
     sent_to_review = (
         request.inappropriate and prediction.is_done and predictions.report_by_shopper(image_id, created_at)
     )
+    if sent_to_review:
+        (publisher or NoPublisher()).unpublish(image_id)  # hidden from shoppers until a moderator decides
     if request.inappropriate:
         (verdicts or NoVerdictEvents()).publish(VerdictEvent.reported(prediction, created_at, bool(sent_to_review)))
     return {

@@ -15,6 +15,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInReview, VersionChanged
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reviews import service
 from reviews.models import ReviewDecision
@@ -39,6 +40,7 @@ class Dependencies:
     predictions: PredictionTable
     links: PhotoLinks
     verdicts: VerdictPublisher
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: ReviewsSettings) -> "Dependencies":
@@ -46,7 +48,9 @@ class Dependencies:
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
         table = boto3.resource("dynamodb").Table(settings.predictions_table)
         verdicts = verdict_publisher(settings.event_bus_name, lambda: boto3.client("events"))
-        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), verdicts)
+        # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
+        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
+        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), verdicts, publisher)
 
 
 @cache
@@ -74,7 +78,12 @@ def list_reviews(
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
     settled = service.settle_review(
-        image_id, request, predictions=dependencies().predictions, now=utc_now(), verdicts=dependencies().verdicts
+        image_id,
+        request,
+        predictions=dependencies().predictions,
+        now=utc_now(),
+        publisher=dependencies().publisher,
+        verdicts=dependencies().verdicts,
     )
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision})
     return settled
