@@ -8,6 +8,7 @@ from werkzeug.test import Client
 
 from infra.local.apigateway import RestApi, Route, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
+from photomod_shared import prediction_table as table
 
 # A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
 WEB_ORIGIN = "https://shop.example.test"
@@ -288,9 +289,28 @@ def test_reviews_function_queries_only_the_review_queue_index(defaults):
     ]
 
     assert [_as_list(statement["Resource"]) for statement in queries] == [[index]]
-    (gsi,) = _properties(defaults, "PredictionsTable")["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "review_queue"
+    gsi = _indexes(defaults)["review_queue"]
     assert [key["AttributeName"] for key in gsi["KeySchema"]] == ["review_queue", "classified_at"]
+
+
+def _indexes(template: ResolvedTemplate) -> dict[str, dict[str, Any]]:
+    return {index["IndexName"]: index for index in _properties(template, "PredictionsTable")["GlobalSecondaryIndexes"]}
+
+
+def test_the_reconciler_queries_the_sparse_index_of_pending_rows_and_never_scans(defaults):
+    gsi = _indexes(defaults)[table.PENDING_INDEX]
+    keys = [key["AttributeName"] for key in gsi["KeySchema"]]
+    statements = _statements(defaults, "ReconcileFunction")
+    actions = {action for statement in statements for action in _as_list(statement["Action"])}
+    queries = [statement for statement in statements if "dynamodb:Query" in statement["Action"]]
+
+    assert keys == [table.PENDING_ATTRIBUTE, table.PENDING_SINCE_ATTRIBUTE]
+    # The adapter's one list of what the reconciler reads, projected by the index (nothing more is stored twice).
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(table.PENDING_ROW_ATTRIBUTES)}
+    assert [_as_list(statement["Resource"]) for statement in queries] == [
+        [f"{defaults.arn('PredictionsTable')}/index/{table.PENDING_INDEX}"]
+    ]
+    assert "dynamodb:Scan" not in actions
 
 
 def test_predict_has_a_function_of_its_own_with_reserved_concurrency(defaults):

@@ -10,6 +10,8 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
+    classify_queue_url: str
     # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
     classifier: str
     model_runtime: str
@@ -41,6 +43,7 @@ class ClassifySettings:
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
             classifier=classifier,
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
