@@ -45,8 +45,9 @@ from classify.imaging import (
 )
 from classify.labels import ClassIndex, top_k
 from classify.model import ModelInfo
+from classify.open_nsfw import OpenNsfwInfo
 from classify.policy import ModerationPolicy
-from classify.safety import SafetyInfo, safety_result
+from classify.safety import SafetyInfo, safety_result, second_opinion_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_event_time
@@ -101,6 +102,16 @@ class Model(Protocol):
 
 class SafetyModel(Protocol):
     info: SafetyInfo
+
+    def preprocess(self, image: Any) -> np.ndarray: ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class SecondOpinion(Protocol):
+    """The second explicit-content model (classify.open_nsfw): P(NSFW) per photo."""
+
+    info: OpenNsfwInfo
 
     def preprocess(self, image: Any) -> np.ndarray: ...
 
@@ -173,6 +184,8 @@ class Classification:
     clock: Callable[[], Any] = utc_now
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
+    # None only where running without it is allowed: the policy then never blocks explicit content automatically.
+    second_opinion: SecondOpinion | None = None
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     # What this environment has measured so far (the one part that changes between invocations).
     pace: Pace = field(default_factory=Pace)
@@ -189,6 +202,8 @@ class _Photo:
     pixels: np.ndarray | None = None
     safety_pixels: np.ndarray | None = None
     safety_scores: np.ndarray | None = None
+    second_pixels: np.ndarray | None = None
+    second_score: float | None = None
     rejection: ImageRejected | None = None
 
     @property
@@ -339,7 +354,7 @@ def _classify_together(
                 logger.error("the forward pass fails for %s alone; retrying it on its own", photo.event.key)
                 retry.add(photo.message_id)
             else:
-                outcomes.append((photo, _done(photo, row, photo.safety_scores, work)))
+                outcomes.append((photo, _done(photo, row, work)))
         outcomes.extend((photo, _failed(photo, photo.rejection, work)) for photo in photos if photo.rejection)
         # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
         stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work), outcomes)
@@ -368,6 +383,10 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
                 safety_rows = work.safety.predict(np.stack([photo.safety_pixels for photo in photos]))  # type: ignore[misc]
                 for photo, safety_row in zip(photos, safety_rows, strict=True):
                     photo.safety_scores = safety_row
+            if work.second_opinion is not None:
+                second_rows = work.second_opinion.predict(np.stack([photo.second_pixels for photo in photos]))  # type: ignore[misc]
+                for photo, second_row in zip(photos, second_rows, strict=True):
+                    photo.second_score = float(second_row)
             elapsed = time.perf_counter() - started
             if len(photos) > 1:
                 work.pace.batch_pass_per_photo_s = elapsed / len(photos)
@@ -418,7 +437,7 @@ def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_l
             error = ImageRejected(CLASSIFIER_ERROR, "the classifier fails on this photo, alone and in its batch")
             outcome = _failed(photo, error, work)
         else:
-            outcome = _done(photo, row, photo.safety_scores, work)
+            outcome = _done(photo, row, work)
     if not _write(photo, outcome, work):
         _forget_attempts(photo, work)
         retry.add(photo.message_id)
@@ -476,6 +495,8 @@ def _load(
             photo.pixels = preprocess(image, work.resize_method)
             if work.safety is not None:
                 photo.safety_pixels = work.safety.preprocess(image)
+            if work.second_opinion is not None:
+                photo.second_pixels = work.second_opinion.preprocess(image)
         work.pace.last_load_s = read_s + time.perf_counter() - started
     except ImageRejected as rejection:
         photo.rejection = rejection
@@ -500,9 +521,15 @@ def _draft_to(work: Classification) -> tuple[int, int] | None:
     return MODEL_DRAFT_TO if work.safety is None else None
 
 
-def _done(photo: _Photo, probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> Prediction:
+def _done(photo: _Photo, probabilities: np.ndarray, work: Classification) -> Prediction:
     labels = top_k(probabilities, work.class_index, work.top_k)
-    verdict = work.policy.decide(probabilities, safety)
+    safety = photo.safety_scores
+    verdict = work.policy.decide(probabilities, safety, photo.second_score)
+    second = (
+        second_opinion_result(photo.second_score, work.second_opinion.info)
+        if photo.second_score is not None and work.second_opinion
+        else None
+    )
     return Prediction.done(
         photo.image_id,
         s3_key=photo.event.key,
@@ -514,7 +541,7 @@ def _done(photo: _Photo, probabilities: np.ndarray, safety: np.ndarray | None, w
         verdict_reasons=verdict.to_dict()["reasons"],
         policy_version=verdict.policy_version,
         model=work.model.info.to_dict(),
-        safety=safety_result(safety, work.safety.info) if safety is not None and work.safety else None,
+        safety=safety_result(safety, work.safety.info, second) if safety is not None and work.safety else None,
     )
 
 
