@@ -155,9 +155,12 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
+# LABELLED: a shop's own photos sorted by a person into allow/ review/ block/ (recall on explicit content).
+LABELLED ?=
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety models alone and combined (LABELLED=dir for recall)
 	@$(PY) -m bench.evaluate $(DIR)
 	@$(PY) -m bench.evaluate_safety $(DIR)
+	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
 
 $(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \

@@ -159,19 +159,30 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     # The safety model's share: its forward pass on the same batches, and its preprocessing of decoded photos
     # (decoding is shared with ResNet50, so it is not part of the added cost). Same runtime as ResNet50's.
     safety = app.work.safety
-    if safety is not None:
+    # The second opinion (Open-NSFW under ONNX Runtime) the same way: forward passes and preprocessing (its JPEG
+    # round trip at 256 px included) of the same decoded photos.
+    second = app.work.second_opinion
+    if safety is not None or second is not None:
         from classify.imaging import decode_image
 
         decoded = [decode_image(photo.read_bytes()) for photo in photos]
+    if safety is not None:
         safety_inputs = [
             np.stack([safety.preprocess(image) for image in chunk]) for chunk in _batches(decoded, batch_size)
         ]
         safety.predict(safety_inputs[0])  # a first call per shape is a warm-up
+    if second is not None:
+        second_inputs = [
+            np.stack([second.preprocess(image) for image in chunk]) for chunk in _batches(decoded, batch_size)
+        ]
+        second.predict(second_inputs[0])
 
     sample_inputs, phone_inputs = inputs_of(photos), inputs_of(phones)
     times: dict[str, list[float]] = {"emulator": [], "in_memory": [], "raw": [], "phone_in_memory": [], "phone_raw": []}
     if safety is not None:
         times |= {"safety_raw": [], "safety_preprocess": []}
+    if second is not None:
+        times |= {"second_raw": [], "second_preprocess": []}
     for _ in range(rounds):
         times["emulator"].append(through_emulator(photos))
         times["in_memory"].append(in_memory(photos))
@@ -181,6 +192,9 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         if safety is not None:
             times["safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in safety_inputs]))
             times["safety_preprocess"].append(seconds(lambda: [safety.preprocess(image) for image in decoded]))
+        if second is not None:
+            times["second_raw"].append(seconds(lambda: [second.predict(batch) for batch in second_inputs]))
+            times["second_preprocess"].append(seconds(lambda: [second.preprocess(image) for image in decoded]))
 
     top5 = {}
     for chunk, batch in zip(_batches(photos, batch_size), sample_inputs, strict=True):
@@ -196,6 +210,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         "times": times,
         "top5": top5,
         "safety_model": safety.info.to_dict() if safety is not None else None,
+        "second_opinion": second.info.to_dict() if second is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)

@@ -243,6 +243,11 @@ class ModerationPolicy:
         action = max((reason.action for reason in reasons), key=_SEVERITY.index, default=ALLOW)
         return Verdict(action=action, reasons=tuple(reasons), policy_version=self.version)
 
+    def safety_threshold(self, name: str) -> float | None:
+        """The threshold of a safety class listed on its own (e.g. sexy), or None where it is not."""
+        rule = self._safety_rules.get(name)
+        return rule.threshold if rule else None
+
     def _safety_reasons(self, scores: np.ndarray, second_opinion: float | None) -> list[Reason]:
         if scores.shape != (len(SAFETY_CLASSES),):
             raise ValueError(f"expected {len(SAFETY_CLASSES)} safety probabilities, got shape {scores.shape}")
