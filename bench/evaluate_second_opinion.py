@@ -198,12 +198,15 @@ def main() -> None:
             )
     results = {name: summarise(scored, decide) for name, decide in policies(policy, class_index).items()}
     for name, result in results.items():
+        blocks, reviews = result["false_blocks"], result["false_reviews"]
+        reached = result["swimwear_reaching_review"]
         print(
-            f"{name:22s} ordinary {result['ordinary']}: false blocks {len(result['false_blocks'])} "  # type: ignore[arg-type]
-            f"{result['false_blocks'] or ''}, false reviews {len(result['false_reviews'])} "  # type: ignore[arg-type]
-            f"{result['false_reviews'] or ''}; swimwear/underwear reaching review "
-            f"{len(result['swimwear_reaching_review'])}/{result['swimwear']}"  # type: ignore[arg-type]
+            f"{name:22s} ordinary {result['ordinary']}: false blocks {len(blocks)}, false reviews "  # type: ignore[arg-type]
+            f"{len(reviews)}; swimwear/underwear reaching review {len(reached)}/{result['swimwear']}"  # type: ignore[arg-type]
         )
+        for label, names in (("false blocks", blocks), ("false reviews", reviews)):
+            if names:
+                print(f"{'':22s} {label}: {', '.join(str(n).split('.')[0] for n in names)}")  # type: ignore[attr-defined]
         if result["labelled_confusion"]:
             print(
                 f"{'':22s} labelled (expected->given): {result['labelled_confusion']}; block recall "
