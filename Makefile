@@ -138,6 +138,19 @@ runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNe
 	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(PY) -m bench.runtime_choice
 
+ONNX2TF_VENV := .venv-onnx2tf
+$(ONNX2TF_VENV)/.installed: tools/open_nsfw/requirements-litert.txt
+	@echo "==> installing onnx2tf and its TensorFlow 2.19 into $(ONNX2TF_VENV) (its pins conflict with .venv's)"
+	@test -x $(ONNX2TF_VENV)/bin/python || $(PYTHON) -m venv $(ONNX2TF_VENV)
+	@set -o pipefail; $(ONNX2TF_VENV)/bin/pip install --quiet --disable-pip-version-check -r $< 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+open-nsfw-runtime-choice: venv models $(ONNX2TF_VENV)/.installed ## Open-NSFW under ONNX Runtime vs its LiteRT conversion (onnxsim + onnx2tf in .venv-onnx2tf): speed, memory, agreement
+	@test -f models/open_nsfw.litert.tflite || PATH=$(CURDIR)/$(ONNX2TF_VENV)/bin:$$PATH \
+		$(ONNX2TF_VENV)/bin/python tools/open_nsfw/convert_litert.py $(OPEN_NSFW_MODEL) models/open_nsfw.litert.tflite
+	@$(PY) -m bench.open_nsfw_runtime_choice
+
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
@@ -224,6 +237,6 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-env $(ENV)
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
+	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) $(ONNX2TF_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
