@@ -176,8 +176,8 @@ def report_safety(result: dict) -> None:
     print(
         f"  second opinion {second['name']} ({second['version']}, ONNX Runtime) at batch {batch}: "
         f"{1 / second_forward:.2f} img/s; added cost per photo: forward {1000 * second_forward:.1f} ms + "
-        f"preprocessing {1000 * second_preprocess:.1f} ms (+{(second_forward + second_preprocess) / resnet:.0%} "
-        "of ResNet50's forward)"
+        f"preprocessing {1000 * second_preprocess:.1f} ms (+{(second_forward + second_preprocess) / classifier:.0%} "
+        "of the classifier's forward)"
     )
 
 
