@@ -200,3 +200,25 @@ def test_feedback_table_drops_nulls_and_stores_scores_as_decimals():
     FeedbackTable(table).add({"image_id": IMAGE_ID, "feedback_id": "f", "prediction": None, "score": 0.8125})
 
     assert table.items == [{"image_id": IMAGE_ID, "feedback_id": "f", "score": Decimal("0.8125")}]
+
+
+def test_a_report_that_sends_the_photo_to_review_unpublishes_it_and_a_counted_one_does_not():
+    from tests.support.publishing import RecordingPublisher
+
+    queued, counted = RecordingPublisher(), RecordingPublisher()
+    report = FeedbackRequest(inappropriate=True)
+
+    record_feedback(
+        IMAGE_ID, report, predictions=FakePredictions(DONE), feedback=FakeFeedbackStore(), now=NOW, publisher=queued
+    )
+    record_feedback(
+        IMAGE_ID,
+        report,
+        predictions=FakePredictions(DONE, queues_reports=False),
+        feedback=FakeFeedbackStore(),
+        now=NOW,
+        publisher=counted,
+    )
+
+    assert queued.calls == [("unpublish", IMAGE_ID)]
+    assert counted.calls == []  # a moderator's allow stands: the photo stays published

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from photomod_shared.errors import DomainError
+from photomod_shared.errors import DomainError, VersionChanged
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from reviews import service
@@ -80,8 +80,8 @@ class FakeQueue:
 
 
 class FakeLinks:
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str:
-        return f"https://images.example/{key}?versionId={version_id}&expires={expires_in}"
+    def presign_view(self, key: str, expires_in: int) -> str:
+        return f"https://images.example/{key}?expires={expires_in}"
 
 
 def list_page(queue: FakeQueue, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
@@ -106,7 +106,8 @@ def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
     assert [item["image_id"] for item in page["items"]] == [image_id(3), image_id(2), image_id(1)]
     first = page["items"][0]
     # The link is to the version that was judged, never to whatever the key holds now.
-    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?versionId=version-3&expires=300"
+    # the judged version's rendition, what shoppers would be shown, never the upload
+    assert first["image_url"] == f"https://images.example/renditions/{image_id(3)}/version-3.jpg?expires=300"
     assert first["object_version"] == "version-3"
     assert first["original_filename"] == "photo-3.jpg"
     assert (first["verdict"], first["prediction"], first["score"]) == ("review", "beer_bottle", 0.41)
@@ -330,3 +331,43 @@ def test_the_note_defaults_to_empty_and_is_trimmed():
         == "weapon"
     )
     assert ReviewDecision.model_validate({"decision": "allow", "object_version": "v"}).note == ""
+
+
+def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_unpublishes_first():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, allowed, blocked = FakeQueue(in_review(1), in_review(2)), RecordingPublisher(), RecordingPublisher()
+
+    service.settle_review(
+        image_id(1),
+        ReviewDecision(decision="allow", object_version=version(1)),
+        predictions=queue,
+        now=NOW,
+        publisher=allowed,
+    )
+    service.settle_review(
+        image_id(2),
+        ReviewDecision(decision="block", object_version=version(2)),
+        predictions=queue,
+        now=NOW,
+        publisher=blocked,
+    )
+
+    assert allowed.calls == [("publish", image_id(1), version(1))]
+    assert blocked.calls == [("unpublish", image_id(2))]
+
+
+def test_a_refused_allow_publishes_nothing():
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    with pytest.raises(VersionChanged):
+        service.settle_review(
+            image_id(1),
+            ReviewDecision(decision="allow", object_version="another"),
+            predictions=FakeQueue(in_review(1)),
+            now=NOW,
+            publisher=publisher,
+        )
+
+    assert publisher.calls == []

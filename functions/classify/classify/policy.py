@@ -39,6 +39,11 @@ OPEN_NSFW_BANDS = ("low", "uncertain", "confident")
 OPEN_NSFW_ABSENT = "absent"
 
 
+def severity(action: str) -> int:
+    """How strict a verdict's action is: allow < review < block."""
+    return _SEVERITY.index(action)
+
+
 class PolicyError(Exception):
     """The policy document is malformed or names classes the model does not have."""
 

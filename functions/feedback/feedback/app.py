@@ -22,6 +22,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses,
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
@@ -41,6 +42,7 @@ app = create_resolver(
 class Dependencies:
     predictions: PredictionTable
     feedback: FeedbackTable
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
@@ -48,6 +50,7 @@ class Dependencies:
         return cls(
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
+            PublishedRenditions(boto3.client("s3"), settings.images_bucket),
         )
 
 
@@ -64,7 +67,12 @@ def post_feedback(
     image_id: Annotated[str, Path(max_length=64)], request: FeedbackRequest
 ) -> Response[FeedbackRecorded]:
     recorded = record_feedback(
-        image_id, request, now=utc_now(), predictions=dependencies().predictions, feedback=dependencies().feedback
+        image_id,
+        request,
+        now=utc_now(),
+        predictions=dependencies().predictions,
+        feedback=dependencies().feedback,
+        publisher=dependencies().publisher,
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from photomod_shared.clock import iso
 from photomod_shared.prediction import PredictionLookup, find_prediction
+from photomod_shared.publication import NoPublisher, Publisher
 
 
 class Predictions(PredictionLookup, Protocol):
@@ -30,7 +31,13 @@ class FeedbackStore(Protocol):
 
 
 def record_feedback(
-    image_id: str, request: FeedbackRequest, *, predictions: Predictions, feedback: FeedbackStore, now: datetime
+    image_id: str,
+    request: FeedbackRequest,
+    *,
+    predictions: Predictions,
+    feedback: FeedbackStore,
+    now: datetime,
+    publisher: Publisher | None = None,
 ) -> dict[str, Any]:
     """Stores the shopper's correction next to what the model said when the shopper saw it.
 
@@ -63,6 +70,8 @@ def record_feedback(
     sent_to_review = (
         request.inappropriate and prediction.is_done and predictions.report_by_shopper(image_id, created_at)
     )
+    if sent_to_review:
+        (publisher or NoPublisher()).unpublish(image_id)  # hidden from shoppers until a moderator decides
     return {
         "feedback_id": feedback_id,
         "image_id": image_id,

@@ -8,6 +8,7 @@ class FeedbackSettings:
     predictions_table: str
     feedback_table: str
     web_origin: str
+    images_bucket: str
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -15,4 +16,5 @@ class FeedbackSettings:
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
+            images_bucket=settings.required("IMAGES_BUCKET"),
         )

@@ -15,6 +15,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInReview, VersionChanged
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 from reviews import service
 from reviews.models import ReviewDecision
 from reviews.settings import ReviewsSettings
@@ -37,13 +38,16 @@ app = create_resolver(settings.web_origin, ERROR_STATUSES)
 class Dependencies:
     predictions: PredictionTable
     links: PhotoLinks
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: ReviewsSettings) -> "Dependencies":
         """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the presigning one may differ)."""
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
         table = boto3.resource("dynamodb").Table(settings.predictions_table)
-        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket))
+        # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
+        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
+        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), publisher)
 
 
 @cache
@@ -70,7 +74,9 @@ def list_reviews(
     "/reviews/<image_id>", responses={200: {"description": "The decision is recorded"}, **error_responses(404, 409)}
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
-    settled = service.settle_review(image_id, request, predictions=dependencies().predictions, now=utc_now())
+    settled = service.settle_review(
+        image_id, request, predictions=dependencies().predictions, now=utc_now(), publisher=dependencies().publisher
+    )
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision})
     return settled
 

@@ -12,8 +12,9 @@ from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
 from photomod_shared.errors import InvalidCursor, InvalidInput, NotInReview, VersionChanged
-from photomod_shared.prediction import VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
+from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.publication import NoPublisher, Publisher
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -30,7 +31,7 @@ class ReviewQueue(PredictionLookup, Protocol):
 
 
 class PhotoLinks(Protocol):
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str: ...
+    def presign_view(self, key: str, expires_in: int) -> str: ...
 
 
 class Decision(Protocol):
@@ -59,9 +60,12 @@ def list_reviews(
                 **prediction.view(),
                 "original_filename": prediction.original_filename,
                 # The display gate refuses photos in review, so the moderator gets a link of their own: to the
-                # judged version (null if none was recorded: nothing unjudged is ever linked).
+                # judged version's rendition, what shoppers would see (null if no version was recorded: nothing
+                # unjudged is ever linked).
                 "image_url": (
-                    links.presign_view(prediction.s3_key, prediction.object_version, link_expires_in)
+                    links.presign_view(
+                        ids.rendition_key(prediction.image_id, prediction.object_version), link_expires_in
+                    )
                     if prediction.object_version and prediction.s3_key
                     else None
                 ),
@@ -72,19 +76,28 @@ def list_reviews(
     }
 
 
-def settle_review(image_id: str, request: Decision, *, predictions: ReviewQueue, now: datetime) -> dict[str, Any]:
+def settle_review(
+    image_id: str, request: Decision, *, predictions: ReviewQueue, now: datetime, publisher: Publisher | None = None
+) -> dict[str, Any]:
+    """Records the moderator's decision on the version they saw; an allow publishes its rendition, a block
+    unpublishes it (before it is recorded: failing closed)."""
+    publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
         raise VersionChanged(_version_changed(prediction, request.object_version))
     if not prediction.is_done or prediction.verdict != VERDICT_REVIEW:
         raise NotInReview(_not_in_review(prediction))
     decided_at = iso(now)
+    if request.decision != VERDICT_ALLOW:
+        publisher.unpublish(image_id)
     if not predictions.settle_review(image_id, request.decision, request.note, decided_at, request.object_version):
         # Checked above, so another moderator (or a newer photo under the same key) got there first.
         latest = predictions.get(image_id) or prediction
         if latest.object_version != request.object_version:
             raise VersionChanged(_version_changed(latest, request.object_version))
         raise NotInReview(_not_in_review(latest))
+    if request.decision == VERDICT_ALLOW:
+        publisher.publish(image_id, request.object_version)
     return {
         "image_id": image_id,
         "object_version": request.object_version,
