@@ -309,7 +309,7 @@ def test_porn_or_hentai_is_blocked_only_where_both_models_are_confident(policy, 
 
 # Every pair of opinions -> the verdict (issue 23): nsfwjs' max(porn, hentai) in its band, Open-NSFW's P(NSFW) in
 # Yahoo's. The scores are chosen inside each band, and at its lower edge in the edge test below.
-NSFWJS_SCORES = {"low": 0.1, "uncertain": 0.4, "likely": 0.6, "confident": 0.9}
+NSFWJS_SCORES = {"low": 0.1, "uncertain": 0.35, "likely": 0.6, "confident": 0.9}
 OPEN_NSFW_SCORES = {"low": 0.05, "uncertain": 0.5, "confident": 0.9, "absent": None}
 EXPECTED_TABLE = {
     #            Open-NSFW:  low       uncertain  confident  absent
@@ -353,7 +353,7 @@ def test_each_pair_of_opinions_gives_the_tables_verdict_and_names_its_rule(
     [
         (0.7, 0.8, "nsfwjs_confident+open_nsfw_confident"),
         (np.nextafter(np.float32(0.7), 0), 0.8, "nsfwjs_likely+open_nsfw_confident"),
-        (0.5, 0.1, "nsfwjs_likely+open_nsfw_low"),
+        (0.45, 0.1, "nsfwjs_likely+open_nsfw_low"),
         (0.3, 0.2, "nsfwjs_uncertain+open_nsfw_uncertain"),
         (0.7, float(np.nextafter(np.float32(0.8), 0)), "nsfwjs_confident+open_nsfw_uncertain"),
     ],
@@ -393,10 +393,9 @@ def test_a_confident_nsfwjs_alone_is_never_an_automatic_block(policy, class_inde
         assert verdict.action == "review"
 
 
-def test_the_highest_scores_of_the_ordinary_sample_photos_are_allowed(policy, class_index):
-    # The highest porn score of an ordinary sample photo (espresso 0.46; Open-NSFW 0.000) and the highest hentai
-    # score (washer 0.33; Open-NSFW 0.02), from `make eval` (docs/benchmark.md).
-    for scores, open_nsfw in ((safety(porn=0.46, sexy=0.35), 0.0004), (safety(hentai=0.33, porn=0.07), 0.021)):
+def test_nsfwjs_uncertain_with_open_nsfw_low_is_allowed(policy, class_index):
+    # Below 0.45 nsfwjs' uncertainty alone is no reason when Open-NSFW calls the photo safe (< 0.2).
+    for scores, open_nsfw in ((safety(porn=0.44, sexy=0.35), 0.0004), (safety(hentai=0.33, porn=0.07), 0.021)):
         assert policy.decide(probabilities(class_index, {"tabby": 0.9}), scores, second_opinion=open_nsfw).action == (
             "allow"
         )
