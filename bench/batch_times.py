@@ -3,8 +3,9 @@
     python -m bench.batch_times [--rounds 3] [--runtime litert|tensorflow]
 
 Runs classify.service.classify_messages (real decode, real forward passes of ResNet50 and the safety model under
-the runtime the function serves, LiteRT by default, as `make up` loads them from models/; S3 and DynamoDB
-replaced by in-memory fakes, so only the function's own work is timed) on batches of the template's size:
+the runtime the function serves, LiteRT by default, and of the second opinion under ONNX Runtime, as `make up`
+loads them from models/; S3 and DynamoDB replaced by in-memory fakes, so only the function's own work is timed)
+on batches of the template's size:
   - typical: 8 ImageNet sample photos, all on their first delivery (one forward pass);
   - typical, redelivered: the same 8 after a crash (each photo alone, the recovery path);
   - worst case: 8 photos at the 40 MP limit (4 large JPEGs, 4 16-bit PNGs), first delivery and redelivered.
@@ -97,11 +98,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runtime", choices=["litert", "tensorflow"], default="litert", help="default: the served one")
+    parser.add_argument(
+        "--without-second-opinion", action="store_true", help="leave Open-NSFW out (to measure what it adds)"
+    )
     arguments = parser.parse_args()
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
     from classify.models import photo_events
+    from classify.open_nsfw import load_open_nsfw
     from classify.policy import ModerationPolicy
     from classify.safety import load_safety_model
     from classify.service import Classification, Message, classify_messages
@@ -117,6 +122,9 @@ def main() -> None:
         class_index=class_index,
         read_events=photo_events,
         safety=load_safety_model(str(SAFETY_MODEL), required=True, runtime=arguments.runtime),
+        second_opinion=None
+        if arguments.without_second_opinion
+        else load_open_nsfw(str(SAFETY_MODEL.with_name("open_nsfw.onnx")), required=True),
         # The function's defaults at the template's MemorySize (classify.settings): a third of it for decodes.
         decode_budget_bytes=MEMORY_SIZE_MB // 3 * MIB,
         memory_limit_bytes=MEMORY_SIZE_MB * MIB,

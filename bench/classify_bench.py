@@ -12,7 +12,8 @@ Everything runs in one invocation, so the ratios hold even though absolute timin
      batches; the same in memory on generated 12-MP phone photos;
   4. the peak RSS of each classify process; top-5 agreement of the two runtimes on every photo;
   5. the safety model's added cost under each runtime: its forward passes over the same batches, next to
-     the classifier's, and its preprocessing of already decoded photos (the decode is shared);
+     the classifier's, and its preprocessing of already decoded photos (the decode is shared); the same
+     for the second opinion (Open-NSFW under ONNX Runtime, in both runtimes' processes);
   6. all of it again for EfficientNet-Lite0 under LiteRT (CLASSIFIER=efficientnet-lite0), the other classifier
      the function can serve.
 The model runs with seeded untrained weights when no ImageNet weights are present: speed does not depend on them.
@@ -189,6 +190,17 @@ def report_safety(result: dict) -> None:
         f"  safety model {safety['name']} {safety['version']} at batch {batch}: {1 / forward:.2f} img/s; added cost "
         f"per photo: forward {1000 * forward:.1f} ms + preprocessing {1000 * preprocess:.1f} ms, beside the "
         f"classifier's forward {1000 * classifier:.1f} ms (+{(forward + preprocess) / classifier:.0%})"
+    )
+    second = result.get("second_opinion")
+    if second is None:
+        print("  second opinion: not loaded (run `make models`): its cost is not measured")
+        return
+    second_forward, second_preprocess = sum(times["second_raw"]) / photos, sum(times["second_preprocess"]) / photos
+    print(
+        f"  second opinion {second['name']} ({second['version']}, ONNX Runtime) at batch {batch}: "
+        f"{1 / second_forward:.2f} img/s; added cost per photo: forward {1000 * second_forward:.1f} ms + "
+        f"preprocessing {1000 * second_preprocess:.1f} ms (+{(second_forward + second_preprocess) / classifier:.0%} "
+        "of the classifier's forward)"
     )
 
 

@@ -176,11 +176,20 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     if safety is not None:
         safety_inputs = inputs_of(decoded, safety.preprocess)
         phone_safety_inputs = inputs_of(phone_decoded, safety.preprocess)
+    # The second opinion (Open-NSFW under ONNX Runtime) the same way: forward passes and preprocessing (its JPEG
+    # round trip at 256 px included) of the same renditions.
+    second = app.work.second_opinion
+    if second is not None:
+        second_inputs = inputs_of(decoded, second.preprocess)
+        second.predict(second_inputs[0])  # a first call per shape is a warm-up
+    if safety is not None:
         safety.predict(safety_inputs[0])  # a first call per shape is a warm-up
 
     times: dict[str, list[float]] = {"emulator": [], "in_memory": [], "raw": [], "phone_in_memory": [], "phone_raw": []}
     if safety is not None:
         times |= {"safety_raw": [], "safety_preprocess": [], "phone_safety_raw": []}
+    if second is not None:
+        times |= {"second_raw": [], "second_preprocess": []}
     for _ in range(rounds):
         times["emulator"].append(through_emulator(photos))
         times["in_memory"].append(in_memory(photos))
@@ -191,6 +200,9 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             times["safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in safety_inputs]))
             times["phone_safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in phone_safety_inputs]))
             times["safety_preprocess"].append(seconds(lambda: [safety.preprocess(image) for image in decoded]))
+        if second is not None:
+            times["second_raw"].append(seconds(lambda: [second.predict(batch) for batch in second_inputs]))
+            times["second_preprocess"].append(seconds(lambda: [second.preprocess(image) for image in decoded]))
 
     top5 = {}
     for chunk, batch in zip(_batches(photos, batch_size), sample_inputs, strict=True):
@@ -208,6 +220,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         "times": times,
         "top5": top5,
         "safety_model": safety.info.to_dict() if safety is not None else None,
+        "second_opinion": second.info.to_dict() if second is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)

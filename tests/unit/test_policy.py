@@ -143,7 +143,7 @@ def test_decide_rejects_a_vector_of_the_wrong_length(policy):
 def test_verdict_carries_the_policy_version(policy, class_index):
     verdict = policy.decide(probabilities(class_index, {"revolver": 0.8}))
 
-    assert verdict.policy_version == policy.version == "2026-12-03.1"
+    assert verdict.policy_version == policy.version == "2026-12-03.2"
 
 
 def test_verdict_to_dict_is_json_friendly(policy, class_index):
@@ -162,7 +162,7 @@ def test_verdict_to_dict_is_json_friendly(policy, class_index):
                 "score": pytest.approx(0.8),
             }
         ],
-        "policy_version": "2026-12-03.1",
+        "policy_version": "2026-12-03.2",
     }
 
 
@@ -296,32 +296,142 @@ def explicit_document(document) -> dict:
 
 
 @pytest.mark.parametrize("name", ["porn", "hentai"])
-def test_porn_or_hentai_above_the_threshold_is_blocked_as_explicit(policy, class_index, name):
-    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(**{name: 0.92, "neutral": 0.08}))
+def test_porn_or_hentai_is_blocked_only_where_both_models_are_confident(policy, class_index, name):
+    verdict = policy.decide(
+        probabilities(class_index, {"tabby": 0.9}), safety(**{name: 0.92, "neutral": 0.08}), second_opinion=0.9
+    )
 
     assert verdict.action == "block"
-    assert verdict.reasons == (Reason("explicit", "block", name, None, pytest.approx(0.92)),)
+    assert verdict.reasons == (
+        Reason("explicit", "block", name, None, pytest.approx(0.92), rule="nsfwjs_confident+open_nsfw_confident"),
+    )
 
 
-def test_the_highest_porn_and_hentai_scores_of_the_sample_photos_are_allowed(policy, class_index):
-    # The highest scores the shipped model gives the ordinary sample photos (docs/benchmark.md).
-    verdict = policy.decide(probabilities(class_index, {"tabby": 0.9}), safety(porn=0.53, hentai=0.33, neutral=0.14))
+# Every pair of opinions -> the verdict (issue 23): nsfwjs' max(porn, hentai) in its band, Open-NSFW's P(NSFW) in
+# Yahoo's. The scores are chosen inside each band, and at its lower edge in the edge test below.
+NSFWJS_SCORES = {"low": 0.1, "uncertain": 0.35, "likely": 0.6, "confident": 0.9}
+OPEN_NSFW_SCORES = {"low": 0.05, "uncertain": 0.5, "confident": 0.9, "absent": None}
+EXPECTED_TABLE = {
+    #            Open-NSFW:  low       uncertain  confident  absent
+    "confident": ("review", "review", "block", "review"),
+    "likely": ("review", "review", "review", "review"),
+    "uncertain": ("allow", "review", "review", "review"),
+    "low": ("allow", "allow", "review", "allow"),
+}
+PAIRS = [
+    (nsfwjs, open_nsfw, EXPECTED_TABLE[nsfwjs][column])
+    for nsfwjs in NSFWJS_SCORES
+    for column, open_nsfw in enumerate(OPEN_NSFW_SCORES)
+]
 
-    assert (verdict.action, verdict.reasons) == ("allow", ())
+
+@pytest.mark.parametrize("nsfwjs, open_nsfw, expected", PAIRS)
+def test_each_pair_of_opinions_gives_the_tables_verdict_and_names_its_rule(
+    policy, class_index, nsfwjs, open_nsfw, expected
+):
+    porn = NSFWJS_SCORES[nsfwjs]
+
+    verdict = policy.decide(
+        probabilities(class_index, {"tabby": 0.9}),
+        safety(porn=porn, neutral=1 - porn),
+        second_opinion=OPEN_NSFW_SCORES[open_nsfw],
+    )
+
+    assert verdict.action == expected
+    if expected == "allow":
+        assert verdict.reasons == ()
+    else:
+        assert verdict.reasons == (
+            Reason(
+                "explicit", expected, "porn", None, pytest.approx(porn), rule=f"nsfwjs_{nsfwjs}+open_nsfw_{open_nsfw}"
+            ),
+        )
+
+
+@pytest.mark.parametrize(
+    "porn, open_nsfw, rule",
+    [
+        (0.7, 0.8, "nsfwjs_confident+open_nsfw_confident"),
+        (np.nextafter(np.float32(0.7), 0), 0.8, "nsfwjs_likely+open_nsfw_confident"),
+        (0.45, 0.1, "nsfwjs_likely+open_nsfw_low"),
+        (0.3, 0.2, "nsfwjs_uncertain+open_nsfw_uncertain"),
+        (0.7, float(np.nextafter(np.float32(0.8), 0)), "nsfwjs_confident+open_nsfw_uncertain"),
+    ],
+)
+def test_a_band_starts_at_its_threshold_inclusive(policy, class_index, porn, open_nsfw, rule):
+    verdict = policy.decide(probabilities(class_index, {}), safety(porn=porn), second_opinion=open_nsfw)
+
+    assert [reason.rule for reason in verdict.reasons] == [rule]
+
+
+@pytest.mark.parametrize("open_nsfw", [None, 0.01, 0.5, 0.95])
+def test_porn_between_the_review_and_the_block_threshold_goes_to_review(policy, class_index, open_nsfw):
+    # Issue 17: porn 0.65 with sexy 0.3 triggered nothing and was allowed, whatever the second opinion says.
+    verdict = policy.decide(
+        probabilities(class_index, {"tabby": 0.9}), safety(porn=0.65, sexy=0.3, neutral=0.05), second_opinion=open_nsfw
+    )
+
+    assert verdict.action == "review"
+    assert [(reason.category, reason.label) for reason in verdict.reasons] == [("explicit", "porn")]
+
+
+def test_the_more_explicit_of_porn_and_hentai_is_the_opinion(policy, class_index):
+    verdict = policy.decide(probabilities(class_index, {}), safety(porn=0.35, hentai=0.55), second_opinion=0.05)
+
+    assert verdict.reasons == (
+        Reason("explicit", "review", "hentai", None, pytest.approx(0.55), rule="nsfwjs_likely+open_nsfw_low"),
+    )
+
+
+def test_a_confident_nsfwjs_alone_is_never_an_automatic_block(policy, class_index):
+    # On ordinary photos nsfwjs alone blocks a garbage truck, a matchstick, an acoustic guitar (issue 23): a person
+    # looks instead, unless Open-NSFW agrees. Without the second opinion nothing is blocked either.
+    for open_nsfw in (None, 0.006, 0.12, 0.79):
+        verdict = policy.decide(
+            probabilities(class_index, {}), safety(porn=0.95, neutral=0.05), second_opinion=open_nsfw
+        )
+        assert verdict.action == "review"
+
+
+def test_nsfwjs_uncertain_with_open_nsfw_low_is_allowed(policy, class_index):
+    # Below 0.45 nsfwjs' uncertainty alone is no reason when Open-NSFW calls the photo safe (< 0.2).
+    for scores, open_nsfw in ((safety(porn=0.44, sexy=0.35), 0.0004), (safety(hentai=0.33, porn=0.07), 0.021)):
+        assert policy.decide(probabilities(class_index, {"tabby": 0.9}), scores, second_opinion=open_nsfw).action == (
+            "allow"
+        )
 
 
 def test_sexy_is_only_reviewed_however_confident(policy, class_index):
-    verdict = policy.decide(probabilities(class_index, {"bikini": 0.1}), safety(sexy=0.99, neutral=0.01))
+    for open_nsfw in (None, 0.0, 0.99):
+        verdict = policy.decide(
+            probabilities(class_index, {"bikini": 0.1}), safety(sexy=0.99, neutral=0.01), second_opinion=open_nsfw
+        )
 
-    assert verdict.action == "review"
-    assert [(reason.category, reason.label) for reason in verdict.reasons] == [("explicit", "sexy")]
+        assert verdict.action == "review"
+        assert ("explicit", "sexy") in [(reason.category, reason.label) for reason in verdict.reasons]
 
 
 def test_the_most_severe_of_both_models_wins(policy, class_index):
-    verdict = policy.decide(probabilities(class_index, {"beer_bottle": 0.6}), safety(porn=0.95, neutral=0.05))
+    verdict = policy.decide(
+        probabilities(class_index, {"beer_bottle": 0.6}), safety(porn=0.95, neutral=0.05), second_opinion=0.97
+    )
 
     assert verdict.action == "block"
     assert {reason.category for reason in verdict.reasons} == {"explicit", "alcohol"}
+
+
+def test_a_second_opinion_outside_zero_to_one_is_refused(policy, class_index):
+    with pytest.raises(ValueError, match="probability"):
+        policy.decide(probabilities(class_index, {}), safety(porn=0.5), second_opinion=1.5)
+
+
+def test_reasons_carry_the_rule_only_where_a_combination_fired(policy, class_index):
+    verdict = policy.decide(probabilities(class_index, {}), safety(porn=0.6, sexy=0.9), second_opinion=0.1)
+
+    as_dicts = verdict.to_dict()["reasons"]
+
+    assert as_dicts[0]["rule"] == "nsfwjs_likely+open_nsfw_low"
+    assert "rule" not in as_dicts[1] and as_dicts[1]["label"] == "sexy"
 
 
 def test_safety_threshold_is_inclusive_at_the_models_precision(explicit_document, class_index):
@@ -362,3 +472,44 @@ def test_a_category_without_any_classes_is_rejected(document, class_index):
 
     with pytest.raises(PolicyError, match="exactly one of"):
         ModerationPolicy.from_dict(document, class_index)
+
+
+@pytest.fixture
+def combined_document(explicit_document) -> dict:
+    explicit = explicit_document["categories"]["explicit"]
+    explicit["safety_classes"] = [{"class": "sexy", "action": "review", "threshold": 0.8}]
+    explicit["second_opinion"] = json.loads(DEFAULT_POLICY_PATH.read_text())["categories"]["explicit"]["second_opinion"]
+    return explicit_document
+
+
+def test_the_test_documents_combination_is_accepted(combined_document, class_index):
+    policy = ModerationPolicy.from_dict(combined_document, class_index)
+
+    assert policy.combination is not None and policy.combination.nsfwjs_classes == ("porn", "hentai")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["table"]["likely"].update(low="block"), "only agreement of both may block"),
+        (lambda c: c["table"]["low"].pop("absent"), "one action per Open-NSFW band"),
+        (lambda c: c["table"].pop("likely"), "one row per nsfwjs band"),
+        (lambda c: c["table"]["low"].update(low="maybe"), "must be one of"),
+        (lambda c: c["nsfwjs_bands"].update(likely=0.2), "must rise"),
+        (lambda c: c["open_nsfw_bands"].pop("confident"), "lowest score of each band"),
+        (lambda c: c.update(nsfwjs_classes=["nude"]), "nsfwjs_classes"),
+        (lambda c: c.update(extra=1), "unknown key"),
+    ],
+)
+def test_malformed_combinations_are_rejected(combined_document, class_index, change, message):
+    change(combined_document["categories"]["explicit"]["second_opinion"])
+
+    with pytest.raises(PolicyError, match=message):
+        ModerationPolicy.from_dict(combined_document, class_index)
+
+
+def test_a_class_both_combined_and_listed_on_its_own_is_rejected(combined_document, class_index):
+    combined_document["categories"]["explicit"]["safety_classes"].append({"class": "porn"})
+
+    with pytest.raises(PolicyError, match="both"):
+        ModerationPolicy.from_dict(combined_document, class_index)

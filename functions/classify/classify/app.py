@@ -1,4 +1,5 @@
-"""Classify function: SQS batches of S3 notifications -> the ImageNet classifier and the safety model -> predictions.
+"""Classify function: SQS batches of S3 notifications -> the ImageNet classifier and the explicit-content models
+(nsfwjs and the Open-NSFW second opinion) -> predictions.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.models import photo_events
+from classify.open_nsfw import load_open_nsfw
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
@@ -51,6 +53,7 @@ work = Classification(
     safety=load_safety_model(
         settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime
     ),
+    second_opinion=load_open_nsfw(settings.open_nsfw_model_path, required=not settings.allow_missing_safety_model),
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
@@ -63,6 +66,7 @@ logger.info(
     extra={
         "model": work.model.info.to_dict(),
         "safety_model": work.safety.info.to_dict() if work.safety else None,
+        "second_opinion": work.second_opinion.info.to_dict() if work.second_opinion else None,
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },

@@ -35,15 +35,21 @@ class JudgedPhoto:
 def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
     """Raises classify.imaging.ImageRejected for bytes that can never be classified."""
     rendition = make_rendition(data, lambda image: model_inputs(image, work), work.limits, work.renditions)
-    rows = work.model.predict(np.stack([pixels for pixels, _ in rendition.judged]))
+    rows = work.model.predict(np.stack([pixels for pixels, _, _ in rendition.judged]))
     safety_rows = None
     if work.safety is not None:
-        safety_rows = work.safety.predict(np.stack([safety for _, safety in rendition.judged]))  # type: ignore[misc]
+        safety_rows = work.safety.predict(np.stack([safety for _, safety, _ in rendition.judged]))  # type: ignore[misc]
+    second_scores = None
+    if work.second_opinion is not None:
+        second_scores = work.second_opinion.predict(
+            np.stack([second for _, _, second in rendition.judged])  # type: ignore[misc]
+        )
     policy = work.policy.current()  # one policy for the whole judgement, even if a new one arrives meanwhile
     judged = []
     for frame, probabilities in enumerate(rows):
         safety = safety_rows[frame] if safety_rows is not None else None
-        judged.append((policy.decide(probabilities, safety), probabilities, safety))
+        second = float(second_scores[frame]) if second_scores is not None else None
+        judged.append((policy.decide(probabilities, safety, second), probabilities, safety))
     # The strictest frame (the first of equals: the rendition itself), as classify.service judges an upload.
     verdict, probabilities, safety = max(judged, key=lambda entry: severity(entry[0].action))
     top = top_k(probabilities, work.class_index, policy.k)

@@ -76,8 +76,10 @@ class LivePolicy:
     def k(self) -> int:
         return self.current().k
 
-    def decide(self, probabilities: np.ndarray, safety: np.ndarray | None = None) -> Verdict:
-        return self.current().decide(probabilities, safety)
+    def decide(
+        self, probabilities: np.ndarray, safety: np.ndarray | None = None, second_opinion: float | None = None
+    ) -> Verdict:
+        return self.current().decide(probabilities, safety, second_opinion)
 
     def category_of(self, wnid: str) -> str | None:
         return self.current().category_of(wnid)

@@ -1,5 +1,5 @@
 """The moderation policy: which predicted ImageNet classes, and which safety-model classes, make a photo need
-review or get blocked.
+review or get blocked; and, for explicit content, how the two explicit-content models' opinions combine.
 
 Pure Python + numpy; the policy itself is data (``moderation_policy.json``), versioned so every verdict
 records which rules produced it.
@@ -28,9 +28,15 @@ _POLICY_ACTIONS = (REVIEW, BLOCK)
 
 _DOCUMENT_KEYS = {"version", "description", "top_k", "categories"}
 # A category lists either ImageNet `classes` (ResNet50's top_k) or `safety_classes` (all of the safety model's).
-_CATEGORY_KEYS = {"description", "action", "threshold", "classes", "safety_classes"}
+_CATEGORY_KEYS = {"description", "action", "threshold", "classes", "safety_classes", "second_opinion"}
 _CLASS_KEYS = {"wnid", "label", "action", "threshold", "note"}
 _SAFETY_CLASS_KEYS = {"class", "action", "threshold", "note"}
+_COMBINATION_KEYS = {"description", "nsfwjs_classes", "nsfwjs_bands", "open_nsfw_bands", "table"}
+# The bands each model's score falls in, lowest first. A band is named by the lowest score in it ("low" starts at 0);
+# "absent": no second opinion was given (a local stack without the model), which is no agreement either.
+NSFWJS_BANDS = ("low", "uncertain", "likely", "confident")
+OPEN_NSFW_BANDS = ("low", "uncertain", "confident")
+OPEN_NSFW_ABSENT = "absent"
 
 
 def severity(action: str) -> int:
@@ -49,6 +55,20 @@ class Reason:
     label: str
     wnid: str | None  # None for a safety-model class, which is no ImageNet class
     score: float
+    # The cell of the explicit category's combination table that fired ("nsfwjs_likely+open_nsfw_low"), if any.
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        reason = {
+            "category": self.category,
+            "action": self.action,
+            "label": self.label,
+            "wnid": self.wnid,
+            "score": self.score,
+        }
+        if self.rule is not None:
+            reason["rule"] = self.rule
+        return reason
 
 
 @dataclass(frozen=True)
@@ -60,16 +80,7 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
-            "reasons": [
-                {
-                    "category": reason.category,
-                    "action": reason.action,
-                    "label": reason.label,
-                    "wnid": reason.wnid,
-                    "score": reason.score,
-                }
-                for reason in self.reasons
-            ],
+            "reasons": [reason.to_dict() for reason in self.reasons],
             "policy_version": self.policy_version,
         }
 
@@ -81,6 +92,41 @@ class _Rule:
     threshold: float
 
 
+@dataclass(frozen=True)
+class Combination:
+    """Two explicit-content models' opinions -> one action: a table over the band each score falls in.
+
+    nsfwjs' opinion is its highest score among `nsfwjs_classes` (porn, hentai); Open-NSFW's is its P(NSFW). Every
+    pair of bands has its action, so the rule that fired is always one named cell ("nsfwjs_<band>+open_nsfw_<band>").
+    """
+
+    category: str
+    nsfwjs_classes: tuple[str, ...]
+    nsfwjs_bands: tuple[float, ...]  # lower bounds of NSFWJS_BANDS[1:]
+    open_nsfw_bands: tuple[float, ...]  # lower bounds of OPEN_NSFW_BANDS[1:]
+    table: dict[tuple[str, str], str]
+
+    @staticmethod
+    def band(score: float, bounds: tuple[float, ...], names: tuple[str, ...], precision: Any = np.float64) -> str:
+        position = sum(precision(score) >= precision(bound) for bound in bounds)
+        return names[position]
+
+    def reason(self, safety: np.ndarray, second_opinion: float | None) -> Reason | None:
+        precision = safety.dtype.type if np.issubdtype(safety.dtype, np.floating) else np.float64
+        scores = {name: float(safety[SAFETY_CLASSES.index(name)]) for name in self.nsfwjs_classes}
+        label = max(scores, key=scores.__getitem__)
+        nsfwjs = self.band(scores[label], self.nsfwjs_bands, NSFWJS_BANDS, precision)
+        if second_opinion is None:
+            open_nsfw = OPEN_NSFW_ABSENT
+        else:
+            open_nsfw = self.band(second_opinion, self.open_nsfw_bands, OPEN_NSFW_BANDS, np.float32)
+        action = self.table[(nsfwjs, open_nsfw)]
+        if action == ALLOW:
+            return None
+        rule = f"nsfwjs_{nsfwjs}+open_nsfw_{open_nsfw}"
+        return Reason(self.category, action, label=label, wnid=None, score=scores[label], rule=rule)
+
+
 class ModerationPolicy:
     def __init__(
         self,
@@ -90,6 +136,7 @@ class ModerationPolicy:
         rules: dict[str, _Rule],
         class_index: ClassIndex,
         safety_rules: dict[str, _Rule] | None = None,
+        combination: Combination | None = None,
     ) -> None:
         self.version = version
         self.description = description
@@ -97,6 +144,7 @@ class ModerationPolicy:
         self._rules = rules
         self._class_index = class_index
         self._safety_rules = safety_rules or {}
+        self.combination = combination
 
     def current(self) -> ModerationPolicy:
         """The policy to judge with (this one; classify.live_policy.LivePolicy answers the one in force)."""
@@ -137,6 +185,7 @@ class ModerationPolicy:
 
         rules: dict[str, _Rule] = {}
         safety_rules: dict[str, _Rule] = {}
+        combination: Combination | None = None
         for category, spec in categories.items():
             where = f"category {category!r}"
             _require_object(spec, where, _CATEGORY_KEYS, required={"action", "threshold"})
@@ -144,8 +193,16 @@ class ModerationPolicy:
             threshold = _threshold(spec["threshold"], where)
             if ("classes" in spec) == ("safety_classes" in spec):
                 raise PolicyError(f"{where}: needs exactly one of 'classes' (ImageNet) and 'safety_classes'")
+            if "second_opinion" in spec:
+                if "safety_classes" not in spec or combination is not None:
+                    raise PolicyError(f"{where}: 'second_opinion' belongs to the one category of 'safety_classes'")
+                combination = _combination(spec["second_opinion"], category)
             if "safety_classes" in spec:
                 _add_safety_rules(spec["safety_classes"], category, action, threshold, safety_rules)
+                if combination is not None:
+                    twice = sorted(set(combination.nsfwjs_classes) & set(safety_rules))
+                    if twice:
+                        raise PolicyError(f"{where}: {twice} are read by 'second_opinion' and 'safety_classes' both")
                 continue
             classes = spec["classes"]
             if not isinstance(classes, list) or not classes:
@@ -171,16 +228,20 @@ class ModerationPolicy:
             rules=rules,
             class_index=class_index,
             safety_rules=safety_rules,
+            combination=combination,
         )
 
-    def decide(self, probabilities: np.ndarray, safety: np.ndarray | None = None) -> Verdict:
-        """Verdict for one image from its full ImageNet probability vector (one entry per class in the index)
-        and the safety model's probabilities (SAFETY_CLASSES order); without those, safety categories cannot fire.
+    def decide(
+        self, probabilities: np.ndarray, safety: np.ndarray | None = None, second_opinion: float | None = None
+    ) -> Verdict:
+        """Verdict for one image from its full ImageNet probability vector (one entry per class in the index),
+        the safety model's probabilities (SAFETY_CLASSES order) and the second opinion's P(NSFW) (None: absent);
+        without the safety model's probabilities, safety categories cannot fire.
         """
         scores = np.asarray(probabilities)
         # Compare at the model's own precision: float32(0.7) < 0.7 in float64, yet it is "exactly 0.7".
         precision = scores.dtype.type if np.issubdtype(scores.dtype, np.floating) else np.float64
-        reasons = [] if safety is None else self._safety_reasons(np.asarray(safety))
+        reasons = [] if safety is None else self._safety_reasons(np.asarray(safety), second_opinion)
         for prediction in top_k(scores, self._class_index, self.k):
             rule = self._rules.get(prediction.wnid)
             if rule is not None and precision(prediction.score) >= precision(rule.threshold):
@@ -201,11 +262,22 @@ class ModerationPolicy:
         rule = self._rules.get(wnid)
         return rule.category if rule else None
 
-    def _safety_reasons(self, scores: np.ndarray) -> list[Reason]:
+    def safety_threshold(self, name: str) -> float | None:
+        """The threshold of a safety class listed on its own (e.g. sexy), or None where it is not."""
+        rule = self._safety_rules.get(name)
+        return rule.threshold if rule else None
+
+    def _safety_reasons(self, scores: np.ndarray, second_opinion: float | None) -> list[Reason]:
         if scores.shape != (len(SAFETY_CLASSES),):
             raise ValueError(f"expected {len(SAFETY_CLASSES)} safety probabilities, got shape {scores.shape}")
+        if second_opinion is not None and not 0 <= second_opinion <= 1:
+            raise ValueError(f"the second opinion is a probability, got {second_opinion!r}")
         precision = scores.dtype.type if np.issubdtype(scores.dtype, np.floating) else np.float64
         reasons = []
+        if self.combination is not None:
+            combined = self.combination.reason(scores, second_opinion)
+            if combined is not None:
+                reasons.append(combined)
         for name, score in zip(SAFETY_CLASSES, scores, strict=True):
             rule = self._safety_rules.get(name)
             if rule is not None and precision(score) >= precision(rule.threshold):
@@ -245,6 +317,46 @@ def _add_safety_rules(classes: Any, category: str, action: str, threshold: float
             action=_action(entry["action"], entry_where) if "action" in entry else action,
             threshold=_threshold(entry["threshold"], entry_where) if "threshold" in entry else threshold,
         )
+
+
+def _combination(spec: Any, category: str) -> Combination:
+    where = f"category {category!r} second_opinion"
+    _require_object(spec, where, _COMBINATION_KEYS, required=_COMBINATION_KEYS - {"description"})
+    classes = spec["nsfwjs_classes"]
+    if not isinstance(classes, list) or not classes or any(name not in SAFETY_CLASSES for name in classes):
+        raise PolicyError(f"{where}: 'nsfwjs_classes' must be a non-empty list of {list(SAFETY_CLASSES)}")
+    nsfwjs_bands = _bands(spec["nsfwjs_bands"], NSFWJS_BANDS, f"{where} nsfwjs_bands")
+    open_nsfw_bands = _bands(spec["open_nsfw_bands"], OPEN_NSFW_BANDS, f"{where} open_nsfw_bands")
+    table = spec["table"]
+    columns = (*OPEN_NSFW_BANDS, OPEN_NSFW_ABSENT)
+    if not isinstance(table, dict) or sorted(table) != sorted(NSFWJS_BANDS):
+        raise PolicyError(f"{where}: 'table' must have one row per nsfwjs band {list(NSFWJS_BANDS)}")
+    cells: dict[tuple[str, str], str] = {}
+    for row in NSFWJS_BANDS:
+        if not isinstance(table[row], dict) or sorted(table[row]) != sorted(columns):
+            raise PolicyError(f"{where}: table row {row!r} must have one action per Open-NSFW band {list(columns)}")
+        for column in columns:
+            action = table[row][column]
+            if action not in _SEVERITY:
+                raise PolicyError(
+                    f"{where}: table[{row!r}][{column!r}] must be one of {list(_SEVERITY)}, got {action!r}"
+                )
+            cells[(row, column)] = action
+    for (row, column), action in cells.items():
+        # Only agreement blocks: a block needs both models confident.
+        if action == BLOCK and (row, column) != (NSFWJS_BANDS[-1], OPEN_NSFW_BANDS[-1]):
+            raise PolicyError(f"{where}: table[{row!r}][{column!r}] blocks, but only agreement of both may block")
+    return Combination(category, tuple(classes), nsfwjs_bands, open_nsfw_bands, cells)
+
+
+def _bands(spec: Any, names: tuple[str, ...], where: str) -> tuple[float, ...]:
+    """Lower bounds of every band above the lowest, rising."""
+    if not isinstance(spec, dict) or sorted(spec) != sorted(names[1:]):
+        raise PolicyError(f"{where}: must give the lowest score of each band {list(names[1:])}")
+    bounds = tuple(_threshold(spec[name], f"{where} {name}") for name in names[1:])
+    if list(bounds) != sorted(set(bounds)):
+        raise PolicyError(f"{where}: bands must rise in the order {list(names[1:])}, got {list(bounds)}")
+    return bounds
 
 
 def _require_object(value: Any, where: str, allowed: set[str], required: set[str]) -> None:

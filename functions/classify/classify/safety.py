@@ -66,10 +66,23 @@ def preprocess_for_safety(image: Image.Image, size: int = 224) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float32) / np.float32(255)
 
 
-def safety_result(probabilities: np.ndarray, info: SafetyInfo) -> dict[str, Any]:
-    """The stored `safety` attribute for one photo: the five probabilities, the top class and the model."""
+def safety_result(
+    probabilities: np.ndarray, info: SafetyInfo, second_opinion: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stored `safety` attribute for one photo: nsfwjs' five probabilities, its top class and the model; and
+    the second opinion (`second_opinion_result`), null where it was not given."""
     scores = {name: round(float(score), 6) for name, score in zip(SAFETY_CLASSES, probabilities, strict=True)}
-    return {"top_class": max(scores, key=scores.__getitem__), "probabilities": scores, "model": info.to_dict()}
+    return {
+        "top_class": max(scores, key=scores.__getitem__),
+        "probabilities": scores,
+        "model": info.to_dict(),
+        "second_opinion": second_opinion,
+    }
+
+
+def second_opinion_result(nsfw: float, info: Any) -> dict[str, Any]:
+    """The second explicit-content model's part of `safety`: its P(NSFW) and which model gave it."""
+    return {"nsfw": round(float(nsfw), 6), "model": info.to_dict()}
 
 
 def probabilities_of(safety: Mapping[str, Any]) -> np.ndarray:

