@@ -92,6 +92,8 @@ class ResolvedTemplate:
             "AWS::S3::Bucket": "BucketName",
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
+            "AWS::Cognito::UserPoolGroup": "GroupName",
+            "AWS::Cognito::UserPool": "UserPoolName",
         }
         key = explicit.get(resource["Type"])
         if key and key in resource.get("Properties", {}):
@@ -113,6 +115,9 @@ class ResolvedTemplate:
             return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{region}:{account}:function:{name}"
+        if kind == "AWS::Cognito::UserPool":
+            # Cognito picks a pool's id when it creates it; the local stack knows it only once provisioned.
+            return f"arn:aws:cognito-idp:{region}:{account}:userpool/{name}"
         raise ValueError(f"no local ARN for {logical_id} ({kind})")
 
     def logical_id_for_arn(self, arn: str) -> str:

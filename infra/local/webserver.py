@@ -12,8 +12,10 @@ from infra.template import REPO_ROOT
 WEB_ROOT = REPO_ROOT / "web"
 
 
-def config_script(api_url: str) -> bytes:
-    return f"window.PHOTOMOD_CONFIG = {json.dumps({'apiUrl': api_url.rstrip('/')})};\n".encode()
+def config_script(api_url: str, staff_sign_in: dict[str, str] | None = None) -> bytes:
+    """`staff_sign_in`: where the staff pages sign in (cognitoEndpoint, clientId); public values, no secrets."""
+    config = {"apiUrl": api_url.rstrip("/"), **(staff_sign_in or {})}
+    return f"window.PHOTOMOD_CONFIG = {json.dumps(config)};\n".encode()
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -38,8 +40,10 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def start_web_server(host: str, port: int, api_url: str, root: Path = WEB_ROOT) -> ThreadingHTTPServer:
-    handler = type("WebHandler", (_Handler,), {"config": config_script(api_url)})
+def start_web_server(
+    host: str, port: int, api_url: str, root: Path = WEB_ROOT, staff_sign_in: dict[str, str] | None = None
+) -> ThreadingHTTPServer:
+    handler = type("WebHandler", (_Handler,), {"config": config_script(api_url, staff_sign_in)})
     server = ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
     return server

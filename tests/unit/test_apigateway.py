@@ -260,7 +260,7 @@ def test_options_preflight_is_answered_from_the_templates_cors(client, functions
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == WEB_ORIGIN
     assert response.headers["Access-Control-Allow-Methods"] == "GET,POST,OPTIONS"
-    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type,X-Api-Key"
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type,X-Api-Key,Authorization"
     assert response.headers["Access-Control-Max-Age"] == "600"
     assert functions.calls == []  # a mock integration: the function never sees a preflight
 

@@ -20,6 +20,8 @@ ENVIRONMENT = {
     "PREDICTIONS_TABLE": "predictions",
     "FEEDBACK_TABLE": "feedback",
     "WEB_ORIGIN": "http://localhost:8000",
+    "STAFF_GROUP": "moderators",
+    "EXPORT_GROUP": "analysts",
 }
 
 

@@ -20,12 +20,15 @@ from feedback.settings import FeedbackSettings
 from feedback.storage import FeedbackTable
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
 from photomod_shared.clock import utc_now
-from photomod_shared.errors import ImageNotFound, InvalidInput
+from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.staff import staff_member
 
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
+    NotSignedIn: HTTPStatus.UNAUTHORIZED,
+    NotInGroup: HTTPStatus.FORBIDDEN,
     ImageNotFound: HTTPStatus.NOT_FOUND,
 }
 
@@ -86,7 +89,11 @@ CSV_EXPORT_RESPONSE: OpenAPIResponse = {
 }
 
 
-@app.get("/feedback.csv", summary="Export feedback for analysts (CSV, paged)", responses={200: CSV_EXPORT_RESPONSE})
+@app.get(
+    "/feedback.csv",
+    summary="Export feedback for analysts (CSV, paged)",
+    responses={200: CSV_EXPORT_RESPONSE, **error_responses(401, 403)},
+)
 def export_feedback_csv(
     limit: Annotated[
         int,
@@ -102,13 +109,14 @@ def export_feedback_csv(
         Query(max_length=export.MAX_CURSOR_LENGTH, description="Opaque; from the previous page's X-Next-Cursor"),
     ] = None,
 ) -> Response[str]:
+    analyst = staff_member(app.current_event.raw_event, settings.export_group)
     page = export.export_feedback_page(dependencies().feedback, limit=limit, cursor=cursor)
     headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
     if page.next_cursor:
         query = urlencode({"limit": limit, "cursor": page.next_cursor})
         next_url = public_url(app.current_event, f"/feedback.csv?{query}")
         headers.update({"Link": f'<{next_url}>; rel="next"', "X-Next-Cursor": page.next_cursor})
-    logger.info("feedback exported", extra={"rows": page.rows, "more": bool(page.next_cursor)})
+    logger.info("feedback exported", extra={"rows": page.rows, "more": bool(page.next_cursor), "by": analyst.sub})
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=page.body, headers=headers)
 
 

@@ -8,6 +8,8 @@ class FeedbackSettings:
     predictions_table: str
     feedback_table: str
     web_origin: str
+    # The Cognito group whose members may export (the template's AnalystsGroup).
+    export_group: str
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -15,4 +17,5 @@ class FeedbackSettings:
             predictions_table=settings.required("PREDICTIONS_TABLE"),
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
+            export_group=settings.required("EXPORT_GROUP"),
         )

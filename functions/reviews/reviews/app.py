@@ -1,4 +1,5 @@
-"""Reviews function: the moderators' review queue (REST API via API Gateway; every route needs the API key)."""
+"""Reviews function: the moderators' review queue (REST API via API Gateway; every route needs a signed-in
+moderator: the Cognito authorizer verifies the token, `staff_member` the group)."""
 
 from dataclasses import dataclass
 from functools import cache
@@ -13,8 +14,9 @@ from botocore.config import Config
 
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
-from photomod_shared.errors import ImageNotFound, InvalidInput, NotInReview, VersionChanged
+from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotInReview, NotSignedIn, VersionChanged
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.staff import StaffMember, staff_member
 from reviews import service
 from reviews.models import ReviewDecision
 from reviews.settings import ReviewsSettings
@@ -23,6 +25,8 @@ from reviews.storage import PhotoLinks
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
+    NotSignedIn: HTTPStatus.UNAUTHORIZED,
+    NotInGroup: HTTPStatus.FORBIDDEN,
     ImageNotFound: HTTPStatus.NOT_FOUND,
     NotInReview: HTTPStatus.CONFLICT,
     VersionChanged: HTTPStatus.CONFLICT,
@@ -52,11 +56,16 @@ def dependencies() -> Dependencies:
     return Dependencies.from_settings(settings)
 
 
-@app.get("/reviews")
+def moderator() -> StaffMember:
+    return staff_member(app.current_event.raw_event, settings.staff_group)
+
+
+@app.get("/reviews", responses=error_responses(401, 403))
 def list_reviews(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = service.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> dict[str, Any]:
+    moderator()
     return service.list_reviews(
         limit,
         cursor,
@@ -67,11 +76,13 @@ def list_reviews(
 
 
 @app.post(
-    "/reviews/<image_id>", responses={200: {"description": "The decision is recorded"}, **error_responses(404, 409)}
+    "/reviews/<image_id>",
+    responses={200: {"description": "The decision is recorded"}, **error_responses(401, 403, 404, 409)},
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
+    who = moderator()
     settled = service.settle_review(image_id, request, predictions=dependencies().predictions, now=utc_now())
-    logger.info("review settled", extra={"image_id": image_id, "decision": request.decision})
+    logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
 
 

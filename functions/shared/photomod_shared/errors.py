@@ -77,3 +77,15 @@ class NotInReview(DomainError):
 
 class VersionChanged(DomainError):
     code = "version_changed"
+
+
+class NotSignedIn(DomainError):
+    """A staff route reached without a verified identity (API Gateway's authorizer normally answers first)."""
+
+    code = "not_signed_in"
+
+
+class NotInGroup(DomainError):
+    """A signed-in member of staff whose groups do not include the one the route needs."""
+
+    code = "not_in_group"
