@@ -356,3 +356,49 @@ def test_a_moderator_who_is_also_an_analyst_may_decide(stack, reviews, table, lo
     )
 
     assert decided["statusCode"] == 200, decided
+
+
+def test_a_decision_stores_who_made_it_and_the_history_route_shows_it(stack, reviews, table, load_event):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+
+    decided = reviews(
+        api_event(
+            load_event,
+            "POST",
+            "/reviews/{image_id}",
+            f"/reviews/{image_id}",
+            path_parameters={"image_id": image_id},
+            body=json.dumps({"decision": "block", "note": "a weapon", "object_version": "v1"}),
+            content_type="application/json",
+            claims=MODERATOR,
+        )
+    )
+    history = reviews(
+        api_event(
+            load_event,
+            "GET",
+            "/reviews/{image_id}/history",
+            f"/reviews/{image_id}/history",
+            path_parameters={"image_id": image_id},
+            claims=MODERATOR,
+        )
+    )
+    refused = reviews(
+        api_event(
+            load_event,
+            "GET",
+            "/reviews/{image_id}/history",
+            f"/reviews/{image_id}/history",
+            path_parameters={"image_id": image_id},
+            claims=ANALYST,
+        )
+    )
+
+    who = {"sub": MODERATOR["sub"], "username": "mod-alice"}
+    assert decided["statusCode"] == 200, decided
+    assert stored(stack, image_id)["moderation"]["decided_by"] == who
+    assert history["statusCode"] == 200, history
+    (entry,) = response_json(history)["history"]
+    assert (entry["action"], entry["by"], entry["note"], entry["object_version"]) == ("block", who, "a weapon", "v1")
+    assert refused["statusCode"] == 403

@@ -110,7 +110,9 @@ def export_feedback_csv(
     ] = None,
 ) -> Response[str]:
     analyst = staff_member(app.current_event.raw_event, settings.export_group)
-    page = export.export_feedback_page(dependencies().feedback, limit=limit, cursor=cursor)
+    page = export.export_feedback_page(
+        dependencies().feedback, limit=limit, cursor=cursor, moderations=dependencies().predictions
+    )
     headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
     if page.next_cursor:
         query = urlencode({"limit": limit, "cursor": page.next_cursor})

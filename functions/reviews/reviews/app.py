@@ -60,7 +60,9 @@ def moderator() -> StaffMember:
     return staff_member(app.current_event.raw_event, settings.staff_group)
 
 
-@app.get("/reviews", responses=error_responses(401, 403))
+@app.get(
+    "/reviews", responses={200: {"description": "One page of the queue, newest first"}, **error_responses(401, 403)}
+)
 def list_reviews(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = service.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
@@ -81,9 +83,19 @@ def list_reviews(
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
     who = moderator()
-    settled = service.settle_review(image_id, request, predictions=dependencies().predictions, now=utc_now())
+    settled = service.settle_review(image_id, request, by=who, predictions=dependencies().predictions, now=utc_now())
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
+
+
+@app.get(
+    "/reviews/<image_id>/history",
+    summary="A photo's audit trail: every moderator's decision (who, when, which version) and its reports",
+    responses={200: {"description": "The photo's decisions, oldest first"}, **error_responses(401, 403, 404)},
+)
+def get_review_history(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    moderator()
+    return service.review_history(image_id, predictions=dependencies().predictions)
 
 
 @logger.inject_lambda_context

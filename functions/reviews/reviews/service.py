@@ -26,11 +26,29 @@ class ReviewQueue(PredictionLookup, Protocol):
         self, limit: int, start_after: dict[str, Any] | None = None
     ) -> tuple[list[Prediction], dict[str, Any] | None]: ...
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool: ...
+    def settle_review(
+        self,
+        image_id: str,
+        decision: str,
+        note: str,
+        decided_at: str,
+        object_version: str,
+        decided_by: dict[str, str] | None = None,
+    ) -> bool: ...
 
 
 class PhotoLinks(Protocol):
     def presign_view(self, key: str, version_id: str, expires_in: int) -> str: ...
+
+
+class Moderator(Protocol):
+    """Who decides: the user pool's stable id and the name they signed in with (photomod_shared.staff)."""
+
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
 
 
 class Decision(Protocol):
@@ -58,6 +76,9 @@ def list_reviews(
             {
                 **prediction.view(),
                 "original_filename": prediction.original_filename,
+                # How many shoppers reported it, and how many of those reports were over the limits (hid nothing).
+                "shopper_reports": prediction.shopper_reports or 0,
+                "reports_over_limit": prediction.reports_over_limit or 0,
                 # The display gate refuses photos in review, so the moderator gets a link of their own: to the
                 # judged version (null if none was recorded: nothing unjudged is ever linked).
                 "image_url": (
@@ -72,14 +93,19 @@ def list_reviews(
     }
 
 
-def settle_review(image_id: str, request: Decision, *, predictions: ReviewQueue, now: datetime) -> dict[str, Any]:
+def settle_review(
+    image_id: str, request: Decision, *, by: Moderator, predictions: ReviewQueue, now: datetime
+) -> dict[str, Any]:
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
         raise VersionChanged(_version_changed(prediction, request.object_version))
     if not prediction.is_done or prediction.verdict != VERDICT_REVIEW:
         raise NotInReview(_not_in_review(prediction))
     decided_at = iso(now)
-    if not predictions.settle_review(image_id, request.decision, request.note, decided_at, request.object_version):
+    decided_by = {"sub": by.sub, "username": by.username}
+    if not predictions.settle_review(
+        image_id, request.decision, request.note, decided_at, request.object_version, decided_by
+    ):
         # Checked above, so another moderator (or a newer photo under the same key) got there first.
         latest = predictions.get(image_id) or prediction
         if latest.object_version != request.object_version:
@@ -91,7 +117,27 @@ def settle_review(image_id: str, request: Decision, *, predictions: ReviewQueue,
         "verdict": request.decision,
         # A photo a shopper reported keeps the model's own verdict (allow); see PredictionTable.report_by_shopper.
         "model_verdict": prediction.model_verdict or VERDICT_REVIEW,
-        "moderation": {"decision": request.decision, "note": request.note, "decided_at": decided_at},
+        "moderation": {
+            "decision": request.decision,
+            "note": request.note,
+            "decided_at": decided_at,
+            "decided_by": decided_by,
+        },
+    }
+
+
+def review_history(image_id: str, *, predictions: PredictionLookup) -> dict[str, Any]:
+    """The audit trail of one photo: every moderator's decision (who, when, on which version) and its reports."""
+    prediction = find_prediction(image_id, predictions)
+    return {
+        "image_id": image_id,
+        "verdict": prediction.verdict,
+        "model_verdict": prediction.model_verdict,
+        "moderation": prediction.moderation,
+        "history": prediction.review_history or [],
+        "shopper_reports": prediction.shopper_reports or 0,
+        "reports_over_limit": prediction.reports_over_limit or 0,
+        "last_reported_at": prediction.last_reported_at,
     }
 
 

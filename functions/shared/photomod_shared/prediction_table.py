@@ -71,6 +71,25 @@ class PredictionTable:
         item = response.get("Item")
         return Prediction.from_item(from_dynamo(item)) if item else None
 
+    def moderations(self, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each photo's moderation and audit trail ({moderation, review_history}), one round trip per 100."""
+        client, name, found = self._table.meta.client, self._table.name, {}
+        unique_ids = list(dict.fromkeys(image_ids))
+        for start in range(0, len(unique_ids), 100):
+            request: dict[str, Any] = {
+                name: {
+                    "Keys": [{"image_id": image_id} for image_id in unique_ids[start : start + 100]],
+                    "ProjectionExpression": "image_id, #moderation, #history",
+                    "ExpressionAttributeNames": {"#moderation": "moderation", "#history": "review_history"},
+                }
+            }
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(name, []):
+                    found[item["image_id"]] = from_dynamo(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]:
         """The event behind each stored result, for many images in one round trip per 100."""
         # The resource's client takes and returns plain Python values, like the Table itself.
@@ -210,8 +229,17 @@ class PredictionTable:
         page = [Prediction.from_item(from_dynamo(item)) for item in response.get("Items", [])]
         return page, response.get("LastEvaluatedKey")
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
+    def settle_review(
+        self,
+        image_id: str,
+        decision: str,
+        note: str,
+        decided_at: str,
+        object_version: str,
+        decided_by: dict[str, str] | None = None,
+    ) -> bool:
         """A moderator's decision on the version they saw: it becomes the verdict and the photo leaves the queue.
+        `decided_by` ({sub, username}) is stored with it and appended, in the same write, to `review_history`.
 
         Returns False if the photo is unknown, not in review (e.g. another moderator settled it first) or its
         judged version is no longer `object_version` (a newer upload replaced it).
@@ -222,7 +250,8 @@ class PredictionTable:
                 # A photo a shopper reported already keeps the model's verdict (allow) in model_verdict.
                 UpdateExpression=(
                     "SET #verdict = :decision, #model_verdict = if_not_exists(#model_verdict, :review),"
-                    " #moderation = :moderation REMOVE #queue"
+                    " #moderation = :moderation,"
+                    " #history = list_append(if_not_exists(#history, :no_history), :entry) REMOVE #queue"
                 ),
                 ConditionExpression=(
                     "attribute_exists(image_id) AND #status = :done AND #verdict = :review AND #version = :version"
@@ -232,6 +261,7 @@ class PredictionTable:
                     "#verdict": "verdict",
                     "#model_verdict": "model_verdict",
                     "#moderation": "moderation",
+                    "#history": "review_history",
                     "#queue": REVIEW_QUEUE_ATTRIBUTE,
                     "#status": "status",
                 },
@@ -240,7 +270,22 @@ class PredictionTable:
                     ":review": VERDICT_REVIEW,
                     ":done": STATUS_DONE,
                     ":version": object_version,
-                    ":moderation": {"decision": decision, "note": note, "decided_at": decided_at},
+                    ":moderation": {
+                        "decision": decision,
+                        "note": note,
+                        "decided_at": decided_at,
+                        **({"decided_by": dict(decided_by)} if decided_by else {}),
+                    },
+                    ":no_history": [],
+                    ":entry": [
+                        {
+                            "action": decision,
+                            "note": note,
+                            "at": decided_at,
+                            "object_version": object_version,
+                            **({"by": dict(decided_by)} if decided_by else {}),
+                        }
+                    ],
                 },
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
