@@ -228,6 +228,9 @@ def _start_local_stack(
         "ClassifyQueueVisibilityTimeoutSeconds": "10",
         # The fewest deliveries the template allows, so the dead-letter path is reached quickly.
         "ClassifyMaxReceiveCount": "3",
+        # Every test reports from 127.0.0.1: room for the suite's reports; the limit's own test uses an address
+        # of its own (tests/integration/test_report_limits.py).
+        "ReportHidesPerAddressPerHour": "40",
         **(extra_parameters or {}),
     }
     for name, value in parameters.items():

@@ -17,7 +17,7 @@ from feedback import export
 from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
-from feedback.storage import FeedbackTable
+from feedback.storage import FeedbackTable, ReportQuotaTable
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
@@ -44,6 +44,7 @@ app = create_resolver(
 class Dependencies:
     predictions: PredictionTable
     feedback: FeedbackTable
+    report_quota: ReportQuotaTable
 
     @classmethod
     def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
@@ -51,6 +52,7 @@ class Dependencies:
         return cls(
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
+            ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
         )
 
 
@@ -67,7 +69,15 @@ def post_feedback(
     image_id: Annotated[str, Path(max_length=64)], request: FeedbackRequest
 ) -> Response[FeedbackRecorded]:
     recorded = record_feedback(
-        image_id, request, now=utc_now(), predictions=dependencies().predictions, feedback=dependencies().feedback
+        image_id,
+        request,
+        now=utc_now(),
+        predictions=dependencies().predictions,
+        feedback=dependencies().feedback,
+        # API Gateway's view of the TCP peer; a client cannot set it (X-Forwarded-For it can).
+        source_ip=app.current_event.request_context.identity.source_ip or "",
+        quota=dependencies().report_quota,
+        hides_per_address=settings.report_hides_per_address,
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from feedback.limits import DEFAULT_HIDES_PER_ADDRESS
 from photomod_shared import settings
 
 
@@ -10,6 +11,9 @@ class FeedbackSettings:
     web_origin: str
     # The Cognito group whose members may export (the template's AnalystsGroup).
     export_group: str
+    # Counters of feedback.limits (reports that may hide photos, per client address).
+    report_limits_table: str
+    report_hides_per_address: int
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -18,4 +22,8 @@ class FeedbackSettings:
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
             export_group=settings.required("EXPORT_GROUP"),
+            report_limits_table=settings.required("REPORT_LIMITS_TABLE"),
+            report_hides_per_address=settings.integer_between(
+                "REPORT_HIDES_PER_ADDRESS", DEFAULT_HIDES_PER_ADDRESS, 1, 100_000
+            ),
         )

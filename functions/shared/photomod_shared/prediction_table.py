@@ -339,7 +339,7 @@ class PredictionTable:
                 ExpressionAttributeNames={"#attempt": "solo_attempt_of", "#attempts": "solo_attempts"},
             )
 
-    def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
+    def report_by_shopper(self, image_id: str, reported_at: str, *, may_hide: bool = True) -> bool:
         """A shopper's report that a photo is inappropriate; every report is counted in `shopper_reports`.
 
         A photo the model allowed and no moderator has judged goes back to review: its verdict becomes `review`
@@ -347,9 +347,21 @@ class PredictionTable:
         model's verdict is kept in `model_verdict`. A photo a moderator already decided on is not queued again by
         more reports (they are only counted); a photo in review or blocked is hidden already.
         Returns True when this report sent the photo to review; False when it was only counted.
+        `may_hide=False` (the reporter is over the limits of feedback.limits): only counted, also in
+        `reports_over_limit`.
         """
         names = {"#reports": "shopper_reports", "#reported_at": "last_reported_at"}
         values: dict[str, Any] = {":one": 1, ":reported_at": reported_at}
+        if not may_hide:
+            with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
+                self._table.update_item(
+                    Key={"image_id": image_id},
+                    UpdateExpression="SET #reported_at = :reported_at ADD #reports :one, #over :one",
+                    ConditionExpression="attribute_exists(image_id)",
+                    ExpressionAttributeNames={**names, "#over": "reports_over_limit"},
+                    ExpressionAttributeValues=values,
+                )
+            return False
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
