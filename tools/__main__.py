@@ -2,9 +2,9 @@
 
 import sys
 
-from tools import ingest
+from tools import export, ingest
 
-COMMANDS = {"ingest": ingest.main}
+COMMANDS = {"ingest": ingest.main, "export": export.main}
 
 
 def main(argv: list[str] | None = None) -> int:

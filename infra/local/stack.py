@@ -48,7 +48,7 @@ from infra.local.provision import UserPools, provision, provision_user_pools
 from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
 from infra.local.staff import DEFAULT_STAFF, add_staff
-from infra.local.webserver import start_web_server
+from infra.local.webserver import content_security_policy, start_web_server
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
@@ -229,7 +229,15 @@ class LocalStack:
         self._start_api(template, specs, [twin] if twin else [], cognito)
         say(f"[5/5] serving the web page on {self.web_url}")
         self.servers.append(
-            start_web_server(self.host, self.options.web_port, self.api_url, staff_sign_in=self._staff_sign_in())
+            start_web_server(
+                self.host,
+                self.options.web_port,
+                self.api_url,
+                staff_sign_in=self._staff_sign_in(),
+                policy=content_security_policy(
+                    [self.api_url, self.cognito_endpoint_url, self.endpoint_url], [self.endpoint_url]
+                ),
+            )
         )
         self._start_pollers(template, session)
         self._start_scheduler(template, specs, account_id)

@@ -6,6 +6,8 @@ runs; the function refuses a member of another group (403). An API key opens non
 """
 
 import base64
+import csv
+import io
 import json
 import time
 import uuid
@@ -166,3 +168,50 @@ def test_a_wrong_password_is_refused_by_cognito(local_stack):
 
     with pytest.raises(local_stack.cognito.exceptions.NotAuthorizedException):
         sign_in(local_stack, moderator.username, moderator.password + "x")
+
+
+def test_a_moderators_decision_carries_their_identity_in_the_api_and_the_analysts_export(local_stack):
+    from tools.export import download
+
+    # Given a shown photo a shopper reported, which went to review
+    image_id = uuid.uuid4().hex
+    local_stack.table("PredictionsTable").put_item(
+        Item={
+            "image_id": image_id,
+            "status": "done",
+            "s3_key": f"uploads/{image_id}.jpg",
+            "source": "upload",
+            "prediction": "cleaver",
+            "verdict": "allow",
+            "classified_at": "2026-11-26T09:00:00.000Z",
+            "object_version": "v1",
+        }
+    )
+    report = requests.post(
+        f"{local_stack.api_url}/predictions/{image_id}/feedback", json={"inappropriate": True}, timeout=15
+    )
+    assert report.json()["sent_to_review"] is True
+    moderator = local_stack.staff("moderators")
+
+    # When the moderator blocks it
+    decided = requests.post(
+        f"{local_stack.api_url}/reviews/{image_id}",
+        json={"decision": "block", "note": "a weapon", "object_version": "v1"},
+        headers=moderator.headers,
+        timeout=15,
+    )
+
+    # Then the decision and the photo's audit trail name them, and so does the analysts' export
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["moderation"]["decided_by"] == {"sub": moderator.sub, "username": moderator.username}
+    history = requests.get(
+        f"{local_stack.api_url}/reviews/{image_id}/history", headers=moderator.headers, timeout=15
+    ).json()
+    assert [(entry["action"], entry["by"]["sub"]) for entry in history["history"]] == [("block", moderator.sub)]
+    exported = io.StringIO()
+    download(local_stack.api_url, local_stack.staff("analysts").id_token, exported)
+    rows = [row for row in csv.DictReader(io.StringIO(exported.getvalue())) if row["image_id"] == image_id]
+    assert rows and {(row["moderation_decision"], row["moderated_by"]) for row in rows} == {
+        ("block", moderator.username)
+    }
+    assert moderator.username in rows[0]["review_history"]
