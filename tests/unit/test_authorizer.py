@@ -189,3 +189,17 @@ def test_the_templates_staff_routes_name_the_cognito_authorizer_and_the_shoppers
     assert {("GET", "/reviews"), ("POST", "/reviews/{image_id}"), ("GET", "/feedback.csv")} <= staff
     assert all(path.startswith(("/reviews", "/feedback.csv")) for _, path in staff)
     assert routes[("POST", "/uploads")] is None and routes[("POST", "/predictions/{image_id}/feedback")] is None
+
+
+def test_the_pages_policy_allows_scripts_from_the_site_only_and_requests_to_the_stacks_addresses():
+    from infra.local.webserver import content_security_policy
+
+    policy = content_security_policy(
+        ["http://127.0.0.1:3000/", "http://127.0.0.1:4566"], ["http://127.0.0.1:4566/bucket/key?x=1"]
+    )
+
+    directives = dict(part.split(" ", 1) for part in policy.split("; "))
+    assert directives["script-src"] == "'self'" and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert directives["connect-src"] == "'self' http://127.0.0.1:3000 http://127.0.0.1:4566"
+    assert directives["img-src"] == "'self' data: blob: http://127.0.0.1:4566"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
