@@ -402,13 +402,13 @@
   // Resolves with {status, body} for any HTTP answer; rejects (with a readable message) when none came.
   function request(method, url, payload, keepalive) {
     return staff.idToken().then(function (token) {
-      return send(method, url, payload, keepalive, token);
+      return callApi(method, url, payload, keepalive, token);
     }, function () {
       return { status: 401, body: null };
     });
   }
 
-  function send(method, url, payload, keepalive, token) {
+  function callApi(method, url, payload, keepalive, token) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
     var options = { method: method, headers: { Accept: "application/json", Authorization: token } };

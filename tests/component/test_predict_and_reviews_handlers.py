@@ -402,3 +402,38 @@ def test_a_decision_stores_who_made_it_and_the_history_route_shows_it(stack, rev
     (entry,) = response_json(history)["history"]
     assert (entry["action"], entry["by"], entry["note"], entry["object_version"]) == ("block", who, "a weapon", "v1")
     assert refused["statusCode"] == 403
+
+
+def test_a_moderator_undoes_a_decision_and_the_photo_is_hidden_and_queued_again_with_the_undo_audited(
+    stack, reviews, table, load_event
+):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+
+    def post(path: str, body: dict[str, Any], claims: dict[str, str]) -> dict[str, Any]:
+        resource = "/reviews/{image_id}" + path
+        return reviews(
+            api_event(
+                load_event,
+                "POST",
+                resource,
+                f"/reviews/{image_id}{path}",
+                path_parameters={"image_id": image_id},
+                body=json.dumps(body),
+                content_type="application/json",
+                claims=claims,
+            )
+        )
+
+    allowed = post("", {"decision": "allow", "object_version": "v1"}, MODERATOR)
+    by_analyst = post("/undo", {"object_version": "v1"}, ANALYST)
+    undone = post("/undo", {"object_version": "v1"}, MODERATOR)
+    again = post("/undo", {"object_version": "v1"}, MODERATOR)
+
+    assert allowed["statusCode"] == 200 and by_analyst["statusCode"] == 403
+    assert undone["statusCode"] == 200, undone
+    assert (again["statusCode"], response_json(again)["error"]["code"]) == (409, "not_decided")
+    item = stored(stack, image_id)
+    assert item["verdict"] == "review" and item[REVIEW_QUEUE_ATTRIBUTE] == "review" and "moderation" not in item
+    assert [entry["action"] for entry in item["review_history"]] == ["allow", "undo"]
+    assert item["review_history"][1]["by"]["username"] == "mod-alice"

@@ -96,6 +96,16 @@ CASES: dict[str, Case] = {
         "POST", "/reviews/{unknown}", (401,), json=DECISION, headers={"Authorization": "wrong"}
     ),
     "review, an analyst": Case("POST", "/reviews/{unknown}", (403,), json=DECISION, staff="analysts"),
+    "history": Case("GET", "/reviews/{done_id}/history", (200,), staff="moderators"),
+    "history, unknown id": Case("GET", "/reviews/{unknown}/history", (404,), staff="moderators"),
+    "history, no token": Case("GET", "/reviews/{done_id}/history", (401,)),
+    "undo, nothing decided": Case(
+        "POST", "/reviews/{pending_id}/undo", (409,), json={"object_version": "v0"}, staff="moderators"
+    ),
+    "undo, unknown id": Case(
+        "POST", "/reviews/{unknown}/undo", (404,), json={"object_version": "v1"}, staff="moderators"
+    ),
+    "undo, no version": Case("POST", "/reviews/{unknown}/undo", (400,), json={}, staff="moderators"),
     # POST /predict (the original service's contract), GET /predict
     "predict": Case("POST", "/predict", (200, 202), files=photo_files()),
     "predict, not an image": Case("POST", "/predict", (400, 415), data=b"not a photo", headers=JPEG),

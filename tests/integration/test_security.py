@@ -60,6 +60,7 @@ JSON_BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"decision": "allow", "note": "n", "object_version": "v1"},
         ("decision", "object_version"),
     ),
+    ("POST", "/reviews/{image_id}/undo"): ({"object_version": "v1"}, ("object_version",)),
 }
 
 

@@ -78,6 +78,8 @@ def test_routes_and_stage_come_from_the_templates_api_events(template):
         ("GET", "/images/{image_id}"): "UploadFunction",
         ("GET", "/reviews"): "ReviewsFunction",
         ("POST", "/reviews/{image_id}"): "ReviewsFunction",
+        ("GET", "/reviews/{image_id}/history"): "ReviewsFunction",
+        ("POST", "/reviews/{image_id}/undo"): "ReviewsFunction",
     }
     assert api_settings(template, "Api").stage == "v1"
 

@@ -14,11 +14,19 @@ from botocore.config import Config
 
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
-from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotInReview, NotSignedIn, VersionChanged
+from photomod_shared.errors import (
+    ImageNotFound,
+    InvalidInput,
+    NotDecided,
+    NotInGroup,
+    NotInReview,
+    NotSignedIn,
+    VersionChanged,
+)
 from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.staff import StaffMember, staff_member
 from reviews import service
-from reviews.models import ReviewDecision
+from reviews.models import ReviewDecision, UndoRequest
 from reviews.settings import ReviewsSettings
 from reviews.storage import PhotoLinks
 
@@ -29,6 +37,7 @@ ERROR_STATUSES: ErrorStatuses = {
     NotInGroup: HTTPStatus.FORBIDDEN,
     ImageNotFound: HTTPStatus.NOT_FOUND,
     NotInReview: HTTPStatus.CONFLICT,
+    NotDecided: HTTPStatus.CONFLICT,
     VersionChanged: HTTPStatus.CONFLICT,
 }
 
@@ -86,6 +95,20 @@ def settle_review(image_id: Annotated[str, Path(max_length=64)], request: Review
     settled = service.settle_review(image_id, request, by=who, predictions=dependencies().predictions, now=utc_now())
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
+
+
+@app.post(
+    "/reviews/<image_id>/undo",
+    summary="Take back a moderator's decision: the photo is hidden and in review again (in the audit trail)",
+    responses={200: {"description": "The decision is taken back"}, **error_responses(401, 403, 404, 409)},
+)
+def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequest) -> dict[str, Any]:
+    who = moderator()
+    undone = service.undo_review(
+        image_id, request.object_version, by=who, predictions=dependencies().predictions, now=utc_now()
+    )
+    logger.info("review undone", extra={"image_id": image_id, "by": who.sub})
+    return undone
 
 
 @app.get(

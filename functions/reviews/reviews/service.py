@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
-from photomod_shared.errors import InvalidCursor, InvalidInput, NotInReview, VersionChanged
+from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
 from photomod_shared.prediction import VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 
@@ -35,6 +35,8 @@ class ReviewQueue(PredictionLookup, Protocol):
         object_version: str,
         decided_by: dict[str, str] | None = None,
     ) -> bool: ...
+
+    def undo_review(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool: ...
 
 
 class PhotoLinks(Protocol):
@@ -124,6 +126,20 @@ def settle_review(
             "decided_by": decided_by,
         },
     }
+
+
+def undo_review(
+    image_id: str, object_version: str, *, by: Moderator, predictions: ReviewQueue, now: datetime
+) -> dict[str, Any]:
+    """A moderator takes back a decision (theirs or another's): the photo is hidden and in the queue again, and
+    the undo is in its audit trail with who and when."""
+    prediction = find_prediction(image_id, predictions)
+    if prediction.object_version != object_version:
+        raise VersionChanged(_version_changed(prediction, object_version))
+    undone_by = {"sub": by.sub, "username": by.username}
+    if not predictions.undo_review(image_id, iso(now), object_version, undone_by):
+        raise NotDecided(f"the photo has no moderator's decision to undo: its verdict is {prediction.verdict}")
+    return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}
 
 
 def review_history(image_id: str, *, predictions: PredictionLookup) -> dict[str, Any]:

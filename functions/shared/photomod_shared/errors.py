@@ -75,6 +75,12 @@ class NotInReview(DomainError):
     code = "not_in_review"
 
 
+class NotDecided(DomainError):
+    """An undo of a decision that is not there (never made, or already undone)."""
+
+    code = "not_decided"
+
+
 class VersionChanged(DomainError):
     code = "version_changed"
 

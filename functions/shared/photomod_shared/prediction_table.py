@@ -20,6 +20,7 @@ from photomod_shared.prediction import (
     STATUS_FAILED,
     STATUS_PENDING,
     VERDICT_ALLOW,
+    VERDICT_BLOCK,
     VERDICT_REVIEW,
     EventStamp,
     Failure,
@@ -286,6 +287,45 @@ class PredictionTable:
                             **({"by": dict(decided_by)} if decided_by else {}),
                         }
                     ],
+                },
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def undo_review(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool:
+        """Takes back a moderator's decision on `object_version`: the photo is in review (hidden) again, and the
+        undo joins `review_history`. False if there is no decision on that version to take back."""
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression=(
+                    "SET #verdict = :review, #queue = :queue,"
+                    " #history = list_append(if_not_exists(#history, :no_history), :entry) REMOVE #moderation"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(#moderation) AND #status = :done AND #version = :version"
+                    " AND #verdict IN (:allow, :block)"
+                ),
+                ExpressionAttributeNames={
+                    "#verdict": "verdict",
+                    "#queue": REVIEW_QUEUE_ATTRIBUTE,
+                    "#history": "review_history",
+                    "#moderation": "moderation",
+                    "#status": "status",
+                    "#version": "object_version",
+                },
+                ExpressionAttributeValues={
+                    ":review": VERDICT_REVIEW,
+                    ":queue": REVIEW_QUEUE_PARTITION,
+                    ":no_history": [],
+                    ":entry": [
+                        {"action": "undo", "at": undone_at, "object_version": object_version, "by": dict(undone_by)}
+                    ],
+                    ":done": STATUS_DONE,
+                    ":version": object_version,
+                    ":allow": VERDICT_ALLOW,
+                    ":block": VERDICT_BLOCK,
                 },
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
