@@ -293,3 +293,50 @@ def test_an_empty_queue_says_so_360_px_wide(chromium_browser: Browser, local_sta
     finally:
         page.context.close()
     assert uncaught_errors == []
+
+
+def test_the_page_refreshes_its_token_before_it_expires_and_keeps_working(
+    chromium_browser: Browser, local_stack, uncaught_errors: list[str]
+) -> None:
+    context = chromium_browser.new_context(viewport=browser.DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
+    refreshes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            refreshes.append(request.post_data or "") if "REFRESH_TOKEN_AUTH" in (request.post_data or "") else None
+        ),
+    )
+    config = {
+        "apiUrl": local_stack.api_url,
+        "cognitoEndpoint": local_stack.output("StaffCognitoEndpoint"),
+        "clientId": local_stack.output("StaffUserPoolClientId"),
+    }
+    page.route(
+        "**/config.js",
+        lambda route: route.fulfill(
+            content_type="text/javascript", body=f"window.PHOTOMOD_CONFIG = {json.dumps(config)};"
+        ),
+    )
+    try:
+        page.clock.install()
+        page.goto(f"{local_stack.web_url}/review.html")
+        sign_in_as(page, local_stack.staff("moderators"))
+        expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+        assert refreshes == []
+
+        # When the hour-long ID token is about to expire (the page's clock moves on 59 minutes)
+        with page.expect_request(lambda request: "REFRESH_TOKEN_AUTH" in (request.post_data or "")):
+            page.clock.fast_forward("59:00")
+
+        # Then the page has refreshed it with its refresh token, and the queue still loads
+        assert len(refreshes) >= 1
+        page.locator("[data-testid=refresh]").click()
+        expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+        expect(page.locator("[data-testid=error]")).to_be_hidden()
+        expect(page.locator("[data-testid=sign-in-form]")).to_be_hidden()
+    finally:
+        context.close()
+    assert uncaught_errors == []
