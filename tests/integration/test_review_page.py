@@ -340,3 +340,41 @@ def test_the_page_refreshes_its_token_before_it_expires_and_keeps_working(
     finally:
         context.close()
     assert uncaught_errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/review.html"])
+def test_both_pages_send_a_content_security_policy_that_allows_no_inline_script_and_break_none_of_it(
+    chromium_browser: Browser, local_stack, uncaught_errors: list[str], path: str
+) -> None:
+    served = requests.get(f"{local_stack.web_url}{path}", timeout=10)
+    policy = served.headers["Content-Security-Policy"]
+    directives = dict(part.split(" ", 1) for part in policy.split("; "))
+    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert local_stack.api_url in directives["connect-src"]
+    assert 'http-equiv="Content-Security-Policy"' in served.text  # for hosts that send no header
+
+    context = chromium_browser.new_context(viewport=browser.DESKTOP)
+    page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
+    try:
+        page.goto(f"{local_stack.web_url}{path}")
+        page.wait_for_load_state("networkidle")
+        # An injected inline script does not run under the policy.
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            " document.body.appendChild(s); }"
+        )
+        assert page.evaluate("() => window.injected === undefined")
+        if path == "/review.html":
+            sign_in_as(page, local_stack.staff("moderators"))
+            expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+            expect(page.locator("[data-testid=error]")).to_be_hidden()
+    finally:
+        context.close()
+    assert [text for text in violations if "window.injected" not in text and "inline" not in text] == []
+    assert uncaught_errors == []
