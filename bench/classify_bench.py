@@ -1,4 +1,5 @@
-"""Benchmark of the classify function: the served runtime (LiteRT) against the TensorFlow reference, side by side.
+"""Benchmark of the classify function: the served runtime (LiteRT) against the TensorFlow reference, side by side,
+and EfficientNet-Lite0 served the same way beside ResNet50.
 
     python -m bench.classify_bench [--photos DIR] [--images 32] [--phones 12] [--rounds 2] [--cold-runs 2]
 
@@ -11,10 +12,13 @@ Everything runs in one invocation, so the ratios hold even though absolute timin
      batches; the same in memory on generated 12-MP phone photos;
   4. the peak RSS of each classify process; top-5 agreement of the two runtimes on every photo;
   5. the safety model's added cost under each runtime: its forward passes over the same batches, next to
-     ResNet50's, and its preprocessing of already decoded photos (the decode is shared).
+     the classifier's, and its preprocessing of already decoded photos (the decode is shared);
+  6. all of it again for EfficientNet-Lite0 under LiteRT (CLASSIFIER=efficientnet-lite0), the other classifier
+     the function can serve.
 The model runs with seeded untrained weights when no ImageNet weights are present: speed does not depend on them.
 JSON and a PNG chart of the served runtime's figures (TensorFlow's raw throughput beside them) go under reports/.
-The last line is `served/tensorflow: cold start X, throughput Y (batch 8), peak memory Z, top-5 agreement N/N`.
+The line before last compares the two served classifiers (`efficientnet-lite0/resnet50 served: ...`); the last
+line is `served/tensorflow: cold start X, throughput Y (batch 8), peak memory Z, top-5 agreement N/N`.
 """
 
 import argparse
@@ -35,6 +39,18 @@ from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs
 
 RUNTIMES = ("tensorflow", "litert")
 SERVED = "litert"
+# What each measured configuration sets in the classify environment: ResNet50 under both runtimes, and
+# EfficientNet-Lite0 served (its reference runtime is checked by tests/process/test_efficientnet_lite0.py).
+EFFICIENTNET = "efficientnet-lite0 litert"
+CONFIGURATIONS = {
+    "tensorflow": {"MODEL_RUNTIME": "tensorflow"},
+    "litert": {"MODEL_RUNTIME": "litert"},
+    EFFICIENTNET: {
+        "MODEL_RUNTIME": "litert",
+        "CLASSIFIER": "efficientnet-lite0",
+        "SERVED_MODEL_PATH": str(REPO_ROOT / "models" / "efficientnet-lite0.tflite"),
+    },
+}
 
 
 def emulator_environment() -> tuple[dict[str, str], object]:
@@ -114,7 +130,7 @@ def report(runtime: str, result: dict, cold_s: list[float]) -> dict[str, float]:
         "phone_in_memory": sum(times["phone_raw"]) / sum(times["phone_in_memory"]),
     }
     rounds = len(times["raw"])
-    print(f"{runtime} (weights: {result['weights']}):")
+    print(f"{runtime} ({result.get('model', 'ResNet50')}, weights: {result['weights']}):")
     print(f"  cold start, process start to first result through the handler: {', '.join(f'{s:.2f}' for s in cold_s)} s")
     raw = ", ".join(f"batch {size} {result['raw'][size]:.2f} img/s" for size in ("1", "8", "32"))
     print(f"  raw throughput: {raw}")
@@ -145,11 +161,11 @@ def report_safety(result: dict) -> None:
         return
     times, photos, batch = result["times"], result["photos"] * len(result["times"]["raw"]), result["batch_size"]
     forward, preprocess = sum(times["safety_raw"]) / photos, sum(times["safety_preprocess"]) / photos
-    resnet = sum(times["raw"]) / photos
+    classifier = sum(times["raw"]) / photos
     print(
         f"  safety model {safety['name']} {safety['version']} at batch {batch}: {1 / forward:.2f} img/s; added cost "
-        f"per photo: forward {1000 * forward:.1f} ms + preprocessing {1000 * preprocess:.1f} ms, beside ResNet50's "
-        f"forward {1000 * resnet:.1f} ms (+{(forward + preprocess) / resnet:.0%})"
+        f"per photo: forward {1000 * forward:.1f} ms + preprocessing {1000 * preprocess:.1f} ms, beside the "
+        f"classifier's forward {1000 * classifier:.1f} ms (+{(forward + preprocess) / classifier:.0%})"
     )
 
 
@@ -185,30 +201,28 @@ def main() -> None:
 
     print("starting the emulator and creating the template's resources…", flush=True)
     environment, server = emulator_environment()
-    cold: dict[str, list[float]] = {runtime: [] for runtime in RUNTIMES}
+    cold: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
     results = {}
     try:
         for attempt in range(options.cold_runs):
-            for runtime in RUNTIMES:
-                print(f"cold start {attempt + 1}/{options.cold_runs}: {runtime} (fresh process)…", flush=True)
+            for name, settings in CONFIGURATIONS.items():
+                print(f"cold start {attempt + 1}/{options.cold_runs}: {name} (fresh process)…", flush=True)
                 event = json.dumps(cold_start_event(photos[0], environment))
                 elapsed, _ = run_child(
-                    ["-m", "bench.classify_worker", "cold", event],
-                    {**environment, "MODEL_RUNTIME": runtime},
-                    "CLASSIFIED",
+                    ["-m", "bench.classify_worker", "cold", event], {**environment, **settings}, "CLASSIFIED"
                 )
-                cold[runtime].append(elapsed)
-        for runtime in RUNTIMES:
-            print(f"throughput, classify path, memory: {runtime} (one classify process)…", flush=True)
+                cold[name].append(elapsed)
+        for name, settings in CONFIGURATIONS.items():
+            print(f"throughput, classify path, memory: {name} (one classify process)…", flush=True)
             arguments = ["-m", "bench.classify_worker", "throughput", str(lists / "photos.txt")]
             arguments += [str(lists / "phones.txt"), str(options.rounds)]
-            _, lines = run_child(arguments, {**environment, "MODEL_RUNTIME": runtime}, "RESULT")
-            results[runtime] = json.loads(next(line for line in lines if line.startswith("RESULT")).split(" ", 1)[1])
+            _, lines = run_child(arguments, {**environment, **settings}, "RESULT")
+            results[name] = json.loads(next(line for line in lines if line.startswith("RESULT")).split(" ", 1)[1])
     finally:
         server.stop()
 
     print()
-    figures = {runtime: report(runtime, results[runtime], cold[runtime]) for runtime in RUNTIMES}
+    figures = {name: report(name, results[name], cold[name]) for name in CONFIGURATIONS}
     served, reference = figures[SERVED], figures["tensorflow"]
     agree, count, worst = top5_agreement(results[SERVED], results["tensorflow"])
     print()
@@ -216,7 +230,13 @@ def main() -> None:
     print(f"pipeline against the emulator/raw: {served['emulator']:.2f}")
     print(f"pipeline in memory/raw on 12-MP phone photos: {served['phone_in_memory']:.2f}")
     print(f"pipeline in memory/raw: {served['in_memory']:.2f}")
-    result = {**results[SERVED], "runtimes": {"tensorflow (reference)": results["tensorflow"]["raw"]}}
+    result = {
+        **results[SERVED],
+        "runtimes": {
+            "tensorflow (reference)": results["tensorflow"]["raw"],
+            "EfficientNet-Lite0 (litert)": results[EFFICIENTNET]["raw"],
+        },
+    }
     times, photos = result["times"], result["photos"] * options.rounds
     summary = {
         "pipeline_images_per_s": photos / sum(times["emulator"]),
@@ -226,8 +246,22 @@ def main() -> None:
         "cold_start_tensorflow_s": reference["cold"],
         "pipeline_raw_ratio": served["emulator"],
         "top5_agreement": f"{agree}/{count}",
+        "efficientnet_lite0": {
+            "raw_images_per_s": results[EFFICIENTNET]["raw"],
+            "in_memory_images_per_s": results[EFFICIENTNET]["photos"]
+            * options.rounds
+            / sum(results[EFFICIENTNET]["times"]["in_memory"]),
+            "cold_start_s": figures[EFFICIENTNET]["cold"],
+            "peak_rss_mb": figures[EFFICIENTNET]["rss"],
+        },
     }
     print("report: " + ", ".join(str(path) for path in reports.write_bench_report(result, summary)))
+    lite = figures[EFFICIENTNET]
+    print(
+        f"efficientnet-lite0/resnet50 served: cold start {_ratio(lite['cold'], served['cold']):.2f}, "
+        f"throughput {_ratio(lite['batch8'], served['batch8']):.2f} (batch 8: {lite['batch8']:.1f} against "
+        f"{served['batch8']:.1f} img/s), peak memory {_ratio(lite['rss'], served['rss']):.2f}"
+    )
     print(
         f"served/tensorflow: cold start {_ratio(served['cold'], reference['cold']):.2f}, "
         f"throughput {_ratio(served['batch8'], reference['batch8']):.2f}, "

@@ -39,7 +39,7 @@ def put_photos(s3, bucket: str, photos: list[Path], prefix: str) -> list[str]:
 
 def cold(event_json: str) -> None:
     """Only the handler's cold start is timed: the photo is already in the bucket (put by the parent)."""
-    from classify import app  # the cold start: the model runtime, ResNet50, policy, clients, warm-up
+    from classify import app  # the cold start: the model runtime, the classifier, policy, clients, warm-up
 
     response = app.lambda_handler(json.loads(event_json), _context())
     if response["batchItemFailures"]:
@@ -98,7 +98,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     import boto3
 
     from classify import app
-    from classify.imaging import decode_and_preprocess
+    from classify.imaging import decode_image
     from classify.labels import top_k
     from classify.service import Message, classify_messages
     from tests.support.events import s3_notification, sqs_event_for
@@ -119,7 +119,8 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
 
     def inputs_of(paths: list[Path]) -> list[np.ndarray]:
         return [
-            np.stack([decode_and_preprocess(p.read_bytes()) for p in chunk]) for chunk in _batches(paths, batch_size)
+            np.stack([model.preprocess(decode_image(p.read_bytes())) for p in chunk])
+            for chunk in _batches(paths, batch_size)
         ]
 
     def events_for(notifications: list[str]) -> list[dict]:
@@ -160,8 +161,6 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     # (decoding is shared with ResNet50, so it is not part of the added cost). Same runtime as ResNet50's.
     safety = app.work.safety
     if safety is not None:
-        from classify.imaging import decode_image
-
         decoded = [decode_image(photo.read_bytes()) for photo in photos]
         safety_inputs = [
             np.stack([safety.preprocess(image) for image in chunk]) for chunk in _batches(decoded, batch_size)
@@ -188,6 +187,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             top5[path.name] = {label.label: label.score for label in top_k(row, app.work.class_index, 5)}
     result = {
         "runtime": model.runtime,
+        "model": model.info.name,
         "weights": model.info.weights,
         "batch_size": batch_size,
         "photos": len(photos),

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.build.served_models import EFFICIENTNET_LITE0, RESNET50, local_classifier
 from infra.template import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 
-from classify.imaging import ImageRejected, decode_image, preprocess  # noqa: E402
+from classify.imaging import ImageRejected, decode_image  # noqa: E402
 from classify.labels import ClassIndex  # noqa: E402
 from classify.model import RUNTIME_LITERT, WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
 from classify.policy import BLOCK, DEFAULT_POLICY_PATH, ModerationPolicy  # noqa: E402
@@ -40,14 +41,17 @@ def main() -> None:
     parser.add_argument(
         "--weights", default=str(REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
     )
-    parser.add_argument("--served-model", default=str(REPO_ROOT / "models" / "resnet50.tflite"))
+    parser.add_argument("--classifier", choices=(RESNET50, EFFICIENTNET_LITE0), help="default: as `make up` picks")
+    parser.add_argument("--served-model", help="default: models/<classifier>.tflite")
     options = parser.parse_args()
+    name = options.classifier or local_classifier()[0]
+    served_model = options.served_model or str(REPO_ROOT / "models" / f"{name}.tflite")
 
     files = sorted(path for path in options.folder.iterdir() if path.is_file() and not path.name.startswith("."))
     files.append(GOLDEN_PHOTO)
     safety_model = load_safety_model(options.model, required=True)
     assert safety_model is not None
-    classifier = load_classifier(RUNTIME_LITERT, options.weights, True, options.served_model)  # as served
+    classifier = load_classifier(RUNTIME_LITERT, options.weights, True, served_model, classifier=name)  # as served
     class_index = ClassIndex.from_file()
     policy = ModerationPolicy.from_file(class_index=class_index)
     swimwear = {
@@ -67,7 +71,7 @@ def main() -> None:
             except ImageRejected as rejection:
                 print(f"  rejected {path.name}: {rejection.code}")
         safety_rows.extend(safety_model.predict(np.stack([safety_model.preprocess(image) for image in images])))
-        resnet_rows.extend(classifier.predict(np.stack([preprocess(image) for image in images])))
+        resnet_rows.extend(classifier.predict(np.stack([classifier.preprocess(image) for image in images])))
 
     top = [SAFETY_CLASSES[int(np.argmax(row))] for row in safety_rows]
     print(f"safety model: {safety_model.info.name} {safety_model.info.version}, policy {policy.version}")
@@ -98,7 +102,7 @@ def main() -> None:
         explicit_review += bool(explicit) and BLOCK not in explicit
     untrained = ""
     if classifier.info.weights == WEIGHTS_UNTRAINED:
-        untrained = " (ResNet50 UNTRAINED here: its own verdicts are random)"
+        untrained = f" ({classifier.info.name} UNTRAINED here: its own verdicts are random)"
     print(
         f"explicit category fires on {explicit_blocked} photo(s) as block and {explicit_review} as review; "
         f"verdict changes it causes{untrained}: "

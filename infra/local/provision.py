@@ -66,6 +66,25 @@ def _table_definition(name: str, properties: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
+def _add_missing_indexes(dynamodb: Any, definition: dict[str, Any]) -> None:
+    """A table kept from an earlier run (the emulator's saved state) gets the indexes the template added since,
+    as a CloudFormation update would add them: one at a time, existing items indexed by the emulator."""
+    name = definition["TableName"]
+    present = {
+        index["IndexName"]
+        for index in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=definition["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+
+
 def provision(
     template: ResolvedTemplate,
     session: Any,
@@ -93,9 +112,12 @@ def provision(
     existing_tables = set(dynamodb.list_tables()["TableNames"])
     for logical_id, resource in template.resources_of_type("AWS::DynamoDB::Table").items():
         name = template.physical_name(logical_id)
+        definition = _table_definition(name, template.resolve(resource["Properties"]))
         if name not in existing_tables:
-            dynamodb.create_table(**_table_definition(name, template.resolve(resource["Properties"])))
+            dynamodb.create_table(**definition)
             dynamodb.get_waiter("table_exists").wait(TableName=name)
+        else:
+            _add_missing_indexes(dynamodb, definition)
         log(f"  table   {name}")
 
     s3 = session.client("s3")

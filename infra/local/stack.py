@@ -36,7 +36,7 @@ from werkzeug.serving import make_server
 
 from infra.apidocs.pages import OpenApiDocument, WithApiDocs
 from infra.build.packages import package_functions
-from infra.build.served_models import ensure_served_models
+from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
 from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
 from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
@@ -173,6 +173,10 @@ class LocalStack:
             self._start_moto(persist=not self.options.no_persist)
 
         overrides = dict(self.options.parameter or [])
+        self.classifier_note = ""
+        if not overrides.get("Classifier"):
+            overrides["Classifier"], self.classifier_note = local_classifier()
+        say(f"  classifier: {overrides['Classifier']}{self.classifier_note}")
         session = boto3.Session(region_name="us-east-1")
         # ARNs and queue URLs must carry the account the endpoint files our credentials under
         # (moto: 123456789012, LocalStack: 000000000000).
@@ -250,9 +254,9 @@ class LocalStack:
         self._print_banner(template, specs, elapsed)
 
     def _concurrency(self, spec: FunctionSpec) -> int:
-        if self._sqs_events(spec):
-            return self.options.queue_concurrency
-        return self.options.api_concurrency
+        default = self.options.queue_concurrency if self._sqs_events(spec) else self.options.api_concurrency
+        # Lambda never runs more environments of a function than its reserved concurrency.
+        return default if spec.reserved_concurrency is None else min(default, spec.reserved_concurrency)
 
     @staticmethod
     def _sqs_events(spec: FunctionSpec) -> list[dict[str, Any]]:
@@ -410,8 +414,12 @@ class LocalStack:
 
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
-            any(spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true" for spec in specs.values())
-            and not (REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").is_file()
+            any(
+                spec.environment.get("ALLOW_UNTRAINED_WEIGHTS") == "true"
+                and spec.environment.get("CLASSIFIER", RESNET50) == RESNET50
+                for spec in specs.values()
+            )
+            and not RESNET50_WEIGHTS.is_file()
         )
         lines = [
             "",
@@ -423,6 +431,7 @@ class LocalStack:
             f"  logs         {self.log_dir}",
             f"  outputs      {self.outputs_file}",
             f"  API key      {self.api_key}   (X-Api-Key of machine clients' routes; also in {self._api_key_file})",
+            f"  classifier   {template.parameters['Classifier']}{self.classifier_note}",
             "  staff        sign in on the review page (`make user NAME= GROUP=` adds more):",
             *(f"    {who}: password {password}" for who, password in self.staff_passwords.items()),
         ]
@@ -545,8 +554,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--api-queue-depth",
         type=int,
-        default=16,
-        help="requests that may wait for a busy API function before it answers 429 (default 16)",
+        # Lambda refuses a synchronous call only past the function's concurrency (1000 by default): fifty clients
+        # are never throttled on AWS. The host runs --api-concurrency environments and lets this many more wait,
+        # so a burst of 50-60 clients waits a moment instead of getting the 429 AWS would not send.
+        default=64,
+        help="requests that may wait for a busy API function before it answers 429 (default 64)",
     )
     parser.add_argument(
         "--init-timeout-seconds",

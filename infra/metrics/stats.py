@@ -57,7 +57,7 @@ def emf_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def _numbers(value: Any) -> list[float]:
+def metric_values(value: Any) -> list[float]:
     if isinstance(value, bool):
         return []
     if isinstance(value, int | float):
@@ -82,7 +82,7 @@ def collect(records: Iterable[dict[str, Any]], since_ms: int | None = None) -> d
             dimension_sets = directive.get("Dimensions") or [[]]
             for metric in directive.get("Metrics") or []:
                 name = metric.get("Name")
-                values = _numbers(record.get(name))
+                values = metric_values(record.get(name))
                 if not name or not values:
                     continue
                 for dimension_set in dimension_sets:

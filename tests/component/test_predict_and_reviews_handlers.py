@@ -63,9 +63,15 @@ def api_event(
 
 
 @pytest.fixture
-def upload(stack):
+def predict(stack):
     # No classifier runs under moto: /predict answers 202 at once instead of waiting for it.
-    stack.specs["UploadFunction"].environment["PREDICT_WAIT_SECONDS"] = "0"
+    stack.specs["PredictFunction"].environment["PREDICT_WAIT_SECONDS"] = "0"
+    with stack.handler_module("PredictFunction") as module:
+        yield lambda event: module.lambda_handler(event, stack.context("PredictFunction"))
+
+
+@pytest.fixture
+def upload(stack):
     with stack.handler_module("UploadFunction") as module:
         yield lambda event: module.lambda_handler(event, stack.context("UploadFunction"))
 
@@ -216,10 +222,10 @@ def test_settling_through_the_handler(stack, reviews, table, load_event):
 # --- POST /predict and the display gate ------------------------------------------------------------
 
 
-def test_a_multipart_photo_is_stored_recorded_and_answered_202_when_not_classified_in_time(stack, upload, load_event):
+def test_a_multipart_photo_is_stored_recorded_and_answered_202_when_not_classified_in_time(stack, predict, load_event):
     body, content_type = encode_multipart_formdata({"file": ("dog.jpg", JPEG, "image/jpeg")})
 
-    response = upload(api_event(load_event, "POST", "/predict", "/predict", body=body, content_type=content_type))
+    response = predict(api_event(load_event, "POST", "/predict", "/predict", body=body, content_type=content_type))
 
     assert response["statusCode"] == 202, response
     assert response_json(response) == {"success": False, "prediction": None, "score": None}
@@ -233,8 +239,8 @@ def test_a_multipart_photo_is_stored_recorded_and_answered_202_when_not_classifi
     assert stack.table("PredictionsTable").get_item(Key={"image_id": image_id})["Item"]["status"] == "pending"
 
 
-def test_a_raw_image_body_is_accepted_too(upload, load_event):
-    response = upload(api_event(load_event, "POST", "/predict", "/predict", body=JPEG, content_type="image/jpeg"))
+def test_a_raw_image_body_is_accepted_too(predict, load_event):
+    response = predict(api_event(load_event, "POST", "/predict", "/predict", body=JPEG, content_type="image/jpeg"))
 
     assert response["statusCode"] == 202, response
 
@@ -249,17 +255,17 @@ def test_a_raw_image_body_is_accepted_too(upload, load_event):
     ids=["no-file", "text-as-image", "json"],
 )
 def test_predict_refusals_keep_the_original_body_and_say_why_in_a_header(
-    upload, load_event, body, content_type, status, code
+    predict, load_event, body, content_type, status, code
 ):
-    response = upload(api_event(load_event, "POST", "/predict", "/predict", body=body, content_type=content_type))
+    response = predict(api_event(load_event, "POST", "/predict", "/predict", body=body, content_type=content_type))
 
     assert response["statusCode"] == status, response
     assert response_json(response) == {"success": False, "prediction": None, "score": None}
     assert header(response, "X-Error-Code") == code
 
 
-def test_get_predict_is_405_with_allow_post(upload, load_event):
-    response = upload(api_event(load_event, "GET", "/predict", "/predict"))
+def test_get_predict_is_405_with_allow_post(predict, load_event):
+    response = predict(api_event(load_event, "GET", "/predict", "/predict"))
 
     assert response["statusCode"] == 405
     assert header(response, "Allow") == "POST"

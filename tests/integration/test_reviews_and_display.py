@@ -1,6 +1,6 @@
 """The display gate and the moderators' review queue over real HTTP.
 
-The local model is untrained, so its verdicts are arbitrary: each test classifies a real photo through
+The local model's verdicts depend on the classifier the stack runs, so each test classifies a real photo through
 POST /predict, then sets the verdict it needs in DynamoDB the way the classifier would have recorded it.
 """
 

@@ -69,7 +69,7 @@ def _package(spec: FunctionSpec) -> str:
     return spec.handler.split(".", 1)[0]
 
 
-ZIP_FUNCTIONS = ["UploadFunction", "FeedbackFunction", "ReviewsFunction"]
+ZIP_FUNCTIONS = ["UploadFunction", "PredictFunction", "FeedbackFunction", "ReviewsFunction"]
 
 
 @pytest.mark.parametrize("function", ZIP_FUNCTIONS)
@@ -116,7 +116,10 @@ def test_an_image_function_imports_from_what_its_dockerfile_installs_and_copies(
     # The local host runs workers from the repository root, so its relative model paths are taken from there.
     local = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
     local = {name: str(REPO_ROOT / value) if name.endswith("_PATH") else value for name, value in local.items()}
-    environment = {**spec.environment, **local}
+    # The classifier's converted model as the local host serves the image's /opt/ml/model (models/): classify.app
+    # loads it at import, whichever of the image's functions the import check runs for.
+    served = {name: specs["ClassifyFunction"].environment[name] for name in ("CLASSIFIER", "SERVED_MODEL_PATH")}
+    environment = {**spec.environment, **served, **local}
 
     failures = import_in_isolation(
         builder.python,

@@ -47,6 +47,8 @@ CALLS_BY_STATEMENT = {
     ("UploadFunction", "ShowJudgedVersions"): presigned(
         "url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg", VersionId="v1"
     ),
+    ("PredictFunction", "RecordAndReadPredictions"): call("PutItem", service="dynamodb", TableName=PREDICTIONS),
+    ("PredictFunction", "StorePhotos"): call("PutObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReviewsFunction", "ListTheReviewQueue"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),
@@ -62,8 +64,12 @@ CALLS_BY_STATEMENT = {
     ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
     ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
+    ("ClassifyFunction", "HandBackUnstartedPhotos"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
-    ("ReconcileFunction", "FindAndSettlePendingPhotos"): call("Scan", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "SettlePendingPhotos"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReconcileFunction", "FindPendingPhotos"): call(
+        "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="pending_rows"
+    ),
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
     ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),

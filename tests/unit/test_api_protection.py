@@ -67,18 +67,20 @@ def test_the_feedback_function_scans_only_the_feedback_table(template):
     ]
 
 
-def test_the_reconciler_scans_only_the_predictions_table_and_no_request_reaches_it(template):
+def test_the_reconciler_queries_only_the_pending_index_and_no_request_reaches_it(template):
     properties = _properties(template, "ReconcileFunction")
     statements = properties["Policies"][0]["Statement"]
 
-    scans = [statement for statement in statements if "dynamodb:Scan" in statement["Action"]]
-    assert [statement["Resource"] for statement in scans] == [template.arn("PredictionsTable")]
+    queries = [statement for statement in statements if "dynamodb:Query" in statement["Action"]]
+    assert [statement["Resource"] for statement in queries] == [
+        f"{template.arn('PredictionsTable')}/index/pending_rows"
+    ]
     assert {event["Type"] for event in properties["Events"].values()} == {"Schedule"}
 
 
 def test_no_other_function_may_scan_a_table(template):
     for logical_id in template.resources_of_type("AWS::Serverless::Function"):
-        if logical_id in ("FeedbackFunction", "ReconcileFunction"):
+        if logical_id == "FeedbackFunction":
             continue
         for policy in _properties(template, logical_id).get("Policies", []):
             for statement in policy.get("Statement", []):

@@ -9,19 +9,22 @@ import json
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import classify.service as service_module
+from classify.imaging import ImageLimits, preprocess
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
 from classify.models import photo_events
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared import ids
 from photomod_shared.prediction import (
     STATUS_DONE,
@@ -31,6 +34,8 @@ from photomod_shared.prediction import (
     comparable_event_time,
     comparable_sequencer,
 )
+from reconcile.service import StoredObject
+from reconcile.storage import ClassifyQueue
 from tests.support.events import notification_of, s3_notification, s3_record
 from tests.support.images import solid_jpeg
 
@@ -54,6 +59,9 @@ class FakeModel:
     def __init__(self, class_index: ClassIndex):
         self._vectors = {colour: probabilities(class_index, scores) for colour, scores in SCORES_BY_COLOUR.items()}
         self.batches: list[tuple[int, ...]] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess(image)  # ResNet50's
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batches.append(batch.shape)
@@ -126,18 +134,21 @@ class FakePredictions:
         image_id, attributes = outcome.image_id, outcome.outcome()
         if image_id in self.broken_writes:
             raise ConnectionError("dynamodb unreachable")
-        if "sequencer" in self.items.get(image_id, {}):
-            stored = self._stamp(image_id)
-            newer = event.order > stored.order
-            if not (newer or (event.order == stored.order and event.object_version != stored.object_version)):
-                return False
+        stored = self._stamp(image_id) if "sequencer" in self.items.get(image_id, {}) else None
+        if not event.replaces(stored):
+            return False
         item = self.items.setdefault(image_id, {"image_id": image_id, "created_at": created_at})
-        for name in ("solo_attempts", "solo_attempt_of"):
+        for name in ("solo_attempts", "solo_attempt_of", "moderation", "model_verdict"):
             item.pop(name, None)
         sequencer, event_time = event.order
         item.update(attributes, sequencer=sequencer, event_time=event_time, object_version=event.object_version)
         self.writes.append((image_id, attributes))
         return True
+
+    def settle_review(self, image_id: str, decision: str) -> None:
+        """A moderator's decision, as PredictionTable.settle_review records it."""
+        item = self.items[image_id]
+        item.update(model_verdict=item["verdict"], verdict=decision, moderation={"decision": decision})
 
     def count_solo_attempt(self, attempt: str, first: Prediction) -> int:
         image_id = first.image_id
@@ -298,7 +309,7 @@ def test_a_corrupt_photo_fails_with_its_code_and_the_rest_of_the_batch_is_done(b
     assert failed["status"] == STATUS_FAILED
     assert failed["error"]["code"] == "corrupt_image" and failed["error"]["message"]
     assert failed["model"] == {"name": "ResNet50", "weights": "imagenet"}
-    assert "prediction" not in failed
+    assert failed["prediction"] is None and failed["verdict"] is None and failed["labels"] == []
     assert (batch.item(SHOE)["status"], batch.item(BOTTLE)["status"]) == (STATUS_DONE, STATUS_DONE)
 
 
@@ -540,6 +551,82 @@ def test_with_equal_sequencer_and_time_only_the_current_version_is_judged(batch)
     assert len(batch.predictions.writes) == 2
 
 
+# --- decisions that stick: a version once judged is never judged again -------------------------------
+
+ORIGINAL = "original"
+DUPLICATE = "duplicate"
+RESEND = "resend"
+SECOND_RESEND = "second resend"
+DECISION = "decision"
+
+
+def resend_of(key: str, version: str, at: datetime) -> str:
+    """The reconciler's re-send of a notification that seems lost: sequencer "0", the event time of its sending."""
+    photo = StoredObject(key=key, size=677, etag="etag", last_modified=NOW, version_id=version)
+    return json.dumps(ClassifyQueue(None, "queue-url", BUCKET, "us-east-1").notification(photo, now=at))
+
+
+@pytest.mark.parametrize(
+    "deliveries",
+    [
+        # The original judged first, then re-deliveries and re-sends before or after the moderator's block.
+        (ORIGINAL, DECISION, DUPLICATE, RESEND, SECOND_RESEND),
+        (ORIGINAL, DUPLICATE, DECISION, RESEND, SECOND_RESEND),
+        (ORIGINAL, RESEND, DECISION, SECOND_RESEND, DUPLICATE),
+        # The original notification late: a re-send judged the photo first (a backlog over the threshold).
+        (RESEND, DECISION, SECOND_RESEND, ORIGINAL, DUPLICATE),
+        (RESEND, SECOND_RESEND, DECISION, ORIGINAL),
+        (RESEND, ORIGINAL, DECISION, SECOND_RESEND, DUPLICATE),
+    ],
+    ids=lambda deliveries: ", ".join(deliveries),
+)
+def test_a_moderators_block_survives_redeliveries_and_resends_of_the_same_version(batch, deliveries):
+    version, image_id = batch.photos.version_of(BOTTLE), ids.image_id_for_key(BOTTLE)
+    bodies = {
+        ORIGINAL: notification(BOTTLE, "0055AED6DCD90281E5", version=version, event_time="2026-11-26T09:00:00.000Z"),
+        DUPLICATE: notification(BOTTLE, "0055AED6DCD90281E5", version=version, event_time="2026-11-26T09:00:00.000Z"),
+        RESEND: resend_of(BOTTLE, version, NOW),
+        SECOND_RESEND: resend_of(BOTTLE, version, NOW + timedelta(minutes=15)),
+    }
+
+    for delivery in deliveries:
+        if delivery == DECISION:
+            assert batch.item(BOTTLE)["verdict"] == "review"  # the model's verdict on the blue bottle
+            batch.predictions.settle_review(image_id, "block")
+        else:
+            assert batch.run((delivery, bodies[delivery])) == []
+
+    item = batch.item(BOTTLE)
+    assert (item["verdict"], item["moderation"], item["object_version"]) == ("block", {"decision": "block"}, version)
+    assert len(batch.predictions.writes) == 1  # judged once
+    assert len(batch.model.batches) == 1  # and no inference was wasted on the same version again
+
+
+def test_a_new_version_after_a_moderators_block_is_judged_anew(batch):
+    batch.run(("m1", notification(BOTTLE, "01", version=batch.photos.version_of(BOTTLE))))
+    batch.predictions.settle_review(ids.image_id_for_key(BOTTLE), "block")
+    second = batch.photos.put(BOTTLE, solid_jpeg(RED))
+
+    batch.run(("m2", resend_of(BOTTLE, second, NOW)))  # even a re-send, when the version is new
+    batch.run(("m3", notification(BOTTLE, "02", version=second)))  # its original, late: the same version
+
+    item = batch.item(BOTTLE)
+    assert (item["object_version"], item["verdict"], "moderation" in item) == (second, "allow", False)
+
+
+def test_a_failed_newer_version_shows_no_older_verdict_labels_or_safety(batch):
+    batch.run(("m1", notification(UPLOAD, "01", version=batch.photos.version_of(UPLOAD))))
+    assert batch.item(UPLOAD)["verdict"] == "allow"
+    second = batch.photos.put(UPLOAD, b"not an image at all")
+
+    batch.run(("m2", notification(UPLOAD, "02", version=second)))
+
+    view = Prediction.from_item(batch.item(UPLOAD)).view()
+    assert (view["status"], view["object_version"], view["error"]["code"]) == ("failed", second, "unsupported_format")
+    assert (view["verdict"], view["prediction"], view["score"], view["safety"]) == (None, None, None, None)
+    assert view["labels"] == [] and view["verdict_reasons"] == []
+
+
 def test_a_notification_for_a_deleted_version_fails_as_missing(batch):
     retry = batch.run(("m1", notification(SHOE, "01", version="no-such-version")))
 
@@ -556,6 +643,9 @@ class BreaksOn:
     def __init__(self, model: FakeModel, channel: int):
         self.info, self._model, self._channel = model.info, model, channel
         self.batch_sizes: list[int] = []
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return self._model.preprocess(image)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         self.batch_sizes.append(len(batch))
@@ -612,6 +702,7 @@ def test_a_photo_that_crashed_its_solo_attempt_ends_failed_and_its_neighbours_ar
 
     class DiesOnShoe:
         info = batch.model.info
+        preprocess = batch.model.preprocess
 
         def predict(self, rows: np.ndarray) -> np.ndarray:
             if (rows.reshape(len(rows), -1, 3).mean(axis=1).argmax(axis=1) == 1).any():
@@ -711,7 +802,7 @@ def test_photos_that_would_not_finish_before_the_timeout_are_handed_back_unstart
 
 def test_no_forward_pass_starts_when_the_decodes_used_up_the_time(batch):
     batch.work.pace.batch_pass_per_photo_s = 0.5
-    clock = iter([10.0, 10.0, 1.9])  # before each of the two loads, then before the forward pass
+    clock = iter([10.0, 10.0, 10.0, 1.9])  # the first load, the second's admission and load, then the pass
 
     retry = classify_messages(
         [Message("m1", notification(UPLOAD, "01")), Message("m2", notification(SHOE, "02"))],
@@ -777,13 +868,9 @@ def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
 
 def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(batch, monkeypatch):
     # Given: a 1800x1200 JPEG and no safety model; the sizes the preprocessing receives are recorded
-    import classify.service
-
     seen: list[tuple[int, int]] = []
-    real_preprocess = classify.service.preprocess
-    monkeypatch.setattr(
-        classify.service, "preprocess", lambda image, *args: seen.append(image.size) or real_preprocess(image, *args)
-    )
+    real_preprocess = batch.model.preprocess
+    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
     batch.photos.objects[SHOE] = large_jpeg()
 
     # When
@@ -791,6 +878,23 @@ def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(
 
     # Then: decoded at half scale (both sides still >= 2 x 224), and classified
     assert seen == [(900, 600)]
+    assert batch.item(SHOE)["status"] == STATUS_DONE
+
+
+def test_a_large_jpeg_is_decoded_in_full_for_efficientnet_lite0(batch, monkeypatch):
+    # Given: the same photo and no safety model, judged by EfficientNet-Lite0 (its antialiased bicubic resize of a
+    # crop reads every pixel: the draft rule was measured for ResNet50's nearest resize only)
+    seen: list[tuple[int, int]] = []
+    real_preprocess = batch.model.preprocess
+    monkeypatch.setattr(batch.model, "info", ModelInfo("EfficientNet-Lite0", "imagenet"))
+    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
+    batch.photos.objects[SHOE] = large_jpeg()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: the full decode
+    assert seen == [(1800, 1200)]
     assert batch.item(SHOE)["status"] == STATUS_DONE
 
 
@@ -810,3 +914,169 @@ def test_a_large_jpeg_is_decoded_in_full_for_the_safety_model(batch_with_safety,
     # Then: the safety model saw every pixel, as nsfwjs would
     assert seen == [(1800, 1200)]
     assert batch.item(SHOE)["safety"]["top_class"] == "neutral"
+
+
+# --- hand-backs do not use up the receive count --------------------------------------------------------------
+
+
+class SimulatedQueue:
+    """The classify queue as its event source sees it: each receive counts, a message failed on its
+    maxReceiveCount-th receive goes to the dead-letter queue, and a hand-back is a new message."""
+
+    def __init__(self, max_receives: int):
+        self.max_receives = max_receives
+        self.visible: list[dict[str, Any]] = []
+        self.dead: list[str] = []
+        self.receive_counts: list[int] = []
+        self.hand_backs = 0
+        self._sent = 0
+
+    def send(self, body: str, earlier_receives: int = 0, hand_backs: int = 0) -> None:
+        self._sent += 1
+        message = {"id": f"m{self._sent}", "body": body, "receives": 0, "earlier": earlier_receives}
+        self.visible.append({**message, "hand_backs": hand_backs})
+
+    def hand_back(self, message: Message) -> None:  # classify.service.HandBacks
+        self.hand_backs += 1
+        self.send(message.body, message.unanswered_deliveries, message.hand_backs + 1)
+
+    def deliver(self, batch_size: int) -> list[dict[str, Any]]:
+        batch, self.visible = self.visible[:batch_size], self.visible[batch_size:]
+        for message in batch:
+            message["receives"] += 1
+            self.receive_counts.append(message["receives"])
+        return batch
+
+    def settle(self, batch: list[dict[str, Any]], failed: set[str]) -> None:
+        for message in batch:
+            if message["id"] not in failed:
+                continue  # deleted
+            if message["receives"] >= self.max_receives:
+                self.dead.append(message["body"])
+            else:
+                self.visible.append(message)
+
+
+class FakeClock:
+    """The invocation's time: reads and forward passes take what the largest allowed photos take."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+# A 40 MP photo (the largest allowed: ImageLimits.max_pixels): read and decode, then its forward passes, in
+# proportion to docs/benchmark.md's measurements (alone in 2.8 s; a batch of 8 in 3.7 s).
+LARGEST_LOAD_S, LARGEST_SOLO_PASS_S, LARGEST_BATCH_PASS_PER_PHOTO_S = 1.6, 1.2, 0.35
+
+
+def test_eight_of_the_largest_allowed_photos_handed_back_never_use_up_their_receive_count(
+    batch, class_index, monkeypatch
+):
+    # Given: the template's timeout, batch size and maxReceiveCount, and eight photos that each take as long
+    # as the largest allowed one
+    defaults = ResolvedTemplate(load_template(), LocalNames()).parameters
+    timeout_s, batch_size = float(defaults["ClassifyTimeoutSeconds"]), int(defaults["ClassifyBatchSize"])
+    queue = SimulatedQueue(int(defaults["ClassifyMaxReceiveCount"]))
+    clock = FakeClock()
+    monkeypatch.setattr(service_module, "time", clock)  # the pace the classifier measures is the simulated one
+    keys = [f"incoming/large/{index}.jpg" for index in range(8)]
+    for key in keys:
+        batch.photos.objects[key] = solid_jpeg(BLUE)
+        queue.send(notification(key, f"{keys.index(key) + 1:02X}", size=ImageLimits().max_bytes))
+    read, model = batch.photos.read, FakeModel(class_index)
+
+    def slow_read(bucket: str, key: str, version_id: str | None) -> StoredPhoto:
+        clock.advance(LARGEST_LOAD_S)
+        return read(bucket, key, version_id)
+
+    def slow_predict(pixels: np.ndarray) -> np.ndarray:
+        clock.advance(LARGEST_SOLO_PASS_S if len(pixels) == 1 else LARGEST_BATCH_PASS_PER_PHOTO_S * len(pixels))
+        return model.predict(pixels)
+
+    monkeypatch.setattr(batch.photos, "read", slow_read)
+    monkeypatch.setattr(batch.model, "predict", slow_predict)
+    batch.work = replace(batch.work, decode_threads=1, hand_backs=queue)
+
+    # When: the event source delivers batches until the queue is empty
+    timed_out = 0
+    for _ in range(50):
+        delivered = queue.deliver(batch_size)
+        if not delivered:
+            break
+        started = clock.now
+        messages = [
+            Message(item["id"], item["body"], item["receives"], item["earlier"], item["hand_backs"])
+            for item in delivered
+        ]
+        failed = set(classify_messages(messages, batch.work, lambda: timeout_s - (clock.now - started)))  # noqa: B023
+        if clock.now - started > timeout_s:
+            timed_out += 1
+            failed = {item["id"] for item in delivered}  # Lambda ended the invocation: nothing answered
+        queue.settle(delivered, failed)
+
+    # Then: every photo is classified, none dead-lettered, no invocation ran into its timeout, and photos were
+    # handed back without a delivery ever counting twice against one message
+    assert (queue.dead, timed_out, queue.visible) == ([], 0, [])
+    assert [batch.item(key)["status"] for key in keys] == [STATUS_DONE] * 8
+    assert max(queue.receive_counts) == 1
+    assert queue.hand_backs > 0, "the scenario must hand photos back"
+
+
+class RecordedHandBacks:
+    def __init__(self, broken: bool = False):
+        self.sent: list[Message] = []
+        self.broken = broken
+
+    def hand_back(self, message: Message) -> None:
+        if self.broken:
+            raise ConnectionError("sqs unreachable")
+        self.sent.append(message)
+
+
+def out_of_time(batch) -> list[str]:
+    """Two photos, and time for none of them (under the reserve)."""
+    batch.work.pace.batch_pass_per_photo_s = 0.5
+    return classify_messages(
+        [Message("m1", notification(UPLOAD, "01"), hand_backs=2), Message("m2", notification(SHOE, "02"))],
+        batch.work,
+        time_left_s=lambda: 1.0,
+    )
+
+
+def test_photos_handed_back_unstarted_are_sent_again_and_their_delivery_counts_as_handled(batch):
+    hand_backs = RecordedHandBacks()
+    batch.work = replace(batch.work, hand_backs=hand_backs)
+
+    retry = out_of_time(batch)
+
+    assert retry == [] and batch.model.batches == []
+    assert [(message.message_id, message.hand_backs) for message in hand_backs.sent] == [("m1", 2), ("m2", 0)]
+
+
+def test_a_hand_back_that_cannot_be_sent_or_one_too_many_is_retried_instead(batch, monkeypatch):
+    batch.work = replace(batch.work, hand_backs=RecordedHandBacks(broken=True))
+    assert out_of_time(batch) == ["m1", "m2"]
+
+    monkeypatch.setattr(service_module, "MAX_HAND_BACKS", 2)
+    hand_backs = RecordedHandBacks()
+    batch.work = replace(batch.work, hand_backs=hand_backs)
+    assert out_of_time(batch) == ["m1"]  # handed back twice already: SQS counts this delivery
+    assert [message.message_id for message in hand_backs.sent] == ["m2"]
+
+
+def test_a_handed_back_copy_of_a_crash_suspect_is_still_classified_alone(batch):
+    # The first copy's delivery ended without an answer (a crash); the copy was sent after a hand-back.
+    copy = Message("m2", notification(SHOE, "02"), receive_count=1, earlier_receives=1, hand_backs=1)
+
+    classify_messages([Message("m1", notification(UPLOAD, "01")), copy], batch.work)
+
+    assert copy.unanswered_deliveries == 1
+    assert batch.model.batches == [(1, 224, 224, 3), (1, 224, 224, 3)]  # the suspect alone, then the other

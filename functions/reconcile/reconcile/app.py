@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared import ids
 from photomod_shared.clock import utc_now
+from photomod_shared.prediction_table import PredictionTable
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings
-from reconcile.storage import ClassifyQueue, PendingRows, PhotoBucket
+from reconcile.storage import ClassifyQueue, PhotoBucket
 
 logger = Logger()
 metrics = Metrics()
@@ -23,7 +24,7 @@ settings = ReconcileSettings.from_environment()
 
 @dataclass(frozen=True)
 class Dependencies:
-    rows: PendingRows
+    rows: PredictionTable
     photos: PhotoBucket
     notifications: ClassifyQueue
 
@@ -32,7 +33,7 @@ class Dependencies:
         """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL."""
         region = os.environ.get("AWS_REGION", "us-east-1")
         return cls(
-            rows=PendingRows(boto3.resource("dynamodb").Table(settings.predictions_table)),
+            rows=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
             photos=PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
             notifications=ClassifyQueue(
                 boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
@@ -56,10 +57,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         now=utc_now(),
         pending_after=timedelta(seconds=settings.pending_after_seconds),
         max_requeues=settings.max_requeues,
+        time_left_s=lambda: context.get_remaining_time_in_millis() / 1000,
     )
     metrics.add_metric(name="PhotosRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="PhotosFailedByReconciler", unit=MetricUnit.Count, value=len(report.failed))
     metrics.add_metric(name="DropFolderRowsCreated", unit=MetricUnit.Count, value=len(report.created))
-    if report.requeued or report.failed or report.created:
+    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=len(report.errors))
+    if not report.complete:
+        logger.warning("the run stopped before its timeout; the next run goes on from there")
+    if report.requeued or report.failed or report.created or report.errors:
         logger.warning("reconciled photos that were pending too long", extra={"reconciled": report.to_dict()})
     return report.to_dict()

