@@ -119,17 +119,36 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("nan")
 
 
+def faster_raw_rate(result: dict, photos: int, raw_key: str, safety_key: str) -> tuple[float, float, float]:
+    """Raw throughput of both models, img/s: the faster of two measurements of the same forward passes, and both.
+
+    (a) the tight loop at batch 8 on one random batch (ResNet50's and the safety model's per-photo times added);
+    (b) the forward passes over the classify path's own batches, timed between its rounds.
+    The two disagree on a busy machine (b ran at about half of a in one run): the path is judged against the
+    faster, so a slow moment during (b) can never flatter the path.
+    """
+    times = result["times"]
+    loop_s = 1 / result["raw"]["8"] + (1 / result["safety_raw8"] if result.get("safety_raw8") else 0.0)
+    batches_s = (sum(times[raw_key]) + sum(times.get(safety_key, []))) / photos
+    loop, batches = 1 / loop_s, 1 / batches_s
+    return max(loop, batches), loop, batches
+
+
 def report(runtime: str, result: dict, cold_s: list[float]) -> dict[str, float]:
     times, batch = result["times"], result["batch_size"]
+    rounds = len(times["raw"])
+    samples, phones = result["photos"] * rounds, result["phones"] * rounds
+    sample_raw, sample_loop, sample_batches = faster_raw_rate(result, samples, "raw", "safety_raw")
+    phone_raw, phone_loop, phone_batches = faster_raw_rate(result, phones, "phone_raw", "phone_safety_raw")
     figures = {
         "cold": min(cold_s),
         "batch8": result["raw"]["8"],
         "rss": result["peak_rss_mb"],
-        "emulator": sum(times["raw"]) / sum(times["emulator"]),
-        "in_memory": sum(times["raw"]) / sum(times["in_memory"]),
-        "phone_in_memory": sum(times["phone_raw"]) / sum(times["phone_in_memory"]),
+        # Every ratio: the classify path's throughput over the faster raw figure of both models.
+        "emulator": samples / sum(times["emulator"]) / sample_raw,
+        "in_memory": samples / sum(times["in_memory"]) / sample_raw,
+        "phone_in_memory": phones / sum(times["phone_in_memory"]) / phone_raw,
     }
-    rounds = len(times["raw"])
     print(f"{runtime} ({result.get('model', 'ResNet50')}, weights: {result['weights']}):")
     print(f"  cold start, process start to first result through the handler: {', '.join(f'{s:.2f}' for s in cold_s)} s")
     raw = ", ".join(f"batch {size} {result['raw'][size]:.2f} img/s" for size in ("1", "8", "32"))
@@ -146,8 +165,12 @@ def report(runtime: str, result: dict, cold_s: list[float]) -> dict[str, float]:
         f"raw {result['phones'] * rounds / sum(times['phone_raw']):.2f} img/s"
     )
     print(
-        f"  pipeline/raw: emulator {figures['emulator']:.2f}, in memory {figures['in_memory']:.2f}, "
-        f"phone photos in memory {figures['phone_in_memory']:.2f}"
+        f"  raw, both models (img/s): samples: batch-8 loop {sample_loop:.2f}, the path's batches "
+        f"{sample_batches:.2f}; phone photos: batch-8 loop {phone_loop:.2f}, the path's batches {phone_batches:.2f}"
+    )
+    print(
+        f"  pipeline/raw (against the faster raw figure): emulator {figures['emulator']:.2f}, "
+        f"in memory {figures['in_memory']:.2f}, phone photos in memory {figures['phone_in_memory']:.2f}"
     )
     print(f"  peak RSS: {figures['rss']:.0f} MB")
     report_safety(result)
@@ -228,8 +251,10 @@ def main() -> None:
     print()
     print(f"top-5 agreement: {agree}/{count} photos, largest top-5 probability difference {worst:.1e}")
     print(f"pipeline against the emulator/raw: {served['emulator']:.2f}")
-    print(f"pipeline in memory/raw on 12-MP phone photos: {served['phone_in_memory']:.2f}")
     print(f"pipeline in memory/raw: {served['in_memory']:.2f}")
+    print(f"phone photos ratio (12-MP, classify path / faster raw of both models): {served['phone_in_memory']:.2f}")
+    memory = _ratio(served["rss"], reference["rss"])
+    print(f"memory ratio (classify peak RSS, served / TensorFlow reference): {memory:.2f}")
     result = {
         **results[SERVED],
         "runtimes": {

@@ -2,9 +2,10 @@
 
     python -m bench.evaluate_safety DIR [--model models/nsfwjs_mobilenet_v2.keras]
 
-Runs over every image in DIR plus dog.jpeg. The swimwear/underwear samples are the photos whose true ImageNet
-class (from the file name) is in the policy's swimwear_and_underwear category. The last line is the summary:
-shares of the top class over all photos, and the share the policy blocks as explicit.
+Runs over every image in DIR plus dog.jpeg, each judged as classify judges it: its display rendition
+(classify.rendition), reduced by each model's own antialiased preprocessing. The swimwear/underwear samples are
+the photos whose true ImageNet class (from the file name) is in the policy's swimwear_and_underwear category. The
+last line is the summary: shares of the top class over all photos, and the share the policy blocks as explicit.
 """
 
 import argparse
@@ -21,10 +22,11 @@ from infra.template import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 
-from classify.imaging import ImageRejected, decode_image  # noqa: E402
+from classify.imaging import ImageRejected  # noqa: E402
 from classify.labels import ClassIndex  # noqa: E402
 from classify.model import RUNTIME_LITERT, WEIGHTS_UNTRAINED, load_classifier  # noqa: E402
 from classify.policy import BLOCK, DEFAULT_POLICY_PATH, ModerationPolicy  # noqa: E402
+from classify.rendition import make_rendition  # noqa: E402
 from classify.safety import SAFETY_CLASSES, SAFETY_MODEL_FILE, load_safety_model  # noqa: E402
 
 GOLDEN_PHOTO = REPO_ROOT.parent / "shared" / "data" / "dog.jpeg"
@@ -63,15 +65,18 @@ def main() -> None:
 
     names, safety_rows, resnet_rows = [], [], []
     for start in range(0, len(files), BATCH):
-        images = []
+        inputs = []
         for path in files[start : start + BATCH]:
             try:
-                images.append(decode_image(path.read_bytes()))
+                rendition = make_rendition(
+                    path.read_bytes(), lambda image: (classifier.preprocess(image), safety_model.preprocess(image))
+                )
+                inputs.append(rendition.judged[0])
                 names.append(path.name)
             except ImageRejected as rejection:
                 print(f"  rejected {path.name}: {rejection.code}")
-        safety_rows.extend(safety_model.predict(np.stack([safety_model.preprocess(image) for image in images])))
-        resnet_rows.extend(classifier.predict(np.stack([classifier.preprocess(image) for image in images])))
+        safety_rows.extend(safety_model.predict(np.stack([safety for _, safety in inputs])))
+        resnet_rows.extend(classifier.predict(np.stack([resnet for resnet, _ in inputs])))
 
     top = [SAFETY_CLASSES[int(np.argmax(row))] for row in safety_rows]
     print(f"safety model: {safety_model.info.name} {safety_model.info.version}, policy {policy.version}")

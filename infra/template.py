@@ -164,6 +164,10 @@ class ResolvedTemplate:
             return self.physical_name(logical_id)
         if attribute == "QueueUrl":
             return self.queue_url(logical_id)
+        if attribute == "RegionalDomainName" and self.resources[logical_id]["Type"] == "AWS::S3::Bucket":
+            return f"{self.physical_name(logical_id)}.s3.{self.names.region}.amazonaws.com"
+        if self.resources[logical_id]["Type"].startswith("AWS::CloudFront::"):
+            return ""  # the local stack runs no CDN: a setting naming its domain is empty (functions then do without)
         raise ValueError(f"unsupported attribute {logical_id}.{attribute}")
 
     def _substitute(self, text: str, variables: dict[str, Any]) -> str:

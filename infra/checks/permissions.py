@@ -159,6 +159,17 @@ def authorization_requests(
             return [AuthorizationRequest(function, "s3:ListBucket", bucket, (("s3:prefix", params.get("Prefix", "")),))]
         if operation == "HeadBucket":
             return [AuthorizationRequest(function, "s3:ListBucket", bucket)]
+        if operation == "CopyObject":
+            # IAM has no CopyObject action: a copy reads its source and writes its target.
+            source = params.get("CopySource") or {}
+            if isinstance(source, str):
+                source_bucket, _, source_key = source.lstrip("/").partition("/")
+            else:
+                source_bucket, source_key = str(source.get("Bucket")), str(source.get("Key"))
+            return [
+                AuthorizationRequest(function, "s3:GetObject", f"arn:aws:s3:::{source_bucket}/{source_key}"),
+                AuthorizationRequest(function, "s3:PutObject", f"{bucket}/{key}"),
+            ]
         action = "s3:GetObject" if operation == "HeadObject" else f"s3:{operation}"
         if action == "s3:GetObject" and params.get("VersionId"):
             action = "s3:GetObjectVersion"  # reading a version by its id is a permission of its own

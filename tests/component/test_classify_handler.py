@@ -210,10 +210,11 @@ def test_each_photo_gets_both_models_in_one_pass_and_swimwear_is_reviewed_as_exp
     assert forward_passes == [(2, 224, 224, 3)] and safety_passes == [(2, 224, 224, 3)]
     dog_item, bikini_item = item(stack, dog), item(stack, bikini)
     assert len(dog_item["labels"]) == 5 and dog_item["safety"]["top_class"] == "neutral"
-    assert dog_item["safety"]["probabilities"]["neutral"] == pytest.approx(0.929065, abs=1e-3)  # nsfwjs in Node
+    # nsfwjs in Node on the same (rendition, reduced) pixels gives these within 1e-3: test_safety_model_parity
+    assert dog_item["safety"]["probabilities"]["neutral"] == pytest.approx(0.970451, abs=1e-3)
     assert dog_item["verdict"] == "allow"
     assert bikini_item["safety"]["top_class"] == "sexy"
-    assert bikini_item["safety"]["probabilities"]["sexy"] == pytest.approx(0.990286, abs=1e-3)  # nsfwjs in Node
+    assert bikini_item["safety"]["probabilities"]["sexy"] == pytest.approx(0.989517, abs=1e-3)
     assert bikini_item["verdict"] == "review"
     reasons = [
         (reason["category"], reason["action"], reason["label"], reason["wnid"])

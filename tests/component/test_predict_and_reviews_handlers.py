@@ -3,7 +3,7 @@
 import base64
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from urllib3 import encode_multipart_formdata
@@ -288,10 +288,13 @@ def test_the_display_gate_refuses_photos_not_allowed(upload, table, load_event, 
     assert (response["statusCode"], response_json(response)["error"]["code"]) == (status, code)
 
 
-def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url(stack, upload, table, load_event):
+def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url_of_its_rendition(
+    stack, upload, table, load_event
+):
     image_id = ids.new_image_id()
     s3 = stack.client("s3")
     judged = s3.put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=JPEG)["VersionId"]
+    s3.put_object(Bucket=stack.bucket, Key=ids.rendition_key(image_id, judged), Body=b"judged rendition")
     classified(table, image_id, "allow", version=judged)
     # The presigned POST replayed with other bytes: a newer version that nobody has judged yet.
     s3.put_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", Body=b"unjudged bytes")
@@ -304,10 +307,10 @@ def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url(stack, 
 
     assert response["statusCode"] == 302, response
     location = header(response, "Location")
-    assert f"/uploads/{image_id}.jpg?" in location and "X-Amz-Expires=60" in location
-    (version,) = parse_qs(urlsplit(location).query)["versionId"]
-    assert version == judged
-    assert s3.get_object(Bucket=stack.bucket, Key=f"uploads/{image_id}.jpg", VersionId=version)["Body"].read() == JPEG
+    # the judged version's rendition, never the upload (nor its newer, unjudged version)
+    assert f"/renditions/{image_id}/{judged}.jpg?" in location and "X-Amz-Expires=60" in location
+    assert "/uploads/" not in location
+    assert urlsplit(location).path.endswith(ids.rendition_key(image_id, judged))
     assert header(response, "Cache-Control") == "no-store"
 
 

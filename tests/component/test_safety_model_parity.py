@@ -2,9 +2,10 @@
 backend, against classify.safety (our preprocessing + the Keras model `make models` built) under both runtimes:
 the Keras model itself (MODEL_RUNTIME=tensorflow) and its LiteRT conversion, which the function image serves.
 
-Both sides get the same decoded RGB pixels (Pillow's, written to files for Node), so what is compared is
-nsfwjs' preprocessing (pixels / 255, bilinear resize with align_corners, no crop) and the model. The photos
-are upscaled (106x150) and downscaled (up to 1836x1377), square-ish and not, and span the five classes' range.
+Both sides get the same pixels: each photo's rendition reduced to the model's 224x224 the way classify reduces
+it (Pillow's box filter, area averaging, written to files for Node), so nsfwjs' own resize leaves them as they are and
+what is compared is its scaling (pixels / 255) and the model. The photos are upscaled (106x150) and downscaled (up
+to 1836x1377), square-ish and not, and span the five classes' range.
 The pure-JS backend needs ~1.5 s per photo, so the set is kept small.
 """
 
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from classify.imaging import decode_image
 from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+from classify.rendition import make_rendition
 from classify.safety import SAFETY_CLASSES, load_safety_model, served_path_for
 from infra.template import REPO_ROOT
 from tests.component.mocked import SAFETY_MODEL
@@ -46,10 +48,15 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def photos_and_original(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list[np.ndarray]]:
-    """Five photos decoded once, and what nsfwjs in Node gives for their pixels (computed once: ~1.5 s a photo)."""
-    images = [decode_image(photo.read_bytes()) for photo in PHOTOS]
+    """Five photos' model-size pixels, and what nsfwjs in Node gives for them (computed once: ~1.5 s a photo)."""
+    images = [make_rendition(photo.read_bytes(), model_size).judged[0] for photo in PHOTOS]
     expected = original_probabilities(tmp_path_factory.mktemp("nsfwjs"), [np.asarray(image) for image in images])
     return images, expected
+
+
+def model_size(image: Image.Image) -> Image.Image:
+    """The rendition reduced as classify.safety.preprocess_for_safety reduces it."""
+    return image.convert("RGB").resize((224, 224), Image.Resampling.BOX)
 
 
 def original_probabilities(tmp_path: Path, pixels: list[np.ndarray]) -> list[np.ndarray]:

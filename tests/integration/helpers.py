@@ -208,3 +208,30 @@ def scan_predictions(stack: Any, condition: Any) -> list[dict[str, Any]]:
 def count_upload_items(stack: Any) -> int:
     """Predictions created by POST /uploads (the only writer of source=upload items besides the classifier)."""
     return len(scan_predictions(stack, Attr("source").eq("upload")))
+
+
+def shows_photo(served: bytes, uploaded: bytes, tolerance: float = 4.0) -> bool:
+    """Whether `served` (a rendition, re-encoded by classify) shows `uploaded`: same upright size after the
+    rendition's long-side cap, and pixels within JPEG's noise of it."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(served)) as shown, Image.open(io.BytesIO(uploaded)) as original:
+        upright = ImageOps.exif_transpose(original).convert("RGB")
+        upright.thumbnail((1600, 1600), Image.Resampling.LANCZOS)
+        if shown.size != upright.size:
+            return False
+        difference = np.abs(np.asarray(shown.convert("RGB"), np.int16) - np.asarray(upright, np.int16))
+        return float(difference.mean()) <= tolerance
+
+
+def rendition_version(location: str) -> str | None:
+    """The judged version a display or review link names (renditions/<image_id>/<version>.jpg)."""
+    from urllib.parse import unquote, urlsplit
+
+    path = unquote(urlsplit(location).path)
+    if "/renditions/" not in path:
+        return None
+    return path.rsplit("/", 1)[-1].removesuffix(".jpg")

@@ -1,8 +1,8 @@
 """Decisions that stick, end to end: once a version is judged and a moderator has decided on it, re-deliveries of
 its notification and the reconciler's re-sends never judge it again; only a new version is judged anew.
 
-The local model is untrained, so its verdicts are arbitrary: the photo is classified through POST /predict, then
-recorded in review (and, for the backlog case, as judged from a re-send) the way the classifier would have.
+The local model's verdicts depend on the classifier the stack runs, so the photo is classified through POST
+/predict, then recorded in review and as judged from a re-send (a backlog) the way the classifier would have.
 """
 
 import json

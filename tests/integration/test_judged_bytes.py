@@ -1,12 +1,11 @@
 """Only judged bytes are ever shown, over real HTTP: the replayed presigned POST attack.
 
 A presigned POST stays valid until it expires, so a shopper can upload a harmless photo, wait for `allow`, then
-POST other bytes to the same key. The bucket is versioned: the gate and the review queue serve the version the
-verdict was given for, and the new bytes are judged on their own before they can be shown.
+POST other bytes to the same key. The bucket is versioned: the gate and the review queue serve the rendition of
+the version the verdict was given for, and the new bytes are judged on their own before they can be shown.
 """
 
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -20,6 +19,8 @@ from tests.integration.helpers import (
     assert_error,
     post_to_s3,
     prediction_item,
+    rendition_version,
+    shows_photo,
     unique,
     upload_photo,
     wait_for_final,
@@ -34,16 +35,20 @@ JUDGING_TIMEOUT_S = 60
 
 
 def served_bytes(stack, image_id: str) -> tuple[bytes | None, str | None]:
-    """What the display gate serves now: (photo bytes, version in the URL), or (None, None) when it refuses."""
+    """What the display gate serves now: (the upload it shows, judged version in the URL), or (None, None) when
+    it refuses. The gate serves renditions, so which upload they show is told by their pixels."""
     reply = show(stack, image_id)
     if reply.status_code != 302:
         assert reply.status_code in (403, 409), reply.text
         return None, None
     location = reply.headers["Location"]
-    version = parse_qs(urlsplit(location).query).get("versionId", [None])[0]
     photo = requests.get(location, timeout=HTTP_TIMEOUT_S)
     assert photo.status_code == 200, photo.text
-    return photo.content, version
+    assert photo.headers["Content-Type"] == "image/jpeg"
+    for uploaded in (DOG_PHOTO.read_bytes(), REPLACEMENT.read_bytes()):
+        if shows_photo(photo.content, uploaded):
+            return uploaded, rendition_version(location)
+    return photo.content, rendition_version(location)
 
 
 def test_a_replayed_upload_is_never_shown_before_it_is_judged_allow(local_stack):

@@ -119,7 +119,10 @@ def test_an_image_function_imports_from_what_its_dockerfile_installs_and_copies(
     # The classifier's converted model as the local host serves the image's /opt/ml/model (models/): classify.app
     # loads it at import, whichever of the image's functions the import check runs for.
     served = {name: specs["ClassifyFunction"].environment[name] for name in ("CLASSIFIER", "SERVED_MODEL_PATH")}
-    environment = {**spec.environment, **served, **local}
+    # classify.app also reads the classify function's own settings at import (e.g. CLASSIFY_QUEUE_URL, where it
+    # hands photos back): the dead-letter function's environment does not carry them.
+    classify_settings = specs["ClassifyFunction"].environment
+    environment = {**classify_settings, **spec.environment, **served, **local}
 
     failures = import_in_isolation(
         builder.python,

@@ -44,26 +44,26 @@ CALLS_BY_STATEMENT = {
         "post", "PutObject", Bucket=BUCKET, Key="uploads/a.jpg"
     ),
     ("UploadFunction", "TellUploadsThatNeverArrived"): call("HeadObject", 404, Bucket=BUCKET, Key="uploads/a.jpg"),
-    ("UploadFunction", "ShowJudgedVersions"): presigned(
-        "url", "GetObject", Bucket=BUCKET, Key="incoming/a.jpg", VersionId="v1"
-    ),
+    ("UploadFunction", "ShowJudgedRenditions"): presigned("url", "GetObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
     ("PredictFunction", "RecordAndReadPredictions"): call("PutItem", service="dynamodb", TableName=PREDICTIONS),
     ("PredictFunction", "StorePhotos"): call("PutObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReviewsFunction", "ListTheReviewQueue"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),
     ("ReviewsFunction", "SettleReviews"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
-    ("ReviewsFunction", "ShowPhotosInReview"): presigned(
-        "url", "GetObject", Bucket=BUCKET, Key="uploads/a.jpg", VersionId="v1"
-    ),
+    ("ReviewsFunction", "ShowPhotosInReview"): presigned("url", "GetObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
+    ("ReviewsFunction", "PublishDecisions"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("FeedbackFunction", "ReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
     ("FeedbackFunction", "ReportToReview"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    ("FeedbackFunction", "UnpublishReportedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("FeedbackFunction", "RecordFeedback"): call("PutItem", service="dynamodb", TableName=FEEDBACK),
     ("FeedbackFunction", "ExportFeedback"): call("Scan", service="dynamodb", TableName=FEEDBACK),
     ("FeedbackFunction", "CountReportsThatHide"): call("UpdateItem", service="dynamodb", TableName=REPORT_LIMITS),
     ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
     ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
+    ("ClassifyFunction", "WriteRenditions"): call("PutObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
+    ("ClassifyFunction", "PublishAllowedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("ClassifyFunction", "HandBackUnstartedPhotos"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "SettlePendingPhotos"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
@@ -199,3 +199,17 @@ def test_a_refused_call_on_a_resource_outside_the_stack_is_told_apart_from_a_mis
         f"arn:aws:s3:::{BUCKET}/private/a.jpg",
         f"arn:aws:s3:::{BUCKET}",
     }
+
+
+def test_a_copy_is_authorised_as_a_read_of_its_source_and_a_write_of_its_target():
+    copy = authorization_requests(
+        "F",
+        call("CopyObject", Bucket="b", Key="published/x.jpg", CopySource={"Bucket": "b", "Key": "renditions/x/v.jpg"}),
+        "us-east-1",
+        "1",
+    )
+
+    assert [(r.action, r.resource) for r in copy] == [
+        ("s3:GetObject", "arn:aws:s3:::b/renditions/x/v.jpg"),
+        ("s3:PutObject", "arn:aws:s3:::b/published/x.jpg"),
+    ]

@@ -53,3 +53,16 @@ def test_eval_report_with_verdict_folders_adds_a_confusion_matrix(tmp_path: Path
     assert confusion["block"] == {"allow": 0, "review": 2, "block": 1}
     assert confusion["allow"]["allow"] == 1 and sum(confusion["review"].values()) == 0
     assert png_path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_every_ratio_is_against_the_faster_raw_figure_of_both_models():
+    from bench.classify_bench import faster_raw_rate
+
+    # Given: a batch-8 loop of 20 img/s (ResNet50) and 80 img/s (safety), i.e. 16 img/s for both; the path's
+    # own batches took 1.0 + 0.25 s for 8 photos (6.4 img/s), a slow moment of the machine
+    result = {"raw": {"8": 20.0}, "safety_raw8": 80.0, "times": {"raw": [1.0], "safety_raw": [0.25]}}
+
+    fastest, loop, batches = faster_raw_rate(result, 8, "raw", "safety_raw")
+
+    assert (round(loop, 2), round(batches, 2)) == (16.0, 6.4)
+    assert fastest == loop

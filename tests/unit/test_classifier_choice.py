@@ -60,6 +60,7 @@ def test_a_weights_file_with_another_hash_is_refused(tmp_path: Path):
 
 def test_the_classifier_setting_names_one_of_the_two(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PREDICTIONS_TABLE", "predictions")
+    monkeypatch.setenv("IMAGES_BUCKET", "images")
     monkeypatch.setenv("CLASSIFY_QUEUE_URL", "http://127.0.0.1:4566/123456789012/classify")
     monkeypatch.setenv("CLASSIFIER", "efficientnet-lite0")
     assert ClassifySettings.from_environment().classifier == EFFICIENTNET_LITE0

@@ -79,6 +79,7 @@ class FakePhotos:
         self.current: dict[str, str] = {}
         self.older: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
+        self.renditions: dict[str, bytes] = {}
 
     def version_of(self, key: str) -> str:
         return self.current.get(key, f"v1-{key}")
@@ -106,6 +107,10 @@ class FakePhotos:
         if key not in self.objects:
             raise ObjectMissing(key)
         return self.version_of(key)
+
+    def save_rendition(self, bucket: str, key: str, data: bytes) -> None:
+        assert bucket == BUCKET
+        self.renditions[key] = data
 
 
 class FakePredictions:
@@ -757,7 +762,7 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
     from classify import service
 
     in_flight, peak, lock = [0], [0], threading.Lock()
-    decode = service.decode_image
+    decode = service.make_rendition
 
     def tracked(data, *args):
         size = service.estimated_decode_bytes(data)
@@ -771,7 +776,7 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
             with lock:
                 in_flight[0] -= size
 
-    monkeypatch.setattr(service, "decode_image", tracked)
+    monkeypatch.setattr(service, "make_rendition", tracked)
     keys = [f"incoming/{n}.jpg" for n in range(8)]
     for key in keys:
         batch.photos.objects[key] = solid_jpeg(RED)
@@ -866,54 +871,96 @@ def large_jpeg(size: tuple[int, int] = (1800, 1200)) -> bytes:
     return buffer.getvalue()
 
 
-def test_a_large_jpeg_is_decoded_with_the_draft_when_resnet50_is_the_only_model(batch, monkeypatch):
-    # Given: a 1800x1200 JPEG and no safety model; the sizes the preprocessing receives are recorded
-    seen: list[tuple[int, int]] = []
-    real_preprocess = batch.model.preprocess
-    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
-    batch.photos.objects[SHOE] = large_jpeg()
-
-    # When
-    batch.run(("m1", notification(SHOE, "01")))
-
-    # Then: decoded at half scale (both sides still >= 2 x 224), and classified
-    assert seen == [(900, 600)]
-    assert batch.item(SHOE)["status"] == STATUS_DONE
-
-
-def test_a_large_jpeg_is_decoded_in_full_for_efficientnet_lite0(batch, monkeypatch):
-    # Given: the same photo and no safety model, judged by EfficientNet-Lite0 (its antialiased bicubic resize of a
-    # crop reads every pixel: the draft rule was measured for ResNet50's nearest resize only)
-    seen: list[tuple[int, int]] = []
-    real_preprocess = batch.model.preprocess
-    monkeypatch.setattr(batch.model, "info", ModelInfo("EfficientNet-Lite0", "imagenet"))
-    monkeypatch.setattr(batch.model, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image))
-    batch.photos.objects[SHOE] = large_jpeg()
-
-    # When
-    batch.run(("m1", notification(SHOE, "01")))
-
-    # Then: the full decode
-    assert seen == [(1800, 1200)]
-    assert batch.item(SHOE)["status"] == STATUS_DONE
-
-
-def test_a_large_jpeg_is_decoded_in_full_for_the_safety_model(batch_with_safety, monkeypatch):
-    # Given: the same photo, with a safety model (nsfwjs' bilinear resize reads single pixels of the full image)
+def test_both_models_judge_the_pixels_of_the_rendition_that_is_stored(batch_with_safety, monkeypatch):
+    # Given: a 1800x1200 JPEG; what each model's preprocessing receives is recorded
     batch = batch_with_safety
-    seen: list[tuple[int, int]] = []
-    real_preprocess = batch.work.safety.preprocess
+    resnet_saw: list[bytes] = []
+    safety_saw: list[bytes] = []
+    real_preprocess, real_safety = batch.model.preprocess, batch.work.safety.preprocess
     monkeypatch.setattr(
-        batch.work.safety, "preprocess", lambda image: seen.append(image.size) or real_preprocess(image)
+        batch.model, "preprocess", lambda image: resnet_saw.append(image.tobytes()) or real_preprocess(image)
+    )
+    monkeypatch.setattr(
+        batch.work.safety, "preprocess", lambda image: safety_saw.append(image.tobytes()) or real_safety(image)
     )
     batch.photos.objects[SHOE] = large_jpeg()
 
     # When
     batch.run(("m1", notification(SHOE, "01")))
 
-    # Then: the safety model saw every pixel, as nsfwjs would
-    assert seen == [(1800, 1200)]
-    assert batch.item(SHOE)["safety"]["top_class"] == "neutral"
+    # Then: the rendition (long side 1600) is stored under the judged version, and both models saw its pixels
+    item = batch.item(SHOE)
+    rendition = batch.photos.renditions[ids.rendition_key(item["image_id"], item["object_version"])]
+    with Image.open(io.BytesIO(rendition)) as served:
+        assert served.format == "JPEG" and served.size == (1600, 1067)
+        served_pixels = served.convert("RGB").tobytes()
+    assert resnet_saw == [served_pixels] and safety_saw == [served_pixels]
+    assert item["status"] == STATUS_DONE and item["safety"]["top_class"] == "neutral"
+
+
+def test_an_animation_with_a_later_forbidden_frame_is_judged_by_that_frame(batch):
+    # Given: a GIF whose first frame the model sees as a cat (allowed) and whose third frame it sees as a
+    # revolver (blocked), as a later explicit frame would be by the safety model
+    frames = [Image.new("RGB", (64, 64), colour) for colour in (RED, RED, GREEN, RED)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    batch.photos.objects[SHOE] = buffer.getvalue()
+
+    # When
+    batch.run(("m1", notification(SHOE, "01")))
+
+    # Then: every distinct frame was judged (red once, green once) and the forbidden frame decides
+    item = batch.item(SHOE)
+    assert batch.model.batches == [(2, 224, 224, 3)]
+    assert item["verdict"] == "block" and item["prediction"] == "revolver"
+    # and what would be served is a still of the first frame, which was judged too
+    rendition = batch.photos.renditions[ids.rendition_key(item["image_id"], item["object_version"])]
+    with Image.open(io.BytesIO(rendition)) as served:
+        assert served.format == "JPEG" and getattr(served, "n_frames", 1) == 1
+
+
+def test_an_animation_with_more_distinct_frames_than_the_cap_fails_with_its_own_reason(batch):
+    from classify.rendition import RenditionRules
+
+    frames = [Image.new("RGB", (40, 40), (n * 20, 30, 30)) for n in range(5)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    batch.photos.objects[SHOE] = buffer.getvalue()
+    batch.work = replace(batch.work, renditions=RenditionRules(max_frames=4))
+
+    assert batch.run(("m1", notification(SHOE, "01"))) == []
+
+    item = batch.item(SHOE)
+    assert item["status"] == STATUS_FAILED and item["error"]["code"] == "too_many_frames"
+    assert batch.model.batches == [] and batch.photos.renditions == {}
+
+
+def test_an_allowed_photo_is_published_after_its_result_and_any_other_outcome_unpublished_before(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    order: list[str] = []
+    record = batch.predictions.record_outcome
+
+    def recording(outcome, event, created_at):
+        order.append(f"record {outcome.verdict or outcome.status}")
+        return record(outcome, event, created_at)
+
+    batch.predictions.record_outcome = recording
+    original_publish, original_unpublish = publisher.publish, publisher.unpublish
+    publisher.publish = lambda image_id, version: order.append("publish") or original_publish(image_id, version)
+    publisher.unpublish = lambda image_id: order.append("unpublish") or original_unpublish(image_id)
+    batch.work = replace(batch.work, publisher=publisher)
+    batch.photos.objects[UPLOAD] = solid_jpeg(RED)  # a cat: allowed
+
+    batch.run(("m1", notification(UPLOAD, "01")))
+    allowed = batch.item(UPLOAD)
+    batch.photos.objects[SHOE] = solid_jpeg(GREEN)  # a revolver: blocked
+    batch.run(("m2", notification(SHOE, "02")))
+
+    assert order == ["record allow", "publish", "unpublish", "record block"]
+    assert publisher.calls[0] == ("publish", allowed["image_id"], allowed["object_version"])
+    assert publisher.calls[1] == ("unpublish", batch.item(SHOE)["image_id"])
 
 
 # --- hand-backs do not use up the receive count --------------------------------------------------------------

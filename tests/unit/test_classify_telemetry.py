@@ -37,12 +37,13 @@ def traced(capsys, monkeypatch, class_index, policy):
     metrics.clear_metrics()
 
 
-def test_a_batch_is_traced_as_s3_reads_decodes_one_inference_and_writes(traced):
+def test_a_batch_is_traced_as_s3_reads_decodes_rendition_writes_one_inference_and_writes(traced):
     batch, tracer, _ = traced
 
     batch.run(("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")))
 
-    assert sorted(tracer.subsegments) == sorted(["## s3_read", "## decode"] * 2 + ["## inference"] + ["## write"] * 2)
+    expected = ["## s3_read", "## decode", "## s3_write_rendition"] * 2 + ["## inference"] + ["## write"] * 2
+    assert sorted(tracer.subsegments) == sorted(expected)
 
 
 def test_counts_by_verdict_and_reason_are_written_as_one_emf_line_each(traced, capsys):

@@ -24,15 +24,16 @@ from upload.storage import ImageStore
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"
 KEY = f"uploads/{IMAGE_ID}.jpg"
 VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+RENDITION = f"renditions/{IMAGE_ID}/{VERSION}.jpg"
 
 
 class FakeStore:
     def __init__(self) -> None:
-        self.presigned: list[tuple[str, str, int]] = []
+        self.presigned: list[tuple[str, int]] = []
 
-    def presign_display(self, key: str, version_id: str, expires_in: int) -> str:
-        self.presigned.append((key, version_id, expires_in))
-        return f"https://images.s3.amazonaws.com/{key}?versionId={version_id}&X-Amz-Expires={expires_in}"
+    def presign_display(self, key: str, expires_in: int) -> str:
+        self.presigned.append((key, expires_in))
+        return f"https://images.s3.amazonaws.com/{key}?X-Amz-Expires={expires_in}"
 
 
 class FakePredictions:
@@ -53,13 +54,13 @@ def gate(item: dict[str, Any] | None, store: FakeStore | None = None, image_id: 
     return display.display_url(image_id, expires_in=60, store=store or FakeStore(), predictions=predictions)
 
 
-def test_an_allowed_photo_gets_a_presigned_url_that_lives_sixty_seconds():
+def test_an_allowed_photo_gets_a_sixty_second_url_of_its_judged_versions_rendition_never_the_upload():
     store = FakeStore()
 
     url = gate(photo(verdict="allow"), store)
 
-    assert store.presigned == [(KEY, VERSION, 60)]
-    assert url == f"https://images.s3.amazonaws.com/{KEY}?versionId={VERSION}&X-Amz-Expires=60"
+    assert store.presigned == [(RENDITION, 60)]
+    assert url == f"https://images.s3.amazonaws.com/{RENDITION}?X-Amz-Expires=60"
 
 
 def test_a_photo_a_moderator_allowed_is_shown():
@@ -67,7 +68,7 @@ def test_a_photo_a_moderator_allowed_is_shown():
 
     gate(photo(verdict="allow", model_verdict="review", moderation={"decision": "allow"}), store)
 
-    assert store.presigned == [(KEY, VERSION, 60)]
+    assert store.presigned == [(RENDITION, 60)]
 
 
 @pytest.mark.parametrize(
@@ -136,10 +137,10 @@ def test_the_store_presigns_a_get_with_the_presign_client():
     )
     store = ImageStore(client, presign_client, "images")
 
-    url = store.presign_display(KEY, VERSION, 60)
+    url = store.presign_display(RENDITION, 60)
 
-    assert url.startswith(f"http://localhost:4566/images/{KEY}?")
-    assert f"versionId={VERSION}" in url  # signed: a link to the judged version cannot be edited to another
+    # signed: a link to the judged version's rendition cannot be edited to another key (the upload, say)
+    assert url.startswith(f"http://localhost:4566/images/{RENDITION}?")
     assert "X-Amz-Expires=60" in url and "X-Amz-Signature=" in url
 
 

@@ -272,3 +272,25 @@ def test_the_address_is_stored_only_as_a_hash():
 
     (key,) = quota.used
     assert "203.0.113.9" not in key and key.startswith("address#")
+
+
+def test_a_report_that_sends_the_photo_to_review_unpublishes_it_and_a_counted_one_does_not():
+    from tests.support.publishing import RecordingPublisher
+
+    queued, counted = RecordingPublisher(), RecordingPublisher()
+    report = FeedbackRequest(inappropriate=True)
+
+    record_feedback(
+        IMAGE_ID, report, predictions=FakePredictions(DONE), feedback=FakeFeedbackStore(), now=NOW, publisher=queued
+    )
+    record_feedback(
+        IMAGE_ID,
+        report,
+        predictions=FakePredictions(DONE, queues_reports=False),
+        feedback=FakeFeedbackStore(),
+        now=NOW,
+        publisher=counted,
+    )
+
+    assert queued.calls == [("unpublish", IMAGE_ID)]
+    assert counted.calls == []  # a moderator's allow stands: the photo stays published

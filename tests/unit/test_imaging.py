@@ -117,7 +117,7 @@ def test_preprocessing_equals_the_keras_resnet50_pipeline(keras, path: Path, int
         pytest.skip(f"{path} is not available")
     expected = _keras_pipeline(keras, path, interpolation)
 
-    actual = decode_and_preprocess(path.read_bytes(), resize_method=interpolation)
+    actual = preprocess(decode_image(path.read_bytes()), resize_method=interpolation)
 
     assert actual.dtype == expected.dtype == np.float32
     np.testing.assert_array_equal(actual, expected)
@@ -129,7 +129,7 @@ def test_every_resize_method_equals_keras(keras, method: str) -> None:  # type: 
     if not path.exists():
         pytest.skip(f"{path} is not available")
     np.testing.assert_array_equal(
-        decode_and_preprocess(path.read_bytes(), resize_method=method), _keras_pipeline(keras, path, method)
+        preprocess(decode_image(path.read_bytes()), resize_method=method), _keras_pipeline(keras, path, method)
     )
 
 

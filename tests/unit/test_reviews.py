@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from photomod_shared.errors import DomainError
+from photomod_shared.errors import DomainError, VersionChanged
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.staff import StaffMember
@@ -92,9 +92,22 @@ class FakeQueue:
         return True
 
 
+def _undo(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool:
+    item = self.items.get(image_id)
+    if item is None or "moderation" not in item or item.get("object_version") != object_version:
+        return False
+    item.update(verdict="review", **{REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION})
+    item.pop("moderation")
+    item["review_history"] = [*item.get("review_history", []), {"action": "undo", "at": undone_at, "by": undone_by}]
+    return True
+
+
+FakeQueue.undo_review = _undo  # type: ignore[attr-defined]
+
+
 class FakeLinks:
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str:
-        return f"https://images.example/{key}?versionId={version_id}&expires={expires_in}"
+    def presign_view(self, key: str, expires_in: int) -> str:
+        return f"https://images.example/{key}?expires={expires_in}"
 
 
 def list_page(queue: FakeQueue, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
@@ -119,7 +132,8 @@ def test_the_queue_lists_photos_in_review_newest_first_with_a_link_to_each():
     assert [item["image_id"] for item in page["items"]] == [image_id(3), image_id(2), image_id(1)]
     first = page["items"][0]
     # The link is to the version that was judged, never to whatever the key holds now.
-    assert first["image_url"] == f"https://images.example/uploads/{image_id(3)}.jpg?versionId=version-3&expires=300"
+    # the judged version's rendition, what shoppers would be shown, never the upload
+    assert first["image_url"] == f"https://images.example/renditions/{image_id(3)}/version-3.jpg?expires=300"
     assert first["object_version"] == "version-3"
     assert first["original_filename"] == "photo-3.jpg"
     assert (first["verdict"], first["prediction"], first["score"]) == ("review", "beer_bottle", 0.41)
@@ -369,3 +383,61 @@ def test_the_queue_shows_how_many_shoppers_reported_each_photo():
     }
 
     assert counts == {image_id(1): (7, 5), image_id(2): (0, 0)}
+
+
+def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_unpublishes_first():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, allowed, blocked = FakeQueue(in_review(1), in_review(2)), RecordingPublisher(), RecordingPublisher()
+
+    service.settle_review(
+        image_id(1),
+        ReviewDecision(decision="allow", object_version=version(1)),
+        by=ALICE,
+        predictions=queue,
+        now=NOW,
+        publisher=allowed,
+    )
+    service.settle_review(
+        image_id(2),
+        ReviewDecision(decision="block", object_version=version(2)),
+        by=ALICE,
+        predictions=queue,
+        now=NOW,
+        publisher=blocked,
+    )
+
+    assert allowed.calls == [("publish", image_id(1), version(1))]
+    assert blocked.calls == [("unpublish", image_id(2))]
+
+
+def test_a_refused_allow_publishes_nothing():
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    with pytest.raises(VersionChanged):
+        service.settle_review(
+            image_id(1),
+            ReviewDecision(decision="allow", object_version="another"),
+            by=ALICE,
+            predictions=FakeQueue(in_review(1)),
+            now=NOW,
+            publisher=publisher,
+        )
+
+    assert publisher.calls == []
+
+
+def test_an_undo_hides_the_photo_again_before_it_is_recorded_and_names_who_undid_it():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, publisher = FakeQueue(in_review(1)), RecordingPublisher()
+    settle(queue, 1, "allow")
+
+    undone = service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW, publisher=publisher)
+
+    assert publisher.calls == [("unpublish", image_id(1))]
+    assert undone["undone_by"] == {"sub": ALICE.sub, "username": "mod-alice"}
+    assert queue.items[image_id(1)]["verdict"] == "review"
+    with pytest.raises(DomainError, match="no moderator's decision to undo"):
+        service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW)

@@ -69,7 +69,7 @@ def test_every_function_statement_names_specific_actions_and_resources(template)
             assert all(resource != "*" and not resource.endswith(":*") for resource in resources), where
 
 
-def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template):
+def test_classify_function_can_only_get_photos_under_the_photo_prefixes_and_put_renditions(template):
     bucket_arn = template.arn("ImagesBucket")
     s3_grants = {
         (action, resource)
@@ -79,12 +79,15 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes(template
         for resource in _as_list(statement["Resource"])
     }
 
-    # GetObjectVersion: the version a notification names (the bucket is versioned).
+    # GetObjectVersion: the version a notification names (the bucket is versioned). It writes (and, to publish
+    # one, reads) renditions only, and publishes or unpublishes under published/ only.
     assert s3_grants == {
         (action, f"{bucket_arn}/{prefix}*")
         for prefix in PHOTO_PREFIXES
         for action in ("s3:GetObject", "s3:GetObjectVersion")
-    } | {("s3:ListBucket", bucket_arn)}
+    } | {("s3:ListBucket", bucket_arn)} | {
+        (action, f"{bucket_arn}/renditions/*") for action in ("s3:PutObject", "s3:GetObject")
+    } | {(action, f"{bucket_arn}/published/*") for action in ("s3:PutObject", "s3:DeleteObject")}
 
 
 @pytest.mark.parametrize(
@@ -344,7 +347,7 @@ def test_the_images_bucket_is_versioned_and_expires_replaced_versions(defaults):
     assert rules["expire-replaced-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
 
 
-@pytest.mark.parametrize("function", ["UploadFunction", "ReviewsFunction", "ClassifyFunction"])
+@pytest.mark.parametrize("function", ["ClassifyFunction"])
 def test_functions_that_presign_or_read_a_version_may_get_object_versions_of_photos_only(defaults, function):
     bucket_arn = defaults.arn("ImagesBucket")
     version_grants = {
@@ -355,6 +358,37 @@ def test_functions_that_presign_or_read_a_version_may_get_object_versions_of_pho
     }
 
     assert version_grants == {f"{bucket_arn}/{prefix}*" for prefix in PHOTO_PREFIXES}
+
+
+@pytest.mark.parametrize("function", ["UploadFunction", "ReviewsFunction"])
+def test_functions_that_show_photos_may_get_renditions_only_never_uploads(defaults, function):
+    bucket_arn = defaults.arn("ImagesBucket")
+    reads = {
+        (action, resource)
+        for statement in _statements(defaults, function)
+        for action in _as_list(statement["Action"])
+        if action in ("s3:GetObject", "s3:GetObjectVersion")
+        for resource in _as_list(statement["Resource"])
+    }
+
+    shown = {("s3:GetObject", f"{bucket_arn}/renditions/*")}
+    # The upload function may also HeadObject its own uploads/ (GetObject) to tell one that never arrived.
+    arrival = {("s3:GetObject", f"{bucket_arn}/uploads/*")} if function == "UploadFunction" else set()
+    assert reads == shown | arrival
+
+
+def test_the_cdn_may_read_only_published_photos_of_this_distribution(defaults):
+    (policy,) = defaults.resources_of_type("AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    allows = [statement for statement in statements if statement["Effect"] == "Allow"]
+
+    (cdn,) = allows
+    assert cdn["Principal"] == {"Service": "cloudfront.amazonaws.com"} and cdn["Action"] == "s3:GetObject"
+    assert defaults.resolve(cdn["Resource"]) == f"{defaults.arn('ImagesBucket')}/published/*"
+    assert "AWS:SourceArn" in cdn["Condition"]["StringEquals"]
+    (distribution,) = defaults.resources_of_type("AWS::CloudFront::Distribution").values()
+    (origin,) = distribution["Properties"]["DistributionConfig"]["Origins"]
+    assert "OriginAccessControlId" in origin
 
 
 def test_local_provisioning_versions_the_bucket_as_the_template_says():

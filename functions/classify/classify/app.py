@@ -19,6 +19,7 @@ from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, PhotoBucket, message_of
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 
 logger = Logger()
 # The domain modules log with the standard library (logging.getLogger(__name__)): their records go out through
@@ -29,8 +30,9 @@ metrics = Metrics()
 settings = ClassifySettings.from_environment()
 class_index = ClassIndex.from_file()
 telemetry = PowertoolsTelemetry(tracer, metrics)
+s3 = boto3.client("s3")
 work = Classification(
-    photos=PhotoBucket(boto3.client("s3")),
+    photos=PhotoBucket(s3),
     predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
     model=load_classifier(
         settings.model_runtime,
@@ -44,6 +46,7 @@ work = Classification(
     class_index=class_index,
     read_events=photo_events,
     limits=settings.limits,
+    renditions=settings.renditions,
     decode_threads=settings.decode_threads,
     safety=load_safety_model(
         settings.safety_model_path, required=not settings.allow_missing_safety_model, runtime=settings.model_runtime
@@ -51,6 +54,7 @@ work = Classification(
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
+    publisher=PublishedRenditions(s3, settings.images_bucket),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
 )
 logger.info(

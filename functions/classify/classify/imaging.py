@@ -6,13 +6,15 @@ cheap to import; `preprocess` reproduces Keras' ResNet50 pipeline in numpy, bit 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from photomod_shared.formats import AVIF_BRANDS, sniff_image_format
 
@@ -30,16 +32,23 @@ _RESAMPLING = {
     "hamming": Image.Resampling.HAMMING,
 }
 
-# The draft rule: a JPEG at least DRAFT_FACTOR times the model's input in each dimension is decoded at a reduced
-# scale (libjpeg's DCT scaling by 1/2, 1/4 or 1/8: Image.draft) that keeps it at least DRAFT_FACTOR times the input.
-# Keras' nearest resize shows the model one pixel out of each output cell (about 18x13 pixels of a 12-MP photo);
-# with the draft it sees the average of a block of at most half a cell inside that cell. So every pixel the model
-# sees stays within the value range of the cell Keras samples from (up to 2 levels of IDCT rounding: measured on
-# 12-MP photos and the large samples, see tests/unit/test_jpeg_draft.py), and decoding is about twice as fast.
-DRAFT_FACTOR = 2
+# Pillow's filters other than nearest cover the whole source when they reduce (their support grows with the scale),
+# so every source pixel counts in the model's input: no attacker can plant the few pixels a sampling resize reads
+# (the image-scaling attack). Nearest stays listed only to reproduce Keras' own pipelines; classify refuses it.
+ANTIALIASED_RESIZE_METHODS = ("bilinear", "bicubic", "lanczos", "box", "hamming")
+DEFAULT_RESIZE_METHOD = "bilinear"
 MODEL_INPUT_SIZE = (224, 224)  # (height, width), as in Keras
-# decode_image's `draft_to` (width, height) for the models' input: ResNet50's, which the safety model's equals.
-MODEL_DRAFT_TO = (DRAFT_FACTOR * MODEL_INPUT_SIZE[1], DRAFT_FACTOR * MODEL_INPUT_SIZE[0])
+
+# EXIF orientation -> the transpose that turns the stored pixels upright (as ImageOps.exif_transpose).
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 # keras.applications.resnet50.preprocess_input ("caffe" mode), in BGR order.
 _CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -96,6 +105,19 @@ def decode_image(
     Raises ImageRejected with one of: empty_file, too_large, unsupported_format, corrupt_image,
     decompression_bomb, too_small.
     """
+    with guarded_decode(data, limits) as image_format:
+        image = open_upload(data, image_format, limits)
+        if draft_to is not None and image.format in ("JPEG", "MPO"):
+            image.draft("RGB", draft_to)  # keeps both sides >= draft_to; a no-op when no scale fits
+        image.load()
+        return to_rgb(apply_exif_orientation(image, exif_orientation(image)))
+
+
+@contextlib.contextmanager
+def guarded_decode(data: bytes, limits: ImageLimits = ImageLimits()) -> Iterator[str]:
+    """Checks the bytes before any decoding and yields their sniffed format; every decoder error raised inside
+    becomes an ImageRejected with its code (empty_file, too_large, unsupported_format, corrupt_image,
+    decompression_bomb, too_small)."""
     if not data:
         raise ImageRejected("empty_file", "the file is empty (0 bytes)")
     if len(data) > limits.max_bytes:
@@ -112,11 +134,7 @@ def decode_image(
         raise ImageRejected("unsupported_format", "HEIC/HEIF support (pillow-heif) is not installed")
 
     try:
-        image = _open_checked(data, image_format, limits)
-        if draft_to is not None and image.format in ("JPEG", "MPO"):
-            image.draft("RGB", draft_to)  # keeps both sides >= draft_to; a no-op when no scale fits
-        image.load()
-        return _to_rgb(_apply_exif_orientation(image))
+        yield image_format
     except ImageRejected:
         raise
     except Image.DecompressionBombError as error:
@@ -127,7 +145,9 @@ def decode_image(
         ) from None
 
 
-def preprocess(image: Image.Image, resize_method: str = "nearest", size: tuple[int, int] = (224, 224)) -> np.ndarray:
+def preprocess(
+    image: Image.Image, resize_method: str = DEFAULT_RESIZE_METHOD, size: tuple[int, int] = MODEL_INPUT_SIZE
+) -> np.ndarray:
     """Return the float32 (height, width, 3) BGR mean-centred array ResNet50 expects.
 
     Identical to `keras.utils.load_img(target_size=size, interpolation=resize_method)` followed by
@@ -137,9 +157,7 @@ def preprocess(image: Image.Image, resize_method: str = "nearest", size: tuple[i
     height, width = size
     if height < 1 or width < 1:
         raise ValueError(f"size must be two positive integers (height, width), got {size!r}")
-    rgb = image if image.mode == "RGB" else _to_rgb(image)
-    # No reduce() here: the default nearest resize reads only the output's pixels, so reducing first would cost
-    # a pass over the whole image and change the pixels; the JPEG draft (MODEL_DRAFT_TO) is where time is saved.
+    rgb = image if image.mode == "RGB" else to_rgb(image)
     if rgb.size != (width, height):
         rgb = rgb.resize((width, height), resample)
     pixels = np.asarray(rgb, dtype=np.float32)
@@ -149,11 +167,14 @@ def preprocess(image: Image.Image, resize_method: str = "nearest", size: tuple[i
 def decode_and_preprocess(
     data: bytes,
     limits: ImageLimits = ImageLimits(),
-    resize_method: str = "nearest",
+    resize_method: str = DEFAULT_RESIZE_METHOD,
 ) -> np.ndarray:
-    """Decode upload bytes and return the ResNet50 input array; raises ImageRejected."""
+    """The ResNet50 input classify judges for these upload bytes: its rendition's (first frame), preprocessed;
+    raises ImageRejected."""
+    from classify.rendition import make_rendition  # the rendition is made from this module's decoding steps
+
     _resampling(resize_method)  # fail on a bad setting before spending time decoding
-    return preprocess(decode_image(data, limits, MODEL_DRAFT_TO), resize_method, MODEL_INPUT_SIZE)
+    return make_rendition(data, lambda image: preprocess(image, resize_method), limits).judged[0]
 
 
 # Bytes per pixel of the decoded image, by Pillow mode (what `load()` allocates).
@@ -249,7 +270,7 @@ def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:
         )
 
 
-def _open_checked(data: bytes, image_format: str, limits: ImageLimits) -> Image.Image:
+def open_upload(data: bytes, image_format: str, limits: ImageLimits) -> Image.Image:
     """Read only the header and enforce the limits on its dimensions; no pixel is decoded yet."""
     # Pillow only warns about images above its own global limit (and refuses twice that). Its condition is
     # checked here from the header instead of catching the warning: catch_warnings is not thread-safe, and
@@ -277,21 +298,23 @@ def _register_heif_opener() -> bool:
     return True
 
 
-def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = as stored); 1 when the EXIF block is unreadable (the pixels are still fine)."""
     try:
         orientation = image.getexif().get(0x0112, 1)
     except _DECODER_ERRORS:
-        return image  # unreadable EXIF: the pixels are still fine, classify them as stored
-    if orientation not in range(2, 9):
-        return image  # exif_transpose would copy the whole image for nothing
-    try:
-        return ImageOps.exif_transpose(image)
-    except _DECODER_ERRORS:
-        return image
+        return 1
+    return orientation if orientation in range(1, 9) else 1
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to RGB: transparency onto white, 16/32-bit and float scaled to 8 bits."""
+def apply_exif_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    """The image turned upright for `orientation` (the same for every frame of an animation)."""
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Convert any Pillow mode to RGB: transparency onto `background`, 16/32-bit and float scaled to 8 bits."""
     if image.mode == "RGB":
         return image
     if image.mode in ("I", "F") or image.mode.startswith("I;"):
@@ -299,9 +322,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.has_transparency_data:
         rgba = image.convert("RGBA") if image.mode != "RGBA" else image
         # Composited onto white in place of a white RGBA canvas plus a composite copy: two fewer full copies.
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
+        canvas = Image.new("RGB", rgba.size, background)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
     return image.convert("RGB")
 
 

@@ -128,7 +128,7 @@ def load_classifier(
     allow_untrained: bool = False,
     served_model_path: str | None = None,
     classifier: str = RESNET50,
-    resize_method: str = "nearest",
+    resize_method: str | None = None,
 ) -> Classifier:
     """The classifier the settings name; `resize_method` is ResNet50's (EfficientNet-Lite0 has its own)."""
     if classifier not in CLASSIFIERS:
@@ -159,7 +159,7 @@ def load_served_classifier(
     allow_untrained: bool,
     weights_path: str | None = None,
     classifier: str = RESNET50,
-    resize_method: str = "nearest",
+    resize_method: str | None = None,
 ) -> Classifier:
     """The converted model under LiteRT; its card says which network and weights it carries."""
     from classify.served import ModelCard, ServedModel
@@ -189,17 +189,21 @@ def load_served_classifier(
     return classifier_model
 
 
-def _preprocessing(classifier: str, resize_method: str) -> Callable[[Image.Image], np.ndarray]:
+def _preprocessing(classifier: str, resize_method: str | None) -> Callable[[Image.Image], np.ndarray]:
+    """The classifier's own preprocessing; ResNet50's resize is `resize_method`, by default imaging's antialiased
+    DEFAULT_RESIZE_METHOD (None)."""
     if classifier == EFFICIENTNET_LITE0:
         return efficientnet_lite.preprocess
     # imported here: the build stage's model_build imports this module without the shared package
+    from classify.imaging import DEFAULT_RESIZE_METHOD
     from classify.imaging import preprocess as preprocess_for_resnet50
 
-    return lambda image: preprocess_for_resnet50(image, resize_method)
+    method = resize_method or DEFAULT_RESIZE_METHOD
+    return lambda image: preprocess_for_resnet50(image, method)
 
 
 def load_reference_classifier(
-    weights_path: str | None, allow_untrained: bool, resize_method: str = "nearest"
+    weights_path: str | None, allow_untrained: bool, resize_method: str | None = None
 ) -> Classifier:
     """The Keras ResNet50 under TensorFlow: the source of truth the converted model is checked against."""
     weights = resolve_weights(weights_path, allow_untrained)

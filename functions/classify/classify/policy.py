@@ -33,6 +33,11 @@ _CLASS_KEYS = {"wnid", "label", "action", "threshold", "note"}
 _SAFETY_CLASS_KEYS = {"class", "action", "threshold", "note"}
 
 
+def severity(action: str) -> int:
+    """How strict a verdict's action is: allow < review < block."""
+    return _SEVERITY.index(action)
+
+
 class PolicyError(Exception):
     """The policy document is malformed or names classes the model does not have."""
 

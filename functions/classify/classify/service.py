@@ -5,7 +5,9 @@ something transient went wrong for one of its photos. A photo that can never be 
 `failed` with a reason and its message succeeds, so one bad photo never holds up its batch.
 
 Judged bytes only: every photo is read at the object version its notification names (or, without one, the
-version S3 returns), and the result records that version; the display gate serves exactly it.
+version S3 returns), decoded once into its display rendition (classify.rendition), and the result records that
+version. Both models judge the rendition's pixels (every distinct frame of an animation: the strictest verdict
+wins), the rendition is stored before the result, and only the rendition is ever served.
 
 Failure isolation (one photo must not fail its neighbours):
 - decoding is bounded by a memory budget (estimated from each header), not by a thread count;
@@ -40,21 +42,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from classify.events import MalformedNotification, PhotoEvent
-from classify.imaging import (
-    MODEL_DRAFT_TO,
-    ImageLimits,
-    ImageRejected,
-    decode_image,
-    estimated_decode_bytes,
-)
+from classify.imaging import ImageLimits, ImageRejected, estimated_decode_bytes
 from classify.labels import ClassIndex, top_k
-from classify.model import MODEL_NAME as RESNET50_NAME
 from classify.model import ModelInfo
-from classify.policy import ModerationPolicy
+from classify.policy import ModerationPolicy, Verdict, severity
+from classify.rendition import RenditionRules, make_rendition
 from classify.safety import SafetyInfo, safety_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.prediction import VERDICT_ALLOW, EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.publication import NoPublisher, Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +81,12 @@ class StoredPhoto:
     version_id: str | None  # None: the bucket is not versioned
 
 
-class PhotoReader(Protocol):
+class PhotoStore(Protocol):
     def read(self, bucket: str, key: str, version_id: str | None) -> StoredPhoto: ...
 
     def current_version(self, bucket: str, key: str) -> str | None: ...
+
+    def save_rendition(self, bucket: str, key: str, data: bytes) -> None: ...
 
 
 class Predictions(Protocol):
@@ -180,7 +179,7 @@ class Pace:
 class Classification:
     """Everything classify_messages needs besides the messages: built once, at cold start (classify.app)."""
 
-    photos: PhotoReader
+    photos: PhotoStore
     predictions: Predictions
     model: Model
     policy: ModerationPolicy
@@ -188,6 +187,7 @@ class Classification:
     # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
     read_events: Callable[[str], list[PhotoEvent]]
     limits: ImageLimits = field(default_factory=ImageLimits)
+    renditions: RenditionRules = field(default_factory=RenditionRules)
     top_k: int = 5
     decode_threads: int = 4
     # Estimated decoded bytes in flight at once; a photo larger than the whole budget is decoded alone.
@@ -196,6 +196,8 @@ class Classification:
     clock: Callable[[], Any] = utc_now
     # None only where running without it is allowed (a local stack before `make models`): `safety` is then null.
     safety: SafetyModel | None = None
+    # Publishes the rendition of an allowed photo, unpublishes any other outcome (photomod_shared.publication).
+    publisher: Publisher = field(default_factory=NoPublisher)
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     # What this environment has measured so far (the one part that changes between invocations).
     pace: Pace = field(default_factory=Pace)
@@ -211,6 +213,7 @@ class _Photo:
     receive_count: int = 1
     version_id: str | None = None
     decode_bytes: int = 0
+    # One row per distinct frame a browser shows (the rendition first): (frames, 224, 224, 3) for each model.
     pixels: np.ndarray | None = None
     safety_pixels: np.ndarray | None = None
     safety_scores: np.ndarray | None = None
@@ -406,17 +409,19 @@ def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
 
 
 def _predict_isolating(photos: list[_Photo], work: Classification) -> list[tuple[_Photo, np.ndarray | None]]:
-    """Class probabilities per photo, one forward pass when it works; when it raises, the halves are tried
-    again until the photo that breaks it stands alone (its row is None)."""
+    """Class probabilities per photo (one row per judged frame), one forward pass when it works; when it raises,
+    the halves are tried again until the photo that breaks it stands alone (its rows are None)."""
     if not photos:
         return []
     try:
         with work.telemetry.span("inference"):
             started = time.perf_counter()
-            rows = work.model.predict(np.stack([photo.pixels for photo in photos]))  # type: ignore[misc]
+            # Every frame of every photo in one pass; split back per photo by its frame count.
+            ends = np.cumsum([len(photo.pixels) for photo in photos])[:-1]  # type: ignore[arg-type]
+            rows = np.split(work.model.predict(np.concatenate([photo.pixels for photo in photos])), ends)  # type: ignore[misc]
             if work.safety is not None:
-                safety_rows = work.safety.predict(np.stack([photo.safety_pixels for photo in photos]))  # type: ignore[misc]
-                for photo, safety_row in zip(photos, safety_rows, strict=True):
+                safety_rows = work.safety.predict(np.concatenate([photo.safety_pixels for photo in photos]))  # type: ignore[misc]
+                for photo, safety_row in zip(photos, np.split(safety_rows, ends), strict=True):
                     photo.safety_scores = safety_row
             elapsed = time.perf_counter() - started
             if len(photos) > 1:
@@ -562,11 +567,18 @@ def _load(
         read_s = time.perf_counter() - started
         with budget.reserve(photo.decode_bytes), work.telemetry.span("decode"):
             started = time.perf_counter()  # the wait for the budget is not this photo's own pace
-            image = decode_image(stored.data, work.limits, _draft_to(work))
-            # One decode, two models: each gets the image preprocessed its own way.
-            photo.pixels = work.model.preprocess(image)
+            # One decode, one rendition, two models: each gets every judged frame preprocessed its own way.
+            rendition = make_rendition(
+                stored.data, lambda image: _model_inputs(image, work), work.limits, work.renditions
+            )
+            photo.pixels = np.stack([resnet for resnet, _ in rendition.judged])
             if work.safety is not None:
-                photo.safety_pixels = work.safety.preprocess(image)
+                photo.safety_pixels = np.stack([safety for _, safety in rendition.judged])  # type: ignore[misc]
+        with work.telemetry.span("s3_write_rendition"):
+            # Stored before the result: a `done` row always has its rendition to serve.
+            work.photos.save_rendition(
+                photo.event.bucket, ids.rendition_key(photo.image_id, photo.version_id), rendition.data
+            )
         work.pace.last_load_s = read_s + time.perf_counter() - started
     except ImageRejected as rejection:
         photo.rejection = rejection
@@ -579,24 +591,30 @@ def _load(
     return None
 
 
-def _draft_to(work: Classification) -> tuple[int, int] | None:
-    """Large JPEGs decode at a reduced scale (imaging's draft rule) only when ResNet50 is the only model.
-
-    The rule was measured for ResNet50's nearest resize; EfficientNet-Lite0's antialiased bicubic resize of a crop
-    reads every pixel, so it always gets the full decode.
-
-    The rule holds for ResNet50's nearest resize, not for the safety model's: nsfwjs' bilinear resize (align
-    corners, no antialiasing) reads single pixels of the full image, and on drafted pixels its probabilities moved
-    by up to 0.38 on the samples (the top class of 1 of the 3 large ones changed), where the parity with nsfwjs is
-    1e-3. So with a safety model every photo is decoded in full, as nsfwjs does; the decode budget's estimate is
-    that of a full decode either way (erring high).
-    """
-    return MODEL_DRAFT_TO if work.safety is None and work.model.info.name == RESNET50_NAME else None
+def _model_inputs(image: Any, work: Classification) -> tuple[np.ndarray, np.ndarray | None]:
+    return work.model.preprocess(image), work.safety.preprocess(image) if work.safety is not None else None
 
 
-def _done(photo: _Photo, probabilities: np.ndarray, safety: np.ndarray | None, work: Classification) -> Prediction:
+def _strictest_frame(photo: _Photo, rows: np.ndarray, work: Classification) -> tuple[int, Verdict]:
+    """The judged frame whose verdict is the strictest (the first of equals: the rendition itself when none is
+    stricter), and that verdict."""
+    chosen, strictest = 0, None
+    for frame, probabilities in enumerate(rows):
+        safety = photo.safety_scores[frame] if photo.safety_scores is not None else None
+        verdict = work.policy.decide(probabilities, safety)
+        if strictest is None or severity(verdict.action) > severity(strictest.action):
+            chosen, strictest = frame, verdict
+    assert strictest is not None  # every photo has its rendition's frame
+    return chosen, strictest
+
+
+def _done(photo: _Photo, rows: np.ndarray, safety_rows: np.ndarray | None, work: Classification) -> Prediction:
+    """The result of the strictest frame: its verdict, labels and safety scores (the rendition's own when every
+    frame gets the same verdict)."""
+    frame, verdict = _strictest_frame(photo, rows, work)
+    probabilities = rows[frame]
+    safety = safety_rows[frame] if safety_rows is not None else None
     labels = top_k(probabilities, work.class_index, work.top_k)
-    verdict = work.policy.decide(probabilities, safety)
     return Prediction.done(
         photo.image_id,
         s3_key=photo.event.key,
@@ -623,16 +641,27 @@ def _failed(photo: _Photo, rejection: ImageRejected | None, work: Classification
 
 
 def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
-    """Stores the outcome; False if it could not be stored and the message must be retried."""
+    """Stores the outcome and publishes or unpublishes the photo accordingly; False if it could not be stored (or
+    a photo that must not be shown could not be unpublished) and the message must be retried."""
     classified_at = work.clock()
     now = iso(classified_at)
     outcome = outcome.classified(now)
+    allowed = outcome.is_done and outcome.verdict == VERDICT_ALLOW
     try:
         with work.telemetry.span("write"):
+            if not allowed:
+                work.publisher.unpublish(photo.image_id)  # before the outcome that hides it: fail closed
             written = work.predictions.record_outcome(outcome, photo.stamp, now)
     except Exception:
         logger.exception("could not store the result for %s, will retry", photo.event.key)
         return False
+    if written and allowed:
+        try:
+            work.publisher.publish(photo.image_id, photo.version_id)
+        except Exception:
+            # The gate still serves it (it reads the row); only the CDN copy is missing. Not retried: a
+            # redelivery of this version is a duplicate.
+            logger.exception("could not publish %s; the CDN will answer 404 for it", photo.event.key)
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
     elif outcome.is_done:

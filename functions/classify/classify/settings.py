@@ -1,7 +1,8 @@
 from dataclasses import dataclass
 
-from classify.imaging import RESIZE_METHODS, ImageLimits
+from classify.imaging import ANTIALIASED_RESIZE_METHODS, DEFAULT_RESIZE_METHOD, ImageLimits
 from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
+from classify.rendition import RenditionRules
 from photomod_shared import settings
 
 MIB = 1024 * 1024
@@ -10,6 +11,7 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class ClassifySettings:
     predictions_table: str
+    images_bucket: str
     # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
     classify_queue_url: str
     # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
@@ -22,6 +24,7 @@ class ClassifySettings:
     allow_missing_safety_model: bool
     resize_method: str
     limits: ImageLimits
+    renditions: RenditionRules
     decode_threads: int
     # Estimated decoded bytes in flight at once (classify.service.DecodeBudget).
     decode_budget_bytes: int
@@ -30,9 +33,12 @@ class ClassifySettings:
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
-        resize_method = settings.optional("RESIZE_METHOD", "nearest")
-        if resize_method not in RESIZE_METHODS:
-            raise settings.MissingSetting(f"RESIZE_METHOD must be one of {', '.join(RESIZE_METHODS)}")
+        resize_method = settings.optional("RESIZE_METHOD", DEFAULT_RESIZE_METHOD)
+        if resize_method not in ANTIALIASED_RESIZE_METHODS:
+            # nearest (Keras' default) reads a fixed few pixels of a large photo: an attacker could steer it.
+            raise settings.MissingSetting(
+                f"RESIZE_METHOD must be one of {', '.join(ANTIALIASED_RESIZE_METHODS)} (filters that read every pixel)"
+            )
         model_runtime = settings.optional("MODEL_RUNTIME", RUNTIME_LITERT)
         if model_runtime not in RUNTIMES:
             raise settings.MissingSetting(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}")
@@ -40,9 +46,11 @@ class ClassifySettings:
         if classifier not in CLASSIFIERS:
             raise settings.MissingSetting(f"CLASSIFIER must be one of {', '.join(CLASSIFIERS)}, not {classifier!r}")
         defaults = ImageLimits()
+        rendition_defaults = RenditionRules()
         memory_mb = settings.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 2048)
         return cls(
             predictions_table=settings.required("PREDICTIONS_TABLE"),
+            images_bucket=settings.required("IMAGES_BUCKET"),
             classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
             classifier=classifier,
             model_runtime=model_runtime,
@@ -56,6 +64,10 @@ class ClassifySettings:
                 max_bytes=settings.integer("MAX_IMAGE_BYTES", defaults.max_bytes),
                 min_side=settings.integer("MIN_IMAGE_SIDE", defaults.min_side),
                 max_pixels=settings.integer("MAX_IMAGE_PIXELS", defaults.max_pixels),
+            ),
+            renditions=RenditionRules(
+                long_side=settings.integer_between("RENDITION_LONG_SIDE", rendition_defaults.long_side, 224, 8192),
+                max_frames=settings.integer_between("RENDITION_MAX_FRAMES", rendition_defaults.max_frames, 1, 1000),
             ),
             decode_threads=settings.integer("DECODE_THREADS", 4),
             # A third of the function's memory by default: the model and its activations need the rest.

@@ -3,6 +3,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from classify.rendition import CONTENT_TYPE
 from classify.service import Message, ObjectMissing, StoredPhoto
 
 # NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
@@ -12,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 class PhotoBucket:
-    """Adapter over S3 reads of uploaded photos."""
+    """Adapter over S3: reads of uploaded photos, writes of their renditions."""
 
     def __init__(self, client: Any):
         self._client = client
@@ -32,6 +33,10 @@ class PhotoBucket:
                 logger.error("GetObject of s3://%s/%s was refused (%s): check the role's S3 grants", bucket, key, code)
             raise
         return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
+
+    def save_rendition(self, bucket: str, key: str, data: bytes) -> None:
+        """Stores a photo's display rendition (private; served only through the display gate)."""
+        self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
 
     def current_version(self, bucket: str, key: str) -> str | None:
         try:

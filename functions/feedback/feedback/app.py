@@ -22,6 +22,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses,
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import staff_member
 
 # Every domain error this function answers, and its status.
@@ -45,6 +46,7 @@ class Dependencies:
     predictions: PredictionTable
     feedback: FeedbackTable
     report_quota: ReportQuotaTable
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
@@ -53,6 +55,7 @@ class Dependencies:
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
             ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
+            PublishedRenditions(boto3.client("s3"), settings.images_bucket),
         )
 
 
@@ -78,6 +81,7 @@ def post_feedback(
         source_ip=app.current_event.request_context.identity.source_ip or "",
         quota=dependencies().report_quota,
         hides_per_address=settings.report_hides_per_address,
+        publisher=dependencies().publisher,
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))

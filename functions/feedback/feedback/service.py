@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from feedback.limits import DEFAULT_HIDES_PER_ADDRESS, HideQuota, may_hide
 from photomod_shared.clock import iso
 from photomod_shared.prediction import VERDICT_ALLOW, PredictionLookup, find_prediction
+from photomod_shared.publication import NoPublisher, Publisher
 
 
 class Predictions(PredictionLookup, Protocol):
@@ -40,6 +41,7 @@ def record_feedback(
     source_ip: str = "",
     quota: HideQuota | None = None,
     hides_per_address: int = DEFAULT_HIDES_PER_ADDRESS,
+    publisher: Publisher | None = None,
 ) -> dict[str, Any]:
     """Stores the shopper's correction next to what the model said when the shopper saw it.
 
@@ -82,6 +84,8 @@ def record_feedback(
         and prediction.is_done
         and predictions.report_by_shopper(image_id, created_at, may_hide=within_limits)
     )
+    if sent_to_review:
+        (publisher or NoPublisher()).unpublish(image_id)  # hidden from shoppers until a moderator decides
     return {
         "feedback_id": feedback_id,
         "image_id": image_id,

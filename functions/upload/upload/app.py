@@ -77,6 +77,7 @@ def show_image(image_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
         expires_in=settings.display_url_expiry_seconds,
         store=dependencies().store,
         predictions=dependencies().predictions,
+        cdn_domain=settings.photos_cdn_domain,
     )
     # The URL expires within a minute: neither the browser nor a CDN may keep the redirect.
     return Response(

@@ -3,11 +3,15 @@
 The bucket stays private; a shown photo is a short-lived presigned GET, so a link copied from a page stops
 working soon after, and a photo a moderator later blocks is no longer served.
 
-Only judged bytes: the URL names the object version the verdict was given for (`object_version`). A newer
-upload to the same key (a replayed presigned POST) is a new version: until it is judged, the gate keeps
-serving the version that was judged, and once it is judged, its own verdict decides.
+Only judged pixels: what is served is the display rendition classify made of the object version the verdict was
+given for (`object_version`): a metadata-free JPEG whose pixels are the ones both models judged. The upload itself
+is never served. A newer upload to the same key (a replayed presigned POST) is a new version with a rendition of
+its own: until it is judged, the gate keeps serving the judged version's, and once it is judged, its own verdict
+decides.
 
-- verdict allow (the model's or a moderator's) -> a presigned GET of the judged version (app.py: 302)
+- verdict allow (the model's or a moderator's) -> on AWS the CDN's URL of the published rendition
+  (photomod_shared.publication: an allow publishes it, anything else unpublishes it); locally, with no CDN, a
+  presigned GET of the judged version's rendition (app.py: 302)
 - no judged version recorded (a result from before the bucket was versioned) -> ImageUnverified
 - verdict block -> ImageBlocked
 - verdict review -> ImageInReview
@@ -19,16 +23,25 @@ serving the version that was judged, and once it is judged, its own verdict deci
 
 from typing import Protocol
 
+from photomod_shared import ids
 from photomod_shared.errors import ImageBlocked, ImageFailed, ImageInReview, ImagePending, ImageUnverified
 from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_BLOCK, PredictionLookup, find_prediction
+from photomod_shared.publication import published_key
 
 
 class DisplayStore(Protocol):
-    def presign_display(self, key: str, version_id: str, expires_in: int) -> str: ...
+    def presign_display(self, key: str, expires_in: int) -> str: ...
 
 
-def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predictions: PredictionLookup) -> str:
-    """A presigned GET of the photo if it may be shown; raises a domain error saying why not otherwise."""
+def display_url(
+    image_id: str,
+    *,
+    expires_in: int,
+    store: DisplayStore,
+    predictions: PredictionLookup,
+    cdn_domain: str | None = None,
+) -> str:
+    """A presigned GET of the photo's rendition if it may be shown; raises a domain error saying why not."""
     prediction = find_prediction(image_id, predictions)
     if prediction.is_failed:
         raise ImageFailed("the photo could not be classified and will never be shown")
@@ -39,7 +52,9 @@ def display_url(image_id: str, *, expires_in: int, store: DisplayStore, predicti
         if not version or not prediction.s3_key:
             # Without a version the URL would serve whatever the key holds now, judged or not.
             raise ImageUnverified("the photo's judged version is unknown, so it is not shown")
-        return store.presign_display(prediction.s3_key, version, expires_in)
+        if cdn_domain:
+            return f"https://{cdn_domain}/{published_key(prediction.image_id)}"
+        return store.presign_display(ids.rendition_key(prediction.image_id, version), expires_in)
     if prediction.verdict == VERDICT_BLOCK:
         raise ImageBlocked("the photo may not be shown")
     # `review`, and anything a newer policy may add: not shown until a moderator allows it.

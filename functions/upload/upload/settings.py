@@ -15,6 +15,8 @@ class UploadSettings:
     # How long POST /predict waits for the classifier before answering 202; under API Gateway's 29 s.
     predict_wait_seconds: int
     display_url_expiry_seconds: int
+    # The CDN that serves published photos (template: PhotosDistribution); None locally, where the gate presigns.
+    photos_cdn_domain: str | None
 
     @classmethod
     def from_environment(cls) -> "UploadSettings":
@@ -28,4 +30,5 @@ class UploadSettings:
             # API Gateway gives up at 29 s.
             predict_wait_seconds=settings.integer_between("PREDICT_WAIT_SECONDS", 20, 0, 25),
             display_url_expiry_seconds=settings.integer_between("DISPLAY_URL_EXPIRY_SECONDS", 60, 1, 300),
+            photos_cdn_domain=settings.optional("PHOTOS_CDN_DOMAIN", "") or None,
         )

@@ -37,10 +37,10 @@ class ImageStore:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
 
-    def presign_display(self, key: str, version_id: str, expires_in: int) -> str:
-        """A GET of exactly this version: bytes uploaded to the key later are not what the URL serves."""
+    def presign_display(self, key: str, expires_in: int) -> str:
+        """A GET of a rendition (each judged version has its own key, written once by classify)."""
         return self._presign_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key, "VersionId": version_id}, ExpiresIn=expires_in
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
         )
 
     def exists(self, key: str) -> bool:
