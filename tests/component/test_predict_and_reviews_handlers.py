@@ -434,7 +434,8 @@ def test_a_moderator_undoes_a_decision_and_the_photo_is_hidden_and_queued_again_
             )
         )
 
-    allowed = post("", {"decision": "allow", "object_version": "v1"}, MODERATOR)
+    # A block (an allow would publish a rendition, which this test's photo has none of)
+    allowed = post("", {"decision": "block", "object_version": "v1"}, MODERATOR)
     by_analyst = post("/undo", {"object_version": "v1"}, ANALYST)
     undone = post("/undo", {"object_version": "v1"}, MODERATOR)
     again = post("/undo", {"object_version": "v1"}, MODERATOR)
@@ -444,5 +445,5 @@ def test_a_moderator_undoes_a_decision_and_the_photo_is_hidden_and_queued_again_
     assert (again["statusCode"], response_json(again)["error"]["code"]) == (409, "not_decided")
     item = stored(stack, image_id)
     assert item["verdict"] == "review" and item[REVIEW_QUEUE_ATTRIBUTE] == "review" and "moderation" not in item
-    assert [entry["action"] for entry in item["review_history"]] == ["allow", "undo"]
+    assert [entry["action"] for entry in item["review_history"]] == ["block", "undo"]
     assert item["review_history"][1]["by"]["username"] == "mod-alice"
