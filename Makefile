@@ -65,6 +65,17 @@ down: ## stop a stack started with `make up` (photos, predictions and feedback a
 reset: down ## stop the stack and wipe the local state it keeps between runs
 	@test -x $(PY) && $(PY) -m infra.local.stack reset || true
 
+NAME ?=
+GROUP ?=
+user: venv ## add a member of staff to the running local stack: make user NAME=alice GROUP=moderators (or analysts, or both comma-separated); prints the password
+	@test -n "$(NAME)" -a -n "$(GROUP)" || { echo "usage: make user NAME=<user name> GROUP=moderators|analysts"; exit 2; }
+	@$(PY) -m infra.local.staff "$(NAME)" "$(GROUP)"
+
+USER_NAME ?= analyst
+OUT ?= feedback.csv
+export: venv ## an analyst signs in and downloads the whole feedback export: make export USER_NAME=analyst OUT=feedback.csv (asks for the password; STACK=<name> for AWS)
+	@$(PY) -m tools export --user "$(USER_NAME)" --out "$(OUT)" $(if $(STACK),--stack "$(STACK)")
+
 stats: venv ## summary of the metrics (CloudWatch EMF lines) in .run/logs
 	@$(PY) -m infra.metrics.stats .run/logs
 
@@ -263,4 +274,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) $(ONNX2TF_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv user export model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean

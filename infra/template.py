@@ -93,6 +93,8 @@ class ResolvedTemplate:
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
             "AWS::Events::EventBus": "Name",
+            "AWS::Cognito::UserPoolGroup": "GroupName",
+            "AWS::Cognito::UserPool": "UserPoolName",
         }
         key = explicit.get(resource["Type"])
         if key and key in resource.get("Properties", {}):
@@ -116,6 +118,9 @@ class ResolvedTemplate:
             return f"arn:aws:lambda:{region}:{account}:function:{name}"
         if kind == "AWS::Events::EventBus":
             return f"arn:aws:events:{region}:{account}:event-bus/{name}"
+        if kind == "AWS::Cognito::UserPool":
+            # Cognito picks a pool's id when it creates it; the local stack knows it only once provisioned.
+            return f"arn:aws:cognito-idp:{region}:{account}:userpool/{name}"
         raise ValueError(f"no local ARN for {logical_id} ({kind})")
 
     def logical_id_for_arn(self, arn: str) -> str:

@@ -2,9 +2,9 @@
 
 import sys
 
-from tools import ingest, policy
+from tools import export, ingest, policy
 
-COMMANDS = {"ingest": ingest.main, "policy": policy.main}
+COMMANDS = {"ingest": ingest.main, "policy": policy.main, "export": export.main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,10 @@
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
     version_changed: "The photo was replaced since you saw it; reload to see the new one if it needs review.",
+    not_decided: "There is no decision on this photo to undo: it may have been undone already.",
+    // staff routes (the Cognito sign-in)
+    not_signed_in: "Sign in first.",
+    not_in_group: "Your account is not allowed to do this: ask an administrator to add you to the right group.",
     invalid_cursor: "The list moved on since this page was loaded. Reload the queue.",
     invalid_limit: "The page size is not valid."
   };

@@ -1,11 +1,12 @@
 // Review queue: moderators allow or block the photos the model or a shopper flagged.
-// The API key is asked once and kept in sessionStorage (this tab only). A decision takes the photo off the
+// Moderators sign in with their own account (staff-auth.js: Cognito, tokens in memory only, refreshed before they
+// expire); every request carries the ID token as Authorization. A decision takes the photo off the
 // page at once and is sent only when its undo window has passed, so "Undo" never needs a second request.
 // Everything from the API reaches the DOM through textContent or attributes, never innerHTML.
 (function () {
   "use strict";
 
-  var KEY_STORAGE = "photomod.moderatorApiKey";
+  var GROUP = "moderators";
   var REQUEST_TIMEOUT_MS = 30 * 1000;
   var config = window.PHOTOMOD_CONFIG || {};
   // Both can be set in config.js (e.g. by a test); the API allows pages of 1 to 100.
@@ -16,8 +17,10 @@
 
   var el = {
     signIn: document.getElementById("sign-in"),
-    keyForm: document.getElementById("key-form"),
-    keyInput: document.getElementById("api-key"),
+    signInForm: document.getElementById("sign-in-form"),
+    username: document.getElementById("username"),
+    password: document.getElementById("password"),
+    signedInAs: document.getElementById("signed-in-as"),
     error: document.getElementById("error"),
     queueSection: document.getElementById("queue-section"),
     count: document.getElementById("queue-count"),
@@ -44,7 +47,14 @@
     return;
   }
 
-  el.keyForm.addEventListener("submit", onSignIn);
+  var staff = window.PHOTOMOD_STAFF_AUTH.createSession({
+    cognitoEndpoint: config.cognitoEndpoint,
+    clientId: config.clientId,
+    group: GROUP,
+    onSignedOut: function (message) { if (message) { signOut(message); } }
+  });
+
+  el.signInForm.addEventListener("submit", onSignIn);
   el.signOut.addEventListener("click", function () { signOut(""); });
   el.refresh.addEventListener("click", function () { loadQueue(false); });
   el.more.addEventListener("click", function () { loadQueue(true); });
@@ -60,50 +70,55 @@
   // Leaving the page ends the undo windows: the decisions are sent now, not lost.
   window.addEventListener("pagehide", function () { flushPending(true); });
 
-  if (apiKey()) {
-    showQueue();
-    loadQueue(false);
-  } else {
-    showSignIn();
-  }
+  showSignIn();
 
   function setting(value, fallback, low, high) {
     return typeof value === "number" && value >= low && value <= high ? value : fallback;
   }
 
-  // ---- the key ------------------------------------------------------------------------------------
-
-  function apiKey() {
-    try { return window.sessionStorage.getItem(KEY_STORAGE) || ""; } catch (ignored) { return ""; }
-  }
+  // ---- signing in -----------------------------------------------------------------------------------
 
   function onSignIn(event) {
     event.preventDefault();
-    var key = el.keyInput.value.trim();
-    if (!key) {
-      el.keyInput.setAttribute("aria-invalid", "true");
-      showError("Enter the moderator API key.");
-      el.keyInput.focus();
+    var username = el.username.value.trim();
+    var password = el.password.value;
+    el.username.removeAttribute("aria-invalid");
+    el.password.removeAttribute("aria-invalid");
+    if (!username || !password) {
+      var missing = !username ? el.username : el.password;
+      missing.setAttribute("aria-invalid", "true");
+      showError(!username ? "Enter your user name." : "Enter your password.");
+      missing.focus();
       return;
     }
-    el.keyInput.removeAttribute("aria-invalid");
-    try { window.sessionStorage.setItem(KEY_STORAGE, key); } catch (ignored) { /* private mode: ask again next time */ }
-    el.keyInput.value = "";
     hideError();
-    showQueue();
-    loadQueue(false);
+    var button = el.signInForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    staff.signIn(username, password).then(function (user) {
+      button.disabled = false;
+      el.password.value = "";
+      el.signedInAs.textContent = "Signed in as " + user.username;
+      showQueue();
+      loadQueue(false);
+    }, function (error) {
+      button.disabled = false;
+      el.password.value = "";
+      el.password.setAttribute("aria-invalid", "true");
+      showError(error.message);
+      el.password.focus();
+    });
   }
 
   function signOut(message) {
     flushPending(false);
-    try { window.sessionStorage.removeItem(KEY_STORAGE); } catch (ignored) { /* nothing kept */ }
+    if (staff.signedIn()) { staff.signOut(""); }
     generation += 1;
     el.queue.textContent = "";
+    el.signedInAs.textContent = "";
     hideToast();
     showSignIn();
     if (message) {
       showError(message);
-      el.keyInput.setAttribute("aria-invalid", "true");
     } else {
       hideError();
     }
@@ -112,7 +127,7 @@
   function showSignIn() {
     el.queueSection.hidden = true;
     el.signIn.hidden = false;
-    el.keyInput.focus();
+    (el.username.value ? el.password : el.username).focus();
   }
 
   function showQueue() {
@@ -393,9 +408,17 @@
 
   // Resolves with {status, body} for any HTTP answer; rejects (with a readable message) when none came.
   function request(method, url, payload, keepalive) {
+    return staff.idToken().then(function (token) {
+      return callApi(method, url, payload, keepalive, token);
+    }, function () {
+      return { status: 401, body: null };
+    });
+  }
+
+  function callApi(method, url, payload, keepalive, token) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    var options = { method: method, headers: { Accept: "application/json", "X-Api-Key": apiKey() } };
+    var options = { method: method, headers: { Accept: "application/json", Authorization: token } };
     if (controller) { options.signal = controller.signal; }
     if (keepalive) { options.keepalive = true; }
     if (payload !== undefined) {
@@ -420,9 +443,13 @@
   }
 
   function handleFailure(reply, prefix) {
-    // API Gateway answers a missing or unknown key itself: 403 {"message": "Forbidden"}.
-    if (reply.status === 403 && !(reply.body && reply.body.error)) {
-      signOut("The API key was not accepted. Check it and sign in again.");
+    // API Gateway's Cognito authorizer answers a missing, expired or refused token itself: 401 {"message": ...}.
+    if (reply.status === 401) {
+      signOut("Your session has ended. Sign in again.");
+      return;
+    }
+    if (reply.status === 403 && reply.body && reply.body.error && reply.body.error.code === "not_in_group") {
+      signOut("Your account is not in the moderators group, so it cannot use this page. Ask an administrator.");
       return;
     }
     if (reply.status === 429) {

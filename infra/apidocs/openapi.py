@@ -109,6 +109,11 @@ GATEWAY_RESPONSES = {
     "504": _gateway_error("The function did not answer within API Gateway's 29 s", "Endpoint request timed out"),
 }
 API_KEY_MISSING = _gateway_error("No API key, or one that is not in a usage plan of this stage", "Forbidden")
+TOKEN_REFUSED = _gateway_error(
+    "No staff ID token, or one that is forged, expired or of another user pool or app client "
+    "(expired: 'The incoming token has expired')",
+    "Unauthorized",
+)
 
 
 def _schema_components(spec: FunctionSpec) -> dict[str, Any]:
@@ -199,6 +204,9 @@ def _complete_operation(operation: dict[str, Any], route: Route, tag: str) -> No
     if route.api_key_required:
         operation["security"] = [{API_KEY_SCHEME: []}]
         gateway["403"] = API_KEY_MISSING
+    if route.authorizer:
+        operation.setdefault("security", []).append({route.authorizer: []})
+        gateway["401"] = TOKEN_REFUSED
     for status, response in gateway.items():
         _add_gateway_response(responses, status, response)
     operation["responses"] = dict(sorted(responses.items()))
@@ -275,15 +283,26 @@ def build_document(template: ResolvedTemplate | None = None, servers: list[dict[
         "paths": {path: dict(sorted(paths[path].items())) for path in sorted(paths)},
         "components": {"schemas": schemas},
     }
+    schemes: dict[str, Any] = {}
     if any(route.api_key_required for route in routes):
-        document["components"]["securitySchemes"] = {
-            API_KEY_SCHEME: {
-                "type": "apiKey",
-                "in": "header",
-                "name": "x-api-key",
-                "description": "An API key of the stage's usage plan; API Gateway checks it before the function runs",
-            }
+        schemes[API_KEY_SCHEME] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "An API key of the stage's usage plan; API Gateway checks it before the function runs",
         }
+    for authorizer in sorted({route.authorizer for route in routes if route.authorizer}):
+        schemes[authorizer] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "A staff member's Cognito ID token (raw, no 'Bearer '), from InitiateAuth USER_PASSWORD_AUTH; "
+                "API Gateway verifies it (401), the function checks the group the route needs (403)"
+            ),
+        }
+    if schemes:
+        document["components"]["securitySchemes"] = schemes
     _drop_unreferenced(document)
     return document
 

@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
+from infra.local.authorizer import Authorized, AuthorizerSpec, Refused
 from infra.local.functions import FunctionSpec
 from infra.local.invoker import FunctionPool, Throttled, WaitTimedOut
 from infra.template import ResolvedTemplate
@@ -43,6 +44,11 @@ class Route:
     method: str
     function: str
     api_key_required: bool
+    authorizer: str | None = None  # an authorizer of the Api (Auth.Authorizers), e.g. StaffAuthorizer
+
+
+class Authorizer(Protocol):
+    def authorize(self, headers: Mapping[str, str]) -> Authorized | Refused: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class ApiSettings:
     binary_media_types: tuple[str, ...]
     # GatewayResponses headers by response type; only DEFAULT_4XX and DEFAULT_5XX are emulated.
     gateway_responses: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Cognito authorizers by name; routes name one (Auth.Authorizer) or take DefaultAuthorizer.
+    authorizers: dict[str, AuthorizerSpec] = field(default_factory=dict)
+    default_authorizer: str | None = None
 
 
 def _unquote(value: Any) -> str:
@@ -81,12 +90,36 @@ def api_settings(template: ResolvedTemplate, api_logical_id: str) -> ApiSettings
         }
         for response_type, response in (properties.get("GatewayResponses") or {}).items()
     }
+    raw_auth = (template.resources[api_logical_id].get("Properties", {}).get("Auth")) or {}
+    authorizers = {
+        name: _authorizer_spec(name, authorizer) for name, authorizer in (raw_auth.get("Authorizers") or {}).items()
+    }
     return ApiSettings(
-        api_id, str(properties.get("StageName", "Prod")), headers if cors else {}, binary, gateway_responses
+        api_id,
+        str(properties.get("StageName", "Prod")),
+        headers if cors else {},
+        binary,
+        gateway_responses,
+        authorizers,
+        raw_auth.get("DefaultAuthorizer"),
     )
 
 
-def api_routes(specs: dict[str, FunctionSpec], api_logical_id: str) -> list[Route]:
+def _authorizer_spec(name: str, authorizer: dict[str, Any]) -> AuthorizerSpec:
+    """A Cognito authorizer's user pool as a logical id: locally the pool's id is known only once provisioned."""
+    pool = authorizer.get("UserPoolArn")
+    target = pool.get("Fn::GetAtt") if isinstance(pool, dict) else None
+    if isinstance(target, str):
+        target = target.split(".")
+    if not (isinstance(target, list) and len(target) == 2 and target[1] == "Arn"):
+        raise ValueError(f"authorizer {name}: only Cognito authorizers (UserPoolArn: !GetAtt <pool>.Arn) run locally")
+    header = (authorizer.get("Identity") or {}).get("Header", "Authorization")
+    return AuthorizerSpec(str(target[0]), str(header), tuple(authorizer.get("AuthorizationScopes") or ()))
+
+
+def api_routes(
+    specs: dict[str, FunctionSpec], api_logical_id: str, default_authorizer: str | None = None
+) -> list[Route]:
     routes = []
     for spec in specs.values():
         for event in spec.events.values():
@@ -96,8 +129,12 @@ def api_routes(specs: dict[str, FunctionSpec], api_logical_id: str) -> list[Rout
             api = properties.get("RestApiId", {})
             if isinstance(api, dict) and api.get("Ref") not in (None, api_logical_id):
                 continue
-            required = bool(properties.get("Auth", {}).get("ApiKeyRequired", False))
-            routes.append(Route(properties["Path"], properties["Method"].upper(), spec.logical_id, required))
+            auth = properties.get("Auth", {})
+            required = bool(auth.get("ApiKeyRequired", False))
+            authorizer = auth.get("Authorizer", default_authorizer)
+            authorizer = None if authorizer in (None, "NONE", "AWS_IAM") else str(authorizer)
+            method = properties["Method"].upper()
+            routes.append(Route(properties["Path"], method, spec.logical_id, required, authorizer))
     return routes
 
 
@@ -129,6 +166,8 @@ def _gateway_error(status: int, message: str, settings: ApiSettings) -> Response
         "Missing Authentication Token": "MissingAuthenticationTokenException",
         "Forbidden": "ForbiddenException",
         "Too Many Requests": "TooManyRequestsException",
+        "Unauthorized": "UnauthorizedException",
+        "The incoming token has expired": "UnauthorizedException",
     }
     response.headers["x-amzn-ErrorType"] = error_types.get(message) or {413: "RequestTooLong"}.get(
         status, "InternalServerErrorException"
@@ -149,15 +188,19 @@ class RestApi:
         access_log: Callable[[str], object] = print,
         integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
         origin_aliases: Iterable[str] = (),
+        authorizers: Mapping[str, Authorizer] | None = None,
     ):
         """`origin_aliases`: other origins of the same web page (the local stack serves its page at both
-        localhost and 127.0.0.1); the gateway's own CORS answers name them instead of the configured origin."""
+        localhost and 127.0.0.1); the gateway's own CORS answers name them instead of the configured origin.
+        `authorizers`: the Api's authorizers by name (infra/local/authorizer.py); a route naming one that is
+        missing is refused (500), never let through."""
         self.settings = settings
         self.integration_timeout_s = integration_timeout_s
         self._origin_aliases = frozenset(origin_aliases)
         self.routes = routes
         self._invoke = invoke
         self._api_keys = set(api_keys)
+        self._authorizers = dict(authorizers or {})
         self._access_log = access_log
         self._map = Map(
             [Rule(_werkzeug_rule(r.resource), methods=[r.method], endpoint=r, strict_slashes=False) for r in routes]
@@ -200,13 +243,25 @@ class RestApi:
             return _gateway_error(403, "Missing Authentication Token", self.settings)
         if request.method != route.method:  # werkzeug matches HEAD to a GET rule; API Gateway has no HEAD method
             return _gateway_error(403, "Missing Authentication Token", self.settings)
+        claims: dict[str, str] | None = None
+        if route.authorizer is not None:
+            authorizer = self._authorizers.get(route.authorizer)
+            if authorizer is None:
+                return _gateway_error(500, "Internal server error", self.settings)
+            verdict = authorizer.authorize(dict(request.headers.items()))
+            if isinstance(verdict, Refused):
+                return _gateway_error(verdict.status, verdict.message, self.settings)
+            claims = verdict.claims
         if route.api_key_required and request.headers.get("x-api-key") not in self._api_keys:
             return _gateway_error(403, "Forbidden", self.settings)
         body = request.get_data(cache=False)
         if len(body) > MAX_PAYLOAD_BYTES:
             return _gateway_error(413, "Request Too Long", self.settings)
+        event = self.proxy_event(request, route, path_parameters, body)
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"claims": claims}
         try:
-            invocation = self._integration(route.function, self.proxy_event(request, route, path_parameters, body))
+            invocation = self._integration(route.function, event)
         except Throttled:
             return _gateway_error(429, "Too Many Requests", self.settings)
         except (WaitTimedOut, FutureTimeout):

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from joserfc.jwk import RSAKey
+from moto.cognitoidp.models import cognitoidp_backends
 from moto.dynamodb.models import dynamodb_backends
 from moto.s3 import notifications
 from moto.s3.models import s3_backends
@@ -60,7 +62,14 @@ def _s3_event_with_sequencer(event_name: str, bucket: Any, key: Any, *args: Any,
 notifications._get_s3_event = _s3_event_with_sequencer  # type: ignore[assignment]
 
 # The services whose state is kept. SQS queues hold locks: a restored queue gets new ones.
-PERSISTED: dict[str, Any] = {"s3": s3_backends, "sqs": sqs_backends, "dynamodb": dynamodb_backends}
+# Cognito: the staff accounts `make user` added (each pool holds its signing key, kept as its JWK).
+PERSISTED: dict[str, Any] = {
+    "s3": s3_backends,
+    "sqs": sqs_backends,
+    "dynamodb": dynamodb_backends,
+    "cognito-idp": cognitoidp_backends,
+}
+copyreg.pickle(RSAKey, lambda key: (RSAKey.import_key, (key.as_dict(private=True),)))
 copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
 copyreg.pickle(_thread.LockType, lambda _lock: (threading.Lock, ()))
 

@@ -1,11 +1,13 @@
-"""Creates the template's storage resources (buckets, queues, tables) and event buses on an emulator.
+"""Creates the template's storage resources (buckets, queues, tables), event buses and staff user pools on an emulator.
 
 Only what the functions touch at run time is created; IAM, API Gateway and Lambda are played by the
 local function host. Running it twice is harmless.
 """
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from infra.template import ResolvedTemplate
@@ -149,3 +151,79 @@ def provision(
         if name not in existing_buses:
             events.create_event_bus(Name=name)
         log(f"  bus     {name}")
+
+
+@dataclass(frozen=True)
+class UserPools:
+    """The provisioned Cognito resources' ids by logical id (Cognito chooses them; the template cannot)."""
+
+    pools: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)
+
+
+def provision_user_pools(template: ResolvedTemplate, cognito: Any, log: Any = print) -> UserPools:
+    """The template's user pools, app clients and groups, found by name when kept from an earlier run."""
+    found = UserPools()
+    existing = {
+        pool["Name"]: pool["Id"]
+        for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60)
+        for pool in page["UserPools"]
+    }
+    for logical_id, resource in template.resources_of_type("AWS::Cognito::UserPool").items():
+        properties = template.resolve(resource.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        if name not in existing:
+            existing[name] = cognito.create_user_pool(PoolName=name, **_user_pool_settings(properties))["UserPool"][
+                "Id"
+            ]
+        found.pools[logical_id] = existing[name]
+        log(f"  users   {name} ({existing[name]})")
+    for logical_id, resource in template.resources_of_type("AWS::Cognito::UserPoolClient").items():
+        properties = resource.get("Properties", {})
+        pool_id = found.pools[properties["UserPoolId"]["Ref"]]
+        name = str(properties.get("ClientName", logical_id))
+        clients = {
+            client["ClientName"]: client["ClientId"]
+            for page in cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id)
+            for client in page["UserPoolClients"]
+        }
+        if name not in clients:
+            settings = {key: value for key, value in template.resolve(properties).items() if key in _CLIENT_SETTINGS}
+            clients[name] = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **settings)[
+                "UserPoolClient"
+            ]["ClientId"]
+        found.clients[logical_id] = clients[name]
+    for logical_id, resource in template.resources_of_type("AWS::Cognito::UserPoolGroup").items():
+        properties = resource.get("Properties", {})
+        pool_id = found.pools[properties["UserPoolId"]["Ref"]]
+        group = template.physical_name(logical_id)
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(UserPoolId=pool_id, GroupName=group, Description=properties.get("Description", ""))
+        log(f"  group   {group}")
+    return found
+
+
+# The app client settings the local stack honours (token lifetimes, auth flows); the rest are AWS's business.
+_CLIENT_SETTINGS = frozenset(
+    {
+        "ExplicitAuthFlows",
+        "GenerateSecret",
+        "PreventUserExistenceErrors",
+        "EnableTokenRevocation",
+        "AccessTokenValidity",
+        "IdTokenValidity",
+        "RefreshTokenValidity",
+        "TokenValidityUnits",
+    }
+)
+
+
+def _user_pool_settings(properties: dict[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "Policies" in properties:
+        settings["Policies"] = properties["Policies"]
+    if "AdminCreateUserConfig" in properties:
+        settings["AdminCreateUserConfig"] = properties["AdminCreateUserConfig"]
+    if "UsernameConfiguration" in properties:
+        settings["UsernameConfiguration"] = properties["UsernameConfiguration"]
+    return settings

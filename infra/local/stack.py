@@ -38,15 +38,17 @@ from infra.apidocs.pages import OpenApiDocument, WithApiDocs
 from infra.build.packages import package_functions
 from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
 from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
+from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
 from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
 from infra.local.localstack import LocalStackProcess
 from infra.local.memory import MemoryLimits
 from infra.local.processes import die_with_parent
-from infra.local.provision import provision
+from infra.local.provision import UserPools, provision, provision_user_pools
 from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
-from infra.local.webserver import start_web_server
+from infra.local.staff import DEFAULT_STAFF, add_staff
+from infra.local.webserver import content_security_policy, start_web_server
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
@@ -114,9 +116,15 @@ class LocalStack:
         if options.emulator == "localstack" and not options.endpoint_url:
             self.moto_port = options.dynamodb_port or _free_port(self.host)
             self.dynamodb_endpoint_url = f"http://{self.host}:{self.moto_port}"
+        # Cognito (staff sign-in) is moto's on either backend: LocalStack's community edition has none.
+        self.cognito_endpoint_url = (
+            options.endpoint_url if options.endpoint_url else f"http://{self.host}:{self.moto_port}"
+        )
+        self.user_pools = UserPools()
+        self.staff_passwords: dict[str, str] = {}
         self.api_url = f"http://{self.host}:{options.api_port}"
         self.web_url = f"http://localhost:{options.web_port}"
-        # The key API Gateway's usage plan would hand a moderator: routes with ApiKeyRequired accept only it.
+        # The key API Gateway's usage plan would hand a machine client: routes with ApiKeyRequired accept only it.
         self.api_key: str = options.api_key or secrets.token_hex(20)
 
     @property
@@ -143,6 +151,7 @@ class LocalStack:
         if self.dynamodb_endpoint_url:
             endpoints["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint_url
         os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", **endpoints})
+        os.environ["AWS_ENDPOINT_URL_COGNITO_IDP"] = self.cognito_endpoint_url  # the stack's own calls only
 
         if self.options.endpoint_url:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
@@ -180,6 +189,11 @@ class LocalStack:
         twin = loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
         origin_aliases = {web_origin: [twin]} if twin else {}
         provision(template, session, log=say, origin_aliases=origin_aliases)
+        cognito = session.client("cognito-idp", endpoint_url=self.cognito_endpoint_url)
+        self.user_pools = provision_user_pools(template, cognito, log=say)
+        for pool_id in self.user_pools.pools.values():
+            for username, group in DEFAULT_STAFF:
+                self.staff_passwords[f"{username} ({group})"] = add_staff(cognito, pool_id, username, [group])
 
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {**endpoints, **EMULATOR_CREDENTIALS}, env_overrides)
@@ -216,9 +230,19 @@ class LocalStack:
                     say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
 
         say(f"[4/5] serving the REST API on {self.api_url}")
-        self._start_api(template, specs, [twin] if twin else [])
+        self._start_api(template, specs, [twin] if twin else [], cognito)
         say(f"[5/5] serving the web page on {self.web_url}")
-        self.servers.append(start_web_server(self.host, self.options.web_port, self.api_url))
+        self.servers.append(
+            start_web_server(
+                self.host,
+                self.options.web_port,
+                self.api_url,
+                staff_sign_in=self._staff_sign_in(),
+                policy=content_security_policy(
+                    [self.api_url, self.cognito_endpoint_url, self.endpoint_url], [self.endpoint_url]
+                ),
+            )
+        )
         self._start_pollers(template, session)
         self._start_scheduler(template, specs, account_id)
 
@@ -252,18 +276,33 @@ class LocalStack:
         )
         _wait_for_port(self.host, self.moto_port, 30, self.emulator)
 
-    def _start_api(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], origin_aliases: list[str]) -> None:
+    def _staff_sign_in(self) -> dict[str, str]:
+        """Where the pages sign staff in: Cognito's API (here moto's) and the pages' app client."""
+        client_id = next(iter(self.user_pools.clients.values()), "")
+        return {"cognitoEndpoint": self.cognito_endpoint_url, "clientId": client_id}
+
+    def _start_api(
+        self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], origin_aliases: list[str], cognito: Any
+    ) -> None:
         apis = list(template.resources_of_type("AWS::Serverless::Api"))
         if len(apis) != 1:
             raise SystemExit(f"the local host serves exactly one AWS::Serverless::Api; the template has {len(apis)}")
         access_log = (self.log_dir / "api.log").open("a", buffering=1)
+        settings = api_settings(template, apis[0])
+        authorizers: dict[str, UserPoolAuthorizer] = {
+            name: cognito_authorizer(
+                spec, cognito, self.cognito_endpoint_url, self.user_pools.pools[spec.user_pool], template.names.region
+            )
+            for name, spec in settings.authorizers.items()
+        }
         rest_api = RestApi(
-            api_settings(template, apis[0]),
-            api_routes(specs, apis[0]),
+            settings,
+            api_routes(specs, apis[0], settings.default_authorizer),
             invoke_with(self.pools),
             api_keys=[self.api_key],
             access_log=lambda line: access_log.write(line + "\n"),
             origin_aliases=origin_aliases,
+            authorizers=authorizers,
         )
         # Plus /openapi.json and /docs: locally, describing the API is the gateway's job too.
         server = make_server(self.host, self.options.api_port, WithApiDocs(rest_api, OpenApiDocument()), threaded=True)
@@ -335,7 +374,10 @@ class LocalStack:
         """describe-stacks Outputs of this stack: what a client (or the integration tests) needs to find it."""
         local_values = {
             "ApiUrl": self.api_url,
-            "StaffApiKeyId": "local",  # there is no API key resource; its value is the StaffApiKey output
+            "MachineApiKeyId": "local",  # there is no API key resource; its value is the MachineApiKey output
+            "StaffCognitoEndpoint": self.cognito_endpoint_url,
+            **{f"{logical_id}Id": pool_id for logical_id, pool_id in self.user_pools.pools.items()},
+            **{f"{logical_id}Id": client_id for logical_id, client_id in self.user_pools.clients.items()},
         }
         outputs = []
         for key, output in template.template.get("Outputs", {}).items():
@@ -350,12 +392,13 @@ class LocalStack:
             outputs.append(entry)
         local_only = {
             "WebUrl": (self.web_url, "The web page the local stack serves"),
-            "StaffApiKey": (self.api_key, "The X-Api-Key the staff routes accept"),
+            "MachineApiKey": (self.api_key, "The X-Api-Key routes for machine clients accept"),
             "AwsEndpointUrl": (self.endpoint_url, "AWS_ENDPOINT_URL of the local AWS services"),
             "Emulator": (self.options.emulator if not self.options.endpoint_url else "external", "What serves AWS"),
         }
         if self.dynamodb_endpoint_url:
             local_only["AwsEndpointUrlDynamodb"] = (self.dynamodb_endpoint_url, "AWS_ENDPOINT_URL_DYNAMODB")
+            local_only["AwsEndpointUrlCognitoIdp"] = (self.cognito_endpoint_url, "AWS_ENDPOINT_URL_COGNITO_IDP")
         for key, (value, description) in local_only.items():
             outputs.append({"OutputKey": key, "OutputValue": value, "Description": f"Local stack only: {description}"})
         self.outputs_file.touch(mode=0o600)  # it holds the API key
@@ -365,9 +408,9 @@ class LocalStack:
         if self.dynamodb_endpoint_url:
             return [
                 f"  AWS endpoint {self.endpoint_url}   (LocalStack: S3, SQS)",
-                f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto)",
+                f"  DynamoDB     {self.dynamodb_endpoint_url}   (moto; also Cognito, for staff sign-in)",
             ]
-        return [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB)"]
+        return [f"  AWS endpoint {self.endpoint_url}   (S3, SQS, DynamoDB, Cognito)"]
 
     def _print_banner(self, template: ResolvedTemplate, specs: dict[str, FunctionSpec], elapsed: float) -> None:
         untrained = (
@@ -387,8 +430,10 @@ class LocalStack:
             f"  bucket       {template.ref('ImagesBucket')}   (drop folder: incoming/)",
             f"  logs         {self.log_dir}",
             f"  outputs      {self.outputs_file}",
-            f"  API key      {self.api_key}   (X-Api-Key of the staff routes; also in {self._api_key_file})",
+            f"  API key      {self.api_key}   (X-Api-Key of machine clients' routes; also in {self._api_key_file})",
             f"  classifier   {template.parameters['Classifier']}{self.classifier_note}",
+            "  staff        sign in on the review page (`make user NAME= GROUP=` adds more):",
+            *(f"    {who}: password {password}" for who, password in self.staff_passwords.items()),
         ]
         if untrained:
             lines += [
@@ -512,7 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-vars", default=str(LOCAL_ENV_VARS), help="per-function env JSON")
     parser.add_argument("--queue-concurrency", type=int, default=1, help="environments per queue-triggered function")
     parser.add_argument("--api-concurrency", type=int, default=8, help="environments per API function")
-    parser.add_argument("--api-key", help="the X-Api-Key moderator routes accept (default: random, in run-dir)")
+    parser.add_argument("--api-key", help="the X-Api-Key machine clients' routes accept (default: random, in run-dir)")
     parser.add_argument(
         "--api-queue-depth",
         type=int,

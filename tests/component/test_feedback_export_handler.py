@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -121,3 +122,17 @@ def test_bad_paging_parameters_are_400(call, load_event, query: dict[str, str], 
 
     assert response["statusCode"] == 400
     assert response_json(response)["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [(None, 401), ({"sub": "b1f2c3d4", "cognito:username": "mod-alice", "cognito:groups": "moderators"}, 403)],
+)
+def test_only_an_analyst_may_export(call, load_event, claims, status):
+    event = export_event(load_event)
+    event["requestContext"]["authorizer"] = {"claims": claims} if claims else None
+
+    response = call(event)
+
+    assert response["statusCode"] == status
+    assert "error" in json.loads(response["body"])

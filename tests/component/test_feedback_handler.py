@@ -69,6 +69,7 @@ def test_feedback_is_201_and_stored_with_the_predictions_key_label_and_score(sta
         "correct_label": "running shoe",
         "comment": "It is a trainer, not a clog.",
         "inappropriate": False,
+        "over_report_limit": False,
         "created_at": recorded["created_at"],
     }
 

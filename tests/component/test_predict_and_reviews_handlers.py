@@ -13,6 +13,17 @@ from photomod_shared.prediction import EventStamp, Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, PredictionTable, from_dynamo
 from tests.component.mocked import header, response_json
 
+# A verified moderator's and analyst's claims, as the Cognito authorizer hands them over (see events/).
+MODERATOR = {
+    "sub": "b1f2c3d4-0a1b-4c2d-8e3f-5a6b7c8d9e0f",
+    "cognito:username": "mod-alice",
+    "cognito:groups": "moderators",
+}
+ANALYST = {
+    "sub": "c2a3b4c5-1b2c-4d3e-9f4a-6b7c8d9e0f1a",
+    "cognito:username": "analyst-bo",
+    "cognito:groups": "analysts",
+}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(256)
 
 
@@ -28,6 +39,7 @@ def api_event(
     content_type: str | None = None,
     binary: bool = False,
     api_key: str | None = None,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway proxy event for another route, built from events/get_prediction.json."""
     event = load_event("get_prediction")
@@ -39,6 +51,8 @@ def api_event(
     if api_key:
         headers["x-api-key"] = api_key
         event["requestContext"]["identity"]["apiKey"] = api_key
+    if claims:  # what API Gateway's Cognito authorizer passes on from a verified token
+        event["requestContext"]["authorizer"] = {"claims": claims}
     event["headers"].update(headers)
     event["multiValueHeaders"].update({name: [value] for name, value in headers.items()})
     if isinstance(body, bytes):
@@ -151,7 +165,7 @@ def test_the_queue_pages_through_the_handler(stack, reviews, table, load_event):
 
     for _ in range(3):
         query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        response = reviews(api_event(load_event, "GET", "/reviews", "/reviews", query=query, api_key="k"))
+        response = reviews(api_event(load_event, "GET", "/reviews", "/reviews", query=query, claims=MODERATOR))
         assert response["statusCode"] == 200, response
         page = response_json(response)
         seen += [item["image_id"] for item in page["items"]]
@@ -185,6 +199,7 @@ def test_settling_through_the_handler(stack, reviews, table, load_event):
                 path_parameters={"image_id": target},
                 body=json.dumps(body),
                 content_type="application/json",
+                claims=MODERATOR,
             )
         )
 
@@ -297,3 +312,138 @@ def test_the_display_gate_redirects_an_allowed_photo_to_a_one_minute_url_of_its_
     assert "/uploads/" not in location
     assert urlsplit(location).path.endswith(ids.rendition_key(image_id, judged))
     assert header(response, "Cache-Control") == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("claims", "status", "code"),
+    [
+        (None, 401, "not_signed_in"),
+        (ANALYST, 403, "not_in_group"),
+        ({**MODERATOR, "cognito:groups": ""}, 403, "not_in_group"),
+    ],
+)
+def test_only_a_moderator_may_read_the_queue_or_decide(stack, reviews, table, load_event, claims, status, code):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+    body = json.dumps({"decision": "allow", "object_version": "v1"})
+
+    listed = reviews(api_event(load_event, "GET", "/reviews", "/reviews", claims=claims))
+    decided = reviews(
+        api_event(
+            load_event,
+            "POST",
+            "/reviews/{image_id}",
+            f"/reviews/{image_id}",
+            path_parameters={"image_id": image_id},
+            body=body,
+            content_type="application/json",
+            claims=claims,
+        )
+    )
+
+    assert (listed["statusCode"], response_json(listed)["error"]["code"]) == (status, code)
+    assert (decided["statusCode"], response_json(decided)["error"]["code"]) == (status, code)
+    assert stored(stack, image_id)["verdict"] == "review"  # an analyst's decision changed nothing
+
+
+def test_a_moderator_who_is_also_an_analyst_may_decide(stack, reviews, table, load_event):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+    both = {**MODERATOR, "cognito:groups": "analysts,moderators"}
+
+    decided = reviews(
+        api_event(
+            load_event,
+            "POST",
+            "/reviews/{image_id}",
+            f"/reviews/{image_id}",
+            path_parameters={"image_id": image_id},
+            body=json.dumps({"decision": "block", "object_version": "v1"}),
+            content_type="application/json",
+            claims=both,
+        )
+    )
+
+    assert decided["statusCode"] == 200, decided
+
+
+def test_a_decision_stores_who_made_it_and_the_history_route_shows_it(stack, reviews, table, load_event):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+
+    decided = reviews(
+        api_event(
+            load_event,
+            "POST",
+            "/reviews/{image_id}",
+            f"/reviews/{image_id}",
+            path_parameters={"image_id": image_id},
+            body=json.dumps({"decision": "block", "note": "a weapon", "object_version": "v1"}),
+            content_type="application/json",
+            claims=MODERATOR,
+        )
+    )
+    history = reviews(
+        api_event(
+            load_event,
+            "GET",
+            "/reviews/{image_id}/history",
+            f"/reviews/{image_id}/history",
+            path_parameters={"image_id": image_id},
+            claims=MODERATOR,
+        )
+    )
+    refused = reviews(
+        api_event(
+            load_event,
+            "GET",
+            "/reviews/{image_id}/history",
+            f"/reviews/{image_id}/history",
+            path_parameters={"image_id": image_id},
+            claims=ANALYST,
+        )
+    )
+
+    who = {"sub": MODERATOR["sub"], "username": "mod-alice"}
+    assert decided["statusCode"] == 200, decided
+    assert stored(stack, image_id)["moderation"]["decided_by"] == who
+    assert history["statusCode"] == 200, history
+    (entry,) = response_json(history)["history"]
+    assert (entry["action"], entry["by"], entry["note"], entry["object_version"]) == ("block", who, "a weapon", "v1")
+    assert refused["statusCode"] == 403
+
+
+def test_a_moderator_undoes_a_decision_and_the_photo_is_hidden_and_queued_again_with_the_undo_audited(
+    stack, reviews, table, load_event
+):
+    image_id = ids.new_image_id()
+    classified(table, image_id, "review")
+
+    def post(path: str, body: dict[str, Any], claims: dict[str, str]) -> dict[str, Any]:
+        resource = "/reviews/{image_id}" + path
+        return reviews(
+            api_event(
+                load_event,
+                "POST",
+                resource,
+                f"/reviews/{image_id}{path}",
+                path_parameters={"image_id": image_id},
+                body=json.dumps(body),
+                content_type="application/json",
+                claims=claims,
+            )
+        )
+
+    # A block (an allow would publish a rendition, which this test's photo has none of)
+    allowed = post("", {"decision": "block", "object_version": "v1"}, MODERATOR)
+    by_analyst = post("/undo", {"object_version": "v1"}, ANALYST)
+    undone = post("/undo", {"object_version": "v1"}, MODERATOR)
+    again = post("/undo", {"object_version": "v1"}, MODERATOR)
+
+    assert allowed["statusCode"] == 200 and by_analyst["statusCode"] == 403
+    assert undone["statusCode"] == 200, undone
+    assert (again["statusCode"], response_json(again)["error"]["code"]) == (409, "not_decided")
+    item = stored(stack, image_id)
+    assert item["verdict"] == "review" and item[REVIEW_QUEUE_ATTRIBUTE] == "review" and "moderation" not in item
+    assert [entry["action"] for entry in item["review_history"]] == ["block", "undo"]
+    assert item["review_history"][1]["by"]["username"] == "mod-alice"

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,11 +119,65 @@ class StackUnderTest:
 
     @property
     def api_key(self) -> str:
-        """The X-Api-Key the staff routes accept: an output locally, API Gateway's key on AWS."""
-        if "StaffApiKey" in self.outputs:
-            return self.outputs["StaffApiKey"]
-        reply = self.session.client("apigateway").get_api_key(apiKey=self.output("StaffApiKeyId"), includeValue=True)
+        """The X-Api-Key machine clients' routes accept: an output locally, API Gateway's key on AWS."""
+        if "MachineApiKey" in self.outputs:
+            return self.outputs["MachineApiKey"]
+        reply = self.session.client("apigateway").get_api_key(apiKey=self.output("MachineApiKeyId"), includeValue=True)
         return reply["value"]
+
+    @property
+    def cognito(self) -> Any:
+        """The staff user pool's Cognito API: moto's locally (on either backend), Cognito's on AWS."""
+        if self.deployed:
+            return self.session.client("cognito-idp")
+        endpoint = self.outputs.get("AwsEndpointUrlCognitoIdp") or self.output("StaffCognitoEndpoint")
+        return self.session.client("cognito-idp", endpoint_url=endpoint)
+
+    def staff(self, *groups: str) -> "StaffLogin":
+        """A signed-in member of staff in `groups` (none: a member of no group), made once per session with a
+        uuid-suffixed name, as an administrator would (docs/deploy.md#staff)."""
+        key = (self.output("StaffUserPoolId"), tuple(sorted(groups)))
+        if key not in _STAFF:
+            _STAFF[key] = make_staff(self, list(groups))
+        return _STAFF[key]
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    username: str
+    password: str
+    sub: str
+    id_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What the staff pages send: the raw ID token as Authorization (the Cognito authorizer's header)."""
+        return {"Authorization": self.id_token}
+
+
+_STAFF: dict[tuple[str, tuple[str, ...]], StaffLogin] = {}
+
+
+def make_staff(stack: StackUnderTest, groups: list[str], username: str | None = None) -> StaffLogin:
+    from infra.local.staff import add_staff
+
+    username = username or f"test-{'-'.join(groups) or 'nobody'}-{uuid.uuid4().hex[:8]}"
+    pool = stack.output("StaffUserPoolId")
+    password = add_staff(stack.cognito, pool, username, groups)
+    return sign_in(stack, username, password)
+
+
+def sign_in(stack: StackUnderTest, username: str, password: str) -> StaffLogin:
+    """USER_PASSWORD_AUTH, as the review page does it."""
+    result = stack.cognito.initiate_auth(
+        ClientId=stack.output("StaffUserPoolClientId"),
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )["AuthenticationResult"]
+    user = stack.cognito.get_user(AccessToken=result["AccessToken"])
+    sub = next(attribute["Value"] for attribute in user["UserAttributes"] if attribute["Name"] == "sub")
+    return StaffLogin(username, password, sub, result["IdToken"], result.get("RefreshToken", ""))
 
 
 def _outputs(described: list[dict[str, str]]) -> dict[str, str]:
@@ -175,6 +230,9 @@ def _start_local_stack(
         "ClassifyMaxReceiveCount": "3",
         # A shop's policy put with `make policy` judges photos within seconds (test_shop_policy.py).
         "PolicyCacheSeconds": "2",
+        # Every test reports from 127.0.0.1: room for the suite's reports; the limit's own test uses an address
+        # of its own (tests/integration/test_report_limits.py).
+        "ReportHidesPerAddressPerHour": "40",
         **(extra_parameters or {}),
     }
     for name, value in parameters.items():

@@ -55,7 +55,7 @@ class Case:
     files: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] | None = None
-    keyed: bool = False
+    staff: str | None = None  # the group of a signed-in member of staff who sends it
 
 
 def detect(statuses: tuple[int, ...], photo: bytes, keyed: bool = True) -> Case:
@@ -90,23 +90,35 @@ CASES: dict[str, Case] = {
     ),
     "feedback, wrong type": Case("POST", "/predictions/{pending_id}/feedback", (400,), json={"correct_label": 7}),
     "feedback, unknown id": Case("POST", "/predictions/{unknown}/feedback", (404,), json={"correct_label": "dog"}),
-    # GET /feedback.csv (API key)
-    "export": Case("GET", "/feedback.csv", (200,), params={"limit": "1"}, keyed=True),
-    "export, bad limit": Case("GET", "/feedback.csv", (400,), params={"limit": "0"}, keyed=True),
-    "export, forged cursor": Case("GET", "/feedback.csv", (400,), params={"cursor": "Zm9yZ2Vk"}, keyed=True),
-    "export, no key": Case("GET", "/feedback.csv", (403,)),
-    # GET /reviews, POST /reviews/{image_id} (API key)
-    "reviews": Case("GET", "/reviews", (200,), keyed=True),
-    "reviews, bad limit": Case("GET", "/reviews", (400,), params={"limit": "abc"}, keyed=True),
-    "reviews, no key": Case("GET", "/reviews", (403,)),
-    "review, unknown id": Case("POST", "/reviews/{unknown}", (404,), json=DECISION, keyed=True),
-    "review, not in review": Case("POST", "/reviews/{pending_id}", (409,), json=DECISION, keyed=True),
+    # GET /feedback.csv (a signed-in analyst)
+    "export": Case("GET", "/feedback.csv", (200,), params={"limit": "1"}, staff="analysts"),
+    "export, bad limit": Case("GET", "/feedback.csv", (400,), params={"limit": "0"}, staff="analysts"),
+    "export, forged cursor": Case("GET", "/feedback.csv", (400,), params={"cursor": "Zm9yZ2Vk"}, staff="analysts"),
+    "export, no token": Case("GET", "/feedback.csv", (401,)),
+    "export, a moderator": Case("GET", "/feedback.csv", (403,), staff="moderators"),
+    # GET /reviews, POST /reviews/{image_id} (a signed-in moderator)
+    "reviews": Case("GET", "/reviews", (200,), staff="moderators"),
+    "reviews, bad limit": Case("GET", "/reviews", (400,), params={"limit": "abc"}, staff="moderators"),
+    "reviews, no token": Case("GET", "/reviews", (401,)),
+    "review, unknown id": Case("POST", "/reviews/{unknown}", (404,), json=DECISION, staff="moderators"),
+    "review, not in review": Case("POST", "/reviews/{pending_id}", (409,), json=DECISION, staff="moderators"),
     "review, bad decision": Case(
-        "POST", "/reviews/{unknown}", (400,), json={**DECISION, "decision": "maybe"}, keyed=True
+        "POST", "/reviews/{unknown}", (400,), json={**DECISION, "decision": "maybe"}, staff="moderators"
     ),
-    "review, wrong key": Case(
-        "POST", "/reviews/{unknown}", (403,), json=DECISION, headers={"X-Api-Key": "wrong"}
+    "review, wrong token": Case(
+        "POST", "/reviews/{unknown}", (401,), json=DECISION, headers={"Authorization": "wrong"}
     ),
+    "review, an analyst": Case("POST", "/reviews/{unknown}", (403,), json=DECISION, staff="analysts"),
+    "history": Case("GET", "/reviews/{done_id}/history", (200,), staff="moderators"),
+    "history, unknown id": Case("GET", "/reviews/{unknown}/history", (404,), staff="moderators"),
+    "history, no token": Case("GET", "/reviews/{done_id}/history", (401,)),
+    "undo, nothing decided": Case(
+        "POST", "/reviews/{pending_id}/undo", (409,), json={"object_version": "v0"}, staff="moderators"
+    ),
+    "undo, unknown id": Case(
+        "POST", "/reviews/{unknown}/undo", (404,), json={"object_version": "v1"}, staff="moderators"
+    ),
+    "undo, no version": Case("POST", "/reviews/{unknown}/undo", (400,), json={}, staff="moderators"),
     # POST /predict (the original service's contract), GET /predict
     "predict": Case("POST", "/predict", (200, 202), files=photo_files()),
     "predict, not an image": Case("POST", "/predict", (400, 415), data=b"not a photo", headers=JPEG),
@@ -151,7 +163,7 @@ def ids(local_stack) -> dict[str, str]:
 
 
 def send(stack: Any, case: Case, ids: dict[str, str]) -> requests.Response:
-    headers = {**case.headers, **({"X-Api-Key": stack.api_key} if case.keyed else {})}
+    headers = {**case.headers, **(stack.staff(case.staff).headers if case.staff else {})}
     params = {name: value.format(**ids) for name, value in case.params.items()} if case.params else None
     return requests.request(
         case.method,

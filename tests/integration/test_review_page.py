@@ -14,12 +14,19 @@ import requests
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.integration import browser
-from tests.integration.helpers import api_get, api_post, shows_photo, upload_photo, wait_for_final, wait_until
+from tests.integration.helpers import (
+    api_get,
+    api_post,
+    prediction_item,
+    shows_photo,
+    upload_photo,
+    wait_for_final,
+    wait_until,
+)
 
 UI_TIMEOUT_MS = 15_000
 # Short undo windows keep the test quick; the page's default is 5 s.
 UNDO_SECONDS = 2
-KEY_STORAGE = "photomod.moderatorApiKey"
 
 pytestmark = [
     pytest.mark.integration,
@@ -36,7 +43,13 @@ def open_review_page(
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
-    config = {"apiUrl": local_stack.api_url, "undoSeconds": UNDO_SECONDS, "reviewPageSize": page_size}
+    config = {
+        "apiUrl": local_stack.api_url,
+        "cognitoEndpoint": local_stack.output("StaffCognitoEndpoint"),
+        "clientId": local_stack.output("StaffUserPoolClientId"),
+        "undoSeconds": UNDO_SECONDS,
+        "reviewPageSize": page_size,
+    }
 
     # config.js is the site's own settings file: the test serves it with a short undo window and page size.
     def serve_config(route: Route) -> None:
@@ -55,7 +68,7 @@ def review_page(chromium_browser: Browser, local_stack, uncaught_errors: list[st
 
 
 def moderator(stack) -> dict[str, str]:
-    return {"X-Api-Key": stack.api_key}
+    return stack.staff("moderators").headers
 
 
 def reported_photo(local_stack, name: str) -> str:
@@ -77,9 +90,14 @@ def reported_photo(local_stack, name: str) -> str:
     pytest.fail("the model blocked every sample photo")
 
 
-def sign_in(page: Page, key: str) -> None:
-    page.locator("[data-testid=api-key]").fill(key)
-    page.locator("[data-testid=key-form] button[type=submit]").click()
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.locator("[data-testid=username]").fill(username)
+    page.locator("[data-testid=password]").fill(password)
+    page.locator("[data-testid=sign-in-button]").click()
+
+
+def sign_in_as(page: Page, login) -> None:
+    sign_in(page, login.username, login.password)
 
 
 def card(page: Page, image_id: str) -> Locator:
@@ -101,16 +119,54 @@ def verdict(local_stack, image_id: str) -> str:
     return api_get(local_stack, f"/predictions/{image_id}").json()["verdict"]
 
 
-def test_a_wrong_key_is_refused_with_a_clear_message(review_page: Page, uncaught_errors: list[str]) -> None:
+def test_a_wrong_password_is_refused_with_a_clear_message(
+    review_page: Page, local_stack, uncaught_errors: list[str]
+) -> None:
     page = review_page
-    expect(page.locator("[data-testid=key-form]")).to_be_visible()
-    expect(page.locator("[data-testid=api-key]")).to_be_focused()
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    expect(page.locator("[data-testid=username]")).to_be_focused()
 
-    sign_in(page, "not-the-key")
+    sign_in(page, local_stack.staff("moderators").username, "not-the-password-1A")
 
-    expect(page.locator("[data-testid=error]")).to_contain_text("API key was not accepted")
-    expect(page.locator("[data-testid=key-form]")).to_be_visible()
-    assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") is None
+    expect(page.locator("[data-testid=error]")).to_contain_text("user name or password is not right")
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    expect(page.locator("[data-testid=queue-section]")).to_be_hidden()
+    assert uncaught_errors == []
+
+
+def test_an_analyst_is_told_the_page_is_for_moderators_and_sees_no_queue(
+    review_page: Page, local_stack, uncaught_errors: list[str]
+) -> None:
+    page = review_page
+
+    sign_in_as(page, local_stack.staff("analysts"))
+
+    expect(page.locator("[data-testid=error]")).to_contain_text("for the moderators group")
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    expect(page.locator("[data-testid=queue-section]")).to_be_hidden()
+    assert uncaught_errors == []
+
+
+def test_the_token_is_kept_in_memory_only_and_sign_out_forgets_it(
+    review_page: Page, local_stack, uncaught_errors: list[str]
+) -> None:
+    page = review_page
+    requests_seen: list[dict[str, str]] = []
+    page.on("request", lambda request: requests_seen.append(request.headers) if "/reviews" in request.url else None)
+
+    sign_in_as(page, local_stack.staff("moderators"))
+    expect(page.locator("[data-testid=signed-in-as]")).to_contain_text(local_stack.staff("moderators").username)
+    expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+
+    stored = page.evaluate("JSON.stringify([Object.assign({}, localStorage), Object.assign({}, sessionStorage)])")
+    assert local_stack.staff("moderators").username not in stored and "eyJ" not in stored
+    assert page.evaluate("document.cookie") == ""
+    assert any(headers.get("authorization", "").startswith("eyJ") for headers in requests_seen)
+    page.locator("[data-testid=sign-out]").click()
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    page.reload()
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    expect(page.locator("[data-testid=queue-section]")).to_be_hidden()
     assert uncaught_errors == []
 
 
@@ -120,8 +176,9 @@ def test_a_reported_photo_is_allowed_from_the_page_and_the_api_then_shows_it(
     page = review_page
     first, second = reported_photo(local_stack, "backpack.jpg"), reported_photo(local_stack, "lamp.jpg")
 
-    # Given the moderator signed in with the stack's key
-    sign_in(page, local_stack.api_key)
+    # Given a moderator signed in with their own account
+    alice = local_stack.staff("moderators")
+    sign_in_as(page, alice)
     photo = show_card(page, first)
     show_card(page, second)
 
@@ -177,9 +234,17 @@ def test_a_reported_photo_is_allowed_from_the_page_and_the_api_then_shows_it(
     assert photo_bytes.status_code == 200
     assert shows_photo(photo_bytes.content, (browser.SAMPLES / "backpack.jpg").read_bytes())  # its rendition
 
-    # ... while the other photo is still waiting, and a reload does not ask for the key again
+    # ... and the decision names the moderator who made it, and when
+    moderation = api_get(local_stack, f"/predictions/{first}").json().get("moderation") or {}
+    reviewed = prediction_item(local_stack, first)["moderation"]
+    assert (reviewed["decided_by"]["sub"], reviewed["decided_by"]["username"]) == (alice.sub, alice.username)
+    assert reviewed["decision"] == "allow" and reviewed["decided_at"]
+    assert "decided_by" not in moderation, "shoppers never see who moderated a photo"
+
+    # ... while the other photo is still waiting; a reload asks to sign in again (nothing is kept)
     page.reload()
-    expect(page.locator("[data-testid=key-form]")).to_be_hidden()
+    expect(page.locator("[data-testid=sign-in-form]")).to_be_visible()
+    sign_in_as(page, alice)
     show_card(page, second)
     expect(card(page, first)).to_have_count(0)
     assert browser.accessibility_violations(page) == []
@@ -193,7 +258,7 @@ def test_the_queue_pages_through_next_cursor(
         reported_photo(local_stack, name)
     page = open_review_page(chromium_browser, local_stack, uncaught_errors, browser.DESKTOP, page_size=1)
     try:
-        sign_in(page, local_stack.api_key)
+        sign_in_as(page, local_stack.staff("moderators"))
         cards = page.locator("[data-testid=review-card]")
         expect(cards).to_have_count(1)
         expect(page.locator("[data-testid=more]")).to_be_visible()
@@ -226,7 +291,7 @@ def test_an_empty_queue_says_so_360_px_wide(chromium_browser: Browser, local_sta
     page = open_review_page(chromium_browser, local_stack, uncaught_errors, browser.PHONE)
     try:
         assert browser.accessibility_violations(page) == []
-        sign_in(page, local_stack.api_key)
+        sign_in_as(page, local_stack.staff("moderators"))
 
         expect(page.locator("[data-testid=empty]")).to_be_visible()
         expect(page.locator("[data-testid=queue-count]")).to_have_text("The queue is empty.")
@@ -235,4 +300,89 @@ def test_an_empty_queue_says_so_360_px_wide(chromium_browser: Browser, local_sta
         assert browser.accessibility_violations(page) == []
     finally:
         page.context.close()
+    assert uncaught_errors == []
+
+
+def test_the_page_refreshes_its_token_before_it_expires_and_keeps_working(
+    chromium_browser: Browser, local_stack, uncaught_errors: list[str]
+) -> None:
+    context = chromium_browser.new_context(viewport=browser.DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
+    refreshes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            refreshes.append(request.post_data or "") if "REFRESH_TOKEN_AUTH" in (request.post_data or "") else None
+        ),
+    )
+    config = {
+        "apiUrl": local_stack.api_url,
+        "cognitoEndpoint": local_stack.output("StaffCognitoEndpoint"),
+        "clientId": local_stack.output("StaffUserPoolClientId"),
+    }
+    page.route(
+        "**/config.js",
+        lambda route: route.fulfill(
+            content_type="text/javascript", body=f"window.PHOTOMOD_CONFIG = {json.dumps(config)};"
+        ),
+    )
+    try:
+        page.clock.install()
+        page.goto(f"{local_stack.web_url}/review.html")
+        sign_in_as(page, local_stack.staff("moderators"))
+        expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+        assert refreshes == []
+
+        # When the hour-long ID token is about to expire (the page's clock moves on 59 minutes)
+        with page.expect_request(lambda request: "REFRESH_TOKEN_AUTH" in (request.post_data or "")):
+            page.clock.fast_forward("59:00")
+
+        # Then the page has refreshed it with its refresh token, and the queue still loads
+        assert len(refreshes) >= 1
+        page.locator("[data-testid=refresh]").click()
+        expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+        expect(page.locator("[data-testid=error]")).to_be_hidden()
+        expect(page.locator("[data-testid=sign-in-form]")).to_be_hidden()
+    finally:
+        context.close()
+    assert uncaught_errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/review.html"])
+def test_both_pages_send_a_content_security_policy_that_allows_no_inline_script_and_break_none_of_it(
+    chromium_browser: Browser, local_stack, uncaught_errors: list[str], path: str
+) -> None:
+    served = requests.get(f"{local_stack.web_url}{path}", timeout=10)
+    policy = served.headers["Content-Security-Policy"]
+    directives = dict(part.split(" ", 1) for part in policy.split("; "))
+    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert local_stack.api_url in directives["connect-src"]
+    assert 'http-equiv="Content-Security-Policy"' in served.text  # for hosts that send no header
+
+    context = chromium_browser.new_context(viewport=browser.DESKTOP)
+    page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.on("pageerror", lambda error: uncaught_errors.append(str(error)))
+    try:
+        page.goto(f"{local_stack.web_url}{path}")
+        page.wait_for_load_state("networkidle")
+        # An injected inline script does not run under the policy.
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            " document.body.appendChild(s); }"
+        )
+        assert page.evaluate("() => window.injected === undefined")
+        if path == "/review.html":
+            sign_in_as(page, local_stack.staff("moderators"))
+            expect(page.locator("[data-testid=queue]")).to_have_attribute("aria-busy", "false")
+            expect(page.locator("[data-testid=error]")).to_be_hidden()
+    finally:
+        context.close()
+    assert [text for text in violations if "window.injected" not in text and "inline" not in text] == []
     assert uncaught_errors == []

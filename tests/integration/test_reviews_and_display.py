@@ -16,7 +16,6 @@ from tests.integration.helpers import (
     api_get,
     api_post,
     assert_error,
-    assert_gateway_error,
     prediction_item,
     presign_upload,
     rendition_version,
@@ -66,7 +65,7 @@ def show(stack, image_id: str) -> requests.Response:
 
 
 def moderator(stack) -> dict[str, str]:
-    return {"X-Api-Key": stack.api_key}
+    return stack.staff("moderators").headers
 
 
 def list_reviews(stack, **params: Any) -> requests.Response:
@@ -126,43 +125,30 @@ def test_an_unknown_photo_is_404(local_stack):
     assert_error(show(local_stack, "0" * 32), 404, "image_not_found")
 
 
-# ---------------------------------------------------------------------------- API key
+# ---------------------------------------------------------------------------- signed-in moderators
+# (who may call the staff routes at all: tests/integration/test_staff_access.py)
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/reviews"), ("POST", f"/reviews/{'0' * 32}")], ids=["list", "settle"]
-)
-@pytest.mark.parametrize("key", [None, "", "not-the-key"], ids=["no-key", "empty-key", "wrong-key"])
-def test_moderator_routes_are_403_without_the_api_key(local_stack, method, path, key):
-    headers = {} if key is None else {"X-Api-Key": key}
-
-    reply = requests.request(
-        method, f"{local_stack.api_url}{path}", json={"decision": "allow"}, headers=headers, timeout=HTTP_TIMEOUT_S
-    )
-
-    assert_gateway_error(reply, 403, "Forbidden")
-
-
-def test_the_review_queue_answers_200_with_the_key(local_stack):
+def test_the_review_queue_answers_200_to_a_signed_in_moderator(local_stack):
     reply = list_reviews(local_stack, limit=1)
 
     assert reply.status_code == 200, reply.text
     assert set(reply.json()) == {"items", "next_cursor"}
 
 
-def test_a_browsers_preflight_of_the_review_queue_needs_no_key(local_stack):
+def test_a_browsers_preflight_of_the_review_queue_needs_no_token(local_stack):
     reply = requests.options(
         f"{local_stack.api_url}/reviews",
         headers={
             "Origin": local_stack.web_origin,
             "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "x-api-key",
+            "Access-Control-Request-Headers": "authorization",
         },
         timeout=HTTP_TIMEOUT_S,
     )
 
     assert reply.status_code == 200
-    assert "X-Api-Key" in reply.headers["Access-Control-Allow-Headers"]
+    assert "Authorization" in reply.headers["Access-Control-Allow-Headers"]
 
 
 # ---------------------------------------------------------------------------- review queue

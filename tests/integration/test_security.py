@@ -60,7 +60,13 @@ JSON_BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"decision": "allow", "note": "n", "object_version": "v1"},
         ("decision", "object_version"),
     ),
+    ("POST", "/reviews/{image_id}/undo"): ({"object_version": "v1"}, ("object_version",)),
 }
+
+
+def staff_headers(stack: Any, route: Route) -> dict[str, str]:
+    """A signed-in member of the group the staff route needs (the export: analysts; the rest: moderators)."""
+    return stack.staff("analysts" if route.resource == "/feedback.csv" else "moderators").headers
 
 
 def route_id(route: Route) -> str:
@@ -72,7 +78,11 @@ def url(stack: Any, resource: str, image_id: str = UNKNOWN_ID) -> str:
 
 
 def call(stack: Any, route: Route, image_id: str = UNKNOWN_ID, **kwargs: Any) -> requests.Response:
-    headers = {**({"X-Api-Key": stack.api_key} if route.api_key_required else {}), **kwargs.pop("headers", {})}
+    headers = {
+        **({"X-Api-Key": stack.api_key} if route.api_key_required else {}),
+        **(staff_headers(stack, route) if route.authorizer else {}),
+        **kwargs.pop("headers", {}),
+    }
     return requests.request(
         route.method, url(stack, route.resource, image_id), headers=headers, timeout=40, allow_redirects=False, **kwargs
     )
@@ -341,8 +351,29 @@ def test_a_keyed_route_with_the_key_reaches_the_function(local_stack, route: Rou
     assert reply.status_code in (200, 404), reply.text  # the function answered: a list, or no such image
 
 
-def test_only_the_moderator_and_analyst_routes_need_a_key():
-    assert {route_id(route) for route in KEYED} == {"GET /feedback.csv", "GET /reviews", "POST /reviews/{image_id}"}
+STAFF = [route for route in ROUTES if route.authorizer]
+
+
+def test_the_moderator_and_analyst_routes_need_a_staff_token_and_no_route_both():
+    assert {"GET /feedback.csv", "GET /reviews", "POST /reviews/{image_id}"} <= {route_id(route) for route in STAFF}
+    assert not {route_id(route) for route in STAFF} & {route_id(route) for route in KEYED}
+
+
+@pytest.mark.parametrize("route", STAFF, ids=route_id)
+def test_a_staff_route_without_a_token_is_401_with_the_pages_cors_header(local_stack, route):
+    reply = requests.request(route.method, url(local_stack, route.resource), timeout=15)
+
+    assert_gateway_error(reply, 401, "Unauthorized")
+    assert reply.headers["Access-Control-Allow-Origin"] == local_stack.web_origin
+
+
+@pytest.mark.parametrize("route", STAFF, ids=route_id)
+def test_a_staff_route_with_its_groups_token_reaches_the_function(local_stack, route: Route):
+    valid = JSON_BODIES.get((route.method, route.resource), (None,))[0]
+
+    reply = call(local_stack, route, json=valid)
+
+    assert reply.status_code in (200, 404), reply.text
 
 
 # ---------------------------------------------------------------------------- CORS

@@ -25,6 +25,7 @@ NAMES = LocalNames()
 BUCKET = "photomod-local-images-123456789012"
 PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
+REPORT_LIMITS = "photomod-local-ReportLimitsTable"
 CLASSIFY_QUEUE_URL = "http://127.0.0.1:4566/123456789012/photomod-local-ClassifyQueue"
 
 
@@ -57,6 +58,7 @@ CALLS_BY_STATEMENT = {
     ("FeedbackFunction", "UnpublishReportedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("FeedbackFunction", "RecordFeedback"): call("PutItem", service="dynamodb", TableName=FEEDBACK),
     ("FeedbackFunction", "ExportFeedback"): call("Scan", service="dynamodb", TableName=FEEDBACK),
+    ("FeedbackFunction", "CountReportsThatHide"): call("UpdateItem", service="dynamodb", TableName=REPORT_LIMITS),
     ("ClassifyFunction", "ReadPhotos"): call("GetObject", Bucket=BUCKET, Key="incoming/summer/shoe.jpg"),
     ("ClassifyFunction", "TellDeletedPhotos"): call("GetObject", 404, Bucket=BUCKET, Key="uploads/gone.jpg"),
     ("ClassifyFunction", "WritePredictions"): call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS]),
@@ -141,6 +143,20 @@ def test_removing_a_statement_fails_the_call_that_needs_it_and_names_what_to_gra
     message = str(denial)
     assert denial.request.action in message and denial.request.resource in message
     assert '"Effect": "Allow"' in message  # the statement to add
+
+
+def test_the_staff_export_may_read_its_photos_decisions_and_nothing_else_new(policies):
+    # The export's one look-up per page of the photos' decisions (BatchGetItem), and only on the predictions.
+    export_reads = call("BatchGetItem", service="dynamodb", TableNames=[PREDICTIONS])
+    elsewhere = call("BatchGetItem", service="dynamodb", TableNames=[FEEDBACK])
+    quota_read = call("GetItem", service="dynamodb", TableName=REPORT_LIMITS)
+
+    assert check_calls({"FeedbackFunction": [export_reads]}, policies, NAMES).denied == []
+    assert check_calls({"FeedbackFunction": [elsewhere]}, policies, NAMES).denied
+    assert check_calls({"FeedbackFunction": [quota_read]}, policies, NAMES).denied
+    # The reviews function, which serves moderators, cannot touch the report counters.
+    counters = call("UpdateItem", service="dynamodb", TableName=REPORT_LIMITS)
+    assert check_calls({"ReviewsFunction": [counters]}, policies, NAMES).denied
 
 
 def test_without_list_bucket_a_missing_key_answers_403_on_aws(policies):

@@ -33,11 +33,29 @@ def test_keyed_callers_have_their_own_lower_throttle(template):
     assert 0 < int(plan["BurstLimit"]) <= int(stage["ThrottlingBurstLimit"])
 
 
-def test_the_feedback_export_needs_the_api_key(template):
-    event = _properties(template, "FeedbackFunction")["Events"]["ExportFeedback"]["Properties"]
+def test_the_feedback_export_needs_a_signed_in_analyst_not_an_api_key(template):
+    properties = _properties(template, "FeedbackFunction")
+    event = properties["Events"]["ExportFeedback"]["Properties"]
 
     assert (event["Method"], event["Path"]) == ("get", "/feedback.csv")
-    assert event["Auth"]["ApiKeyRequired"] is True
+    assert event["Auth"] == {"Authorizer": "StaffAuthorizer"}
+    assert properties["Environment"]["Variables"]["EXPORT_GROUP"] == "analysts"
+
+
+def test_the_staff_user_pool_lets_only_administrators_create_accounts(template):
+    pool = _properties(template, "StaffUserPool")
+    client = _properties(template, "StaffUserPoolClient")
+
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert int(pool["Policies"]["PasswordPolicy"]["MinimumLength"]) >= 12
+    # A browser cannot keep a client secret; password sign-in and refresh only, no SRP-less admin flows.
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert {_properties(template, group)["GroupName"] for group in ("ModeratorsGroup", "AnalystsGroup")} == {
+        "moderators",
+        "analysts",
+    }
 
 
 def test_the_feedback_function_scans_only_the_feedback_table(template):

@@ -80,6 +80,8 @@ def test_routes_and_stage_come_from_the_templates_api_events(template):
         ("GET", "/reviews"): "ReviewsFunction",
         ("POST", "/reviews/{image_id}"): "ReviewsFunction",
         ("POST", "/rekognition"): "RekognitionFunction",
+        ("GET", "/reviews/{image_id}/history"): "ReviewsFunction",
+        ("POST", "/reviews/{image_id}/undo"): "ReviewsFunction",
     }
     assert api_settings(template, "Api").stage == "v1"
 
@@ -262,7 +264,7 @@ def test_options_preflight_is_answered_from_the_templates_cors(client, functions
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == WEB_ORIGIN
     assert response.headers["Access-Control-Allow-Methods"] == "GET,POST,OPTIONS"
-    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type,X-Api-Key"
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type,X-Api-Key,Authorization"
     assert response.headers["Access-Control-Max-Age"] == "600"
     assert functions.calls == []  # a mock integration: the function never sees a preflight
 

@@ -19,7 +19,10 @@ ENVIRONMENT = {
     "IMAGES_BUCKET": "images",
     "PREDICTIONS_TABLE": "predictions",
     "FEEDBACK_TABLE": "feedback",
+    "REPORT_LIMITS_TABLE": "report-limits",
     "WEB_ORIGIN": "http://localhost:8000",
+    "STAFF_GROUP": "moderators",
+    "EXPORT_GROUP": "analysts",
 }
 
 

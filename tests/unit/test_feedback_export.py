@@ -90,13 +90,51 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "inappropriate",
         "comment",
         "created_at",
+        "moderation_decision",
+        "moderated_by",
+        "moderated_at",
+        "review_history",
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
         item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "",
-        "running shoe", "true", "fine", item["created_at"]
+        "running shoe", "true", "fine", item["created_at"], "", "", "", ""
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
+
+
+class FakeModerations:
+    def __init__(self, moderated: dict[str, dict[str, Any]]):
+        self.moderated = moderated
+        self.asked: list[list[str]] = []
+
+    def moderations(self, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+        self.asked.append(image_ids)
+        return {image_id: self.moderated[image_id] for image_id in image_ids if image_id in self.moderated}
+
+
+def test_each_row_names_the_moderator_who_decided_and_the_photos_audit_trail():
+    item = feedback_item(7)
+    alice = {"sub": "b1f2", "username": "mod-alice"}
+    moderated = {
+        "moderation": {"decision": "block", "decided_at": "2026-11-26T10:00:00.000Z", "decided_by": alice},
+        "review_history": [
+            {"action": "block", "at": "2026-11-26T10:00:00.000Z", "by": alice},
+            {"action": "=cmd", "at": "2026-11-26T11:00:00.000Z", "by": {"username": "bob"}},
+        ],
+    }
+    lookup = FakeModerations({item["image_id"]: moderated})
+
+    page = export_feedback_page(FakeFeedbackTable([item]), moderations=lookup)
+
+    row = dict(zip(COLUMNS, parse(page.body)[1], strict=True))
+    assert (row["moderation_decision"], row["moderated_by"], row["moderated_at"]) == (
+        "block",
+        "mod-alice",
+        "2026-11-26T10:00:00.000Z",
+    )
+    assert row["review_history"] == "2026-11-26T10:00:00.000Z block mod-alice | 2026-11-26T11:00:00.000Z =cmd bob"
+    assert lookup.asked == [[item["image_id"]]]  # one look-up per page
 
 
 def test_internal_fields_are_not_exported():

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from feedback.limits import DEFAULT_HIDES_PER_ADDRESS as REPORT_HIDES_PER_ADDRESS
+from feedback.limits import REPORT_WINDOW_SECONDS
 from feedback.models import FeedbackRequest
 from feedback.service import record_feedback
 from feedback.storage import FeedbackTable
@@ -31,14 +33,16 @@ class FakePredictions:
         self.items = {item["image_id"]: item for item in items}
         self.reports: list[tuple[str, str]] = []
         self.queues_reports = queues_reports
+        self.may_hide: list[bool] = []
 
     def get(self, image_id: str) -> Prediction | None:
         item = self.items.get(image_id)
         return Prediction.from_item(item) if item else None
 
-    def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
+    def report_by_shopper(self, image_id: str, reported_at: str, *, may_hide: bool = True) -> bool:
         self.reports.append((image_id, reported_at))
-        return self.queues_reports
+        self.may_hide.append(may_hide)
+        return self.queues_reports and may_hide
 
 
 class FakeFeedbackStore:
@@ -79,6 +83,7 @@ def test_feedback_is_stored_with_what_the_model_said():
             "correct_label": "running shoe",
             "comment": "It is a trainer.",
             "inappropriate": False,
+            "over_report_limit": False,
             "created_at": "2026-11-26T09:30:00.125Z",
         }
     ]
@@ -200,6 +205,74 @@ def test_feedback_table_drops_nulls_and_stores_scores_as_decimals():
     FeedbackTable(table).add({"image_id": IMAGE_ID, "feedback_id": "f", "prediction": None, "score": 0.8125})
 
     assert table.items == [{"image_id": IMAGE_ID, "feedback_id": "f", "score": Decimal("0.8125")}]
+
+
+class FakeQuota:
+    """Behaves like ReportQuotaTable: a counter per key, refused (and not counted) at the limit."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+
+    def take(self, key: str, limit: int, expires_at: int) -> bool:
+        if self.used.get(key, 0) >= limit:
+            return False
+        self.used[key] = self.used.get(key, 0) + 1
+        return True
+
+
+def report(image_id: str, predictions: FakePredictions, quota: FakeQuota, source_ip: str, now: datetime = NOW):
+    request = FeedbackRequest(inappropriate=True)
+    return record_feedback(
+        image_id,
+        request,
+        predictions=predictions,
+        feedback=FakeFeedbackStore(),
+        now=now,
+        source_ip=source_ip,
+        quota=quota,
+    )
+
+
+def test_one_address_hides_at_most_the_limit_per_window_and_every_report_is_still_counted():
+    photos = [f"{number:032x}" for number in range(REPORT_HIDES_PER_ADDRESS + 2)]
+    predictions = FakePredictions(*({**DONE, "image_id": photo} for photo in photos))
+    quota = FakeQuota()
+
+    sent = [report(photo, predictions, quota, "203.0.113.9")["sent_to_review"] for photo in photos]
+    other_address = report(photos[-1], predictions, quota, "198.51.100.7")["sent_to_review"]
+    next_hour = report(
+        photos[-2],
+        predictions,
+        quota,
+        "203.0.113.9",
+        now=datetime.fromtimestamp(NOW.timestamp() + REPORT_WINDOW_SECONDS, UTC),
+    )["sent_to_review"]
+
+    assert sent == [True] * REPORT_HIDES_PER_ADDRESS + [False, False]
+    assert len(predictions.reports) == len(photos) + 2  # every report counted
+    assert other_address is True and next_hour is True
+
+
+def test_a_report_that_would_hide_nothing_spends_no_quota():
+    predictions = FakePredictions(
+        {**DONE, "verdict": "review"}, {**DONE, "image_id": "1" * 32, "moderation": {"decision": "allow"}}
+    )
+    quota = FakeQuota()
+
+    for _ in range(REPORT_HIDES_PER_ADDRESS + 1):
+        report(IMAGE_ID, predictions, quota, "203.0.113.9")
+        report("1" * 32, predictions, quota, "203.0.113.9")
+
+    assert quota.used == {}
+
+
+def test_the_address_is_stored_only_as_a_hash():
+    quota = FakeQuota()
+
+    report(IMAGE_ID, FakePredictions(DONE), quota, "203.0.113.9")
+
+    (key,) = quota.used
+    assert "203.0.113.9" not in key and key.startswith("address#")
 
 
 def test_a_report_that_sends_the_photo_to_review_unpublishes_it_and_a_counted_one_does_not():

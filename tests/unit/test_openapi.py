@@ -70,31 +70,39 @@ def test_every_path_has_the_cors_preflight_api_gateway_answers(document):
         assert "Access-Control-Allow-Origin" in preflight["headers"], path
 
 
-def test_routes_that_need_an_api_key_say_so_and_document_the_403(document):
+def test_routes_that_need_a_key_or_a_staff_token_say_so_and_document_the_gateways_refusal(document):
     keyed = {(event["Path"], event["Method"].lower()) for event in template_api_events() if _api_key_required(event)}
+    staff = {(event["Path"], event["Method"].lower()) for event in template_api_events() if _authorizer(event)}
 
-    assert document["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey",
-        "in": "header",
-        "name": "x-api-key",
-        "description": document["components"]["securitySchemes"]["ApiKey"]["description"],
-    }
+    assert staff, "the staff routes name the Cognito authorizer"
+    if keyed:
+        assert document["components"]["securitySchemes"]["ApiKey"]["name"] == "x-api-key"
+    assert document["components"]["securitySchemes"]["StaffAuthorizer"]["name"] == "Authorization"
     for path, method, operation in operations(document):
-        if (path, method) in keyed:
-            assert operation["security"] == [{"ApiKey": []}], (method, path)
-            assert "GatewayError" in _refs(operation["responses"]["403"])
+        expected = [{"ApiKey": []}] * ((path, method) in keyed) + [{"StaffAuthorizer": []}] * ((path, method) in staff)
+        if expected:
+            assert operation["security"] == expected, (method, path)
         else:
             assert "security" not in operation, (method, path)
+        if (path, method) in keyed:
+            assert "GatewayError" in _refs(operation["responses"]["403"])
+        if (path, method) in staff:
+            assert "GatewayError" in _refs(operation["responses"]["401"])
+            assert "403" in operation["responses"], "the function's answer to a member of another group"
 
 
 def _api_key_required(event: dict[str, Any]) -> bool:
     return bool(event.get("Auth", {}).get("ApiKeyRequired"))
 
 
-def test_the_feedback_export_is_keyed_csv_with_documented_paging(document):
+def _authorizer(event: dict[str, Any]) -> bool:
+    return bool(event.get("Auth", {}).get("Authorizer"))
+
+
+def test_the_feedback_export_is_an_analysts_csv_with_documented_paging(document):
     export = document["paths"]["/feedback.csv"]["get"]
 
-    assert export["security"] == [{"ApiKey": []}]
+    assert export["security"] == [{"StaffAuthorizer": []}]
     assert "text/csv" in export["responses"]["200"]["content"]
     assert {"Link", "X-Next-Cursor"} <= set(export["responses"]["200"]["headers"])
     parameters = {parameter["name"]: parameter for parameter in export["parameters"]}

@@ -10,11 +10,13 @@ from pydantic import ValidationError
 from photomod_shared.errors import DomainError, VersionChanged
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
+from photomod_shared.staff import StaffMember
 from reviews import service
 from reviews.models import ReviewDecision
 from tests.support.cursors import every_page, forged_cursor
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, 500000, tzinfo=UTC)
+ALICE = StaffMember(sub="b1f2c3d4-0a1b-4c2d-8e3f-5a6b7c8d9e0f", username="mod-alice", groups=frozenset({"moderators"}))
 
 
 def image_id(number: int) -> str:
@@ -68,15 +70,39 @@ class FakeQueue:
         item = self.items.get(image_id)
         return Prediction.from_item(item) if item else None
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
+    def settle_review(
+        self,
+        image_id: str,
+        decision: str,
+        note: str,
+        decided_at: str,
+        object_version: str,
+        decided_by: dict[str, str] | None = None,
+    ) -> bool:
         item = self.items.get(image_id)
         if self.settle_fails or item is None or item.get("verdict") != "review":
             return False
         if item.get("object_version") != object_version:
             return False
-        item.update(verdict=decision, model_verdict="review", moderation={"decision": decision, "note": note})
+        moderation = {"decision": decision, "note": note, "decided_at": decided_at, "decided_by": decided_by}
+        entry = {"action": decision, "at": decided_at, "by": decided_by, "object_version": object_version}
+        item.update(verdict=decision, model_verdict="review", moderation=moderation)
+        item["review_history"] = [*item.get("review_history", []), entry]
         item.pop(REVIEW_QUEUE_ATTRIBUTE, None)
         return True
+
+
+def _undo(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool:
+    item = self.items.get(image_id)
+    if item is None or "moderation" not in item or item.get("object_version") != object_version:
+        return False
+    item.update(verdict="review", **{REVIEW_QUEUE_ATTRIBUTE: REVIEW_QUEUE_PARTITION})
+    item.pop("moderation")
+    item["review_history"] = [*item.get("review_history", []), {"action": "undo", "at": undone_at, "by": undone_by}]
+    return True
+
+
+FakeQueue.undo_review = _undo  # type: ignore[attr-defined]
 
 
 class FakeLinks:
@@ -92,7 +118,7 @@ def settle(
     queue: FakeQueue, number: int, decision: str = "allow", note: str = "", seen: str | None = None
 ) -> dict[str, Any]:
     request = ReviewDecision(decision=decision, note=note, object_version=seen or version(number))
-    return service.settle_review(image_id(number), request, predictions=queue, now=NOW)
+    return service.settle_review(image_id(number), request, by=ALICE, predictions=queue, now=NOW)
 
 
 # --- list_reviews ----------------------------------------------------------------------------------
@@ -194,6 +220,7 @@ def test_settling_makes_the_decision_the_verdict_and_keeps_the_models():
             "decision": "allow",
             "note": "a wine shop's own product",
             "decided_at": "2026-11-26T10:00:00.500Z",
+            "decided_by": {"sub": ALICE.sub, "username": ALICE.username},
         },
     }
     stored = queue.items[image_id(1)]
@@ -287,7 +314,7 @@ def test_a_listed_photo_without_a_judged_version_gets_no_link():
 def test_a_malformed_id_is_a_bad_request():
     with pytest.raises(DomainError) as refused:
         request = ReviewDecision(decision="allow", object_version="v1")
-        service.settle_review("nope", request, predictions=FakeQueue(), now=NOW)
+        service.settle_review("nope", request, by=ALICE, predictions=FakeQueue(), now=NOW)
 
     assert refused.value.code == "invalid_image_id"
 
@@ -333,6 +360,31 @@ def test_the_note_defaults_to_empty_and_is_trimmed():
     assert ReviewDecision.model_validate({"decision": "allow", "object_version": "v"}).note == ""
 
 
+def test_a_decision_names_the_moderator_and_joins_the_photos_audit_trail():
+    queue = FakeQueue(in_review(1, shopper_reports=3))
+
+    settled = settle(queue, 1, "block", note="a knife")
+    history = service.review_history(image_id(1), predictions=queue)
+
+    who = {"sub": ALICE.sub, "username": "mod-alice"}
+    assert settled["moderation"]["decided_by"] == who
+    assert history["moderation"]["decided_by"] == who
+    assert [(entry["action"], entry["by"], entry["object_version"]) for entry in history["history"]] == [
+        ("block", who, version(1))
+    ]
+    assert history["shopper_reports"] == 3
+
+
+def test_the_queue_shows_how_many_shoppers_reported_each_photo():
+    queue = FakeQueue(in_review(1, shopper_reports=7, reports_over_limit=5), in_review(2))
+
+    counts = {
+        item["image_id"]: (item["shopper_reports"], item["reports_over_limit"]) for item in list_page(queue)["items"]
+    }
+
+    assert counts == {image_id(1): (7, 5), image_id(2): (0, 0)}
+
+
 def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_unpublishes_first():
     from tests.support.publishing import RecordingPublisher
 
@@ -341,6 +393,7 @@ def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_un
     service.settle_review(
         image_id(1),
         ReviewDecision(decision="allow", object_version=version(1)),
+        by=ALICE,
         predictions=queue,
         now=NOW,
         publisher=allowed,
@@ -348,6 +401,7 @@ def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_un
     service.settle_review(
         image_id(2),
         ReviewDecision(decision="block", object_version=version(2)),
+        by=ALICE,
         predictions=queue,
         now=NOW,
         publisher=blocked,
@@ -365,9 +419,25 @@ def test_a_refused_allow_publishes_nothing():
         service.settle_review(
             image_id(1),
             ReviewDecision(decision="allow", object_version="another"),
+            by=ALICE,
             predictions=FakeQueue(in_review(1)),
             now=NOW,
             publisher=publisher,
         )
 
     assert publisher.calls == []
+
+
+def test_an_undo_hides_the_photo_again_before_it_is_recorded_and_names_who_undid_it():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, publisher = FakeQueue(in_review(1)), RecordingPublisher()
+    settle(queue, 1, "allow")
+
+    undone = service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW, publisher=publisher)
+
+    assert publisher.calls == [("unpublish", image_id(1))]
+    assert undone["undone_by"] == {"sub": ALICE.sub, "username": "mod-alice"}
+    assert queue.items[image_id(1)]["verdict"] == "review"
+    with pytest.raises(DomainError, match="no moderator's decision to undo"):
+        service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW)

@@ -249,25 +249,30 @@ def _api_events(template: ResolvedTemplate) -> dict[tuple[str, str], dict[str, A
     }
 
 
-def test_the_moderators_review_routes_need_the_api_key_and_the_shoppers_routes_do_not(defaults):
+def test_the_moderators_review_routes_need_a_signed_in_moderator_and_the_shoppers_routes_do_not(defaults):
+    staff = {route for route, event in _api_events(defaults).items() if event.get("Auth", {}).get("Authorizer")}
     keyed = {route for route, event in _api_events(defaults).items() if event.get("Auth", {}).get("ApiKeyRequired")}
 
-    assert {("GET", "/reviews"), ("POST", "/reviews/{image_id}")} <= keyed
+    assert {("GET", "/reviews"), ("POST", "/reviews/{image_id}")} <= staff
+    assert _properties(defaults, "ReviewsFunction")["Environment"]["Variables"]["STAFF_GROUP"] == "moderators"
+    # An API key identifies a machine client for its usage plan; it never opens a staff route.
+    assert not staff & keyed
     shoppers = {
         ("POST", "/uploads"),
         ("GET", "/predictions/{image_id}"),
         ("POST", "/predict"),
         ("GET", "/images/{image_id}"),
     }
-    assert not shoppers & keyed
+    assert not shoppers & (keyed | staff)
 
 
 def test_the_api_key_has_a_throttled_usage_plan_and_preflights_need_no_key(defaults):
     auth = _properties(defaults, "Api")["Auth"]
 
     assert auth["ApiKeyRequired"] is False
-    # A browser's CORS preflight never carries X-Api-Key (SAM's default would require it there).
+    # A browser's CORS preflight never carries X-Api-Key or a token (SAM's default would require them there).
     assert auth["AddApiKeyRequiredToCorsPreflight"] is False
+    assert auth["AddDefaultAuthorizerToCorsPreflight"] is False
     assert auth["UsagePlan"]["CreateUsagePlan"] == "PER_API"
     assert int(auth["UsagePlan"]["Throttle"]["RateLimit"]) > 0 and int(auth["UsagePlan"]["Throttle"]["BurstLimit"]) > 0
 

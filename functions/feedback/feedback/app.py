@@ -17,17 +17,20 @@ from feedback import export
 from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
-from feedback.storage import FeedbackTable
+from feedback.storage import FeedbackTable, ReportQuotaTable
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
 from photomod_shared.clock import utc_now
-from photomod_shared.errors import ImageNotFound, InvalidInput
+from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
 from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
+from photomod_shared.staff import staff_member
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
+    NotSignedIn: HTTPStatus.UNAUTHORIZED,
+    NotInGroup: HTTPStatus.FORBIDDEN,
     ImageNotFound: HTTPStatus.NOT_FOUND,
 }
 
@@ -44,6 +47,7 @@ class Dependencies:
     predictions: PredictionTable
     feedback: FeedbackTable
     verdicts: VerdictPublisher
+    report_quota: ReportQuotaTable
     publisher: PublishedRenditions
 
     @classmethod
@@ -53,6 +57,7 @@ class Dependencies:
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
             verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+            ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
             PublishedRenditions(boto3.client("s3"), settings.images_bucket),
         )
 
@@ -76,6 +81,10 @@ def post_feedback(
         predictions=dependencies().predictions,
         feedback=dependencies().feedback,
         verdicts=dependencies().verdicts,
+        # API Gateway's view of the TCP peer; a client cannot set it (X-Forwarded-For it can).
+        source_ip=app.current_event.request_context.identity.source_ip or "",
+        quota=dependencies().report_quota,
+        hides_per_address=settings.report_hides_per_address,
         publisher=dependencies().publisher,
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
@@ -98,7 +107,11 @@ CSV_EXPORT_RESPONSE: OpenAPIResponse = {
 }
 
 
-@app.get("/feedback.csv", summary="Export feedback for analysts (CSV, paged)", responses={200: CSV_EXPORT_RESPONSE})
+@app.get(
+    "/feedback.csv",
+    summary="Export feedback for analysts (CSV, paged)",
+    responses={200: CSV_EXPORT_RESPONSE, **error_responses(401, 403)},
+)
 def export_feedback_csv(
     limit: Annotated[
         int,
@@ -114,13 +127,16 @@ def export_feedback_csv(
         Query(max_length=export.MAX_CURSOR_LENGTH, description="Opaque; from the previous page's X-Next-Cursor"),
     ] = None,
 ) -> Response[str]:
-    page = export.export_feedback_page(dependencies().feedback, limit=limit, cursor=cursor)
+    analyst = staff_member(app.current_event.raw_event, settings.export_group)
+    page = export.export_feedback_page(
+        dependencies().feedback, limit=limit, cursor=cursor, moderations=dependencies().predictions
+    )
     headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
     if page.next_cursor:
         query = urlencode({"limit": limit, "cursor": page.next_cursor})
         next_url = public_url(app.current_event, f"/feedback.csv?{query}")
         headers.update({"Link": f'<{next_url}>; rel="next"', "X-Next-Cursor": page.next_cursor})
-    logger.info("feedback exported", extra={"rows": page.rows, "more": bool(page.next_cursor)})
+    logger.info("feedback exported", extra={"rows": page.rows, "more": bool(page.next_cursor), "by": analyst.sub})
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=page.body, headers=headers)
 
 

@@ -37,6 +37,11 @@ COLUMNS = (
     "inappropriate",
     "comment",
     "created_at",
+    # What moderators did with the photo, and who (the audit trail: "at action by" per decision, oldest first).
+    "moderation_decision",
+    "moderated_by",
+    "moderated_at",
+    "review_history",
 )
 DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 1000
@@ -55,6 +60,12 @@ _MAX_FEEDBACK_ID_LENGTH = 100
 class FeedbackReader(Protocol):
     def scan(self, *, max_items: int, start_after: Mapping[str, str] | None) -> Iterable[dict[str, Any]]:
         """Feedback items in table order, after the item with key `start_after`, at most `max_items` of them."""
+        ...
+
+
+class ModerationLookup(Protocol):
+    def moderations(self, image_ids: list[str]) -> Mapping[str, Mapping[str, Any]]:
+        """{image_id: {moderation, review_history}} of the photos that have a record."""
         ...
 
 
@@ -81,9 +92,21 @@ def csv_cell(value: Any) -> str:
     return neutralise_formula(str(value))
 
 
-def csv_row(item: Mapping[str, Any]) -> list[str]:
+def csv_row(item: Mapping[str, Any], moderated: Mapping[str, Any] | None = None) -> list[str]:
     # Feedback recorded before the flag existed counts as not flagged.
     values: dict[str, Any] = {"inappropriate": False, **item}
+    moderation = (moderated or {}).get("moderation") or {}
+    values["moderation_decision"] = moderation.get("decision")
+    values["moderated_by"] = (moderation.get("decided_by") or {}).get("username")
+    values["moderated_at"] = moderation.get("decided_at")
+    history = (moderated or {}).get("review_history") or []
+    values["review_history"] = (
+        " | ".join(
+            f"{entry.get('at', '')} {entry.get('action', '')} {(entry.get('by') or {}).get('username', '')}".strip()
+            for entry in history
+        )
+        or None
+    )
     # The safety model's result, flattened: its top class and the five probabilities (empty cells without it).
     safety = item.get("safety") or {}
     values["safety_class"] = safety.get("top_class")
@@ -123,6 +146,7 @@ def export_feedback_page(
     limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
     max_bytes: int = MAX_PAGE_BYTES,
+    moderations: ModerationLookup | None = None,
 ) -> CsvPage:
     """One page of the feedback export: a header row and up to `limit` rows, and the cursor of the next page."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -130,6 +154,7 @@ def export_feedback_page(
     start_after = decode_cursor(cursor) if cursor else None
     # One item more than the page holds tells whether another page follows, without an empty last page.
     items = list(itertools.islice(feedback.scan(max_items=limit + 1, start_after=start_after), limit + 1))
+    moderated = moderations.moderations([item["image_id"] for item in items[:limit]]) if moderations and items else {}
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # minimal quoting, CRLF line ends: RFC 4180
@@ -141,7 +166,7 @@ def export_feedback_page(
     for item in items[:limit]:
         line.seek(0)
         line.truncate()
-        line_writer.writerow(csv_row(item))
+        line_writer.writerow(csv_row(item, moderated.get(item["image_id"])))
         text = line.getvalue()
         if written and size + _escaped_size(text) > max_bytes:
             break

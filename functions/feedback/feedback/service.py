@@ -4,14 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+from feedback.limits import DEFAULT_HIDES_PER_ADDRESS, HideQuota, may_hide
 from photomod_shared.clock import iso
-from photomod_shared.prediction import PredictionLookup, find_prediction
+from photomod_shared.prediction import VERDICT_ALLOW, PredictionLookup, find_prediction
 from photomod_shared.publication import NoPublisher, Publisher
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 
 class Predictions(PredictionLookup, Protocol):
-    def report_by_shopper(self, image_id: str, reported_at: str) -> bool: ...
+    def report_by_shopper(self, image_id: str, reported_at: str, *, may_hide: bool = True) -> bool: ...
 
 
 class FeedbackRequest(Protocol):
@@ -39,14 +40,26 @@ def record_feedback(
     feedback: FeedbackStore,
     now: datetime,
     verdicts: VerdictPublisher | None = None,
+    source_ip: str = "",
+    quota: HideQuota | None = None,
+    hides_per_address: int = DEFAULT_HIDES_PER_ADDRESS,
     publisher: Publisher | None = None,
 ) -> dict[str, Any]:
     """Stores the shopper's correction next to what the model said when the shopper saw it.
 
-    A report that the photo is inappropriate also sends a classified photo back to the moderators' queue
-    (see `PredictionTable.report_by_shopper` for when it is only counted).
+    A report that the photo is inappropriate also sends a shown photo back to the moderators' queue, within the
+    limits of feedback.limits (per client address `source_ip`, counted in `quota`); beyond them, and for a photo
+    a moderator already decided on, the report is only counted (see `PredictionTable.report_by_shopper`).
     """
     prediction = find_prediction(image_id, predictions)
+    would_hide = (
+        request.inappropriate
+        and prediction.is_done
+        and prediction.verdict == VERDICT_ALLOW
+        and not prediction.moderation
+    )
+    # The quota is spent only by a report that would take a shown photo out of view.
+    within_limits = not would_hide or quota is None or may_hide(quota, source_ip, now, hides_per_address)
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
@@ -65,12 +78,15 @@ def record_feedback(
             "correct_label": request.correct_label,
             "comment": request.comment,
             "inappropriate": request.inappropriate,
+            "over_report_limit": not within_limits,
             "created_at": created_at,
         }
     )
     # After the feedback is stored, so a report is never lost even if the queue update fails.
     sent_to_review = (
-        request.inappropriate and prediction.is_done and predictions.report_by_shopper(image_id, created_at)
+        request.inappropriate
+        and prediction.is_done
+        and predictions.report_by_shopper(image_id, created_at, may_hide=within_limits)
     )
     if sent_to_review:
         (publisher or NoPublisher()).unpublish(image_id)  # hidden from shoppers until a moderator decides

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from feedback.limits import DEFAULT_HIDES_PER_ADDRESS
 from photomod_shared import settings
 
 
@@ -8,6 +9,11 @@ class FeedbackSettings:
     predictions_table: str
     feedback_table: str
     web_origin: str
+    # The Cognito group whose members may export (the template's AnalystsGroup).
+    export_group: str
+    # Counters of feedback.limits (reports that may hide photos, per client address).
+    report_limits_table: str
+    report_hides_per_address: int
     images_bucket: str
     # The EventBridge bus a shopper's report is announced on; none without it.
     event_bus_name: str | None = None
@@ -19,5 +25,10 @@ class FeedbackSettings:
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            export_group=settings.required("EXPORT_GROUP"),
+            report_limits_table=settings.required("REPORT_LIMITS_TABLE"),
+            report_hides_per_address=settings.integer_between(
+                "REPORT_HIDES_PER_ADDRESS", DEFAULT_HIDES_PER_ADDRESS, 1, 100_000
+            ),
             images_bucket=settings.required("IMAGES_BUCKET"),
         )

@@ -4,6 +4,26 @@ from typing import Any
 from photomod_shared.prediction_table import from_dynamo, to_dynamo
 
 
+class ReportQuotaTable:
+    """Adapter over the report-limit counters (DynamoDB, one item per client address and window, expiring)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def take(self, key: str, limit: int, expires_at: int) -> bool:
+        try:
+            self._table.update_item(
+                Key={"limit_key": key},
+                UpdateExpression="SET #expires = if_not_exists(#expires, :expires) ADD #used :one",
+                ConditionExpression="attribute_not_exists(#used) OR #used < :limit",
+                ExpressionAttributeNames={"#used": "used", "#expires": "expires_at"},
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": expires_at},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
 class FeedbackTable:
     """Adapter over the DynamoDB feedback table (a boto3 `Table` resource)."""
 

@@ -1,4 +1,5 @@
-"""Reviews function: the moderators' review queue (REST API via API Gateway; every route needs the API key)."""
+"""Reviews function: the moderators' review queue (REST API via API Gateway; every route needs a signed-in
+moderator: the Cognito authorizer verifies the token, `staff_member` the group)."""
 
 from dataclasses import dataclass
 from functools import cache
@@ -13,20 +14,32 @@ from botocore.config import Config
 
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
 from photomod_shared.clock import utc_now
-from photomod_shared.errors import ImageNotFound, InvalidInput, NotInReview, VersionChanged
+from photomod_shared.errors import (
+    ImageNotFound,
+    InvalidInput,
+    NotDecided,
+    NotInGroup,
+    NotInReview,
+    NotSignedIn,
+    VersionChanged,
+)
 from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
+from photomod_shared.staff import StaffMember, staff_member
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reviews import service
-from reviews.models import ReviewDecision
+from reviews.models import ReviewDecision, UndoRequest
 from reviews.settings import ReviewsSettings
 from reviews.storage import PhotoLinks
 
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
+    NotSignedIn: HTTPStatus.UNAUTHORIZED,
+    NotInGroup: HTTPStatus.FORBIDDEN,
     ImageNotFound: HTTPStatus.NOT_FOUND,
     NotInReview: HTTPStatus.CONFLICT,
+    NotDecided: HTTPStatus.CONFLICT,
     VersionChanged: HTTPStatus.CONFLICT,
 }
 
@@ -59,11 +72,18 @@ def dependencies() -> Dependencies:
     return Dependencies.from_settings(settings)
 
 
-@app.get("/reviews")
+def moderator() -> StaffMember:
+    return staff_member(app.current_event.raw_event, settings.staff_group)
+
+
+@app.get(
+    "/reviews", responses={200: {"description": "One page of the queue, newest first"}, **error_responses(401, 403)}
+)
 def list_reviews(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = service.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> dict[str, Any]:
+    moderator()
     return service.list_reviews(
         limit,
         cursor,
@@ -74,19 +94,51 @@ def list_reviews(
 
 
 @app.post(
-    "/reviews/<image_id>", responses={200: {"description": "The decision is recorded"}, **error_responses(404, 409)}
+    "/reviews/<image_id>",
+    responses={200: {"description": "The decision is recorded"}, **error_responses(401, 403, 404, 409)},
 )
 def settle_review(image_id: Annotated[str, Path(max_length=64)], request: ReviewDecision) -> dict[str, Any]:
+    who = moderator()
     settled = service.settle_review(
         image_id,
         request,
+        by=who,
         predictions=dependencies().predictions,
         now=utc_now(),
         publisher=dependencies().publisher,
         verdicts=dependencies().verdicts,
     )
-    logger.info("review settled", extra={"image_id": image_id, "decision": request.decision})
+    logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
+
+
+@app.post(
+    "/reviews/<image_id>/undo",
+    summary="Take back a moderator's decision: the photo is hidden and in review again (in the audit trail)",
+    responses={200: {"description": "The decision is taken back"}, **error_responses(401, 403, 404, 409)},
+)
+def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequest) -> dict[str, Any]:
+    who = moderator()
+    undone = service.undo_review(
+        image_id,
+        request.object_version,
+        by=who,
+        predictions=dependencies().predictions,
+        now=utc_now(),
+        publisher=dependencies().publisher,
+    )
+    logger.info("review undone", extra={"image_id": image_id, "by": who.sub})
+    return undone
+
+
+@app.get(
+    "/reviews/<image_id>/history",
+    summary="A photo's audit trail: every moderator's decision (who, when, which version) and its reports",
+    responses={200: {"description": "The photo's decisions, oldest first"}, **error_responses(401, 403, 404)},
+)
+def get_review_history(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    moderator()
+    return service.review_history(image_id, predictions=dependencies().predictions)
 
 
 @logger.inject_lambda_context

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
-from photomod_shared.errors import InvalidCursor, InvalidInput, NotInReview, VersionChanged
+from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
 from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.publication import NoPublisher, Publisher
@@ -28,11 +28,31 @@ class ReviewQueue(PredictionLookup, Protocol):
         self, limit: int, start_after: dict[str, Any] | None = None
     ) -> tuple[list[Prediction], dict[str, Any] | None]: ...
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool: ...
+    def settle_review(
+        self,
+        image_id: str,
+        decision: str,
+        note: str,
+        decided_at: str,
+        object_version: str,
+        decided_by: dict[str, str] | None = None,
+    ) -> bool: ...
+
+    def undo_review(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool: ...
 
 
 class PhotoLinks(Protocol):
     def presign_view(self, key: str, expires_in: int) -> str: ...
+
+
+class Moderator(Protocol):
+    """Who decides: the user pool's stable id and the name they signed in with (photomod_shared.staff)."""
+
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
 
 
 class Decision(Protocol):
@@ -60,6 +80,9 @@ def list_reviews(
             {
                 **prediction.view(),
                 "original_filename": prediction.original_filename,
+                # How many shoppers reported it, and how many of those reports were over the limits (hid nothing).
+                "shopper_reports": prediction.shopper_reports or 0,
+                "reports_over_limit": prediction.reports_over_limit or 0,
                 # The display gate refuses photos in review, so the moderator gets a link of their own: to the
                 # judged version's rendition, what shoppers would see (null if no version was recorded: nothing
                 # unjudged is ever linked).
@@ -81,13 +104,14 @@ def settle_review(
     image_id: str,
     request: Decision,
     *,
+    by: Moderator,
     predictions: ReviewQueue,
     now: datetime,
     publisher: Publisher | None = None,
     verdicts: VerdictPublisher | None = None,
 ) -> dict[str, Any]:
-    """Records the moderator's decision on the version they saw; an allow publishes its rendition, a block
-    unpublishes it (before it is recorded: failing closed)."""
+    """Records the moderator's decision on the version they saw, with who made it; an allow publishes its
+    rendition, a block unpublishes it (before it is recorded: failing closed)."""
     publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
@@ -95,9 +119,12 @@ def settle_review(
     if not prediction.is_done or prediction.verdict != VERDICT_REVIEW:
         raise NotInReview(_not_in_review(prediction))
     decided_at = iso(now)
+    decided_by = {"sub": by.sub, "username": by.username}
     if request.decision != VERDICT_ALLOW:
         publisher.unpublish(image_id)
-    if not predictions.settle_review(image_id, request.decision, request.note, decided_at, request.object_version):
+    if not predictions.settle_review(
+        image_id, request.decision, request.note, decided_at, request.object_version, decided_by
+    ):
         # Checked above, so another moderator (or a newer photo under the same key) got there first.
         latest = predictions.get(image_id) or prediction
         if latest.object_version != request.object_version:
@@ -114,7 +141,49 @@ def settle_review(
         "verdict": request.decision,
         # A photo a shopper reported keeps the model's own verdict (allow); see PredictionTable.report_by_shopper.
         "model_verdict": prediction.model_verdict or VERDICT_REVIEW,
-        "moderation": {"decision": request.decision, "note": request.note, "decided_at": decided_at},
+        "moderation": {
+            "decision": request.decision,
+            "note": request.note,
+            "decided_at": decided_at,
+            "decided_by": decided_by,
+        },
+    }
+
+
+def undo_review(
+    image_id: str,
+    object_version: str,
+    *,
+    by: Moderator,
+    predictions: ReviewQueue,
+    now: datetime,
+    publisher: Publisher | None = None,
+) -> dict[str, Any]:
+    """A moderator takes back a decision (theirs or another's): the photo is hidden and in the queue again, and
+    the undo is in its audit trail with who and when."""
+    prediction = find_prediction(image_id, predictions)
+    if prediction.object_version != object_version:
+        raise VersionChanged(_version_changed(prediction, object_version))
+    undone_by = {"sub": by.sub, "username": by.username}
+    # Hidden again before the undo is recorded (failing closed, as a block does).
+    (publisher or NoPublisher()).unpublish(image_id)
+    if not predictions.undo_review(image_id, iso(now), object_version, undone_by):
+        raise NotDecided(f"the photo has no moderator's decision to undo: its verdict is {prediction.verdict}")
+    return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}
+
+
+def review_history(image_id: str, *, predictions: PredictionLookup) -> dict[str, Any]:
+    """The audit trail of one photo: every moderator's decision (who, when, on which version) and its reports."""
+    prediction = find_prediction(image_id, predictions)
+    return {
+        "image_id": image_id,
+        "verdict": prediction.verdict,
+        "model_verdict": prediction.model_verdict,
+        "moderation": prediction.moderation,
+        "history": prediction.review_history or [],
+        "shopper_reports": prediction.shopper_reports or 0,
+        "reports_over_limit": prediction.reports_over_limit or 0,
+        "last_reported_at": prediction.last_reported_at,
     }
 
 

@@ -12,6 +12,8 @@ class ReviewsSettings:
     image_url_expiry_seconds: int
     # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).
     presign_endpoint_url: str | None
+    # The Cognito group whose members may read the queue and decide (the template's ModeratorsGroup).
+    staff_group: str
     # The EventBridge bus a moderator's decision is announced on; none without it.
     event_bus_name: str | None = None
 
@@ -24,4 +26,5 @@ class ReviewsSettings:
             image_url_expiry_seconds=settings.integer_between("REVIEW_IMAGE_URL_EXPIRY_SECONDS", 300, 1, 3600),
             presign_endpoint_url=settings.optional("PRESIGN_ENDPOINT_URL", "") or None,
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            staff_group=settings.required("STAFF_GROUP"),
         )

@@ -97,7 +97,7 @@ def create_resolver(
         cors=CORSConfig(
             allow_origin=origin,
             extra_origins=aliases or None,
-            allow_headers=["Content-Type", "X-Api-Key"],
+            allow_headers=["Content-Type", "X-Api-Key", "Authorization"],
             expose_headers=list(expose_headers),
             max_age=600,
         ),

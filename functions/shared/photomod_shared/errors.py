@@ -75,5 +75,23 @@ class NotInReview(DomainError):
     code = "not_in_review"
 
 
+class NotDecided(DomainError):
+    """An undo of a decision that is not there (never made, or already undone)."""
+
+    code = "not_decided"
+
+
 class VersionChanged(DomainError):
     code = "version_changed"
+
+
+class NotSignedIn(DomainError):
+    """A staff route reached without a verified identity (API Gateway's authorizer normally answers first)."""
+
+    code = "not_signed_in"
+
+
+class NotInGroup(DomainError):
+    """A signed-in member of staff whose groups do not include the one the route needs."""
+
+    code = "not_in_group"

@@ -81,6 +81,10 @@ class Prediction:
     model_verdict: str | None = None
     shopper_reports: int | None = None
     last_reported_at: str | None = None
+    # Reports counted but over the limits (per client address), which hid nothing (feedback.service).
+    reports_over_limit: int | None = None
+    # The audit trail: every moderator's decision on this photo, oldest first ({action, by, at, note, version}).
+    review_history: list[dict[str, Any]] | None = None
 
     @classmethod
     def pending(

@@ -29,6 +29,7 @@ from photomod_shared.prediction import (
     STATUS_FAILED,
     STATUS_PENDING,
     VERDICT_ALLOW,
+    VERDICT_BLOCK,
     VERDICT_REVIEW,
     EventStamp,
     Failure,
@@ -198,6 +199,25 @@ class PredictionTable:
         item = response.get("Item")
         return Prediction.from_item(from_dynamo(item)) if item else None
 
+    def moderations(self, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each photo's moderation and audit trail ({moderation, review_history}), one round trip per 100."""
+        client, name, found = self._table.meta.client, self._table.name, {}
+        unique_ids = list(dict.fromkeys(image_ids))
+        for start in range(0, len(unique_ids), 100):
+            request: dict[str, Any] = {
+                name: {
+                    "Keys": [{"image_id": image_id} for image_id in unique_ids[start : start + 100]],
+                    "ProjectionExpression": "image_id, #moderation, #history",
+                    "ExpressionAttributeNames": {"#moderation": "moderation", "#history": "review_history"},
+                }
+            }
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(name, []):
+                    found[item["image_id"]] = from_dynamo(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]:
         """The event behind each stored result, for many images in one round trip per 100."""
         # The resource's client takes and returns plain Python values, like the Table itself.
@@ -350,8 +370,17 @@ class PredictionTable:
         page = [Prediction.from_item(from_dynamo(item)) for item in response.get("Items", [])]
         return page, response.get("LastEvaluatedKey")
 
-    def settle_review(self, image_id: str, decision: str, note: str, decided_at: str, object_version: str) -> bool:
+    def settle_review(
+        self,
+        image_id: str,
+        decision: str,
+        note: str,
+        decided_at: str,
+        object_version: str,
+        decided_by: dict[str, str] | None = None,
+    ) -> bool:
         """A moderator's decision on the version they saw: it becomes the verdict and the photo leaves the queue.
+        `decided_by` ({sub, username}) is stored with it and appended, in the same write, to `review_history`.
 
         Returns False if the photo is unknown, not in review (e.g. another moderator settled it first) or its
         judged version is no longer `object_version` (a newer upload replaced it).
@@ -362,7 +391,8 @@ class PredictionTable:
                 # A photo a shopper reported already keeps the model's verdict (allow) in model_verdict.
                 UpdateExpression=(
                     "SET #verdict = :decision, #model_verdict = if_not_exists(#model_verdict, :review),"
-                    " #moderation = :moderation REMOVE #queue"
+                    " #moderation = :moderation,"
+                    " #history = list_append(if_not_exists(#history, :no_history), :entry) REMOVE #queue"
                 ),
                 ConditionExpression=(
                     "attribute_exists(image_id) AND #status = :done AND #verdict = :review AND #version = :version"
@@ -372,6 +402,7 @@ class PredictionTable:
                     "#verdict": "verdict",
                     "#model_verdict": "model_verdict",
                     "#moderation": "moderation",
+                    "#history": "review_history",
                     "#queue": REVIEW_QUEUE_ATTRIBUTE,
                     "#status": "status",
                 },
@@ -380,7 +411,61 @@ class PredictionTable:
                     ":review": VERDICT_REVIEW,
                     ":done": STATUS_DONE,
                     ":version": object_version,
-                    ":moderation": {"decision": decision, "note": note, "decided_at": decided_at},
+                    ":moderation": {
+                        "decision": decision,
+                        "note": note,
+                        "decided_at": decided_at,
+                        **({"decided_by": dict(decided_by)} if decided_by else {}),
+                    },
+                    ":no_history": [],
+                    ":entry": [
+                        {
+                            "action": decision,
+                            "note": note,
+                            "at": decided_at,
+                            "object_version": object_version,
+                            **({"by": dict(decided_by)} if decided_by else {}),
+                        }
+                    ],
+                },
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def undo_review(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool:
+        """Takes back a moderator's decision on `object_version`: the photo is in review (hidden) again, and the
+        undo joins `review_history`. False if there is no decision on that version to take back."""
+        try:
+            self._table.update_item(
+                Key={"image_id": image_id},
+                UpdateExpression=(
+                    "SET #verdict = :review, #queue = :queue,"
+                    " #history = list_append(if_not_exists(#history, :no_history), :entry) REMOVE #moderation"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(#moderation) AND #status = :done AND #version = :version"
+                    " AND #verdict IN (:allow, :block)"
+                ),
+                ExpressionAttributeNames={
+                    "#verdict": "verdict",
+                    "#queue": REVIEW_QUEUE_ATTRIBUTE,
+                    "#history": "review_history",
+                    "#moderation": "moderation",
+                    "#status": "status",
+                    "#version": "object_version",
+                },
+                ExpressionAttributeValues={
+                    ":review": VERDICT_REVIEW,
+                    ":queue": REVIEW_QUEUE_PARTITION,
+                    ":no_history": [],
+                    ":entry": [
+                        {"action": "undo", "at": undone_at, "object_version": object_version, "by": dict(undone_by)}
+                    ],
+                    ":done": STATUS_DONE,
+                    ":version": object_version,
+                    ":allow": VERDICT_ALLOW,
+                    ":block": VERDICT_BLOCK,
                 },
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -450,7 +535,7 @@ class PredictionTable:
                 ExpressionAttributeNames={"#attempt": "solo_attempt_of", "#attempts": "solo_attempts"},
             )
 
-    def report_by_shopper(self, image_id: str, reported_at: str) -> bool:
+    def report_by_shopper(self, image_id: str, reported_at: str, *, may_hide: bool = True) -> bool:
         """A shopper's report that a photo is inappropriate; every report is counted in `shopper_reports`.
 
         A photo the model allowed and no moderator has judged goes back to review: its verdict becomes `review`
@@ -458,9 +543,21 @@ class PredictionTable:
         model's verdict is kept in `model_verdict`. A photo a moderator already decided on is not queued again by
         more reports (they are only counted); a photo in review or blocked is hidden already.
         Returns True when this report sent the photo to review; False when it was only counted.
+        `may_hide=False` (the reporter is over the limits of feedback.limits): only counted, also in
+        `reports_over_limit`.
         """
         names = {"#reports": "shopper_reports", "#reported_at": "last_reported_at"}
         values: dict[str, Any] = {":one": 1, ":reported_at": reported_at}
+        if not may_hide:
+            with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
+                self._table.update_item(
+                    Key={"image_id": image_id},
+                    UpdateExpression="SET #reported_at = :reported_at ADD #reports :one, #over :one",
+                    ConditionExpression="attribute_exists(image_id)",
+                    ExpressionAttributeNames={**names, "#over": "reports_over_limit"},
+                    ExpressionAttributeValues=values,
+                )
+            return False
         try:
             self._table.update_item(
                 Key={"image_id": image_id},
