@@ -6,7 +6,8 @@ Files are named `<wnid>_<label>.<ext>`. A photo is "flagged" when the policy lis
 ImageNet categories: the flagged recall is the share of those the verdict does not `allow` (per category: the
 share of the category's photos not allowed). A "false flag" is an unflagged photo that is not allowed (per
 category: unflagged photos that category's rules fired on). The verdict is the service's: the classifier and the
-safety model together, through the served runtime (LiteRT), exactly as the classify function decides.
+two explicit-content models together, on the pixels of the display rendition, through the served runtimes,
+as the classify function decides (first frame: the samples are stills).
 
 Without --classifier it judges with the classifier a local stack runs (ResNet50 when its ImageNet file is in
 models/, else EfficientNet-Lite0). JSON and a PNG go to reports/; the last line is the summary (judgement_line).
@@ -121,10 +122,12 @@ def main() -> None:
     sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
     import numpy as np
 
-    from classify.imaging import ImageRejected, decode_image
+    from classify.imaging import ImageRejected
     from classify.labels import ClassIndex, top_k
     from classify.model import RUNTIME_LITERT, load_classifier
+    from classify.open_nsfw import load_open_nsfw
     from classify.policy import ModerationPolicy
+    from classify.rendition import make_rendition
     from classify.safety import load_safety_model
 
     files = sorted(path for path in options.folder.iterdir() if NAMED.match(path.name))
@@ -134,22 +137,30 @@ def main() -> None:
     served = REPO_ROOT / "models" / f"{classifier_name}.tflite"
     classifier = load_classifier(RUNTIME_LITERT, str(RESNET50_WEIGHTS), True, str(served), classifier=classifier_name)
     safety = load_safety_model(str(REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"), True, RUNTIME_LITERT)
-    assert safety is not None
+    second = load_open_nsfw(str(REPO_ROOT / "models" / "open_nsfw.onnx"), required=True)
+    assert safety is not None and second is not None
     class_index = ClassIndex.from_file()
     policy = ModerationPolicy.from_file(class_index=class_index)
     photos: list[Judged] = []
     for start in range(0, len(files), BATCH):
-        chunk, images = [], []
+        chunk, inputs = [], []
         for path in files[start : start + BATCH]:
             try:
-                images.append(decode_image(path.read_bytes()))
+                # The classify path's own decode: the rendition, each model's input made from it (first frame:
+                # the samples are stills).
+                rendition = make_rendition(
+                    path.read_bytes(),
+                    lambda image: (classifier.preprocess(image), safety.preprocess(image), second.preprocess(image)),
+                )
+                inputs.append(rendition.judged[0])
                 chunk.append(path)
             except ImageRejected as rejection:
                 print(f"  rejected {path.name}: {rejection.code}")
-        rows = classifier.predict(np.stack([classifier.preprocess(image) for image in images]))
-        safety_rows = safety.predict(np.stack([safety.preprocess(image) for image in images]))
-        for path, row, safety_row in zip(chunk, rows, safety_rows, strict=True):
-            verdict = policy.decide(row, safety_row)
+        rows = classifier.predict(np.stack([model for model, _, _ in inputs]))
+        safety_rows = safety.predict(np.stack([nsfwjs for _, nsfwjs, _ in inputs]))
+        second_rows = second.predict(np.stack([open_nsfw for _, _, open_nsfw in inputs]))
+        for path, row, safety_row, second_row in zip(chunk, rows, safety_rows, second_rows, strict=True):
+            verdict = policy.decide(row, safety_row, float(second_row))
             photos.append(
                 Judged(
                     file=path.name,
@@ -163,7 +174,10 @@ def main() -> None:
 
     summary = summarise(photos, policy.listed_classes)
     name, weights = classifier.info.name, classifier.info.weights
-    print(f"policy {policy.version}; safety model {safety.info.name} {safety.info.version}; runtime LiteRT")
+    print(
+        f"policy {policy.version}; safety models {safety.info.name} {safety.info.version} and {second.info.name}; "
+        "runtime LiteRT (Open-NSFW: ONNX Runtime); pixels from the display rendition"
+    )
     for category, row in summary["categories"].items():
         missed = f"; missed: {', '.join(row['missed'])}" if row["missed"] else ""
         print(
