@@ -56,6 +56,7 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] | None = None
     staff: str | None = None  # the group of a signed-in member of staff who sends it
+    keyed: bool = False  # sent with the machine clients' API key (X-Api-Key)
 
 
 def detect(statuses: tuple[int, ...], photo: bytes, keyed: bool = True) -> Case:
@@ -163,7 +164,11 @@ def ids(local_stack) -> dict[str, str]:
 
 
 def send(stack: Any, case: Case, ids: dict[str, str]) -> requests.Response:
-    headers = {**case.headers, **(stack.staff(case.staff).headers if case.staff else {})}
+    headers = {
+        **case.headers,
+        **(stack.staff(case.staff).headers if case.staff else {}),
+        **({"X-Api-Key": stack.api_key} if case.keyed else {}),
+    }
     params = {name: value.format(**ids) for name, value in case.params.items()} if case.params else None
     return requests.request(
         case.method,
