@@ -100,7 +100,11 @@ def test_the_seed_dog_photo_is_an_eskimo_dog_or_a_husky_allowed_and_served(local
     reply = show(local_stack, result["image_id"])
     assert reply.status_code == 302, reply.text
     photo = requests.get(reply.headers["Location"], timeout=HTTP_TIMEOUT_S)
-    assert photo.status_code == 200 and photo.content == DOG_PHOTO.read_bytes()
+    # What is served is the judged rendition (a JPEG of the same pixels, metadata removed), never the upload itself.
+    assert photo.status_code == 200 and photo.content != DOG_PHOTO.read_bytes()
+    served, uploaded = Image.open(io.BytesIO(photo.content)), Image.open(DOG_PHOTO)
+    assert (served.format, served.size) == ("JPEG", uploaded.size)
+    assert not served.getexif()
 
 
 def test_a_photo_stored_sideways_with_an_orientation_tag_is_judged_upright(judged):
