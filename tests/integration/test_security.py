@@ -348,7 +348,11 @@ def test_a_keyed_route_with_the_key_reaches_the_function(local_stack, route: Rou
 
     reply = call(local_stack, route, json=valid)
 
-    assert reply.status_code in (200, 404), reply.text  # the function answered: a list, or no such image
+    # The function answered, not the gateway: a list, no such image, or DetectModerationLabels' own refusal of a
+    # request that names no operation (Rekognition's JSON 1.1 error shape).
+    assert reply.status_code in (200, 400, 404) and reply.json() != {"message": "Forbidden"}, reply.text
+    if reply.status_code == 400:
+        assert reply.json()["__type"] == "InvalidParameterException", reply.text
 
 
 STAFF = [route for route in ROUTES if route.authorizer]
@@ -405,7 +409,12 @@ def function_reply(stack: Any, route: Route, origin: str) -> requests.Response:
     return call(stack, route, json=valid, headers={"Origin": origin})
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+# The pages' routes: a machine client's keyed route (DetectModerationLabels) is called by SDKs, never by a page,
+# so it grants no origin at all (the next test checks that it grants no other origin either).
+PAGE_ROUTES = [route for route in ROUTES if not route.api_key_required]
+
+
+@pytest.mark.parametrize("route", PAGE_ROUTES, ids=route_id)
 def test_a_function_reply_allows_the_web_origin(local_stack, route: Route):
     reply = function_reply(local_stack, route, local_stack.web_origin)
 
