@@ -204,7 +204,7 @@ class LocalStack:
                 spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
         # What the image's build stage does: convert ResNet50 and the safety model to LiteRT if stale.
         ensure_served_models(specs.values(), say)
-        say("[3/5] starting function environments (the classifier loads its ResNet50 and safety model)")
+        say("[3/5] starting function environments (the classifier loads its ImageNet and explicit-content models)")
         # Zip functions run from their own built packages, as on Lambda (built once, then cached).
         package_functions(specs, log=say)
         memory = MemoryLimits(self.options.memory_limits)
