@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from photomod_shared import ids
+from photomod_shared import ids, lifecycle
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from tests.support.predictions import FakePredictions
@@ -186,7 +186,7 @@ def test_a_fresh_upload_reads_as_pending_without_looking_for_the_object(store, p
 
 def test_an_upload_that_never_arrived_fails_once_expiry_and_grace_have_passed(store, predictions):
     image_id = create(jpeg_request(), store, predictions)["image_id"]
-    later = NOW + timedelta(seconds=POLICY.expires_in) + service.ARRIVAL_GRACE + timedelta(seconds=1)
+    later = NOW + timedelta(seconds=POLICY.expires_in) + lifecycle.ARRIVAL_GRACE + timedelta(seconds=1)
 
     view = get(image_id, store, predictions, now=later)
 
@@ -197,7 +197,7 @@ def test_an_upload_that_never_arrived_fails_once_expiry_and_grace_have_passed(st
 
 def test_within_the_grace_period_a_missing_object_is_still_pending(store, predictions):
     image_id = create(jpeg_request(), store, predictions)["image_id"]
-    just_expired = NOW + timedelta(seconds=POLICY.expires_in) + service.ARRIVAL_GRACE
+    just_expired = NOW + timedelta(seconds=POLICY.expires_in) + lifecycle.ARRIVAL_GRACE
 
     assert get(image_id, store, predictions, now=just_expired)["status"] == STATUS_PENDING
 

@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.events import MalformedNotification
 from classify.models import photo_events
-from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
+from classify.retries_exhausted import fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
+from photomod_shared.lifecycle import RETRIES_EXHAUSTED
 from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 

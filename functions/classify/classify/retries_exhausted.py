@@ -4,13 +4,9 @@ from typing import Protocol
 
 from classify.events import PhotoEvent
 from photomod_shared import ids
-from photomod_shared.prediction import EventStamp, Failure, Prediction
+from photomod_shared.lifecycle import RETRIES_EXHAUSTED
+from photomod_shared.prediction import EventStamp, Prediction
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
-
-RETRIES_EXHAUSTED = Failure(
-    "retries_exhausted",
-    "classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
-)
 
 
 class Outcomes(Protocol):

@@ -52,16 +52,13 @@ from classify.rendition import RenditionRules, make_rendition
 from classify.safety import SafetyInfo, safety_result, second_opinion_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
+from photomod_shared.lifecycle import CLASSIFIER_ERROR, CRASHED_CLASSIFIER, OBJECT_MISSING, TOO_LARGE_FOR_MEMORY
 from photomod_shared.prediction import VERDICT_ALLOW, EventStamp, Failure, Prediction, comparable_event_time
 from photomod_shared.publication import NoPublisher, Publisher
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 logger = logging.getLogger(__name__)
 
-# Failure reasons of photos that crashed the worker twice (see the module's docstring).
-TOO_LARGE_FOR_MEMORY = "too_large_for_memory"
-CRASHED_CLASSIFIER = "crashed_classifier"
-CLASSIFIER_ERROR = "classifier_error"
 # A photo whose decode alone is estimated at this share of the function's memory or more is called too large.
 LARGE_SHARE_OF_MEMORY = 0.25
 # Seconds kept back from the function's timeout for the writes and the answer.
@@ -613,7 +610,7 @@ def _load(
     except ImageRejected as rejection:
         photo.rejection = rejection
     except ObjectMissing:
-        photo.rejection = ImageRejected("object_missing", "the photo was deleted before it could be classified")
+        photo.rejection = ImageRejected(OBJECT_MISSING.code, OBJECT_MISSING.message)
     except MemoryError:
         photo.rejection = ImageRejected(TOO_LARGE_FOR_MEMORY, "the photo is too large to decode in memory")
     except Exception as error:  # anything else may be transient: let SQS deliver it again

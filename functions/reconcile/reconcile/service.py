@@ -31,12 +31,10 @@ from typing import Any, Protocol
 
 from photomod_shared import ids
 from photomod_shared.clock import iso, parse_iso
+from photomod_shared.lifecycle import OBJECT_MISSING, UPLOAD_NOT_RECEIVED, may_still_arrive, not_classified
 from photomod_shared.prediction import Failure, Prediction
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
-# How long after a presigned upload expires before a missing object counts as never sent (as the upload
-# function decides when polled).
-ARRIVAL_GRACE = timedelta(seconds=60)
 # Seconds kept back from the timeout for the run's last writes (its place in the drop folder, the report).
 RESERVE_S = 10.0
 # The pending rows get this share of a run's time when the drop folder has work too; either takes what is left.
@@ -49,15 +47,6 @@ PAGE_SIZE = 100
 LIST_PAGE_SIZE = 1000
 
 logger = logging.getLogger(__name__)
-
-UPLOAD_NOT_RECEIVED = Failure("upload_not_received", "the presigned upload expired before the photo arrived")
-OBJECT_MISSING = Failure("object_missing", "the photo was deleted before it could be classified")
-
-
-def not_classified(times: int) -> Failure:
-    return Failure(
-        "not_classified", f"the photo's notification was sent again {times} times and it was still not classified"
-    )
 
 
 @dataclass(frozen=True)
@@ -232,8 +221,7 @@ def _settle(
     image_id, key = row.image_id, row.s3_key
     photo = photos.head(key) if key else None
     if photo is None:
-        expires_at = row.upload_expires_at
-        if expires_at and now <= parse_iso(expires_at) + ARRIVAL_GRACE:
+        if may_still_arrive(row.upload_expires_at, now):
             return  # the presigned upload may still arrive
         error = UPLOAD_NOT_RECEIVED if row.source == ids.SOURCE_UPLOAD else OBJECT_MISSING
         _fail(row, error, rows, now, report, verdicts)

@@ -5,13 +5,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from photomod_shared import ids
-from photomod_shared.clock import iso, parse_iso
+from photomod_shared.clock import iso
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
-from photomod_shared.prediction import Failure, PendingPredictions, Prediction, find_prediction
-
-# How long after a presigned upload expires before a missing object counts as never sent.
-ARRIVAL_GRACE = timedelta(seconds=60)
-UPLOAD_NOT_RECEIVED = Failure("upload_not_received", "the presigned upload expired before the photo arrived")
+from photomod_shared.lifecycle import UPLOAD_NOT_RECEIVED, may_still_arrive
+from photomod_shared.prediction import PendingPredictions, Prediction, find_prediction
 
 # The types the classifier decodes, with the extension the server-generated key gets.
 EXTENSIONS_BY_CONTENT_TYPE = {
@@ -131,7 +128,7 @@ def _upload_never_arrived(prediction: Prediction, store: PhotoStore, now: dateti
     expires_at = prediction.upload_expires_at
     if not prediction.is_pending or not expires_at or not prediction.s3_key:
         return False
-    if now <= parse_iso(expires_at) + ARRIVAL_GRACE:
+    if may_still_arrive(expires_at, now):
         return False
     try:
         return not store.exists(prediction.s3_key)
