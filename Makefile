@@ -101,6 +101,9 @@ test-integration: venv browser model models build ## real HTTP against a freshly
 test-localstack: venv browser model models build localstack ## the integration tests against a local stack on LocalStack
 	@PHOTOMOD_TEST_BACKEND=localstack $(PY) -m pytest tests/integration
 
+web-formats: venv ## write web/formats.js, the web pages' copy of the image types taken (photomod_shared/formats.py)
+	@PYTHONPATH=functions/shared $(PY) -m infra.build.web_formats
+
 openapi: venv ## write docs/openapi.json, the API's OpenAPI 3.1 document (`make up` serves it at /openapi.json, /docs)
 	@$(PY) -m infra.apidocs.openapi -o docs/openapi.json
 
@@ -274,4 +277,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) $(ONNX2TF_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv user export model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv user export model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi web-formats lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean

@@ -35,17 +35,8 @@ from typing import Any
 import requests
 from tqdm import tqdm
 
-from photomod_shared.formats import sniff_image_format
+from photomod_shared.formats import SUPPORTED_IN_WORDS, sniff_content_type
 
-CONTENT_TYPES = {
-    "JPEG": "image/jpeg",
-    "PNG": "image/png",
-    "GIF": "image/gif",
-    "WEBP": "image/webp",
-    "BMP": "image/bmp",
-    "TIFF": "image/tiff",
-    "HEIF": "image/heic",
-}
 COLUMNS = ("file", "image_id", "status", "prediction", "score", "verdict", "reasons", "error", "resumed")
 # Row statuses: the API's final states, and what happened on this side when a file never got one.
 DONE, FAILED = "done", "failed"
@@ -247,15 +238,15 @@ def ingest_file(path: Path, relative: str, client: Client, state: State) -> Row:
         return Row(relative, UNREADABLE, error=f"{type(error).__name__}: {error.strerror or error}")
     if not data:
         return Row(relative, NOT_AN_IMAGE, error="the file is empty")
-    image_format = sniff_image_format(data)
-    if image_format is None:
-        return Row(relative, NOT_AN_IMAGE, error="not a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC file")
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        return Row(relative, NOT_AN_IMAGE, error=f"not a {SUPPORTED_IN_WORDS} file")
     sha256 = hashlib.sha256(data).hexdigest()
     done_before, earlier = state.claim(sha256)
     if done_before and earlier:
         return Row(**{**_row_fields(earlier), "file": relative, "resumed": True})
     try:
-        return _ingest_new(path, relative, data, image_format, sha256, earlier, client, state)
+        return _ingest_new(path, relative, data, content_type, sha256, earlier, client, state)
     finally:
         state.release(sha256)
 
@@ -264,7 +255,7 @@ def _ingest_new(
     path: Path,
     relative: str,
     data: bytes,
-    image_format: str,
+    content_type: str,
     sha256: str,
     earlier: dict[str, Any] | None,
     client: Client,
@@ -274,7 +265,6 @@ def _ingest_new(
         if earlier and earlier.get("status") == PENDING:
             image_id = earlier["image_id"]  # uploaded by an earlier run: only its result is missing
         else:
-            content_type = CONTENT_TYPES[image_format]
             created = client.create_upload(path.name[:255], content_type, len(data))
             image_id = created["image_id"]
             client.store(created["upload"], path.name, data, content_type)

@@ -1,7 +1,8 @@
 // Photo check: upload product-review photos straight to S3 with presigned POSTs, then poll the API for each
 // photo's ResNet50 prediction and moderation verdict. Plain browser JavaScript, no build step, no dependencies.
 // Everything that comes from the API or S3 reaches the DOM through textContent, never innerHTML.
-// Plain words for API codes live in messages.js (window.PHOTOMOD_MESSAGES), shared with the review page.
+// Plain words for API codes live in messages.js (window.PHOTOMOD_MESSAGES), shared with the review page; the
+// image types taken in formats.js (window.PHOTOMOD_FORMATS), generated from the service's table.
 (function () {
   "use strict";
 
@@ -16,22 +17,9 @@
   var FEEDBACK_LABEL_MAX = 200;
   var FEEDBACK_COMMENT_MAX = 1000;
 
-  var TYPES_BY_EXTENSION = {
-    jpg: "image/jpeg",
-    jpeg: "image/jpeg",
-    jpe: "image/jpeg",
-    png: "image/png",
-    gif: "image/gif",
-    webp: "image/webp",
-    bmp: "image/bmp",
-    tif: "image/tiff",
-    tiff: "image/tiff",
-    heic: "image/heic",
-    heif: "image/heif"
-  };
-  var ALLOWED_TYPES = [
-    "image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic", "image/heif"
-  ];
+  // The types the service takes: formats.js, generated from the service's one table (make web-formats).
+  var FORMATS = window.PHOTOMOD_FORMATS;
+
   var VERDICTS = {
     allow: { text: "Can be shown", className: "badge-allow" },
     review: { text: "Needs review", className: "badge-review" },
@@ -46,8 +34,13 @@
     error: document.getElementById("error"),
     photos: document.getElementById("photos"),
     list: document.getElementById("photo-list"),
-    template: document.getElementById("photo-template")
+    template: document.getElementById("photo-template"),
+    fileHelp: document.getElementById("file-help")
   };
+  el.fileInput.accept = FORMATS.contentTypes.concat(Object.keys(FORMATS.typesByExtension).map(function (extension) {
+    return "." + extension;
+  })).join(",");
+  el.fileHelp.textContent = FORMATS.inWords + ", up to 10 MB each.";
 
   var nextPhotoNumber = 1;
   var waiting = [];
@@ -120,14 +113,14 @@
       return type;
     }
     var match = /\.([A-Za-z0-9]+)$/.exec(file.name || "");
-    return match ? TYPES_BY_EXTENSION[match[1].toLowerCase()] || type : type;
+    return match ? FORMATS.typesByExtension[match[1].toLowerCase()] || type : type;
   }
 
   // Returns an error message, or null when the file may be uploaded. The API checks again.
   function validationError(file, contentType) {
-    if (ALLOWED_TYPES.indexOf(contentType) === -1) {
+    if (FORMATS.contentTypes.indexOf(contentType) === -1) {
       return "\u201c" + file.name + "\u201d is not a supported image (" + (contentType || "unknown type") +
-        "). Choose a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC photo.";
+        "). Choose a " + FORMATS.inWords + " photo.";
     }
     if (file.size === 0) {
       return "\u201c" + file.name + "\u201d is empty. Choose another photo.";
@@ -213,15 +206,16 @@
     var caption = photo.find(".preview-caption");
     caption.textContent = photo.file.name;
     image.alt = "Preview of " + (photo.file.name || "your photo");
-    if (ALLOWED_TYPES.indexOf(photo.contentType) === -1) {
+    if (FORMATS.contentTypes.indexOf(photo.contentType) === -1) {
       image.hidden = true;
       return;
     }
     photo.previewUrl = URL.createObjectURL(photo.file);
     image.addEventListener("error", function () {
-      // HEIC and TIFF: most browsers cannot draw them, the service can still check them.
       image.hidden = true;
-      caption.textContent = photo.file.name + " (no preview in this browser)";
+      // HEIC and TIFF: most browsers cannot draw them (Safari can), the service can still check them.
+      caption.textContent = photo.file.name + (FORMATS.browserDisplays.indexOf(photo.contentType) === -1
+        ? " (no preview in this browser)" : " (the browser could not draw a preview: the file may be damaged)");
     });
     image.src = photo.previewUrl;
   }

@@ -4,13 +4,16 @@
 (function () {
   "use strict";
 
+  // The types the service takes, in words (formats.js, loaded first, is generated from the service's table).
+  var TYPES_IN_WORDS = window.PHOTOMOD_FORMATS.inWords;
+
   // Keyed by the `error.code` of an API error body, the `error.code` of a failed classification, or the
   // X-Error-Code header of POST /predict.
   var ERRORS = {
     // POST /uploads: the request for an upload link
     invalid_request: "Something in the request was not accepted.",
     bad_request: "The request was not accepted.",
-    unsupported_media_type: "This type of file is not supported. Choose a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC photo.",
+    unsupported_media_type: "This type of file is not supported. Choose a " + TYPES_IN_WORDS + " photo.",
     file_too_large: "This photo is too large. The limit is 10 MB: choose a smaller photo.",
     missing_file: "No photo was sent. Choose a photo and try again.",
     malformed_request: "The photo could not be read from the request. Try again.",
@@ -31,7 +34,7 @@
     empty_file: "The file is empty. Choose another photo.",
     too_large: "The photo is larger than 10 MB. Choose a smaller photo.",
     too_small: "The photo is too small to check. Choose a larger photo.",
-    unsupported_format: "This file is not a photo we can read. Choose a JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC photo.",
+    unsupported_format: "This file is not a photo we can read. Choose a " + TYPES_IN_WORDS + " photo.",
     corrupt_image: "The photo is damaged and cannot be opened. Try saving it again or choose another one.",
     decompression_bomb: "The photo has too many pixels to check safely. Choose a smaller photo.",
     object_missing: "The photo was deleted before it could be checked. Upload it again.",

@@ -15,13 +15,13 @@ from PIL import Image, ImageFile
 
 from classify.imaging import (
     RESIZE_METHODS,
-    SUPPORTED_FORMATS,
     ImageLimits,
     ImageRejected,
     decode_and_preprocess,
     decode_image,
     preprocess,
 )
+from photomod_shared.formats import DECODABLE_FORMATS
 from tests.support.imagecorpus import CorpusCase, black_1bit_png, build_corpus
 from tests.support.images import encoded
 
@@ -80,7 +80,7 @@ def test_corpus_case_gets_its_expected_outcome(case: CorpusCase) -> None:
 
 def test_every_supported_format_appears_in_the_corpus() -> None:
     formats = {decode_image_format(case.data) for case in CORPUS if case.expected_status == "done"}
-    expected = SUPPORTED_FORMATS if "heic" in CASES else SUPPORTED_FORMATS - {"HEIF"}
+    expected = DECODABLE_FORMATS if "heic" in CASES else DECODABLE_FORMATS - {"HEIF"}
     assert formats == expected
 
 

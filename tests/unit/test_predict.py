@@ -9,6 +9,7 @@ from urllib3 import encode_multipart_formdata
 from photomod_shared import ids
 from photomod_shared.clock import iso
 from photomod_shared.errors import FileTooLarge, MalformedRequest, MissingFile, UnsupportedMediaType
+from photomod_shared.formats import sniff_content_type
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from tests.support.predictions import FakePredictions
 from upload import predict, service
@@ -95,7 +96,7 @@ def test_a_photo_over_the_limit_is_refused_with_413_in_a_form_and_as_a_body():
     assert str(MAX_BYTES) in as_body.value.message
 
 
-# --- image_content_type ----------------------------------------------------------------------------
+# --- sniff_content_type (photomod_shared.formats) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_a_photo_over_the_limit_is_refused_with_413_in_a_form_and_as_a_body():
     ids=["jpeg", "png", "gif", "webp", "bmp", "tiff", "heic", "heif"],
 )
 def test_supported_images_are_recognised_by_their_magic_bytes(data, content_type):
-    assert predict.image_content_type(data) == content_type
+    assert sniff_content_type(data) == content_type
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ def test_supported_images_are_recognised_by_their_magic_bytes(data, content_type
     ids=["empty", "text", "pdf", "text-starting-with-BM", "avif"],
 )
 def test_anything_else_is_not_an_image(data):
-    assert predict.image_content_type(data) is None
+    assert sniff_content_type(data) is None
 
 
 # --- predict ---------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from photomod_shared import ids, lifecycle
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
+from photomod_shared.formats import EXTENSIONS_BY_CONTENT_TYPE
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from tests.support.predictions import FakePredictions
 from upload import service
 from upload.models import UploadRequest
-from upload.service import EXTENSIONS_BY_CONTENT_TYPE
 from upload.storage import ImageStore
 
 NOW = datetime(2026, 11, 26, 9, 14, 7, 250000, tzinfo=UTC)

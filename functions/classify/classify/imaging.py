@@ -16,12 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from photomod_shared.formats import AVIF_BRANDS, sniff_image_format
+from photomod_shared.formats import AVIF_BRANDS, SUPPORTED_IN_WORDS, sniff_image_format
 
 RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
-
-# Pillow format names accepted. MPO is how Pillow names a multi-picture JPEG (many phone cameras write them).
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"})
 
 _RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -127,8 +124,7 @@ def guarded_decode(data: bytes, limits: ImageLimits = ImageLimits()) -> Iterator
     if image_format is None:
         raise ImageRejected(
             "unsupported_format",
-            f"the file is not a supported image ({_describe_unsupported(data)}); "
-            "send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC",
+            f"the file is not a supported image ({_describe_unsupported(data)}); send {SUPPORTED_IN_WORDS}",
         )
     if image_format == "HEIF" and not _register_heif_opener():
         raise ImageRejected("unsupported_format", "HEIC/HEIF support (pillow-heif) is not installed")

@@ -17,7 +17,7 @@ import multipart
 from photomod_shared import ids
 from photomod_shared.clock import iso
 from photomod_shared.errors import FileTooLarge, MalformedRequest, MissingFile, UnsupportedMediaType
-from photomod_shared.formats import HEIC_BRANDS, sniff_image_format
+from photomod_shared.formats import EXTENSIONS_BY_CONTENT_TYPE, SUPPORTED_IN_WORDS, sniff_content_type
 from photomod_shared.prediction import (
     STATUS_DONE,
     STATUS_FAILED,
@@ -26,7 +26,6 @@ from photomod_shared.prediction import (
     PendingPredictions,
     Prediction,
 )
-from upload.service import EXTENSIONS_BY_CONTENT_TYPE
 
 FILE_FIELD = "file"
 # Between polls of the predictions table: short at first (a warm classifier answers in about a second),
@@ -99,17 +98,6 @@ def _too_large(size: int | None, max_bytes: int) -> FileTooLarge:
     return FileTooLarge(f"{what}; the limit is {max_bytes} bytes")
 
 
-def image_content_type(data: bytes) -> str | None:
-    """The content type the magic bytes announce, for the types the classifier decodes; None otherwise.
-
-    Only a first check, so an obvious non-image is refused at once: the classifier does the full decode.
-    """
-    image_format = sniff_image_format(data)
-    if image_format == "HEIF":
-        return "image/heic" if data[8:12] in HEIC_BRANDS else "image/heif"
-    return f"image/{image_format.lower()}" if image_format else None
-
-
 def predict(
     photo: Photo,
     *,
@@ -121,9 +109,10 @@ def predict(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PredictOutcome:
     """Stores the photo for classification and waits up to `wait_seconds` for the result."""
-    content_type = image_content_type(photo.data)
+    # Only a first check, so an obvious non-image is refused at once: the classifier does the full decode.
+    content_type = sniff_content_type(photo.data)
     if content_type is None:
-        raise UnsupportedMediaType("the file is not a supported image; send JPEG, PNG, GIF, WebP, BMP, TIFF or HEIC")
+        raise UnsupportedMediaType(f"the file is not a supported image; send {SUPPORTED_IN_WORDS}")
     image_id = ids.new_image_id()
     key = ids.upload_key(image_id, EXTENSIONS_BY_CONTENT_TYPE[content_type])
     # The same item as a presigned upload's, recorded before the object exists so the classifier's result

@@ -7,20 +7,9 @@ from typing import Any, Protocol
 from photomod_shared import ids
 from photomod_shared.clock import iso
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
+from photomod_shared.formats import EXTENSIONS_BY_CONTENT_TYPE
 from photomod_shared.lifecycle import UPLOAD_NOT_RECEIVED, may_still_arrive
 from photomod_shared.prediction import PendingPredictions, Prediction, find_prediction
-
-# The types the classifier decodes, with the extension the server-generated key gets.
-EXTENSIONS_BY_CONTENT_TYPE = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/bmp": "bmp",
-    "image/tiff": "tiff",
-    "image/heic": "heic",
-    "image/heif": "heif",
-}
 
 
 class ArrivalUnknown(Exception):
