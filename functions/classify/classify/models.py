@@ -6,6 +6,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from classify.events import MalformedNotification, PhotoEvent
+from photomod_shared import s3
 
 S3_TEST_EVENT = "s3:TestEvent"
 
@@ -37,15 +38,10 @@ def photo_events(body: str) -> list[PhotoEvent]:
                     etag=str(s3_object.etag),
                     sequencer=str(s3_object.get("sequencer", "0")),
                     size=int(s3_object["size"]) if "size" in s3_object else 0,
-                    version_id=_version_id(s3_object.version_id),
+                    version_id=s3.pinned_version(s3_object.version_id),
                     event_time=str(record.get("eventTime", "")),
                 )
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise MalformedNotification(f"S3 record lacks {error}") from None
     return events
-
-
-def _version_id(value: object) -> str | None:
-    # An unversioned bucket's objects have the version "null" (or none at all): no version to pin.
-    return str(value) if value not in (None, "", "null") else None

@@ -14,10 +14,10 @@ from classify.live_policy import LivePolicy
 from classify.policy import ModerationPolicy
 from classify.rendition import CONTENT_TYPE
 from classify.service import Message, ObjectMissing, ObjectRefused, StoredPhoto
+from photomod_shared import s3
 
-# NoSuchVersion: the version the notification names was deleted; 404 is HeadObject's only word for it.
-_MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
-_REFUSED = frozenset({"AccessDenied", "403", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"})
+# A photo S3 will not give: the role's fault or the bucket's, never the photo's.
+_REFUSED = s3.FORBIDDEN_CODES | {"NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"}
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ class PhotoBucket:
         try:
             response = self._client.get_object(**request)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in _MISSING:
+            code = s3.error_code(error)
+            if code in s3.NOT_FOUND_CODES:
                 raise ObjectMissing(key) from None
             if code in _REFUSED:
                 # With s3:ListBucket (granted on the photo prefixes) a deleted photo answers 404, so a 403 is
@@ -43,7 +43,7 @@ class PhotoBucket:
                 logger.error("GetObject of s3://%s/%s was refused (%s): check the role's S3 grants", bucket, key, code)
                 raise ObjectRefused(f"s3://{bucket}/{key}: {code}") from error
             raise
-        return StoredPhoto(response["Body"].read(), _version(response.get("VersionId")))
+        return StoredPhoto(response["Body"].read(), s3.pinned_version(response.get("VersionId")))
 
     def save_rendition(self, bucket: str, key: str, data: bytes) -> None:
         """Stores a photo's display rendition (private; served only through the display gate)."""
@@ -53,15 +53,10 @@ class PhotoBucket:
         try:
             response = self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
+            if s3.is_not_found(error):
                 raise ObjectMissing(key) from None
             raise
-        return _version(response.get("VersionId"))
-
-
-def _version(value: str | None) -> str | None:
-    # An unversioned bucket answers "null" (or nothing): there is no version to pin.
-    return value if value and value != "null" else None
+        return s3.pinned_version(response.get("VersionId"))
 
 
 class PolicyParameter:

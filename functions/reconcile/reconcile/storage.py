@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from photomod_shared import s3
 from photomod_shared.clock import iso
 from reconcile.service import StoredObject
 
@@ -25,7 +26,7 @@ class PhotoBucket:
         try:
             response = self._client.head_object(Bucket=self._bucket, Key=key)
         except self._client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if s3.is_not_found(error):
                 return None
             raise
         return StoredObject(
@@ -71,7 +72,7 @@ class ClassifyQueue:
             "eTag": photo.etag,
             "sequencer": SYNTHETIC_SEQUENCER,
         }
-        if photo.version_id and photo.version_id != "null":
+        if s3.pinned_version(photo.version_id):
             s3_object["versionId"] = photo.version_id
         return {
             "Records": [

@@ -1,5 +1,7 @@
 from typing import Any
 
+from photomod_shared import s3
+
 
 class PhotoLinks:
     """Adapter over the images bucket: short-lived links a moderator's browser can open."""
@@ -10,6 +12,4 @@ class PhotoLinks:
 
     def presign_view(self, key: str, expires_in: int) -> str:
         """A link to a rendition: the judged version's pixels, exactly as shoppers would be shown them."""
-        return self._presign_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-        )
+        return s3.presign_get(self._presign_client, self._bucket, key, expires_in)

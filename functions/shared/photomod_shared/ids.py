@@ -7,12 +7,12 @@ Uploads get a random id and a server-generated key (`uploads/<id>.<ext>`). Objec
 import re
 import uuid
 
+from photomod_shared.s3 import UNVERSIONED
+
 UPLOAD_PREFIX = "uploads/"
 DROP_FOLDER_PREFIX = "incoming/"
 # The display renditions classify makes (classify.rendition): the only images ever served. Private, like uploads.
 RENDITION_PREFIX = "renditions/"
-# A bucket without versioning has one version per key, which S3 calls "null".
-_UNVERSIONED = "null"
 MAX_KEY_LENGTH = 1024
 
 # A fixed namespace: the same drop-folder key always maps to the same image id.
@@ -47,7 +47,7 @@ def upload_key(image_id: str, extension: str) -> str:
 def rendition_key(image_id: str, version_id: str | None) -> str:
     """Where the rendition of one judged version of a photo is kept: each version has its own, so a newer upload
     never replaces the rendition of the version that was judged before it is judged itself."""
-    return f"{RENDITION_PREFIX}{image_id}/{version_id or _UNVERSIONED}.jpg"
+    return f"{RENDITION_PREFIX}{image_id}/{version_id or UNVERSIONED}.jpg"
 
 
 def is_drop_folder_key(key: str) -> bool:

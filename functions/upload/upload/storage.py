@@ -6,14 +6,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from photomod_shared import s3
 from photomod_shared.prediction_table import PredictionTable
 from upload.service import ArrivalUnknown
 from upload.settings import UploadSettings
 
 logger = logging.getLogger(__name__)
-# What S3 answers for a key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
-_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
-_FORBIDDEN = ("403", "AccessDenied", "Forbidden")
 
 
 class ImageStore:
@@ -39,18 +37,17 @@ class ImageStore:
 
     def presign_display(self, key: str, expires_in: int) -> str:
         """A GET of a rendition (each judged version has its own key, written once by classify)."""
-        return self._presign_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-        )
+        return s3.presign_get(self._presign_client, self._bucket, key, expires_in)
 
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self._bucket, Key=key)
         except self._client.exceptions.ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in _NOT_FOUND:
+            # A key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
+            code = s3.error_code(error)
+            if code in s3.NOT_FOUND_CODES:
                 return False
-            if code in _FORBIDDEN:
+            if code in s3.FORBIDDEN_CODES:
                 logger.warning(
                     "HeadObject of s3://%s/%s answered %s: cannot tell whether it arrived "
                     "(the role needs s3:GetObject on the key and s3:ListBucket on the bucket)",
