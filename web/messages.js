@@ -14,6 +14,7 @@
     invalid_request: "Something in the request was not accepted.",
     bad_request: "The request was not accepted.",
     unsupported_media_type: "This type of file is not supported. Choose a " + TYPES_IN_WORDS + " photo.",
+    declared_size_too_large: "This photo is too large. The limit is 10 MB: choose a smaller photo.",
     file_too_large: "This photo is too large. The limit is 10 MB: choose a smaller photo.",
     missing_file: "No photo was sent. Choose a photo and try again.",
     malformed_request: "The photo could not be read from the request. Try again.",

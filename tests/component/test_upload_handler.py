@@ -123,7 +123,7 @@ def test_the_presigned_post_uploads_the_photo(stack, call, load_event):
     ("body", "code"),
     [
         ({"filename": "a.svg", "content_type": "image/svg+xml", "size": 100}, "unsupported_media_type"),
-        ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10 * 1024 * 1024 + 1}, "file_too_large"),
+        ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10 * 1024 * 1024 + 1}, "declared_size_too_large"),
         ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 0}, "invalid_request"),
         ({"filename": "a.jpg", "content_type": "image/jpeg"}, "invalid_request"),
         ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10, "key": "uploads/mine.jpg"}, "invalid_request"),

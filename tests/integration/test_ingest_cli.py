@@ -27,7 +27,7 @@ def expected_outcome(data: bytes, status: str, code: str | None) -> tuple[str, s
     if sniff_image_format(data) is None:
         return "not_an_image", None
     if len(data) > MAX_UPLOAD_BYTES:
-        return "rejected", "file_too_large"
+        return "rejected", "declared_size_too_large"
     return status, code
 
 

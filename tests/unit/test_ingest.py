@@ -103,14 +103,14 @@ def test_a_request_that_keeps_failing_gives_up_with_the_last_problem():
 
 
 def test_a_4xx_is_not_retried_and_reports_the_api_code():
-    refusal = Reply(400, {"error": {"code": "file_too_large", "message": "too big"}})
+    refusal = Reply(400, {"error": {"code": "declared_size_too_large", "message": "too big"}})
     session = FakeApi({("POST", f"{API}/uploads"): [refusal]})
     api, sleeps = client(session)
 
     with pytest.raises(ingest.Refused) as refused:
         api.create_upload("a.jpg", "image/jpeg", 10)
 
-    assert refused.value.code == "file_too_large" and sleeps == []
+    assert refused.value.code == "declared_size_too_large" and sleeps == []
 
 
 def test_a_folder_with_photos_text_and_a_broken_link_gets_one_row_per_file(tmp_path: Path):

@@ -126,7 +126,7 @@ def test_a_file_over_the_limit_is_refused(store, predictions):
     with pytest.raises(UploadTooLarge) as raised:
         create(jpeg_request(size=POLICY.max_bytes + 1), store, predictions)
 
-    assert isinstance(raised.value, InvalidInput) and raised.value.code == "file_too_large"
+    assert isinstance(raised.value, InvalidInput) and raised.value.code == "declared_size_too_large"
     assert predictions.items == {} and store.presigned == []
 
 

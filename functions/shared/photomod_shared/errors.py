@@ -28,9 +28,10 @@ class UnsupportedMediaType(DomainError):
 
 
 class UploadTooLarge(InvalidInput):
-    """A presigned upload asked for more bytes than the limit (the client corrects its request)."""
+    """A presigned upload asked for more bytes than the limit (the client corrects its request): a 400, where
+    FileTooLarge is a photo already sent (a 413), so each has its own code."""
 
-    code = "file_too_large"
+    code = "declared_size_too_large"
 
 
 class FileTooLarge(DomainError):

@@ -34,7 +34,7 @@ def result_url(image_id: str) -> str:
     return public_url(app.current_event, f"/predictions/{image_id}")
 
 
-@app.post("/uploads", responses={201: {"description": "Upload presigned"}})
+@app.post("/uploads", responses=responses.CREATE_UPLOAD)
 def create_upload(request: UploadRequest) -> Response[UploadCreated]:
     created = service.create_upload(
         request,

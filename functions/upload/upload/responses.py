@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
-from photomod_shared.api import ErrorStatuses, error_responses
+from photomod_shared.api import ErrorBody, ErrorStatuses, error_responses
 from photomod_shared.errors import (
     FileTooLarge,
     ImageBlocked,
@@ -52,6 +52,15 @@ def _predict_reply(description: str, **headers: str) -> OpenAPIResponse:
     }
 
 
+CREATE_UPLOAD: dict[int, OpenAPIResponse] = {
+    201: {"description": "Upload presigned"},
+    400: {
+        "description": "Refused before anything is presigned; `error.code` says why: `unsupported_media_type`, "
+        "`declared_size_too_large` (the declared size is over the limit) or `invalid_request`",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+}
+
 PREDICTION: dict[int, OpenAPIResponse] = {
     200: {
         "description": "The image, pending, done or failed",
@@ -69,7 +78,7 @@ PREDICT: dict[int, OpenAPIResponse] = {
         Retry_After="Seconds",
     ),
     400: _predict_reply("No photo, not a photo, or one that could not be classified", X_Error_Code="Why"),
-    413: _predict_reply("The photo is over the size limit", X_Error_Code="file_too_large"),
+    413: _predict_reply("The photo sent is over the size limit", X_Error_Code="file_too_large"),
 }
 
 PREDICT_WRONG_METHOD: dict[int, OpenAPIResponse] = {
