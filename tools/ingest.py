@@ -36,6 +36,7 @@ import requests
 from tqdm import tqdm
 
 from photomod_shared.formats import SUPPORTED_IN_WORDS, sniff_content_type
+from photomod_shared.spreadsheet import neutralise_formula
 
 COLUMNS = ("file", "image_id", "status", "prediction", "score", "verdict", "reasons", "error", "resumed")
 # Row statuses: the API's final states, and what happened on this side when a file never got one.
@@ -47,8 +48,6 @@ ERROR = "error"  # no final state: the API or storage kept failing, or the resul
 PENDING = "pending"  # uploaded; the result did not come in time (a later run polls it again)
 FINAL = frozenset({DONE, FAILED})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Spreadsheets run a cell that starts with one of these as a formula (OWASP CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DEFAULT_API = "http://127.0.0.1:3000"
 
 
@@ -80,7 +79,7 @@ class Row:
         values = dataclasses.asdict(self)
         values["score"] = "" if self.score is None else f"{self.score:.6f}"
         values["resumed"] = "yes" if self.resumed else ""
-        return [_neutralise(str(values[column])) for column in COLUMNS]
+        return [neutralise_formula(str(values[column])) for column in COLUMNS]
 
 
 class GaveUp(Exception):
@@ -93,10 +92,6 @@ class Refused(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-def _neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 # ---------------------------------------------------------------------------- finding files

@@ -24,9 +24,8 @@ import numpy as np
 from PIL import Image
 
 from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+from photomod_shared.safety_classes import SAFETY_CLASSES
 
-# Output order of nsfwjs' models (its NSFW_CLASSES), lower-cased as the API spells them.
-SAFETY_CLASSES = ("drawing", "hentai", "neutral", "porn", "sexy")
 SAFETY_MODEL_FILE = "nsfwjs_mobilenet_v2.keras"
 # Its LiteRT conversion lives beside it under this suffix (the card `.litert.json` must not overwrite the Keras
 # model's own `.json`).

@@ -18,6 +18,8 @@ from photomod_shared import ids
 from photomod_shared.cursors import decode_cursor as decode_key
 from photomod_shared.cursors import encode_cursor as encode_key
 from photomod_shared.errors import InvalidCursor, InvalidInput
+from photomod_shared.safety_classes import SAFETY_CLASSES
+from photomod_shared.spreadsheet import neutralise_formula
 
 COLUMNS = (
     "image_id",
@@ -26,11 +28,7 @@ COLUMNS = (
     "score",
     "verdict",
     "safety_class",
-    "safety_drawing",
-    "safety_hentai",
-    "safety_neutral",
-    "safety_porn",
-    "safety_sexy",
+    *(f"safety_{name}" for name in SAFETY_CLASSES),
     "second_opinion_nsfw",
     "explicit_rule",
     "correct_label",
@@ -50,8 +48,6 @@ MAX_PAGE_SIZE = 1000
 # bytes in practice, so the budget only cuts pages of pathological rows.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 MAX_CURSOR_LENGTH = 512
-# OWASP CSV injection: a spreadsheet evaluates a cell that starts with one of these as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # The feedback table's key: where a page ended, so the next one can start right after it.
 _KEY = ("image_id", "feedback_id")
 _MAX_FEEDBACK_ID_LENGTH = 100
@@ -74,11 +70,6 @@ class CsvPage:
     body: str
     rows: int
     next_cursor: str | None
-
-
-def neutralise_formula(text: str) -> str:
-    """Prefixes a cell a spreadsheet would run as a formula with `'`, which makes it plain text."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def csv_cell(value: Any) -> str:

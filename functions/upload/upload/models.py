@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from photomod_shared.api import ErrorDetail
 from photomod_shared.ids import has_control_characters
+from photomod_shared.safety_classes import SafetyClass
 
 
 class UploadRequest(BaseModel):
@@ -94,7 +95,7 @@ class SecondOpinion(BaseModel):
 
 
 class Safety(BaseModel):
-    top_class: Literal["drawing", "hentai", "neutral", "porn", "sexy"]
+    top_class: SafetyClass
     probabilities: SafetyProbabilities = Field(description="The safety model's five class probabilities (sum 1)")
     model: SafetyModelInfo
     second_opinion: SecondOpinion | None = Field(
