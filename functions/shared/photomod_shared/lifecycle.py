@@ -31,17 +31,20 @@ FAILURE_CODES = frozenset(
     }
 )
 
-UPLOAD_NOT_RECEIVED = Failure(UPLOAD_NOT_RECEIVED_CODE, "the presigned upload expired before the photo arrived")
-OBJECT_MISSING = Failure(OBJECT_MISSING_CODE, "the photo was deleted before it could be classified")
+UPLOAD_NOT_RECEIVED = Failure(
+    code=UPLOAD_NOT_RECEIVED_CODE, message="the presigned upload expired before the photo arrived"
+)
+OBJECT_MISSING = Failure(code=OBJECT_MISSING_CODE, message="the photo was deleted before it could be classified")
 RETRIES_EXHAUSTED = Failure(
-    RETRIES_EXHAUSTED_CODE,
-    "classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
+    code=RETRIES_EXHAUSTED_CODE,
+    message="classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
 )
 
 
 def not_classified(times: int) -> Failure:
     return Failure(
-        NOT_CLASSIFIED_CODE, f"the photo's notification was sent again {times} times and it was still not classified"
+        code=NOT_CLASSIFIED_CODE,
+        message=f"the photo's notification was sent again {times} times and it was still not classified",
     )
 
 
