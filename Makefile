@@ -16,7 +16,8 @@ INIT_TIMEOUT_SECONDS ?= 10
 STACK ?=
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt \
 	functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/webhook/requirements.txt \
+	functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5

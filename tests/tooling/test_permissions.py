@@ -21,7 +21,8 @@ pytestmark = [
     ),
 ]
 
-NAMES = LocalNames()
+# With a webhook, so that its function's statements are judged too.
+NAMES = LocalNames(parameter_overrides={"WebhookUrl": "https://shop.example/photomod/events"})
 BUCKET = "photomod-local-images-123456789012"
 PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
@@ -98,6 +99,9 @@ CALLS_BY_STATEMENT = {
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
     ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
+    ("WebhookFunction", "ReadTheSigningSecret"): call(
+        "GetSecretValue", service="secretsmanager", SecretId=f"{NAMES.stack_name}-webhook-secret"
+    ),
 }
 
 
