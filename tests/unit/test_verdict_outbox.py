@@ -8,8 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from photomod_shared.prediction import Prediction
 from photomod_shared.verdict_events import EventRefused, VerdictBus, VerdictEvent, VerdictOutbox, put_entry
+from tests.unit.test_verdict_events import done
 
 
 class RefusingEvents:
@@ -28,20 +28,7 @@ class UnreachableQueue:
 
 
 def judged() -> VerdictEvent:
-    prediction = Prediction.done(
-        "img1",
-        s3_key="uploads/img1.jpg",
-        object_etag="e",
-        prediction="dog",
-        score=0.9,
-        labels=[],
-        verdict="allow",
-        verdict_reasons=[],
-        policy_version="p.1",
-        model={"name": "ResNet50", "weights": "untrained"},
-        safety=None,
-    ).classified("2026-12-03T12:00:00Z")
-    return VerdictEvent.outcome(prediction)
+    return VerdictEvent.outcome(done())
 
 
 @pytest.fixture
