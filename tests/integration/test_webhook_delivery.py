@@ -1,6 +1,7 @@
 """The shop's signed webhook (WebhookUrl), end to end on a local stack of its own: a receiver on loopback gets each
 verdict event of an upload's outcome, verifies it with the stack's secret (Standard Webhooks' reference library),
-a wrong secret fails verification, and a receiver that answers 500 gets the same event again."""
+a wrong secret fails verification, a receiver that answers 500 gets the same event again, and every AWS call the
+stack made is allowed by the template's policies."""
 
 import json
 import tempfile
@@ -15,6 +16,14 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from infra.checks.permissions import (
+    IAM_TOOLS,
+    SAM_PYTHON,
+    check_calls,
+    function_policies,
+    read_calls,
+    stack_resource_arns,
+)
 from tests.integration.conftest import DEPLOYED_STACK, StackUnderTest, launch_stack, stop_stack
 from tests.integration.helpers import DOG_PHOTO, post_to_s3, presign_upload, upload_photo, wait_for_final
 from tests.support.ports import free_port
@@ -154,3 +163,16 @@ def test_a_receiver_that_answers_500_gets_the_same_event_again(webhook_stack):
     assert Webhook(stack_secret(stack)).verify(again.body, again.headers)
     # Tried again after the queue's visibility timeout (WebhookRetrySeconds), not at once.
     assert int(again.headers["webhook-timestamp"]) - int(refused.headers["webhook-timestamp"]) >= RETRY_SECONDS - 1
+
+
+@pytest.mark.skipif(not (SAM_PYTHON.is_file() and (IAM_TOOLS / "node_modules").is_dir()), reason="`make sam iam`")
+def test_every_call_the_webhook_stack_recorded_is_allowed_by_the_templates_policies(webhook_stack):
+    # After the deliveries above (tests run in file order): the webhook function's secret reads among them.
+    stack, _ = webhook_stack
+    calls = read_calls(stack.run_dir / "logs" / "calls")
+    names = stack.template.names
+
+    report = check_calls(calls, function_policies(names), names, stack_resource_arns(names))
+
+    assert report.denied == [], report.describe()
+    assert any(call["service"] == "secretsmanager" for call in calls.get("WebhookFunction", [])), calls.keys()
