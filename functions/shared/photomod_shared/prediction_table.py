@@ -19,7 +19,6 @@ place in the drop folder between runs.
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -154,7 +153,7 @@ class PredictionTable:
         for item in response.get("Items", []):
             row = Prediction.from_item(from_dynamo(item))
             # A row from before created_at was always written (count_solo_attempt): its index time stands in.
-            rows.append(row if row.created_at else replace(row, created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
+            rows.append(row if row.created_at else row.replaced(created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
         return rows, response.get("LastEvaluatedKey")
 
     def note_requeued(self, image_id: str, times: int, at: str) -> bool:

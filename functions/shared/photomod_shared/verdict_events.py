@@ -85,10 +85,10 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=prediction.verdict if done else None,
-            reasons=list(prediction.verdict_reasons or []) if done else [],
+            reasons=_reasons(prediction) if done else [],
             policy_version=prediction.policy_version if done else None,
             occurred_at=prediction.classified_at or "",
-            error={"code": prediction.error.code, "message": prediction.error.message} if prediction.error else None,
+            error=prediction.error.model_dump() if prediction.error else None,
         )
 
     @classmethod
@@ -100,7 +100,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=decision,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=decided_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -116,7 +116,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict="review" if sent_to_review else prediction.verdict,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=reported_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -163,6 +163,11 @@ class VerdictBus:
             )
             return False
         return True
+
+
+def _reasons(prediction: Prediction) -> list[dict[str, Any]]:
+    """The reasons as the event carries them: the stored record's (`Prediction.to_item`)."""
+    return [reason.model_dump() for reason in prediction.verdict_reasons or []]
 
 
 def verdict_publisher(bus_name: str | None, client: Callable[[], Any]) -> VerdictPublisher:
