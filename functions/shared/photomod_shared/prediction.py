@@ -140,6 +140,10 @@ class Failure(BaseModel):
         return {"code": self.code, "message": self.message}
 
 
+# The reason a shopper's report adds: it names no class, so it has no label, wnid or score.
+SHOPPER_REPORT_REASON = VerdictReason(category=REASON_REPORTED_BY_SHOPPER, action=VERDICT_REVIEW)
+
+
 # ---------------------------------------------------------------------------- the record
 
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from photomod_shared.prediction import (
-    REASON_REPORTED_BY_SHOPPER,
+    SHOPPER_REPORT_REASON,
     STATUS_DONE,
     STATUS_FAILED,
     STATUS_PENDING,
@@ -585,7 +585,7 @@ class PredictionTable:
                     ":done": STATUS_DONE,
                     ":queue": REVIEW_QUEUE_PARTITION,
                     ":none": [],
-                    ":reason": [{"category": REASON_REPORTED_BY_SHOPPER, "action": VERDICT_REVIEW}],
+                    ":reason": [SHOPPER_REPORT_REASON.model_dump()],
                 },
             )
             return True
