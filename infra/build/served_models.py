@@ -106,7 +106,7 @@ def _run_model_build(arguments: list[str], served: str, say: Callable[[str], Non
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "model_build", *arguments],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join((str(MODEL_BUILD_PATH), str(SHARED_PATH))), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "PYTHONPATH": f"{MODEL_BUILD_PATH}{os.pathsep}{SHARED_PATH}", "TF_CPP_MIN_LOG_LEVEL": "2"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
