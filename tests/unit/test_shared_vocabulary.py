@@ -4,10 +4,9 @@ import pytest
 
 from classify import safety
 from feedback.export import COLUMNS, csv_cell
-from photomod_shared.safety_classes import SAFETY_CLASSES
+from photomod_shared.prediction import SAFETY_CLASSES, Safety, SafetyProbabilities
 from photomod_shared.spreadsheet import FORMULA_TRIGGERS, neutralise_formula
 from tools import ingest
-from upload.models import Safety, SafetyProbabilities
 
 
 def test_the_safety_classes_are_nsfwjs_output_order():

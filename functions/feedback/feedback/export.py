@@ -18,7 +18,7 @@ from photomod_shared import ids
 from photomod_shared.cursors import decode_cursor as decode_key
 from photomod_shared.cursors import encode_cursor as encode_key
 from photomod_shared.errors import InvalidCursor, InvalidInput
-from photomod_shared.safety_classes import SAFETY_CLASSES
+from photomod_shared.prediction import SAFETY_CLASSES
 from photomod_shared.spreadsheet import neutralise_formula
 
 COLUMNS = (
