@@ -96,7 +96,7 @@ def _wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.P
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s")
 
 
-class LocalStack:
+class EmbeddedStack:
     def __init__(self, options: argparse.Namespace):
         self.options = options
         self.host = "127.0.0.1"
@@ -492,7 +492,7 @@ def _override_memory_size(specs: dict[str, FunctionSpec], logical_id: str, value
 
 
 def up(options: argparse.Namespace) -> None:
-    stack = LocalStack(options)
+    stack = EmbeddedStack(options)
     signal.signal(signal.SIGTERM, lambda *_: stack.stop.set())
     signal.signal(signal.SIGINT, lambda *_: stack.stop.set())
     try:
