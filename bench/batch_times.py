@@ -105,7 +105,7 @@ def main() -> None:
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
-    from classify.models import photo_events
+    from classify.notifications import photo_events
     from classify.open_nsfw import load_open_nsfw
     from classify.policy import ModerationPolicy
     from classify.safety import load_safety_model

@@ -20,7 +20,7 @@ import classify.service as service_module
 from classify.imaging import ImageLimits, preprocess
 from classify.labels import ClassIndex
 from classify.model import ModelInfo
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.open_nsfw import OpenNsfwInfo
 from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.policy import ModerationPolicy

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.labels import ClassIndex
 from classify.model import load_classifier
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.open_nsfw import load_open_nsfw
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
