@@ -59,7 +59,7 @@ def emulator_environment() -> tuple[dict[str, str], object]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
+    from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
     from infra.local.provision import provision
     from infra.template import LocalNames, ResolvedTemplate, load_template
 

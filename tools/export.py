@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import requests
 
-from infra.local.functions import EMULATOR_CREDENTIALS
+from infra.functions import EMULATOR_CREDENTIALS
 from infra.template import REPO_ROOT
 
 TIMEOUT_S = 60

@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from infra.local.functions import EMULATOR_CREDENTIALS
+from infra.functions import EMULATOR_CREDENTIALS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]

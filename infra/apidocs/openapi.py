@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from infra.local.apigateway import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
-from infra.local.functions import FunctionSpec, function_specs
+from infra.functions import FunctionSpec, function_specs
+from infra.rest_api import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 TITLE = "photomod API"

@@ -17,7 +17,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.local.processes import die_with_parent
+from infra.processes import die_with_parent
 from infra.template import REPO_ROOT
 
 SWAGGER_UI = Path(__file__).with_name("swagger-ui")

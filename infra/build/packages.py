@@ -29,8 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infra.local.dockerfile import DockerfileError, read_dockerfile
-from infra.local.functions import FunctionSpec, PackagedRuntime
+from infra.dockerfile import DockerfileError, read_dockerfile
+from infra.functions import FunctionSpec, PackagedRuntime
 from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / "local"

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.template import REPO_ROOT
 
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"

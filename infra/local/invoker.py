@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.local.memory import MemoryGuard, NoGuard
 from infra.template import REPO_ROOT
 

@@ -18,7 +18,7 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
-from infra.local.processes import die_with_parent
+from infra.processes import die_with_parent
 from infra.template import REPO_ROOT
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"

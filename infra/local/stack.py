@@ -37,18 +37,19 @@ from werkzeug.serving import make_server
 from infra.apidocs.pages import OpenApiDocument, WithApiDocs
 from infra.build.packages import package_functions
 from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
-from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
+from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.local.apigateway import RestApi, invoke_with
 from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
-from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
 from infra.local.localstack import LocalStackProcess
 from infra.local.memory import MemoryLimits
-from infra.local.processes import die_with_parent
 from infra.local.provision import UserPools, provision, provision_user_pools
 from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
 from infra.local.staff import DEFAULT_STAFF, add_staff
 from infra.local.webserver import content_security_policy, start_web_server
+from infra.processes import die_with_parent
+from infra.rest_api import api_routes, api_settings
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"

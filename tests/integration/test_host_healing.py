@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.local.invoker import FunctionPool
 from infra.local.memory import MemoryLimits
 from infra.local.sqs_source import PollerSupervisor, QueuePoller

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.build.packages import Builder, ImageBuild
-from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
 
 SHARED_CODE = REPO_ROOT / "functions" / "shared"  # the layer's own code, without what its requirements install

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.local.dockerfile import DockerfileError, read_dockerfile
+from infra.dockerfile import DockerfileError, read_dockerfile
 from infra.template import REPO_ROOT, ResolvedTemplate
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+LOCAL_HOST = Path(__file__).with_name("local")
+WORKER_SCRIPT = LOCAL_HOST / "worker.py"
 # Per-function environment overrides for local runs, in the shape of `sam local invoke --env-vars` (samconfig.toml
 # names it too): the classifier's model paths and its permission to run untrained.
-LOCAL_ENV_VARS = Path(__file__).with_name("env-vars.json")
+LOCAL_ENV_VARS = LOCAL_HOST / "env-vars.json"
 # The classify image carries its converted models in /opt/ml/model (the Dockerfile's build stage); the local host
 # serves the same files from models/, where `make model` and `make models` convert them.
 IMAGE_MODEL_DIR = "/opt/ml/model/"
