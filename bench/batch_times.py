@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.template import REPO_ROOT, load_template
+from infra.paths import REPO_ROOT
+from infra.template import load_template
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench import reports
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 API = "http://127.0.0.1:3000"
 PHOTO = REPO_ROOT.parent / "shared" / "data" / "dog.jpeg"

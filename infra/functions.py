@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.dockerfile import DockerfileError, read_dockerfile
-from infra.template import REPO_ROOT, ResolvedTemplate
+from infra.paths import REPO_ROOT
+from infra.template import ResolvedTemplate
 
 LOCAL_HOST = Path(__file__).with_name("local")
 WORKER_SCRIPT = LOCAL_HOST / "worker.py"

@@ -21,7 +21,7 @@ import boto3
 import requests
 
 from infra.functions import EMULATOR_CREDENTIALS
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 TIMEOUT_S = 60
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from infra.dockerfile import DockerfileError, read_dockerfile
 from infra.functions import FunctionSpec, PackagedRuntime
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / "local"
 LAMBDA_PYTHON_VERSION = "3.12"

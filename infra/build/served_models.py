@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from infra.functions import FunctionSpec
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
 # classify.model.RESNET50 and classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)

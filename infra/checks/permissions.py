@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 IAM_TOOLS = REPO_ROOT / "tools" / "iam"
 SAM_TRANSLATE = Path(__file__).with_name("sam_translate.py")

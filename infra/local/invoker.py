@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from infra.functions import FunctionSpec
 from infra.local.memory import MemoryGuard, NoGuard
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 
 @dataclass

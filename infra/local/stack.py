@@ -48,9 +48,10 @@ from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
 from infra.local.staff import DEFAULT_STAFF, add_staff
 from infra.local.webserver import content_security_policy, start_web_server
+from infra.paths import REPO_ROOT
 from infra.processes import die_with_parent
 from infra.rest_api import api_routes, api_settings
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
+from infra.template import LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 STOP_TIMEOUT_S = 90

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from infra.functions import EMULATOR_CREDENTIALS
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 # `make up` creates one of each, with a new password at every start (printed in its banner).
 DEFAULT_STAFF = (("moderator", "moderators"), ("analyst", "analysts"))

@@ -4,7 +4,8 @@ test (or test file) under tests/, so a renamed or deleted test cannot leave a gu
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from infra.paths import REPO_ROOT
+
 TESTS = REPO_ROOT / "tests"
 # `unit/test_x.py`, `unit/test_x.py::test_y` or a bare `test_y` (in the last file named before it, or anywhere).
 REFERENCE = re.compile(
