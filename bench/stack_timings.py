@@ -1,4 +1,4 @@
-"""The README's two numbers: `make up` to ready, and unloaded upload-to-result time.
+"""The two numbers docs/local-stack.md quotes (Measured): `make up` to ready, and unloaded upload-to-result time.
 
     python -m bench.stack_timings [--uploads 5]
 
