@@ -3,6 +3,7 @@ interprets it) import no folder, and the folders (local, build, apidocs, checks,
 cycles, so each can be read, tested and changed with only what it depends on in mind."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,37 @@ def test_a_module_beside_the_template_that_imports_a_folder_is_caught(tmp_path: 
     (tmp_path / "template.py").write_text("from infra.local.stack import run\n")
     assert folder_imports(tmp_path)[TOP] == {"local"}
     assert import_loops(folder_imports(tmp_path)) == [[TOP, "local", TOP]]
+
+
+def started_folder_modules(module: Path) -> list[str]:
+    """The string literals (docstrings aside) of `module` that name a folder's module, e.g. `infra.local.worker`."""
+    tree = ast.parse(module.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and re.search(r"\binfra[./](?:local|build|apidocs|checks|metrics)\b", node.value)
+    ]
+
+
+def test_the_modules_beside_the_template_do_not_start_a_folders_module_either():
+    """A `python -m infra.local.worker` command line is an import by another name."""
+    assert {
+        path.name: started_folder_modules(path) for path in INFRA.glob("*.py") if started_folder_modules(path)
+    } == {}
+
+
+def test_a_command_line_naming_a_folders_module_is_caught(tmp_path: Path):
+    module = tmp_path / "functions.py"
+    module.write_text('"""Used by infra.local."""\n\nCOMMAND = ["python", "-m", "infra.local.worker"]\n')
+    assert started_folder_modules(module) == ["infra.local.worker"]
