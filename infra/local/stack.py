@@ -40,6 +40,7 @@ from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_
 from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.apigateway import RestApi, invoke_with
 from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
+from infra.local.event_rules import provision_rules
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
 from infra.local.localstack import LocalStackProcess
 from infra.local.memory import MemoryLimits
@@ -222,6 +223,7 @@ class EmbeddedStack:
         web_origin = template.parameters["WebOrigin"]
         origin_aliases = {web_origin: [twin]} if twin else {}
         provision(template, session, log=say, origin_aliases=origin_aliases)
+        provision_rules(template, session.client("events"), log=say)  # e.g. the webhook's (WebhookUrl)
         cognito = session.client("cognito-idp", endpoint_url=self.cognito_endpoint_url)
         self.user_pools = provision_user_pools(template, cognito, log=say)
         for pool_id in self.user_pools.pools.values():
@@ -420,6 +422,8 @@ class EmbeddedStack:
         }
         outputs = []
         for key, output in template.template.get("Outputs", {}).items():
+            if "Condition" in output and not template.condition(output["Condition"]):
+                continue  # as in CloudFormation: e.g. no webhook outputs without WebhookUrl
             try:
                 value = local_values[key] if key in local_values else template.resolve(output["Value"])
             except (KeyError, ValueError) as error:  # e.g. an attribute only CloudFormation knows
