@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from photomod_shared.formats import IMAGE_TYPES, SUPPORTED_IN_WORDS
 
 WEB_FORMATS = REPO_ROOT / "web" / "formats.js"
