@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from photomod_shared.prediction import (
-    REASON_REPORTED_BY_SHOPPER,
+    SHOPPER_REPORT_REASON,
     STATUS_DONE,
     VERDICT_ALLOW,
     VERDICT_BLOCK,
@@ -199,7 +199,7 @@ class ModerationTable(TableAccess):
                 ":done": STATUS_DONE,
                 ":queue": REVIEW_QUEUE_PARTITION,
                 ":none": [],
-                ":reason": [{"category": REASON_REPORTED_BY_SHOPPER, "action": VERDICT_REVIEW}],
+                ":reason": [SHOPPER_REPORT_REASON.model_dump()],
             },
         ):
             return True

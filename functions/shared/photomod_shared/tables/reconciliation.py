@@ -10,7 +10,6 @@ place in the drop folder between runs.
 """
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from photomod_shared.prediction import STATUS_PENDING, Prediction
@@ -53,7 +52,7 @@ class ReconciliationTable(TableAccess):
         for item in response.get("Items", []):
             row = read_prediction(item)
             # A row from before created_at was always written (count_solo_attempt): its index time stands in.
-            rows.append(row if row.created_at else replace(row, created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
+            rows.append(row if row.created_at else row.replaced(created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
         return rows, response.get("LastEvaluatedKey")
 
     def note_requeued(self, image_id: str, times: int, at: str) -> bool:
