@@ -1,6 +1,5 @@
 """Reconcile function: on an EventBridge schedule, settles photos pending too long (see service.py)."""
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -33,12 +32,11 @@ class Dependencies:
     @classmethod
     def from_settings(cls, settings: ReconcileSettings) -> "Dependencies":
         """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL."""
-        region = os.environ.get("AWS_REGION", "us-east-1")
         return cls(
             rows=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
             photos=PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
             notifications=ClassifyQueue(
-                boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
+                boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, settings.aws_region
             ),
             verdicts=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
         )

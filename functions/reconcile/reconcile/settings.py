@@ -1,27 +1,18 @@
-from dataclasses import dataclass
+from pydantic import Field
 
-from photomod_shared import settings
+from photomod_shared.settings import FunctionSettings, Text
 
 
-@dataclass(frozen=True)
-class ReconcileSettings:
-    predictions_table: str
-    images_bucket: str
-    classify_queue_url: str
+class ReconcileSettings(FunctionSettings):
+    """The reconciler's (ReconcileFunction) environment."""
+
+    images_bucket: Text
+    classify_queue_url: Text
     # A photo pending longer than this is looked at; above the queue's own retries (visibility x receives).
-    pending_after_seconds: int
+    pending_after_seconds: int = Field(900, ge=10, le=7 * 86400)
     # Re-queued this many times and still pending: the photo ends failed rather than loop forever.
-    max_requeues: int
+    max_requeues: int = Field(3, ge=0, le=100)
     # The EventBridge bus the photos it ends failed are announced on; none without it.
     event_bus_name: str | None = None
-
-    @classmethod
-    def from_environment(cls) -> "ReconcileSettings":
-        return cls(
-            predictions_table=settings.required("PREDICTIONS_TABLE"),
-            images_bucket=settings.required("IMAGES_BUCKET"),
-            classify_queue_url=settings.required("CLASSIFY_QUEUE_URL"),
-            pending_after_seconds=settings.integer_between("PENDING_AFTER_SECONDS", 900, 10, 7 * 86400),
-            max_requeues=settings.integer_between("MAX_REQUEUES", 3, 0, 100),
-            event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
-        )
+    # Lambda sets it; the queue's messages name the bucket's region.
+    aws_region: Text = "us-east-1"

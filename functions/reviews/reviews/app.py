@@ -87,7 +87,7 @@ def list_reviews(
     return service.list_reviews(
         limit,
         cursor,
-        link_expires_in=settings.image_url_expiry_seconds,
+        link_expires_in=settings.review_image_url_expiry_seconds,
         predictions=dependencies().predictions,
         links=dependencies().links,
     )

@@ -19,11 +19,11 @@ from photomod_shared.errors import DomainError
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED
 from upload import predict, responses
 from upload.responses import ERROR_STATUSES
-from upload.settings import UploadSettings
+from upload.settings import PredictSettings
 from upload.storage import dependencies
 
 logger = Logger()
-settings = UploadSettings.from_environment()
+settings = PredictSettings.from_environment()
 # Time kept back from the function's timeout while /predict waits: storing the photo and answering.
 PREDICT_MARGIN_S = 3
 app = create_resolver(

@@ -8,7 +8,7 @@ from botocore.config import Config
 
 from photomod_shared.prediction_table import PredictionTable
 from upload.service import ArrivalUnknown
-from upload.settings import UploadSettings
+from upload.settings import ImageStoreSettings
 
 logger = logging.getLogger(__name__)
 # What S3 answers for a key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
@@ -69,7 +69,7 @@ class Dependencies:
     predictions: PredictionTable
 
     @classmethod
-    def from_settings(cls, settings: UploadSettings) -> "Dependencies":
+    def from_settings(cls, settings: ImageStoreSettings) -> "Dependencies":
         """boto3 clients built once per process; the endpoint comes from AWS_ENDPOINT_URL."""
         sigv4 = Config(signature_version="s3v4")
         s3 = boto3.client("s3", config=sigv4)
@@ -83,7 +83,7 @@ class Dependencies:
 
 
 @cache
-def dependencies(settings: UploadSettings) -> Dependencies:
+def dependencies(settings: ImageStoreSettings) -> Dependencies:
     """The adapters both handlers of the package use (upload.app, upload.predict_app), built once per process on
     the first request (importing a handler module, e.g. for the OpenAPI document, makes no clients)."""
     return Dependencies.from_settings(settings)
