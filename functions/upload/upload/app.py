@@ -13,21 +13,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared.api import create_resolver, public_url
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
+from photomod_shared.prediction_table import PredictionTable
 from upload import display, responses, service
 from upload.models import PresignedPost, UploadCreated, UploadRequest
 from upload.responses import ERROR_STATUSES
 from upload.settings import UploadSettings
-from upload.storage import Dependencies
-from upload.storage import dependencies as _dependencies
+from upload.storage import image_store
 
 logger = Logger()
 settings = UploadSettings.from_environment()
 app = create_resolver(settings.web_origin, ERROR_STATUSES, expose_headers=["Location", "X-Image-Id", "X-Error-Code"])
 
-
-def dependencies() -> Dependencies:
-    return _dependencies(settings)
+# The adapters, each built on its first use (importing the module makes no clients).
+aws = AwsClients()
+store = lazy(lambda: image_store(aws, settings))
+predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
 
 
 def result_url(image_id: str) -> str:
@@ -40,8 +42,8 @@ def create_upload(request: UploadRequest) -> Response[UploadCreated]:
         request,
         policy=service.UploadPolicy(settings.max_upload_bytes, settings.upload_url_expiry_seconds),
         now=utc_now(),
-        store=dependencies().store,
-        predictions=dependencies().predictions,
+        store=store(),
+        predictions=predictions(),
     )
     logger.info("upload presigned", extra={"image_id": created.image_id})
     body = UploadCreated(
@@ -55,17 +57,13 @@ def create_upload(request: UploadRequest) -> Response[UploadCreated]:
 
 @app.get("/predictions/<image_id>", responses=responses.PREDICTION)
 def get_prediction(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
-    prediction = service.get_prediction(
-        image_id, now=utc_now(), store=dependencies().store, predictions=dependencies().predictions
-    )
+    prediction = service.get_prediction(image_id, now=utc_now(), store=store(), predictions=predictions())
     return prediction.view()
 
 
 @app.get("/predictions", responses=responses.PREDICTION)
 def find_prediction_by_key(key: Annotated[str | None, Query(max_length=1100)] = None) -> dict[str, Any]:
-    prediction = service.find_prediction_by_key(
-        key, now=utc_now(), store=dependencies().store, predictions=dependencies().predictions
-    )
+    prediction = service.find_prediction_by_key(key, now=utc_now(), store=store(), predictions=predictions())
     return prediction.view()
 
 
@@ -75,8 +73,8 @@ def show_image(image_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     url = display.display_url(
         image_id,
         expires_in=settings.display_url_expiry_seconds,
-        store=dependencies().store,
-        predictions=dependencies().predictions,
+        store=store(),
+        predictions=predictions(),
         cdn_domain=settings.photos_cdn_domain,
     )
     # The URL expires within a minute: neither the browser nor a CDN may keep the redirect.

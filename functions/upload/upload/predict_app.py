@@ -14,13 +14,15 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared.api import create_resolver, public_url, status_of
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import DomainError
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED
+from photomod_shared.prediction_table import PredictionTable
 from upload import predict, responses
 from upload.responses import ERROR_STATUSES
 from upload.settings import PredictSettings
-from upload.storage import dependencies
+from upload.storage import image_store
 
 logger = Logger()
 settings = PredictSettings.from_environment()
@@ -32,6 +34,11 @@ app = create_resolver(
     expose_headers=["Location", "X-Image-Id", "X-Error-Code", "Retry-After"],
     raw_body_resources=["/predict"],
 )
+
+# The adapters, each built on its first use (importing the module makes no clients).
+aws = AwsClients()
+store = lazy(lambda: image_store(aws, settings))
+predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
 
 
 def predict_reply(
@@ -58,8 +65,8 @@ def post_predict() -> Response[dict[str, Any]]:
             photo,
             wait_seconds=max(0.0, min(settings.predict_wait_seconds, remaining_s - PREDICT_MARGIN_S)),
             now=utc_now(),
-            store=dependencies(settings).store,
-            predictions=dependencies(settings).predictions,
+            store=store(),
+            predictions=predictions(),
         )
     except DomainError as refused:
         status = status_of(refused, ERROR_STATUSES)
