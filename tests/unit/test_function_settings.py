@@ -127,3 +127,29 @@ def test_defaults_apply_to_unset_and_empty_variables(environments: dict[str, dic
     assert settings.memory_limit_bytes == 3000 * 1024 * 1024
     assert settings.decode_budget_bytes == 1000 * 1024 * 1024
     assert settings.renditions.long_side == 1600
+
+
+def test_a_value_several_functions_share_is_written_once_in_the_template():
+    """A variable two functions set to the same literal belongs in Globals or the ClassifierImage mapping: two
+    copies drift apart (DetectModerationLabels would judge with other limits than the queue's classifier)."""
+    functions = {
+        logical_id: resource["Properties"].get("Environment", {}).get("Variables", {})
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    literals: dict[tuple[str, str], list[str]] = {}
+    for logical_id, variables in functions.items():
+        for name, value in variables.items():
+            if isinstance(value, str):
+                literals.setdefault((name, value), []).append(logical_id)
+
+    assert {key: owners for key, owners in literals.items() if len(owners) > 1} == {}
+
+
+def test_detect_moderation_labels_judges_with_the_queue_classifiers_settings(environments):
+    classify, rekognition = environments["ClassifyFunction"], environments["RekognitionFunction"]
+    judging = set(ClassifySettings.model_fields) - {"event_bus_name"}
+
+    assert {name: rekognition.get(name.upper()) for name in judging} == {
+        name: classify.get(name.upper()) for name in judging
+    }

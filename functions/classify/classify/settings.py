@@ -15,7 +15,6 @@ _RENDITIONS = RenditionRules()
 class ClassifySettings(FunctionSettings):
     """The classifier's (ClassifyFunction) and DetectModerationLabels' (RekognitionFunction) environment."""
 
-    images_bucket: Text
     # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
     classify_queue_url: Text
     # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.

@@ -7,7 +7,6 @@ from photomod_shared.settings import ApiSettings, Text
 class FeedbackSettings(ApiSettings):
     """The feedback function's (FeedbackFunction) environment."""
 
-    images_bucket: Text
     feedback_table: Text
     # The Cognito group whose members may export (the template's AnalystsGroup).
     export_group: Text

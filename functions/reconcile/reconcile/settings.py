@@ -6,7 +6,6 @@ from photomod_shared.settings import FunctionSettings, Text
 class ReconcileSettings(FunctionSettings):
     """The reconciler's (ReconcileFunction) environment."""
 
-    images_bucket: Text
     classify_queue_url: Text
     # A photo pending longer than this is looked at; above the queue's own retries (visibility x receives).
     pending_after_seconds: int = Field(900, ge=10, le=7 * 86400)

@@ -6,7 +6,6 @@ from photomod_shared.settings import ApiSettings, Text
 class ReviewsSettings(ApiSettings):
     """The reviews function's (ReviewsFunction) environment."""
 
-    images_bucket: Text
     # Lifetime of the photo links in the review queue: long enough to look at a page of photos.
     review_image_url_expiry_seconds: int = Field(300, ge=1, le=3600)
     # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).

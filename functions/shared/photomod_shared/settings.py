@@ -45,6 +45,7 @@ class FunctionSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore")
 
     predictions_table: Text
+    images_bucket: Text
 
     @classmethod
     def from_environment(cls) -> Self:

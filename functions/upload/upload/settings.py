@@ -1,12 +1,11 @@
 from pydantic import Field
 
-from photomod_shared.settings import ApiSettings, Text
+from photomod_shared.settings import ApiSettings
 
 
 class ImageStoreSettings(ApiSettings):
     """What both functions of the package (UploadFunction, PredictFunction) are given."""
 
-    images_bucket: Text
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
     # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).
     presign_endpoint_url: str | None = None
