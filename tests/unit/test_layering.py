@@ -2,8 +2,10 @@
 
 A module may import Powertools, pydantic, boto3/botocore or the shared HTTP module (`photomod_shared.api`)
 only if it is a handler module (it defines `lambda_handler`), a function's HTTP models (`models.py`,
-`responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics) or, in
-the shared package, a module whose name says it is the HTTP module or a table/store adapter. Everything else
+`responses.py`) or routes (`routes/`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and
+metrics), its settings (`settings.py`, pydantic-settings) and their wiring to the adapters (`wiring.py`) or, in the
+shared package, a module whose name says it is the HTTP module, a table/store adapter, the settings base or the
+client factory. Everything else
 is domain code, which also never imports those modules of its own function.
 """
 
@@ -14,12 +16,12 @@ import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 FORBIDDEN_LIBRARIES = ("aws_lambda_powertools", "pydantic", "boto3", "botocore", "photomod_shared.api")
-DOOR_MODULES = frozenset({"app", "models", "responses", "storage", "telemetry"})
-SHARED_DOOR_WORDS = ("http", "api", "table", "store")
+DOOR_MODULES = frozenset({"app", "models", "responses", "storage", "telemetry", "settings", "wiring"})
+SHARED_DOOR_WORDS = ("http", "api", "table", "store", "settings", "clients")
 
 
 def python_modules(functions: Path) -> list[Path]:
-    return sorted(path for path in functions.glob("*/*/*.py") if "__pycache__" not in path.parts)
+    return sorted(path for path in functions.glob("*/*/**/*.py") if "__pycache__" not in path.parts)
 
 
 def imported_names(tree: ast.Module) -> set[str]:
@@ -37,7 +39,8 @@ def is_door(path: Path, tree: ast.Module) -> bool:
     if path.parent.name == "photomod_shared":
         return any(word in path.stem for word in SHARED_DOOR_WORDS)
     defines_handler = any(isinstance(node, ast.FunctionDef) and node.name == "lambda_handler" for node in tree.body)
-    return defines_handler or path.stem in DOOR_MODULES
+    settings = path.stem.endswith("_settings")  # e.g. classify's dead_letter_settings.py
+    return defines_handler or path.stem in DOOR_MODULES or settings or path.parent.name == "routes"
 
 
 def layering_violations(functions: Path) -> list[str]:
