@@ -153,3 +153,13 @@ def test_detect_moderation_labels_judges_with_the_queue_classifiers_settings(env
     assert {name: rekognition.get(name.upper()) for name in judging} == {
         name: classify.get(name.upper()) for name in judging
     }
+
+
+def test_a_blank_optional_variable_is_unset_and_text_is_trimmed(environments, monkeypatch):
+    given_environment(
+        monkeypatch,
+        {**environments["UploadFunction"], "PRESIGN_ENDPOINT_URL": "  ", "PHOTOS_CDN_DOMAIN": " cdn.example.com "},
+    )
+    settings = UploadSettings.from_environment()
+
+    assert (settings.presign_endpoint_url, settings.photos_cdn_domain) == (None, "cdn.example.com")

@@ -5,7 +5,7 @@ from pydantic import AfterValidator, Field
 from classify.imaging import ANTIALIASED_RESIZE_METHODS, DEFAULT_RESIZE_METHOD, ImageLimits
 from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
 from classify.rendition import RenditionRules
-from photomod_shared.settings import FunctionSettings, Text, one_of
+from photomod_shared.settings import FunctionSettings, OptionalText, Text, one_of
 
 MIB = 1024 * 1024
 _IMAGE_LIMITS = ImageLimits()
@@ -20,13 +20,13 @@ class ClassifySettings(FunctionSettings):
     # Which ImageNet network judges (classify.model.CLASSIFIERS): the template's Classifier parameter.
     classifier: Annotated[str, AfterValidator(one_of(CLASSIFIERS))] = RESNET50
     model_runtime: Annotated[str, AfterValidator(one_of(RUNTIMES))] = RUNTIME_LITERT
-    model_weights_path: str | None = None
-    served_model_path: str | None = None
+    model_weights_path: OptionalText = None
+    served_model_path: OptionalText = None
     allow_untrained_weights: bool = False
-    safety_model_path: str | None = None
+    safety_model_path: OptionalText = None
     # Both explicit-content models: nsfwjs (SAFETY_MODEL_PATH) and Open-NSFW, the second opinion.
     allow_missing_safety_model: bool = False
-    open_nsfw_model_path: str | None = None
+    open_nsfw_model_path: OptionalText = None
     # Only filters that read every pixel: nearest (Keras' default) reads a fixed few pixels of a large photo, and
     # an attacker could steer it.
     resize_method: Annotated[str, AfterValidator(one_of(ANTIALIASED_RESIZE_METHODS))] = DEFAULT_RESIZE_METHOD
@@ -42,10 +42,10 @@ class ClassifySettings(FunctionSettings):
     # Lambda sets it from the function's MemorySize.
     aws_lambda_function_memory_size: int = Field(2048, ge=1)
     # The shop's own policy document (SSM Parameter Store); without it, only the built-in policy.
-    policy_parameter: str | None = None
+    policy_parameter: OptionalText = None
     policy_cache_seconds: int = Field(60, ge=1, le=3600)
     # The EventBridge bus verdict events go to; without it, none are sent.
-    event_bus_name: str | None = None
+    event_bus_name: OptionalText = None
 
     @property
     def limits(self) -> ImageLimits:

@@ -1,7 +1,7 @@
 from pydantic import Field
 
 from feedback.limits import DEFAULT_HIDES_PER_ADDRESS
-from photomod_shared.settings import ApiSettings, Text
+from photomod_shared.settings import ApiSettings, OptionalText, Text
 
 
 class FeedbackSettings(ApiSettings):
@@ -14,4 +14,4 @@ class FeedbackSettings(ApiSettings):
     report_limits_table: Text
     report_hides_per_address: int = Field(DEFAULT_HIDES_PER_ADDRESS, ge=1, le=100_000)
     # The EventBridge bus a shopper's report is announced on; none without it.
-    event_bus_name: str | None = None
+    event_bus_name: OptionalText = None

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from photomod_shared.settings import FunctionSettings, Text
+from photomod_shared.settings import FunctionSettings, OptionalText, Text
 
 
 class ReconcileSettings(FunctionSettings):
@@ -12,6 +12,6 @@ class ReconcileSettings(FunctionSettings):
     # Re-queued this many times and still pending: the photo ends failed rather than loop forever.
     max_requeues: int = Field(3, ge=0, le=100)
     # The EventBridge bus the photos it ends failed are announced on; none without it.
-    event_bus_name: str | None = None
+    event_bus_name: OptionalText = None
     # Lambda sets it; the queue's messages name the bucket's region.
     aws_region: Text = "us-east-1"

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from photomod_shared.settings import ApiSettings, Text
+from photomod_shared.settings import ApiSettings, OptionalText, Text
 
 
 class ReviewsSettings(ApiSettings):
@@ -9,8 +9,8 @@ class ReviewsSettings(ApiSettings):
     # Lifetime of the photo links in the review queue: long enough to look at a page of photos.
     review_image_url_expiry_seconds: int = Field(300, ge=1, le=3600)
     # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).
-    presign_endpoint_url: str | None = None
+    presign_endpoint_url: OptionalText = None
     # The Cognito group whose members may read the queue and decide (the template's ModeratorsGroup).
     staff_group: Text
     # The EventBridge bus a moderator's decision is announced on; none without it.
-    event_bus_name: str | None = None
+    event_bus_name: OptionalText = None

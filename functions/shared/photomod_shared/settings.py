@@ -8,11 +8,19 @@ template's Globals), an empty variable meaning unset, and one error naming each 
 from collections.abc import Callable, Collection
 from typing import Annotated, Any, Self
 
-from pydantic import StringConstraints, ValidationError
+from pydantic import BeforeValidator, StringConstraints, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A required text setting: surrounding blanks dropped, never empty.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+# An optional text setting: surrounding blanks dropped; blank means unset (None).
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 
 
 class MissingSetting(RuntimeError):

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from photomod_shared.settings import ApiSettings
+from photomod_shared.settings import ApiSettings, OptionalText
 
 
 class ImageStoreSettings(ApiSettings):
@@ -8,7 +8,7 @@ class ImageStoreSettings(ApiSettings):
 
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
     # Only where the browser reaches S3 at another address than this function does (e.g. inside Docker).
-    presign_endpoint_url: str | None = None
+    presign_endpoint_url: OptionalText = None
 
 
 class UploadSettings(ImageStoreSettings):
@@ -17,7 +17,7 @@ class UploadSettings(ImageStoreSettings):
     upload_url_expiry_seconds: int = Field(300, ge=1, le=300)
     display_url_expiry_seconds: int = Field(60, ge=1, le=300)
     # The CDN that serves published photos (template: PhotosDistribution); None locally, where the gate presigns.
-    photos_cdn_domain: str | None = None
+    photos_cdn_domain: OptionalText = None
 
 
 class PredictSettings(ImageStoreSettings):
