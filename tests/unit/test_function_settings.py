@@ -10,9 +10,10 @@ from feedback.settings import FeedbackSettings
 from infra.local.functions import function_specs
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.settings import FunctionSettings, MissingSetting
-from reconcile.settings import ReconcileSettings
+from reconcile.settings import ReconcileSettings, VerdictOutboxSettings
 from reviews.settings import ReviewsSettings
 from upload.settings import PredictSettings, UploadSettings
+from webhook.settings import WebhookSettings
 
 # Set by Lambda itself or read by Powertools, not by the functions' settings.
 NOT_OURS = ("AWS_", "POWERTOOLS_")
@@ -27,6 +28,8 @@ SETTINGS: dict[str, type[FunctionSettings]] = {
     "RekognitionFunction": ClassifySettings,
     "DeadLetterFunction": DeadLetterSettings,
     "ReconcileFunction": ReconcileSettings,
+    "VerdictOutboxFunction": VerdictOutboxSettings,
+    "WebhookFunction": WebhookSettings,
 }
 # For each function, one variable and a value its settings refuse.
 INVALID = {
@@ -38,13 +41,17 @@ INVALID = {
     "RekognitionFunction": ("ALLOW_UNTRAINED_WEIGHTS", "perhaps"),
     "DeadLetterFunction": ("PREDICTIONS_TABLE", "   "),
     "ReconcileFunction": ("MAX_REQUEUES", "-1"),
+    "VerdictOutboxFunction": ("EVENT_BUS_NAME", ""),
+    "WebhookFunction": ("WEBHOOK_URL", "ftp://shop.example.com/hook"),
 }
 
 
 @pytest.fixture(scope="module")
 def environments() -> dict[str, dict[str, str]]:
-    """Each function's variables as template.yaml sets them (Globals and its own)."""
-    template = ResolvedTemplate(load_template(), LocalNames(region="us-east-1"))
+    """Each function's variables as template.yaml sets them (Globals and its own); with a webhook, so that the
+    template has its function."""
+    names = LocalNames(region="us-east-1", parameter_overrides={"WebhookUrl": "https://shop.example.com/hook"})
+    template = ResolvedTemplate(load_template(), names)
     return {
         logical_id: {name: value for name, value in spec.environment.items() if not name.startswith(NOT_OURS)}
         for logical_id, spec in function_specs(template, {}).items()
@@ -148,7 +155,7 @@ def test_a_value_several_functions_share_is_written_once_in_the_template():
 
 def test_detect_moderation_labels_judges_with_the_queue_classifiers_settings(environments):
     classify, rekognition = environments["ClassifyFunction"], environments["RekognitionFunction"]
-    judging = set(ClassifySettings.model_fields) - {"event_bus_name"}
+    judging = set(ClassifySettings.model_fields) - {"event_bus_name", "verdict_outbox_url"}  # it announces nothing
 
     assert {name: rekognition.get(name.upper()) for name in judging} == {
         name: classify.get(name.upper()) for name in judging

@@ -26,7 +26,7 @@ logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 settings = DeadLetterSettings.from_environment()
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table))
-verdicts = verdict_publisher(settings.event_bus_name, lambda: boto3.client("events"))
+verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
 
 
 def record_handler(record: SQSRecord) -> None:

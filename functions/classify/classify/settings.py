@@ -5,14 +5,14 @@ from pydantic import AfterValidator, Field
 from classify.imaging import ANTIALIASED_RESIZE_METHODS, DEFAULT_RESIZE_METHOD, ImageLimits
 from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
 from classify.rendition import RenditionRules
-from photomod_shared.settings import FunctionSettings, OptionalText, Text, one_of
+from photomod_shared.settings import OptionalText, Text, VerdictEventSettings, one_of
 
 MIB = 1024 * 1024
 _IMAGE_LIMITS = ImageLimits()
 _RENDITIONS = RenditionRules()
 
 
-class ClassifySettings(FunctionSettings):
+class ClassifySettings(VerdictEventSettings):
     """The classifier's (ClassifyFunction) and DetectModerationLabels' (RekognitionFunction) environment."""
 
     # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).
@@ -44,8 +44,6 @@ class ClassifySettings(FunctionSettings):
     # The shop's own policy document (SSM Parameter Store); without it, only the built-in policy.
     policy_parameter: OptionalText = None
     policy_cache_seconds: int = Field(60, ge=1, le=3600)
-    # The EventBridge bus verdict events go to; without it, none are sent.
-    event_bus_name: OptionalText = None
 
     @property
     def limits(self) -> ImageLimits:

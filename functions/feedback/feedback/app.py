@@ -44,7 +44,7 @@ app = create_resolver(
 aws = AwsClients()
 predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
 feedback_table = lazy(lambda: FeedbackTable(aws.table(settings.feedback_table)))
-verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, lambda: aws.client("events")))
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 report_quota = lazy(lambda: ReportQuotaTable(aws.table(settings.report_limits_table)))
 publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
 

@@ -1,10 +1,10 @@
 from pydantic import Field
 
 from feedback.limits import DEFAULT_HIDES_PER_ADDRESS
-from photomod_shared.settings import ApiSettings, OptionalText, Text
+from photomod_shared.settings import ApiSettings, Text, VerdictEventSettings
 
 
-class FeedbackSettings(ApiSettings):
+class FeedbackSettings(ApiSettings, VerdictEventSettings):
     """The feedback function's (FeedbackFunction) environment."""
 
     feedback_table: Text
@@ -13,5 +13,3 @@ class FeedbackSettings(ApiSettings):
     # Counters of feedback.limits (reports that may hide photos, per client address).
     report_limits_table: Text
     report_hides_per_address: int = Field(DEFAULT_HIDES_PER_ADDRESS, ge=1, le=100_000)
-    # The EventBridge bus a shopper's report is announced on; none without it.
-    event_bus_name: OptionalText = None

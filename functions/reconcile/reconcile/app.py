@@ -27,7 +27,7 @@ photos = lazy(lambda: PhotoBucket(aws.client("s3"), settings.images_bucket, ids.
 notifications = lazy(
     lambda: ClassifyQueue(aws.client("sqs"), settings.classify_queue_url, settings.images_bucket, settings.aws_region)
 )
-verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, lambda: aws.client("events")))
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 
 
 @metrics.log_metrics

@@ -50,7 +50,7 @@ aws = AwsClients()
 predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
 # Links are presigned for the browser's endpoint; copies and deletes go to S3 itself (AWS_ENDPOINT_URL).
 links = lazy(lambda: PhotoLinks(aws.client("s3", endpoint_url=settings.presign_endpoint_url), settings.images_bucket))
-verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, lambda: aws.client("events")))
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
 
 

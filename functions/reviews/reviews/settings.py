@@ -1,9 +1,9 @@
 from pydantic import Field
 
-from photomod_shared.settings import ApiSettings, OptionalText, Text
+from photomod_shared.settings import ApiSettings, OptionalText, Text, VerdictEventSettings
 
 
-class ReviewsSettings(ApiSettings):
+class ReviewsSettings(ApiSettings, VerdictEventSettings):
     """The reviews function's (ReviewsFunction) environment."""
 
     # Lifetime of the photo links in the review queue: long enough to look at a page of photos.
@@ -12,5 +12,3 @@ class ReviewsSettings(ApiSettings):
     presign_endpoint_url: OptionalText = None
     # The Cognito group whose members may read the queue and decide (the template's ModeratorsGroup).
     staff_group: Text
-    # The EventBridge bus a moderator's decision is announced on; none without it.
-    event_bus_name: OptionalText = None

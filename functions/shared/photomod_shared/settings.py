@@ -69,3 +69,12 @@ class ApiSettings(FunctionSettings):
 
     # The web page's origin, for CORS (the local stack gives both its loopback addresses, comma-separated).
     web_origin: Text
+
+
+class VerdictEventSettings(FunctionSettings):
+    """What a function that announces outcomes is given besides (photomod_shared.verdict_events)."""
+
+    # The EventBridge bus the verdict events go to; none are sent without it.
+    event_bus_name: OptionalText = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (reconcile.outbox).
+    verdict_outbox_url: OptionalText = None
