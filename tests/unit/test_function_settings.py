@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from classify.dead_letter_settings import DeadLetterSettings
 from classify.settings import ClassifySettings
 from feedback.settings import FeedbackSettings
-from infra.local.functions import function_specs
+from infra.functions import function_specs
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.settings import FunctionSettings, MissingSetting
 from reconcile.settings import ReconcileSettings, VerdictOutboxSettings

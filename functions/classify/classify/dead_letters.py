@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.dead_letter_settings import DeadLetterSettings
 from classify.events import MalformedNotification
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now

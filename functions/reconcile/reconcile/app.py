@@ -13,7 +13,7 @@ from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings
-from reconcile.storage import ClassifyQueue, PhotoBucket
+from reconcile.storage import ClassifyQueue, ImagesBucket
 
 logger = Logger()
 metrics = Metrics()
@@ -23,7 +23,7 @@ settings = ReconcileSettings.from_environment()
 # The adapters, each built on the first invocation.
 aws = AwsClients()
 rows = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
-photos = lazy(lambda: PhotoBucket(aws.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX))
+photos = lazy(lambda: ImagesBucket(aws.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX))
 notifications = lazy(
     lambda: ClassifyQueue(aws.client("sqs"), settings.classify_queue_url, settings.images_bucket, settings.aws_region)
 )
