@@ -12,22 +12,22 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from classify.dead_letter_settings import DeadLetterSettings
 from classify.events import MalformedNotification
 from classify.notifications import photo_events
 from classify.retries_exhausted import fail_exhausted_photos
-from photomod_shared import ids, settings
+from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.lifecycle import RETRIES_EXHAUSTED
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
 # A batch where every record failed is answered like any other (each record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
-verdicts = verdict_publisher(
-    settings.optional("EVENT_BUS_NAME", "") or None, settings.optional("VERDICT_OUTBOX_URL", "") or None, boto3.client
-)
+settings = DeadLetterSettings.from_environment()
+predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table))
+verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
 
 
 def record_handler(record: SQSRecord) -> None:

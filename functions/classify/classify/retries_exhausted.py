@@ -1,18 +1,11 @@
 """A notification that exhausted its retries (it reached the dead-letter queue) ends its photos as `failed`."""
 
-from typing import Protocol
-
 from classify.events import PhotoEvent
 from photomod_shared import ids
 from photomod_shared.lifecycle import RETRIES_EXHAUSTED
 from photomod_shared.prediction import EventStamp, Prediction
+from photomod_shared.tables.roles import Outcomes
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
-
-
-class Outcomes(Protocol):
-    def record_outcome(
-        self, outcome: Prediction, event: EventStamp, created_at: str, *, replace_same_order: bool = True
-    ) -> bool: ...
 
 
 def fail_exhausted_photos(

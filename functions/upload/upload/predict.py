@@ -23,9 +23,9 @@ from photomod_shared.prediction import (
     STATUS_FAILED,
     STATUS_PENDING,
     Failure,
-    PendingPredictions,
     Prediction,
 )
+from photomod_shared.tables.roles import Intake
 
 FILE_FIELD = "file"
 # Between polls of the predictions table: short at first (a warm classifier answers in about a second),
@@ -103,7 +103,7 @@ def predict(
     *,
     wait_seconds: float,
     store: PhotoStore,
-    predictions: PendingPredictions,
+    predictions: Intake,
     now: datetime,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -141,7 +141,7 @@ def predict(
 def wait_for_prediction(
     image_id: str,
     wait_seconds: float,
-    predictions: PendingPredictions,
+    predictions: Intake,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PredictOutcome:

@@ -9,7 +9,8 @@ from photomod_shared.clock import iso
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
 from photomod_shared.formats import EXTENSIONS_BY_CONTENT_TYPE
 from photomod_shared.lifecycle import UPLOAD_NOT_RECEIVED, may_still_arrive
-from photomod_shared.prediction import PendingPredictions, Prediction, find_prediction
+from photomod_shared.prediction import Prediction, find_prediction
+from photomod_shared.tables.roles import Intake
 
 
 class ArrivalUnknown(Exception):
@@ -56,7 +57,7 @@ def create_upload(
     *,
     policy: UploadPolicy,
     store: PhotoStore,
-    predictions: PendingPredictions,
+    predictions: Intake,
     now: datetime,
 ) -> PresignedUpload:
     """Validates what the client says it will send, records the image as pending and presigns the upload."""
@@ -87,7 +88,7 @@ def create_upload(
     return PresignedUpload(image_id, upload, policy.expires_in)
 
 
-def get_prediction(image_id: str, *, store: PhotoStore, predictions: PendingPredictions, now: datetime) -> Prediction:
+def get_prediction(image_id: str, *, store: PhotoStore, predictions: Intake, now: datetime) -> Prediction:
     prediction = find_prediction(image_id, predictions)
     if _upload_never_arrived(prediction, store, now):
         predictions.fail_if_pending(image_id, UPLOAD_NOT_RECEIVED, iso(now))
@@ -95,9 +96,7 @@ def get_prediction(image_id: str, *, store: PhotoStore, predictions: PendingPred
     return prediction
 
 
-def find_prediction_by_key(
-    key: str | None, *, store: PhotoStore, predictions: PendingPredictions, now: datetime
-) -> Prediction:
+def find_prediction_by_key(key: str | None, *, store: PhotoStore, predictions: Intake, now: datetime) -> Prediction:
     if not key:
         raise InvalidInput("query parameter 'key' is required", code="missing_key")
     if not ids.is_drop_folder_key(key):
