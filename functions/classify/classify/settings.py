@@ -37,6 +37,8 @@ class ClassifySettings:
     policy_cache_seconds: int = 60
     # The EventBridge bus verdict events go to; without it, none are sent.
     event_bus_name: str | None = None
+    # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
+    photos_distribution_id: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -84,4 +86,5 @@ class ClassifySettings:
             policy_parameter=settings.optional("POLICY_PARAMETER", "") or None,
             policy_cache_seconds=settings.integer_between("POLICY_CACHE_SECONDS", 60, 1, 3600),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            photos_distribution_id=settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None,
         )

@@ -22,7 +22,7 @@ from photomod_shared.api import ErrorStatuses, create_resolver, error_responses,
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
 from photomod_shared.prediction_table import PredictionTable
-from photomod_shared.publication import PublishedRenditions
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.staff import staff_member
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 
@@ -58,7 +58,11 @@ class Dependencies:
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
             verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
             ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
-            PublishedRenditions(boto3.client("s3"), settings.images_bucket),
+            PublishedRenditions(
+                boto3.client("s3"),
+                settings.images_bucket,
+                cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront")),
+            ),
         )
 
 

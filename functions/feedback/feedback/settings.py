@@ -17,6 +17,8 @@ class FeedbackSettings:
     images_bucket: str
     # The EventBridge bus a shopper's report is announced on; none without it.
     event_bus_name: str | None = None
+    # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
+    photos_distribution_id: str | None = None
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -25,6 +27,7 @@ class FeedbackSettings:
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            photos_distribution_id=settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None,
             export_group=settings.required("EXPORT_GROUP"),
             report_limits_table=settings.required("REPORT_LIMITS_TABLE"),
             report_hides_per_address=settings.integer_between(

@@ -24,7 +24,7 @@ from photomod_shared.errors import (
     VersionChanged,
 )
 from photomod_shared.prediction_table import PredictionTable
-from photomod_shared.publication import PublishedRenditions
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.staff import StaffMember, staff_member
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reviews import service
@@ -62,7 +62,8 @@ class Dependencies:
         table = boto3.resource("dynamodb").Table(settings.predictions_table)
         verdicts = verdict_publisher(settings.event_bus_name, lambda: boto3.client("events"))
         # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
-        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
+        cdn = cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
+        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket, cdn)
         return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), verdicts, publisher)
 
 
