@@ -1,4 +1,4 @@
-"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`.
+"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`, and unpublished.
 
 Imports nothing heavy, so it shares the classify image without loading TensorFlow. Powertools' batch
 processor reports each record that could not be recorded, so only those stay in the dead-letter queue.
@@ -18,6 +18,7 @@ from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
@@ -25,6 +26,11 @@ logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
 verdicts = verdict_publisher(settings.optional("EVENT_BUS_NAME", "") or None, lambda: boto3.client("events"))
+publisher = PublishedRenditions(
+    boto3.client("s3"),
+    settings.required("IMAGES_BUCKET"),
+    cdn_cache(settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None, lambda: boto3.client("cloudfront")),
+)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -34,7 +40,7 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: logged, and deleted from the queue.
         logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
         return
-    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts)
+    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts, publisher)
     for event in failed:
         image_id = ids.image_id_for_key(event.key)
         logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})
