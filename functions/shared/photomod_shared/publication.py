@@ -3,9 +3,10 @@
 The rule, in one place: a photo whose verdict is `allow` (the model's or a moderator's) has its judged version's
 rendition published; any other outcome (`block`, `review`, a shopper's report, a failed or newer version judged
 otherwise) unpublishes it. Unpublishing comes before the outcome that calls for it is stored (failing closed: a
-photo is never published past a decision that hides it). The classifier publishes an `allow` before storing it too,
-so a failed publish leaves nothing stored and the notification is retried: an `allow` on record is published; where
-the store then refuses the outcome (a newer one is stored), `settle_publication` makes the bucket follow the row.
+photo is never published past a decision that hides it). An `allow` (the classifier's or a moderator's) is published
+before it is stored too, so a failed publish leaves nothing stored and is retried (SQS redelivers the notification, a
+moderator decides again): an `allow` on record is published; where the store then refuses the outcome (a newer one,
+another moderator's), `settle_publication` makes the bucket follow the stored row.
 
 On AWS the CloudFront distribution (template.yaml, origin access control) can read only `published/`; the display
 gate answers with the CDN's URL. Unpublishing a photo that was published deletes it and then asks CloudFront to
