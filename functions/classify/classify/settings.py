@@ -39,6 +39,8 @@ class ClassifySettings:
     event_bus_name: str | None = None
     # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
     photos_distribution_id: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -87,4 +89,5 @@ class ClassifySettings:
             policy_cache_seconds=settings.integer_between("POLICY_CACHE_SECONDS", 60, 1, 3600),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
             photos_distribution_id=settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
         )

@@ -19,6 +19,8 @@ class FeedbackSettings:
     event_bus_name: str | None = None
     # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
     photos_distribution_id: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -28,6 +30,7 @@ class FeedbackSettings:
             web_origin=settings.required("WEB_ORIGIN"),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
             photos_distribution_id=settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
             export_group=settings.required("EXPORT_GROUP"),
             report_limits_table=settings.required("REPORT_LIMITS_TABLE"),
             report_hides_per_address=settings.integer_between(

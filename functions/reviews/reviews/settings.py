@@ -18,6 +18,8 @@ class ReviewsSettings:
     event_bus_name: str | None = None
     # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
     photos_distribution_id: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ReviewsSettings":
@@ -29,5 +31,6 @@ class ReviewsSettings:
             presign_endpoint_url=settings.optional("PRESIGN_ENDPOINT_URL", "") or None,
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
             photos_distribution_id=settings.optional("PHOTOS_DISTRIBUTION_ID", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
             staff_group=settings.required("STAFF_GROUP"),
         )
