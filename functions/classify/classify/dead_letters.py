@@ -1,4 +1,4 @@
-"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`.
+"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`, and unpublished.
 
 Imports nothing heavy, so it shares the classify image without loading TensorFlow. Powertools' batch
 processor reports each record that could not be recorded, so only those stay in the dead-letter queue.
@@ -19,6 +19,7 @@ from classify.retries_exhausted import fail_exhausted_photos
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.lifecycle import RETRIES_EXHAUSTED
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
@@ -28,6 +29,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 settings = DeadLetterSettings.from_environment()
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table))
 verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
+publisher = PublishedRenditions(
+    boto3.client("s3"),
+    settings.images_bucket,
+    cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront")),
+)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -37,7 +43,7 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: logged, and deleted from the queue.
         logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
         return
-    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts)
+    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts, publisher)
     for event in failed:
         image_id = ids.image_id_for_key(event.key)
         logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})

@@ -5,14 +5,14 @@ from pydantic import AfterValidator, Field
 from classify.imaging import ANTIALIASED_RESIZE_METHODS, DEFAULT_RESIZE_METHOD, ImageLimits
 from classify.model import CLASSIFIERS, RESNET50, RUNTIME_LITERT, RUNTIMES
 from classify.rendition import RenditionRules
-from photomod_shared.settings import OptionalText, Text, VerdictEventSettings, one_of
+from photomod_shared.settings import OptionalText, PublishingSettings, Text, VerdictEventSettings, one_of
 
 MIB = 1024 * 1024
 _IMAGE_LIMITS = ImageLimits()
 _RENDITIONS = RenditionRules()
 
 
-class ClassifySettings(VerdictEventSettings):
+class ClassifySettings(VerdictEventSettings, PublishingSettings):
     """The classifier's (ClassifyFunction) and DetectModerationLabels' (RekognitionFunction) environment."""
 
     # Where a photo handed back unstarted is sent again (classify.storage.ClassifyQueue).

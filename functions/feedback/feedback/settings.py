@@ -1,10 +1,10 @@
 from pydantic import Field
 
 from feedback.limits import DEFAULT_HIDES_PER_ADDRESS
-from photomod_shared.settings import ApiSettings, Text, VerdictEventSettings
+from photomod_shared.settings import ApiSettings, PublishingSettings, Text, VerdictEventSettings
 
 
-class FeedbackSettings(ApiSettings, VerdictEventSettings):
+class FeedbackSettings(ApiSettings, VerdictEventSettings, PublishingSettings):
     """The feedback function's (FeedbackFunction) environment."""
 
     feedback_table: Text

@@ -1,9 +1,9 @@
 from pydantic import Field
 
-from photomod_shared.settings import ApiSettings, OptionalText, Text, VerdictEventSettings
+from photomod_shared.settings import ApiSettings, OptionalText, PublishingSettings, Text, VerdictEventSettings
 
 
-class ReviewsSettings(ApiSettings, VerdictEventSettings):
+class ReviewsSettings(ApiSettings, VerdictEventSettings, PublishingSettings):
     """The reviews function's (ReviewsFunction) environment."""
 
     # Lifetime of the photo links in the review queue: long enough to look at a page of photos.

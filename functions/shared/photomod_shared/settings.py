@@ -78,3 +78,10 @@ class VerdictEventSettings(FunctionSettings):
     event_bus_name: OptionalText = None
     # The SQS queue keeping the events EventBridge refused, to be put again (reconcile.outbox).
     verdict_outbox_url: OptionalText = None
+
+
+class PublishingSettings(FunctionSettings):
+    """What a function that publishes or unpublishes renditions is given besides (photomod_shared.publication)."""
+
+    # The CDN that serves published photos, whose cache an unpublish invalidates; empty locally (no CDN).
+    photos_distribution_id: OptionalText = None
