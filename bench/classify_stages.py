@@ -15,6 +15,7 @@ the classify path's throughput against the raw models (the phone-photo ratio of 
 
 import argparse
 import io
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +84,7 @@ def time_photo(data: bytes, rules: Any, models: dict[str, Any], stage: Callable[
 
 
 def main() -> None:
+    sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
     from classify import rendition as renditions
     from classify.model import load_served_classifier
     from classify.open_nsfw import load_open_nsfw
