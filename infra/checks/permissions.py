@@ -119,8 +119,8 @@ def function_policies(names: LocalNames, template_path: Path = TEMPLATE_PATH) ->
     resolved = ResolvedTemplate(translated, names)
     policies: dict[str, list[dict[str, Any]]] = {}
     for logical_id, resource in load_template(template_path)["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
+        if resource["Type"] != "AWS::Serverless::Function" or logical_id not in resolved.resources:
+            continue  # not a function, or one whose Condition leaves it out (WebhookFunction without WebhookUrl)
         role = translated["Resources"][f"{logical_id}Role"]["Properties"]
         policies[logical_id] = [
             {"name": policy["PolicyName"], "policy": resolved.resolve(policy["PolicyDocument"])}
@@ -203,6 +203,13 @@ def authorization_requests(
         # A parameter's ARN drops the name's leading slash: /stack/x is arn:...:parameter/stack/x.
         name = str(params["Name"]).lstrip("/")
         return [AuthorizationRequest(function, f"ssm:{operation}", f"arn:aws:ssm:{region}:{account}:parameter/{name}")]
+    if service == "secretsmanager" and params.get("SecretId"):
+        secret = str(params["SecretId"])
+        # By name, IAM judges the secret's full ARN: its name plus the six random characters Secrets Manager adds.
+        arn = (
+            secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-RANDOM"
+        )
+        return [AuthorizationRequest(function, f"secretsmanager:{operation}", arn)]
     if service == "events" and operation == "PutEvents":
         buses = set(params.get("EventBusNames") or ()) or {"default"}  # as infra/local/worker.py records them
         return [

@@ -6,6 +6,8 @@ local function host. Running it twice is harmless.
 
 import contextlib
 import json
+import secrets
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +153,27 @@ def provision(
         if name not in existing_buses:
             events.create_event_bus(Name=name)
         log(f"  bus     {name}")
+
+    secret_resources = template.resources_of_type("AWS::SecretsManager::Secret")
+    secretsmanager: Any = session.client("secretsmanager") if secret_resources else None
+    for logical_id, resource in secret_resources.items():
+        properties = template.resolve(resource.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        # Kept from an earlier run: its value stays (a receiver configured with it keeps verifying).
+        with contextlib.suppress(secretsmanager.exceptions.ResourceExistsException):
+            secretsmanager.create_secret(Name=name, SecretString=_generated_secret(properties))
+        log(f"  secret  {name}")
+
+
+def _generated_secret(properties: dict[str, Any]) -> str:
+    """What CloudFormation's GenerateSecretString makes of the options the template uses."""
+    generate = properties.get("GenerateSecretString")
+    if generate is None:
+        return str(properties.get("SecretString", ""))
+    alphabet = string.ascii_letters + string.digits
+    if not generate.get("ExcludePunctuation"):
+        alphabet += string.punctuation
+    return "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
 
 
 @dataclass(frozen=True)

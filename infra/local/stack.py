@@ -39,6 +39,7 @@ from infra.build.packages import package_functions
 from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
 from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
 from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
+from infra.local.event_rules import provision_rules
 from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
 from infra.local.localstack import LocalStackProcess
@@ -189,6 +190,7 @@ class LocalStack:
         twin = loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
         origin_aliases = {web_origin: [twin]} if twin else {}
         provision(template, session, log=say, origin_aliases=origin_aliases)
+        provision_rules(template, session.client("events"), log=say)  # e.g. the webhook's (WebhookUrl)
         cognito = session.client("cognito-idp", endpoint_url=self.cognito_endpoint_url)
         self.user_pools = provision_user_pools(template, cognito, log=say)
         for pool_id in self.user_pools.pools.values():
@@ -381,6 +383,8 @@ class LocalStack:
         }
         outputs = []
         for key, output in template.template.get("Outputs", {}).items():
+            if "Condition" in output and not template.condition(output["Condition"]):
+                continue  # as in CloudFormation: e.g. no webhook outputs without WebhookUrl
             try:
                 value = local_values[key] if key in local_values else template.resolve(output["Value"])
             except (KeyError, ValueError) as error:  # e.g. an attribute only CloudFormation knows

@@ -148,7 +148,9 @@ def test_a_result_records_the_version_it_judged(table, stored):
     table.record_outcome(result(image_id, {"status": "done"}), EventStamp("01", "2026-11-26T09:14:09.512Z", "v1"), "t0")
 
     item = stored(image_id)
-    assert item["object_version"] == "v1" and table.get(image_id).view()["object_version"] == "v1"
+    assert (
+        item["object_version"] == "v1" and table.get(image_id).view().model_dump(mode="json")["object_version"] == "v1"
+    )
 
 
 def test_with_a_constant_sequencer_a_later_event_time_replaces_an_earlier_one_and_not_the_reverse(table, stored):

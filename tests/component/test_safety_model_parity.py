@@ -83,7 +83,10 @@ def test_converted_model_gives_the_original_probabilities_within_1e_3(photos_and
     # Given: five photos decoded once, and the original's scores of their pixels in Node
     images, expected = photos_and_original
     model = load_safety_model(str(SAFETY_MODEL), required=True, runtime=runtime)
-    assert model is not None and model.info.to_dict() == {"name": "nsfwjs-MobileNetV2", "version": "4.4.0"}
+    assert model is not None and model.info.model_info.model_dump() == {
+        "name": "nsfwjs-MobileNetV2",
+        "version": "4.4.0",
+    }
 
     # When: ours scores the same pixels in Python, under this runtime
     got = model.predict(np.stack([model.preprocess(image) for image in images]))

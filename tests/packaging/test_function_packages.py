@@ -61,7 +61,10 @@ def builder() -> Builder:
 
 @pytest.fixture(scope="module")
 def specs() -> dict[str, FunctionSpec]:
-    template = ResolvedTemplate(load_template(), LocalNames())
+    # With a webhook, so that its function (Condition HasWebhook) is packaged and checked too.
+    template = ResolvedTemplate(
+        load_template(), LocalNames(parameter_overrides={"WebhookUrl": "https://shop.example/photomod/events"})
+    )
     return function_specs(template, {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
 
 
@@ -69,7 +72,7 @@ def _package(spec: FunctionSpec) -> str:
     return spec.handler.split(".", 1)[0]
 
 
-ZIP_FUNCTIONS = ["UploadFunction", "PredictFunction", "FeedbackFunction", "ReviewsFunction"]
+ZIP_FUNCTIONS = ["UploadFunction", "PredictFunction", "FeedbackFunction", "ReviewsFunction", "WebhookFunction"]
 
 
 @pytest.mark.parametrize("function", ZIP_FUNCTIONS)

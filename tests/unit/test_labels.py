@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from classify.labels import ClassIndex, Label, top_k
+from classify.labels import ClassIndex, top_k
 
 
 def vector(class_index: ClassIndex, scores: dict[int, float], rest: float = 0.0) -> np.ndarray:
@@ -57,7 +57,7 @@ def test_top_k_returns_highest_first_with_labels_wnids_and_float_scores(class_in
     labels = top_k(probabilities, class_index, k=3)
 
     assert [label.label for label in labels] == ["revolver", "running_shoe", "tench"]
-    assert labels[0] == Label(label="revolver", wnid="n04086273", score=pytest.approx(0.5))
+    assert labels[0].model_dump() == {"label": "revolver", "wnid": "n04086273", "score": pytest.approx(0.5)}
     assert all(type(label.score) is float for label in labels)
 
 

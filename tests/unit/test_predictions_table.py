@@ -145,7 +145,7 @@ def test_same_sequencer_and_time_is_a_duplicate_only_for_the_same_or_an_unknown_
 
 
 def prediction_view(item: dict) -> dict:
-    return Prediction.from_item(item).view()
+    return Prediction.from_item(item).view().model_dump(mode="json")
 
 
 VIEW_FIELDS = {

@@ -8,8 +8,6 @@ import pytest
 
 from classify.imaging import ImageRejected
 from classify.judging import JudgedPhoto
-from classify.labels import Label
-from classify.model import ModelInfo
 from classify.policy import Verdict
 from classify.rekognition import (
     DEFAULT_MIN_CONFIDENCE,
@@ -23,6 +21,7 @@ from classify.rekognition import (
 )
 from classify.safety import SAFETY_CLASSES
 from classify.service import ObjectMissing, ObjectRefused, StoredPhoto
+from photomod_shared.prediction import Label, ModelInfo
 
 
 def body(**fields) -> str:
@@ -36,11 +35,11 @@ def encoded(data: bytes) -> str:
 def judged(top: list[tuple[str, str, float]], categories: dict[str, str], safety: dict[str, float] | None = None):
     scores = None if safety is None else np.array([safety.get(name, 0.0) for name in SAFETY_CLASSES])
     return JudgedPhoto(
-        top=[Label(label, wnid, score) for wnid, label, score in top],
+        top=[Label(label=label, wnid=wnid, score=score) for wnid, label, score in top],
         categories=categories,
         safety=scores,
         verdict=Verdict("review", (), "shop.7"),
-        model=ModelInfo("ResNet50", "imagenet"),
+        model=ModelInfo(name="ResNet50", weights="imagenet"),
     )
 
 
@@ -157,7 +156,7 @@ def test_rejected_photos_raise_rekognitions_exception_for_the_reason(code, name)
 
 def test_untrained_weights_are_named_in_the_model_version():
     photo = judged([], {})
-    untrained = JudgedPhoto(photo.top, {}, None, photo.verdict, ModelInfo("ResNet50", "untrained"))
+    untrained = JudgedPhoto(photo.top, {}, None, photo.verdict, ModelInfo(name="ResNet50", weights="untrained"))
 
     assert untrained.model_version == "photomod-shop.7+untrained-weights"
 

@@ -51,9 +51,11 @@ def test_a_grey_image_is_treated_as_rgb():
 def test_the_stored_result_names_every_class_the_top_one_and_the_model():
     result = safety_result(np.array([0.1, 0.05, 0.6, 0.05, 0.2], dtype=np.float32), SafetyInfo("m", "4.4.0", 224))
 
-    assert result["top_class"] == "neutral"
-    assert list(result["probabilities"]) == list(SAFETY_CLASSES)
-    assert result["model"] == {"name": "m", "version": "4.4.0"}
+    stored = result.model_dump()
+    assert stored["top_class"] == "neutral"
+    assert list(stored["probabilities"]) == list(SAFETY_CLASSES)
+    assert stored["model"] == {"name": "m", "version": "4.4.0"}
+    assert stored["second_opinion"] is None  # given as null: no second opinion was asked for
     np.testing.assert_allclose(probabilities_of(result), [0.1, 0.05, 0.6, 0.05, 0.2], atol=1e-6)
 
 

@@ -157,7 +157,9 @@ def test_malformed_requests_fail_validation(fields):
 
 
 def get(image_id: str, store: FakeStore, predictions: FakePredictions, now: datetime = NOW) -> dict[str, Any]:
-    return service.get_prediction(image_id, store=store, predictions=predictions, now=now).view()
+    return (
+        service.get_prediction(image_id, store=store, predictions=predictions, now=now).view().model_dump(mode="json")
+    )
 
 
 @pytest.mark.parametrize("image_id", ["abc", "9F2C1E4B7A6D4C3E8B1A0F9E8D7C6B5A", "../uploads", ""])
@@ -245,7 +247,11 @@ def test_a_classified_upload_is_never_checked_for_arrival(store, predictions):
 
 
 def find(key: str | None, store: FakeStore, predictions: FakePredictions) -> dict[str, Any]:
-    return service.find_prediction_by_key(key, store=store, predictions=predictions, now=NOW).view()
+    return (
+        service.find_prediction_by_key(key, store=store, predictions=predictions, now=NOW)
+        .view()
+        .model_dump(mode="json")
+    )
 
 
 def test_find_by_key_returns_the_drop_folder_prediction(store, predictions):

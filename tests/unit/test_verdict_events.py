@@ -1,7 +1,6 @@
 """photomod_shared.verdict_events: one shape for every final outcome, and its publisher over EventBridge (moto)."""
 
 import json
-from dataclasses import replace
 
 import boto3
 import pytest
@@ -27,7 +26,7 @@ def done(**fields) -> Prediction:
         model={"name": "ResNet50", "weights": "untrained"},
         safety=None,
     ).classified("2026-12-03T12:00:00Z")
-    return replace(base, object_version="v1", **fields)
+    return base.replaced(object_version="v1", **fields)
 
 
 def test_a_judged_outcome_carries_verdict_reasons_and_policy_version():

@@ -57,16 +57,16 @@ work = Classification(
     decode_budget_bytes=settings.decode_budget_bytes,
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
-    events=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+    events=verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
     publisher=PublishedRenditions(s3, settings.images_bucket),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
 )
 logger.info(
     "classifier ready",
     extra={
-        "model": work.model.info.to_dict(),
-        "safety_model": work.safety.info.to_dict() if work.safety else None,
-        "second_opinion": work.second_opinion.info.to_dict() if work.second_opinion else None,
+        "model": work.model.info.model_dump(),
+        "safety_model": work.safety.info.model_info.model_dump() if work.safety else None,
+        "second_opinion": work.second_opinion.info.model_dump() if work.second_opinion else None,
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },

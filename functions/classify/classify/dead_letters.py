@@ -24,7 +24,9 @@ logger = Logger()
 # A batch where every record failed is answered like any other (each record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
-verdicts = verdict_publisher(settings.optional("EVENT_BUS_NAME", "") or None, lambda: boto3.client("events"))
+verdicts = verdict_publisher(
+    settings.optional("EVENT_BUS_NAME", "") or None, settings.optional("VERDICT_OUTBOX_URL", "") or None, boto3.client
+)
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classify.labels import Label, top_k
-from classify.model import WEIGHTS_UNTRAINED, ModelInfo
+from classify.labels import top_k
+from classify.model import WEIGHTS_UNTRAINED
 from classify.policy import Verdict, severity
 from classify.rendition import make_rendition
 from classify.service import Classification, model_inputs
+from photomod_shared.prediction import Label, ModelInfo
 
 
 @dataclass(frozen=True)

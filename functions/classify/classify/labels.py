@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from photomod_shared.prediction import Label
+
 DEFAULT_CLASS_INDEX_PATH = Path(__file__).with_name("imagenet_class_index.json")
-
-
-@dataclass(frozen=True)
-class Label:
-    label: str
-    wnid: str
-    score: float
 
 
 class ClassIndex:

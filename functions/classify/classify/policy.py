@@ -16,6 +16,7 @@ import numpy as np
 
 from classify.labels import ClassIndex, top_k
 from classify.safety import SAFETY_CLASSES
+from photomod_shared.prediction import VerdictReason
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("moderation_policy.json")
 
@@ -49,40 +50,13 @@ class PolicyError(Exception):
 
 
 @dataclass(frozen=True)
-class Reason:
-    category: str
-    action: str
-    label: str
-    wnid: str | None  # None for a safety-model class, which is no ImageNet class
-    score: float
-    # The cell of the explicit category's combination table that fired ("nsfwjs_likely+open_nsfw_low"), if any.
-    rule: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        reason = {
-            "category": self.category,
-            "action": self.action,
-            "label": self.label,
-            "wnid": self.wnid,
-            "score": self.score,
-        }
-        if self.rule is not None:
-            reason["rule"] = self.rule
-        return reason
-
-
-@dataclass(frozen=True)
 class Verdict:
-    action: str
-    reasons: tuple[Reason, ...]
-    policy_version: str
+    """The policy's answer for one photo. Its reasons are the stored record's own (a safety-model class has wnid
+    None, as it is no ImageNet class; `rule` is given only by the explicit category's table of both models)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "reasons": [reason.to_dict() for reason in self.reasons],
-            "policy_version": self.policy_version,
-        }
+    action: str
+    reasons: tuple[VerdictReason, ...]
+    policy_version: str
 
 
 @dataclass(frozen=True)
@@ -111,7 +85,7 @@ class Combination:
         position = sum(precision(score) >= precision(bound) for bound in bounds)
         return names[position]
 
-    def reason(self, safety: np.ndarray, second_opinion: float | None) -> Reason | None:
+    def reason(self, safety: np.ndarray, second_opinion: float | None) -> VerdictReason | None:
         precision = safety.dtype.type if np.issubdtype(safety.dtype, np.floating) else np.float64
         scores = {name: float(safety[SAFETY_CLASSES.index(name)]) for name in self.nsfwjs_classes}
         label = max(scores, key=scores.__getitem__)
@@ -124,7 +98,9 @@ class Combination:
         if action == ALLOW:
             return None
         rule = f"nsfwjs_{nsfwjs}+open_nsfw_{open_nsfw}"
-        return Reason(self.category, action, label=label, wnid=None, score=scores[label], rule=rule)
+        return VerdictReason(
+            category=self.category, action=action, label=label, wnid=None, score=scores[label], rule=rule
+        )
 
 
 class ModerationPolicy:
@@ -246,7 +222,7 @@ class ModerationPolicy:
             rule = self._rules.get(prediction.wnid)
             if rule is not None and precision(prediction.score) >= precision(rule.threshold):
                 reasons.append(
-                    Reason(
+                    VerdictReason(
                         category=rule.category,
                         action=rule.action,
                         label=prediction.label,
@@ -267,7 +243,7 @@ class ModerationPolicy:
         rule = self._safety_rules.get(name)
         return rule.threshold if rule else None
 
-    def _safety_reasons(self, scores: np.ndarray, second_opinion: float | None) -> list[Reason]:
+    def _safety_reasons(self, scores: np.ndarray, second_opinion: float | None) -> list[VerdictReason]:
         if scores.shape != (len(SAFETY_CLASSES),):
             raise ValueError(f"expected {len(SAFETY_CLASSES)} safety probabilities, got shape {scores.shape}")
         if second_opinion is not None and not 0 <= second_opinion <= 1:
@@ -281,7 +257,9 @@ class ModerationPolicy:
         for name, score in zip(SAFETY_CLASSES, scores, strict=True):
             rule = self._safety_rules.get(name)
             if rule is not None and precision(score) >= precision(rule.threshold):
-                reasons.append(Reason(rule.category, rule.action, label=name, wnid=None, score=float(score)))
+                reasons.append(
+                    VerdictReason(category=rule.category, action=rule.action, label=name, wnid=None, score=float(score))
+                )
         return reasons
 
 

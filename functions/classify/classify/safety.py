@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,13 @@ import numpy as np
 from PIL import Image
 
 from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+from photomod_shared.prediction import (
+    Safety,
+    SafetyModelInfo,
+    SafetyProbabilities,
+    SecondOpinion,
+    SecondOpinionModelInfo,
+)
 
 # Output order of nsfwjs' models (its NSFW_CLASSES), lower-cased as the API spells them.
 SAFETY_CLASSES = ("drawing", "hentai", "neutral", "porn", "sexy")
@@ -45,8 +52,10 @@ class SafetyInfo:
     version: str
     input_size: int
 
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
+    @property
+    def model_info(self) -> SafetyModelInfo:
+        """What a stored result names of the model (its input size is the loader's business)."""
+        return SafetyModelInfo(name=self.name, version=self.version)
 
 
 def preprocess_for_safety(image: Image.Image, size: int = 224) -> np.ndarray:
@@ -66,28 +75,26 @@ def preprocess_for_safety(image: Image.Image, size: int = 224) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float32) / np.float32(255)
 
 
-def safety_result(
-    probabilities: np.ndarray, info: SafetyInfo, second_opinion: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The stored `safety` attribute for one photo: nsfwjs' five probabilities, its top class and the model; and
-    the second opinion (`second_opinion_result`), null where it was not given."""
+def safety_result(probabilities: np.ndarray, info: SafetyInfo, second_opinion: SecondOpinion | None = None) -> Safety:
+    """The record's `safety` for one photo: nsfwjs' five probabilities, its top class and the model; and the
+    second opinion (`second_opinion_result`), null where it was not given."""
     scores = {name: round(float(score), 6) for name, score in zip(SAFETY_CLASSES, probabilities, strict=True)}
-    return {
-        "top_class": max(scores, key=scores.__getitem__),
-        "probabilities": scores,
-        "model": info.to_dict(),
-        "second_opinion": second_opinion,
-    }
+    return Safety(
+        top_class=max(scores, key=scores.__getitem__),  # type: ignore[arg-type]  # one of SAFETY_CLASSES
+        probabilities=SafetyProbabilities(**scores),
+        model=info.model_info,
+        second_opinion=second_opinion,
+    )
 
 
-def second_opinion_result(nsfw: float, info: Any) -> dict[str, Any]:
+def second_opinion_result(nsfw: float, info: SecondOpinionModelInfo) -> SecondOpinion:
     """The second explicit-content model's part of `safety`: its P(NSFW) and which model gave it."""
-    return {"nsfw": round(float(nsfw), 6), "model": info.to_dict()}
+    return SecondOpinion(nsfw=round(float(nsfw), 6), model=info)
 
 
-def probabilities_of(safety: Mapping[str, Any]) -> np.ndarray:
-    """A stored or fresh `safety` attribute back to the model's (5,) probability vector."""
-    return np.array([safety["probabilities"][name] for name in SAFETY_CLASSES], dtype=np.float64)
+def probabilities_of(safety: Safety) -> np.ndarray:
+    """A stored or fresh `safety` back to the model's (5,) probability vector."""
+    return np.array([getattr(safety.probabilities, name) for name in SAFETY_CLASSES], dtype=np.float64)
 
 
 class SafetyModel:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -45,14 +45,20 @@ from classify.events import MalformedNotification, PhotoEvent
 from classify.imaging import ImageLimits, ImageRejected, estimated_decode_bytes
 from classify.labels import ClassIndex, top_k
 from classify.live_policy import LivePolicy
-from classify.model import ModelInfo
-from classify.open_nsfw import OpenNsfwInfo
 from classify.policy import ModerationPolicy, Verdict, severity
 from classify.rendition import RenditionRules, make_rendition
 from classify.safety import SafetyInfo, safety_result, second_opinion_result
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.prediction import VERDICT_ALLOW, EventStamp, Failure, Prediction, comparable_event_time
+from photomod_shared.prediction import (
+    VERDICT_ALLOW,
+    EventStamp,
+    Failure,
+    ModelInfo,
+    Prediction,
+    SecondOpinionModelInfo,
+    comparable_event_time,
+)
 from photomod_shared.publication import NoPublisher, Publisher
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
@@ -125,7 +131,7 @@ class SafetyModel(Protocol):
 class SecondOpinion(Protocol):
     """The second explicit-content model (classify.open_nsfw): P(NSFW) per photo."""
 
-    info: OpenNsfwInfo
+    info: SecondOpinionModelInfo
 
     def preprocess(self, image: Any) -> np.ndarray: ...
 
@@ -666,11 +672,11 @@ def _done(photo: _Photo, rows: np.ndarray, work: Classification) -> Prediction:
         object_etag=photo.event.etag,
         prediction=labels[0].label,
         score=round(labels[0].score, 4),
-        labels=[{"label": label.label, "wnid": label.wnid, "score": round(label.score, 6)} for label in labels],
+        labels=[label.model_copy(update={"score": round(label.score, 6)}) for label in labels],
         verdict=verdict.action,
-        verdict_reasons=verdict.to_dict()["reasons"],
+        verdict_reasons=list(verdict.reasons),
         policy_version=verdict.policy_version,
-        model=work.model.info.to_dict(),
+        model=work.model.info,
         safety=safety_result(safety, work.safety.info, second) if safety is not None and work.safety else None,
     )
 
@@ -681,7 +687,7 @@ def _failed(photo: _Photo, rejection: ImageRejected | None, work: Classification
         s3_key=photo.event.key,
         object_etag=photo.event.etag,
         error=Failure(rejection.code, rejection.message) if rejection else None,
-        model=work.model.info.to_dict(),
+        model=work.model.info,
     )
 
 
@@ -710,7 +716,7 @@ def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
         return True
-    work.events.publish(VerdictEvent.outcome(replace(outcome, object_version=photo.stamp.object_version)))
+    work.events.publish(VerdictEvent.outcome(outcome.replaced(object_version=photo.stamp.object_version)))
     if outcome.is_done:
         work.telemetry.photo_classified(str(outcome.verdict), _since_upload_ms(photo, classified_at))
     else:

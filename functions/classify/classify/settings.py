@@ -37,6 +37,8 @@ class ClassifySettings:
     policy_cache_seconds: int = 60
     # The EventBridge bus verdict events go to; without it, none are sent.
     event_bus_name: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ClassifySettings":
@@ -84,4 +86,5 @@ class ClassifySettings:
             policy_parameter=settings.optional("POLICY_PARAMETER", "") or None,
             policy_cache_seconds=settings.integer_between("POLICY_CACHE_SECONDS", 60, 1, 3600),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
         )

@@ -56,7 +56,7 @@ class Dependencies:
         return cls(
             PredictionTable(dynamodb.Table(settings.predictions_table)),
             FeedbackTable(dynamodb.Table(settings.feedback_table)),
-            verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+            verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
             ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
             PublishedRenditions(boto3.client("s3"), settings.images_bucket),
         )

@@ -63,6 +63,8 @@ def record_feedback(
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
+    # What the model said, as the record stores it (its safety scores and reasons as plain values).
+    said = prediction.model_dump(include={"safety", "verdict_reasons"})
     feedback.add(
         {
             "image_id": image_id,
@@ -71,9 +73,9 @@ def record_feedback(
             "prediction": prediction.prediction,
             "score": prediction.score,
             "verdict": prediction.verdict,
-            "safety": prediction.safety,
+            "safety": said["safety"],
             # Which rules fired (the export's explicit_rule: the cell of the table of both explicit opinions).
-            "verdict_reasons": prediction.verdict_reasons or [],
+            "verdict_reasons": said["verdict_reasons"] or [],
             "status_at_feedback": prediction.status,
             "correct_label": request.correct_label,
             "comment": request.comment,

@@ -17,6 +17,8 @@ class FeedbackSettings:
     images_bucket: str
     # The EventBridge bus a shopper's report is announced on; none without it.
     event_bus_name: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "FeedbackSettings":
@@ -25,6 +27,7 @@ class FeedbackSettings:
             feedback_table=settings.required("FEEDBACK_TABLE"),
             web_origin=settings.required("WEB_ORIGIN"),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
             export_group=settings.required("EXPORT_GROUP"),
             report_limits_table=settings.required("REPORT_LIMITS_TABLE"),
             report_hides_per_address=settings.integer_between(

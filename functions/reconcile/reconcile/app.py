@@ -40,7 +40,7 @@ class Dependencies:
             notifications=ClassifyQueue(
                 boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
             ),
-            verdicts=verdict_publisher(settings.event_bus_name, lambda: boto3.client("events")),
+            verdicts=verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
         )
 
 

@@ -14,6 +14,8 @@ class ReconcileSettings:
     max_requeues: int
     # The EventBridge bus the photos it ends failed are announced on; none without it.
     event_bus_name: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ReconcileSettings":
@@ -24,4 +26,5 @@ class ReconcileSettings:
             pending_after_seconds=settings.integer_between("PENDING_AFTER_SECONDS", 900, 10, 7 * 86400),
             max_requeues=settings.integer_between("MAX_REQUEUES", 3, 0, 100),
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
         )

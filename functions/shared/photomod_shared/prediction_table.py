@@ -19,12 +19,11 @@ place in the drop folder between runs.
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from photomod_shared.prediction import (
-    REASON_REPORTED_BY_SHOPPER,
+    SHOPPER_REPORT_REASON,
     STATUS_DONE,
     STATUS_FAILED,
     STATUS_PENDING,
@@ -154,7 +153,7 @@ class PredictionTable:
         for item in response.get("Items", []):
             row = Prediction.from_item(from_dynamo(item))
             # A row from before created_at was always written (count_solo_attempt): its index time stands in.
-            rows.append(row if row.created_at else replace(row, created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
+            rows.append(row if row.created_at else row.replaced(created_at=item.get(PENDING_SINCE_ATTRIBUTE)))
         return rows, response.get("LastEvaluatedKey")
 
     def note_requeued(self, image_id: str, times: int, at: str) -> bool:
@@ -586,7 +585,7 @@ class PredictionTable:
                     ":done": STATUS_DONE,
                     ":queue": REVIEW_QUEUE_PARTITION,
                     ":none": [],
-                    ":reason": [{"category": REASON_REPORTED_BY_SHOPPER, "action": VERDICT_REVIEW}],
+                    ":reason": [SHOPPER_REPORT_REASON.model_dump()],
                 },
             )
             return True

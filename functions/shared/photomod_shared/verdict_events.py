@@ -9,9 +9,14 @@ One shape (VerdictEvent) for the four outcomes, each its own detail-type (docs/i
 - `Photo Reported`: a shopper reported a photo as inappropriate (sent back to review, or only counted).
 
 Delivery is at least once: a consumer de-duplicates by `detail.event_id`, the same for every copy of one outcome
-(derived from the image, its judged version, the outcome and its time). The publisher takes its EventBridge client
-in `__init__` (no boto3 import here); a photo's outcome is stored before its event is put, and an event that
-cannot be put is logged (`verdict event not sent`) without undoing the outcome.
+(derived from the image, its judged version, the outcome and its time). The publisher takes its clients in
+`__init__` (no boto3 import here); a photo's outcome is stored before its event is put, and is never undone for it.
+
+An event EventBridge refuses (FailedEntryCount > 0, throttling after the SDK's retries, an outage) goes to the
+outbox (VerdictOutbox: an SQS queue, VerdictOutboxQueue) exactly as it would have been put; the outbox's drainer
+(reconcile.outbox) puts it again until EventBridge accepts it, so its `event_id` never changes. Only when the outbox
+cannot take it either is the event lost (logged `verdict event lost`, with its event_id); the outcome stays readable
+at GET /predictions/{id}.
 """
 
 from __future__ import annotations
@@ -85,10 +90,10 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=prediction.verdict if done else None,
-            reasons=list(prediction.verdict_reasons or []) if done else [],
+            reasons=_reasons(prediction) if done else [],
             policy_version=prediction.policy_version if done else None,
             occurred_at=prediction.classified_at or "",
-            error={"code": prediction.error.code, "message": prediction.error.message} if prediction.error else None,
+            error=prediction.error.model_dump() if prediction.error else None,
         )
 
     @classmethod
@@ -100,7 +105,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict=decision,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=decided_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -116,7 +121,7 @@ class VerdictEvent:
             object_version=prediction.object_version,
             s3_key=prediction.s3_key,
             verdict="review" if sent_to_review else prediction.verdict,
-            reasons=list(prediction.verdict_reasons or []),
+            reasons=_reasons(prediction),
             policy_version=prediction.policy_version,
             occurred_at=reported_at,
             model_verdict=prediction.model_verdict or prediction.verdict,
@@ -135,36 +140,81 @@ class NoVerdictEvents:
         return True
 
 
-class VerdictBus:
-    """Adapter over EventBridge PutEvents on one bus."""
+class EventRefused(Exception):
+    """EventBridge did not take an entry (its error code and message, or why it could not be reached)."""
 
-    def __init__(self, client: Any, bus_name: str):
+
+def put_entry(client: Any, entry: dict[str, Any]) -> None:
+    """PutEvents of one entry; raises EventRefused unless EventBridge accepted it."""
+    try:
+        answer = client.put_events(Entries=[entry])
+    except Exception as error:  # throttling past the SDK's retries, an outage, a bad request
+        raise EventRefused(repr(error)) from error
+    if answer.get("FailedEntryCount", 0):
+        refusal = (answer.get("Entries") or [{}])[0]
+        raise EventRefused(f"{refusal.get('ErrorCode', '')}: {refusal.get('ErrorMessage', '')}")
+
+
+class VerdictOutbox:
+    """Adapter over the SQS queue that keeps the events EventBridge refused, for the drainer to put again."""
+
+    def __init__(self, sqs_client: Any, queue_url: str):
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+
+    def keep(self, entry: dict[str, Any]) -> bool:
+        """True once the queue holds the entry; False (never raised) when it could not take it."""
+        try:
+            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(entry))
+        except Exception:
+            logger.exception("the verdict outbox refused an event")
+            return False
+        return True
+
+
+class VerdictBus:
+    """Adapter over EventBridge PutEvents on one bus; what it refuses goes to the outbox, if there is one."""
+
+    def __init__(self, client: Any, bus_name: str, outbox: VerdictOutbox | None = None):
         self._client = client
         self._bus_name = bus_name
+        self._outbox = outbox
 
-    def publish(self, event: VerdictEvent) -> bool:
-        """Puts the event; False (logged, never raised) when EventBridge did not take it."""
-        entry = {
+    def entry(self, event: VerdictEvent) -> dict[str, Any]:
+        """The PutEvents entry of an event: what is put now, or kept in the outbox and put later, unchanged."""
+        return {
             "Source": SOURCE,
             "DetailType": event.detail_type,
             "Detail": json.dumps(event.detail(), default=str),
             "EventBusName": self._bus_name,
             "Resources": [],
         }
+
+    def publish(self, event: VerdictEvent) -> bool:
+        """Puts the event; False (logged, never raised) when EventBridge did not take it now."""
+        entry = self.entry(event)
         try:
-            answer = self._client.put_events(Entries=[entry])
-            failed = answer.get("FailedEntryCount", 0)
-        except Exception as error:  # an outcome is never undone for its event
-            failed, answer = 1, {"Entries": [{"ErrorMessage": repr(error)}]}
-        if failed:
-            logger.error(
-                "verdict event not sent",
-                extra={"event_id": event.event_id, "image_id": event.image_id, "answer": answer.get("Entries")},
-            )
+            put_entry(self._client, entry)
+            return True
+        except EventRefused as refused:
+            kept = self._outbox is not None and self._outbox.keep(entry)
+            details = {"event_id": event.event_id, "image_id": event.image_id, "reason": str(refused)}
+            if kept:
+                logger.warning("verdict event not sent; kept in the outbox to be put again", extra=details)
+            else:
+                logger.error("verdict event not sent; verdict event lost (no outbox took it)", extra=details)
             return False
-        return True
 
 
-def verdict_publisher(bus_name: str | None, client: Callable[[], Any]) -> VerdictPublisher:
-    """The bus named by the function's EVENT_BUS_NAME (its client built by `client`), or no events without one."""
-    return VerdictBus(client(), bus_name) if bus_name else NoVerdictEvents()
+def _reasons(prediction: Prediction) -> list[dict[str, Any]]:
+    """The reasons as the event carries them: the stored record's (`Prediction.to_item`)."""
+    return [reason.model_dump() for reason in prediction.verdict_reasons or []]
+
+
+def verdict_publisher(bus_name: str | None, outbox_url: str | None, client: Callable[[str], Any]) -> VerdictPublisher:
+    """The bus named by the function's EVENT_BUS_NAME, with the outbox of its VERDICT_OUTBOX_URL if any (clients
+    built by `client(service_name)`, e.g. boto3.client), or no events without a bus."""
+    if not bus_name:
+        return NoVerdictEvents()
+    outbox = VerdictOutbox(client("sqs"), outbox_url) if outbox_url else None
+    return VerdictBus(client("events"), bus_name, outbox)

@@ -5,7 +5,7 @@ waits for the classifier, and must never take those of the result API and the di
 """
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared.api import create_resolver, public_url
 from photomod_shared.clock import utc_now
+from photomod_shared.prediction import PredictionView
 from upload import display, responses, service
 from upload.models import PresignedPost, UploadCreated, UploadRequest
 from upload.responses import ERROR_STATUSES
@@ -54,7 +55,7 @@ def create_upload(request: UploadRequest) -> Response[UploadCreated]:
 
 
 @app.get("/predictions/<image_id>", responses=responses.PREDICTION)
-def get_prediction(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+def get_prediction(image_id: Annotated[str, Path(max_length=64)]) -> PredictionView:
     prediction = service.get_prediction(
         image_id, now=utc_now(), store=dependencies().store, predictions=dependencies().predictions
     )
@@ -62,7 +63,7 @@ def get_prediction(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, A
 
 
 @app.get("/predictions", responses=responses.PREDICTION)
-def find_prediction_by_key(key: Annotated[str | None, Query(max_length=1100)] = None) -> dict[str, Any]:
+def find_prediction_by_key(key: Annotated[str | None, Query(max_length=1100)] = None) -> PredictionView:
     prediction = service.find_prediction_by_key(
         key, now=utc_now(), store=dependencies().store, predictions=dependencies().predictions
     )

@@ -21,7 +21,8 @@ from photomod_shared.errors import (
     MissingFile,
     UnsupportedMediaType,
 )
-from upload.models import PredictionView, PredictReply
+from photomod_shared.prediction import PredictionView
+from upload.models import PredictReply
 
 # Every domain error the upload package's two handlers (upload.app, upload.predict_app) answer, and its status
 # (POST /predict sends the code in X-Error-Code).
