@@ -253,8 +253,8 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         "second_raw8": second_raw8,
         "times": times,
         "top5": top5,
-        "safety_model": safety.info.to_dict() if safety is not None else None,
-        "second_opinion": second.info.to_dict() if second is not None else None,
+        "safety_model": {"name": safety.info.name, "version": safety.info.version} if safety is not None else None,
+        "second_opinion": {"name": second.info.name, "version": second.info.version} if second is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)
