@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 PHOTO = REPO_ROOT.parent / "shared" / "data" / "dog.jpeg"
 READY_TIMEOUT_S = 300

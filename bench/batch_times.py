@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infra.template import REPO_ROOT, load_template
+from infra.paths import REPO_ROOT
+from infra.template import load_template
 
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 8
@@ -105,7 +106,7 @@ def main() -> None:
 
     from classify.labels import ClassIndex
     from classify.model import load_classifier
-    from classify.models import photo_events
+    from classify.notifications import photo_events
     from classify.open_nsfw import load_open_nsfw
     from classify.policy import ModerationPolicy
     from classify.safety import load_safety_model

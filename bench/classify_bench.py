@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench import reports
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 from bench.draft_rule import PHONE_FOLDER  # noqa: E402 - generated 12-MP JPEGs
@@ -59,7 +59,7 @@ def emulator_environment() -> tuple[dict[str, str], object]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
+    from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
     from infra.local.provision import provision
     from infra.template import LocalNames, ResolvedTemplate, load_template
 

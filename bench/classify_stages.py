@@ -27,7 +27,7 @@ from PIL import Image
 from bench.classify_bench import DEFAULT_PHOTOS
 from bench.draft_rule import PHONE_FOLDER
 from bench.phone_photos import phone_photos
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 MODELS = REPO_ROOT / "models"
 BATCH = 8

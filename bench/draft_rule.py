@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 PHONE_FOLDER = REPO_ROOT / ".run" / "bench" / "phone-photos"

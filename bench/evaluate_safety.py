@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.build.served_models import EFFICIENTNET_LITE0, RESNET50, local_classifier
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 

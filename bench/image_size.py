@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 CLASSIFY = REPO_ROOT / "functions" / "classify"
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import reports
 from infra.build.served_models import EFFICIENTNET_LITE0, RESNET50, RESNET50_WEIGHTS, local_classifier
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 NAMED = re.compile(r"^(?P<wnid>n\d{8})_")
 BATCH = 16

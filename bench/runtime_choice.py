@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 WORK = REPO_ROOT / ".run" / "bench" / "runtime-choice"
 SERVED = REPO_ROOT / "models" / "resnet50.tflite"

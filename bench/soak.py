@@ -36,7 +36,7 @@ import boto3
 import requests
 
 from bench.api_bench import percentile, start_stack
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 PHOTOS_DIR = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 POLL_INTERVAL_S = 0.5

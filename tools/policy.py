@@ -23,9 +23,9 @@ from typing import Any
 
 import boto3
 
-from infra.local.functions import EMULATOR_CREDENTIALS
+from infra.functions import EMULATOR_CREDENTIALS
+from infra.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 
 from classify.labels import ClassIndex  # noqa: E402

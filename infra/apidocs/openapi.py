@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from infra.local.apigateway import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
-from infra.local.functions import FunctionSpec, function_specs
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.functions import FunctionSpec, function_specs
+from infra.paths import REPO_ROOT
+from infra.rest_api import MAX_PAYLOAD_BYTES, Route, api_routes, api_settings
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 TITLE = "photomod API"
 API_LOGICAL_ID = "Api"

@@ -17,8 +17,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.local.processes import die_with_parent
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
+from infra.processes import die_with_parent
 
 SWAGGER_UI = Path(__file__).with_name("swagger-ui")
 DOCUMENT_PATH = "/openapi.json"

@@ -29,9 +29,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infra.local.dockerfile import DockerfileError, read_dockerfile
-from infra.local.functions import FunctionSpec, PackagedRuntime
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.dockerfile import DockerfileError, read_dockerfile
+from infra.functions import FunctionSpec, PackagedRuntime
+from infra.paths import REPO_ROOT
+from infra.template import TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / "local"
 LAMBDA_PYTHON_VERSION = "3.12"

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from infra.local.functions import FunctionSpec
-from infra.template import REPO_ROOT
+from infra.functions import FunctionSpec
+from infra.paths import REPO_ROOT
 
 # model_build imports classify's model code, which takes the record's types (ModelInfo) from the shared package.
 MODEL_BUILD_PATH = REPO_ROOT / "functions" / "classify"

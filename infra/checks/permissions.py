@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from infra.template import REPO_ROOT, TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import TEMPLATE_PATH, LocalNames, ResolvedTemplate, load_template
 
 IAM_TOOLS = REPO_ROOT / "tools" / "iam"
+SAM_TRANSLATE = Path(__file__).with_name("sam_translate.py")
 SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"
 # Calls the Lambda service or IAM never authorises for a function's role.
 UNAUTHORISED_OPERATIONS = {("sts", "GetCallerIdentity")}
@@ -98,7 +100,7 @@ def _translated(template_path: Path, parameters_json: str) -> dict[str, Any]:
     if not SAM_PYTHON.is_file():
         raise RuntimeError("SAM's translator is not installed: run `make sam` (it lives in .venv-sam)")
     result = subprocess.run(  # noqa: S603 - our own script in our own virtual environment
-        [str(SAM_PYTHON), str(IAM_TOOLS / "sam_translate.py"), str(template_path), parameters_json],
+        [str(SAM_PYTHON), str(SAM_TRANSLATE), str(template_path), parameters_json],
         capture_output=True,
         text=True,
         check=False,

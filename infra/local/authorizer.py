@@ -25,18 +25,11 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+from infra.rest_api import AuthorizerSpec
+
 # How often an unknown key id may make the authorizer fetch the JWKS again (a forged kid must not flood it).
 JWKS_REFETCH_INTERVAL_S = 30.0
 CLOCK_LEEWAY_S = 0  # API Gateway allows none that it documents
-
-
-@dataclass(frozen=True)
-class AuthorizerSpec:
-    """A `Cognito` authorizer of the template's Api: which user pool (logical id), header and scopes."""
-
-    user_pool: str
-    header: str = "Authorization"
-    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

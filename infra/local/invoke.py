@@ -21,9 +21,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.build.packages import package_functions
-from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
+from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool, Invocation
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_ENDPOINT = LocalNames().endpoint_url  # `make up`'s emulator
 

@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -18,9 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.local.memory import MemoryGuard, NoGuard
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+
+def worker_command(spec: FunctionSpec, reply_fd: int, call_log: Path | None = None) -> list[str]:
+    """The command line of one execution environment (worker.py), recording AWS calls to `call_log`."""
+    worker_spec = {
+        "function_name": spec.name,
+        "function_arn": spec.arn,
+        "memory_mb": spec.memory_mb,
+        "handler": spec.handler,
+        "code_paths": spec.runtime.paths if spec.runtime else spec.code_paths,
+        "call_log": str(call_log) if call_log else None,
+    }
+    if spec.runtime:
+        # -I -S: no site-packages, no PYTHON* variables, not even the script's folder on sys.path; the
+        # worker puts exactly the package, its layers and the runtime's boto3 there.
+        return [spec.runtime.python, "-I", "-S", str(WORKER_SCRIPT), json.dumps(worker_spec), str(reply_fd)]
+    # A container-image function (the classifier) runs from .venv: TensorFlow is too large to build twice.
+    return [sys.executable, "-m", "infra.local.worker", json.dumps(worker_spec), str(reply_fd)]
 
 
 @dataclass
@@ -68,7 +89,7 @@ class _Worker:
         read_fd, write_fd = os.pipe()
         environment = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **spec.environment}
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            spec.worker_command(write_fd, call_log),
+            worker_command(spec, write_fd, call_log),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -18,8 +18,8 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
-from infra.local.processes import die_with_parent
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
+from infra.processes import die_with_parent
 
 LOCALSTACK_PYTHON = REPO_ROOT / ".venv-localstack" / "bin" / "python"
 # events: the verdict bus (and a shop's rules on it); ssm: a shop's own policy (docs/integrations.md).

@@ -37,20 +37,22 @@ from werkzeug.serving import make_server
 from infra.apidocs.pages import OpenApiDocument, WithApiDocs
 from infra.build.packages import package_functions
 from infra.build.served_models import RESNET50, RESNET50_WEIGHTS, ensure_served_models, local_classifier
-from infra.local.apigateway import RestApi, api_routes, api_settings, invoke_with
+from infra.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.local.apigateway import RestApi, invoke_with
 from infra.local.authorizer import UserPoolAuthorizer, cognito_authorizer
 from infra.local.event_rules import provision_rules
-from infra.local.functions import EMULATOR_CREDENTIALS, LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.invoker import INIT_TIMEOUT_S, FunctionPool
 from infra.local.localstack import LocalStackProcess
 from infra.local.memory import MemoryLimits
-from infra.local.processes import die_with_parent
 from infra.local.provision import UserPools, provision, provision_user_pools
 from infra.local.scheduler import Scheduler, schedule_rules
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
 from infra.local.staff import DEFAULT_STAFF, add_staff
 from infra.local.webserver import content_security_policy, start_web_server
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template, parameter_override
+from infra.paths import REPO_ROOT
+from infra.processes import die_with_parent
+from infra.rest_api import api_routes, api_settings
+from infra.template import LocalNames, ResolvedTemplate, load_template, parameter_override
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 STOP_TIMEOUT_S = 90
@@ -97,7 +99,7 @@ def _wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.P
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout_s:.0f} s")
 
 
-class LocalStack:
+class EmbeddedStack:
     def __init__(self, options: argparse.Namespace):
         self.options = options
         self.host = "127.0.0.1"
@@ -134,8 +136,26 @@ class LocalStack:
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
+        """Starts the stack in the five steps it prints; returns once the API, the page and the event sources run."""
         started = time.monotonic()
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._refuse_busy_ports()
+        endpoints = self._point_at_aws()
+        self._start_aws()  # [1/5]
+        template, session = self._resolve_template()
+        twin = self._page_twin(template)
+        cognito = self._provision(template, session, twin)  # [2/5]
+        specs = self._function_specs(template, endpoints, twin)
+        self._start_functions(specs)  # [3/5]
+        say(f"[4/5] serving the REST API on {self.api_url}")
+        self._start_api(template, specs, [twin] if twin else [], cognito)
+        self._start_web_page()  # [5/5]
+        self._start_pollers(template, session)
+        self._start_scheduler(template, specs, template.names.account_id)
+        self._write_run_files(template)
+        self._print_banner(template, specs, time.monotonic() - started)
+
+    def _refuse_busy_ports(self) -> None:
         ports = [self.options.api_port, self.options.web_port]
         if not self.options.endpoint_url:
             ports.append(self.options.emulator_port)
@@ -147,13 +167,18 @@ class LocalStack:
                 f"port(s) {', '.join(map(str, busy))} on {self.host} are in use: is a stack already running? "
                 "Stop it with `make down` (or choose other ports)."
             )
+
+    def _point_at_aws(self) -> dict[str, str]:
+        """Points this process's AWS clients at the local endpoints; returns the endpoint variables functions get."""
         os.environ.update(EMULATOR_CREDENTIALS)
         endpoints = {"AWS_ENDPOINT_URL": self.endpoint_url}
         if self.dynamodb_endpoint_url:
             endpoints["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint_url
         os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", **endpoints})
         os.environ["AWS_ENDPOINT_URL_COGNITO_IDP"] = self.cognito_endpoint_url  # the stack's own calls only
+        return endpoints
 
+    def _start_aws(self) -> None:
         if self.options.endpoint_url:
             say(f"[1/5] using the AWS endpoint {self.endpoint_url} (no emulator started)")
             say(
@@ -173,6 +198,8 @@ class LocalStack:
             say(self._state_note())
             self._start_moto(persist=not self.options.no_persist)
 
+    def _resolve_template(self) -> tuple[ResolvedTemplate, boto3.Session]:
+        """The template resolved against the endpoint's account, with the classifier this machine can serve."""
         overrides = dict(self.options.parameter or [])
         self.classifier_note = ""
         if not overrides.get("Classifier"):
@@ -183,11 +210,17 @@ class LocalStack:
         # (moto: 123456789012, LocalStack: 000000000000).
         account_id = session.client("sts").get_caller_identity()["Account"]
         names = LocalNames(endpoint_url=self.endpoint_url, account_id=account_id, parameter_overrides=overrides)
-        template = ResolvedTemplate(load_template(), names)
+        return ResolvedTemplate(load_template(), names), session
+
+    def _page_twin(self, template: ResolvedTemplate) -> str | None:
+        """The page this stack serves answers at localhost and at 127.0.0.1: both are its origin (issue 7)."""
+        web_origin = template.parameters["WebOrigin"]
+        return loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
+
+    def _provision(self, template: ResolvedTemplate, session: boto3.Session, twin: str | None) -> Any:
+        """Creates the template's resources and staff accounts; returns the Cognito client the authorizers use."""
         say("[2/5] creating the template's buckets, queues and tables")
         web_origin = template.parameters["WebOrigin"]
-        # The page this stack serves answers at localhost and at 127.0.0.1: both are its origin (issue 7).
-        twin = loopback_twin(web_origin) if urlsplit(web_origin).port == self.options.web_port else None
         origin_aliases = {web_origin: [twin]} if twin else {}
         provision(template, session, log=say, origin_aliases=origin_aliases)
         provision_rules(template, session.client("events"), log=say)  # e.g. the webhook's (WebhookUrl)
@@ -196,14 +229,23 @@ class LocalStack:
         for pool_id in self.user_pools.pools.values():
             for username, group in DEFAULT_STAFF:
                 self.staff_passwords[f"{username} ({group})"] = add_staff(cognito, pool_id, username, [group])
+        return cognito
 
+    def _function_specs(
+        self, template: ResolvedTemplate, endpoints: dict[str, str], twin: str | None
+    ) -> dict[str, FunctionSpec]:
         env_overrides = json.loads(Path(self.options.env_vars).read_text()) if self.options.env_vars else {}
         specs = function_specs(template, {**endpoints, **EMULATOR_CREDENTIALS}, env_overrides)
         for logical_id, memory_mb in self.options.memory_size or []:
             _override_memory_size(specs, logical_id, memory_mb)
+        web_origin = template.parameters["WebOrigin"]
         for spec in specs.values():
             if twin and spec.environment.get("WEB_ORIGIN") == web_origin:
                 spec.environment["WEB_ORIGIN"] = f"{web_origin},{twin}"
+        return specs
+
+    def _start_functions(self, specs: dict[str, FunctionSpec]) -> None:
+        """Builds what is stale, starts a pool per function and prewarms the queue-triggered ones."""
         # What the image's build stage does: convert ResNet50 and the safety model to LiteRT if stale.
         ensure_served_models(specs.values(), say)
         say("[3/5] starting function environments (the classifier loads its ImageNet and explicit-content models)")
@@ -231,8 +273,7 @@ class LocalStack:
                 else:
                     say(f"  {pool.spec.logical_id}: ready (init {init_ms / 1000:.1f} s)")
 
-        say(f"[4/5] serving the REST API on {self.api_url}")
-        self._start_api(template, specs, [twin] if twin else [], cognito)
+    def _start_web_page(self) -> None:
         say(f"[5/5] serving the web page on {self.web_url}")
         self.servers.append(
             start_web_server(
@@ -245,15 +286,13 @@ class LocalStack:
                 ),
             )
         )
-        self._start_pollers(template, session)
-        self._start_scheduler(template, specs, account_id)
 
+    def _write_run_files(self, template: ResolvedTemplate) -> None:
+        """The pid `make down` signals, the machine API key and the outputs clients find the stack by."""
         (self.run_dir / "stack.pid").write_text(str(os.getpid()))
         self._api_key_file.touch(mode=0o600)
         self._api_key_file.write_text(self.api_key + "\n")
         self._write_outputs(template)
-        elapsed = time.monotonic() - started
-        self._print_banner(template, specs, elapsed)
 
     def _concurrency(self, spec: FunctionSpec) -> int:
         default = self.options.queue_concurrency if self._sqs_events(spec) else self.options.api_concurrency
@@ -496,7 +535,7 @@ def _override_memory_size(specs: dict[str, FunctionSpec], logical_id: str, value
 
 
 def up(options: argparse.Namespace) -> None:
-    stack = LocalStack(options)
+    stack = EmbeddedStack(options)
     signal.signal(signal.SIGTERM, lambda *_: stack.stop.set())
     signal.signal(signal.SIGINT, lambda *_: stack.stop.set())
     try:

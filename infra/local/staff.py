@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from infra.local.functions import EMULATOR_CREDENTIALS
-from infra.template import REPO_ROOT
+from infra.functions import EMULATOR_CREDENTIALS
+from infra.paths import REPO_ROOT
 
 # `make up` creates one of each, with a new password at every start (printed in its banner).
 DEFAULT_STAFF = (("moderator", "moderators"), ("analyst", "analysts"))

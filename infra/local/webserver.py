@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.metrics.stats import emf_records, metric_values
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 ALARM, OK = "ALARM", "OK"
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {

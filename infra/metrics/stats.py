@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 
 @dataclass(frozen=True)

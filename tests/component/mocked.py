@@ -22,9 +22,10 @@ import pytest
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 
-from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
 from infra.local.provision import provision
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.support.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"

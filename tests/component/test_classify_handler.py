@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from infra.local.sqs_source import sqs_event
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from photomod_shared import ids
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import PredictionTable, from_dynamo

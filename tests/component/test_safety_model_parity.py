@@ -21,7 +21,7 @@ from PIL import Image
 from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
 from classify.rendition import make_rendition
 from classify.safety import SAFETY_CLASSES, load_safety_model, served_path_for
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from tests.component.mocked import SAFETY_MODEL
 
 TOOLS = REPO_ROOT / "tools" / "nsfw"

@@ -17,7 +17,7 @@ from classify.model import RUNTIME_LITERT
 from classify.open_nsfw import load_open_nsfw
 from classify.policy import DEFAULT_POLICY_PATH, ModerationPolicy
 from classify.safety import load_safety_model
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 SAMPLES = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
 MODELS = REPO_ROOT / "models"

@@ -27,7 +27,8 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.support.ports import free_port
 
 BACKENDS = ("moto", "localstack")

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from boto3.dynamodb.conditions import Attr
 
+from infra.paths import REPO_ROOT
 from tests.support.waiting import wait_until
 
 # shared/ sits beside the repository checkout.
@@ -23,7 +24,6 @@ DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DOG_PHOTO = DATA_DIR / "dog.jpeg"
 SAMPLES_DIR = DATA_DIR / "imagenet-samples"
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # The local stack runs the real weights only when `make weights` put them here; a deployed image bakes them in.
 LOCAL_WEIGHTS = REPO_ROOT / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 

@@ -19,11 +19,11 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.local.invoker import FunctionPool
 from infra.local.memory import MemoryLimits
 from infra.local.sqs_source import PollerSupervisor, QueuePoller
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from photomod_shared.formats import sniff_image_format
 from tests.integration import browser
 from tests.support.imagecorpus import build_corpus

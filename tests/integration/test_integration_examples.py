@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from tests.integration.helpers import DOG_PHOTO
 
 pytestmark = pytest.mark.integration

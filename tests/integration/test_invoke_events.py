@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from infra.local.invoke import invoke
-from infra.template import REPO_ROOT, ResolvedTemplate
+from infra.paths import REPO_ROOT
+from infra.template import ResolvedTemplate
 from tests.integration.conftest import BACKEND, STACK_OPTIONS
 
 pytestmark = [

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import requests
 
-from infra.local.apigateway import Route, api_routes
-from infra.local.functions import function_specs
+from infra.functions import function_specs
+from infra.rest_api import Route, api_routes
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.integration.helpers import (
     HTTP_TIMEOUT_S,

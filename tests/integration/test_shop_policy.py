@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import DOG_PHOTO, REPO_ROOT, unique, upload_photo, wait_for_final
+from infra.paths import REPO_ROOT
+from tests.integration.helpers import DOG_PHOTO, unique, upload_photo, wait_for_final
 
 pytestmark = [pytest.mark.integration, pytest.mark.local_only("puts the policy through the local stack's outputs")]
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from infra.build.packages import Builder, ImageBuild
-from infra.local.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.functions import LOCAL_ENV_VARS, FunctionSpec, function_specs
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 SHARED_CODE = REPO_ROOT / "functions" / "shared"  # the layer's own code, without what its requirements install
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from infra.build.packages import LAMBDA_PYTHON_VERSION, Builder, lambda_python
-from infra.local.functions import FunctionSpec, PackagedRuntime
+from infra.functions import FunctionSpec, PackagedRuntime
 from infra.local.invoker import FunctionPool
 
 HANDLERS = Path(__file__).parent.parent / "process" / "handlers"

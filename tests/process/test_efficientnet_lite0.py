@@ -18,8 +18,8 @@ from classify.imaging import decode_image
 from classify.labels import ClassIndex, top_k
 from classify.model import EFFICIENTNET_LITE0, RUNTIME_LITERT, RUNTIME_TENSORFLOW, load_classifier
 from classify.served import ModelCard
+from infra.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = REPO_ROOT.parent / "shared" / "data"
 SAMPLES = sorted((DATA / "imagenet-samples").glob("*.JPEG"))
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.local.apigateway import RestApi, Route, api_settings, invoke_with
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
+from infra.local.apigateway import RestApi, invoke_with
 from infra.local.invoker import FunctionPool
+from infra.rest_api import Route, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.support.waiting import wait_for_file
 

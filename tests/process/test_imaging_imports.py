@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 
 def test_importing_imaging_pulls_in_neither_tensorflow_nor_pillow_heif() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.functions import FunctionSpec
+from infra.functions import FunctionSpec
 from infra.local.invoker import FunctionPool, Invocation, Throttled, WaitTimedOut, _Worker
 from infra.local.memory import MemoryLimits
 from tests.support.waiting import wait_for_file, wait_until

@@ -23,9 +23,9 @@ from classify.model import (
     weights_source,
 )
 from classify.served import ModelCard, ServedModel
+from infra.paths import REPO_ROOT
 from model_build.convert import is_current
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = REPO_ROOT.parent / "shared" / "data"
 SAMPLE_PHOTOS = sorted((DATA / "imagenet-samples").iterdir()) + [DATA / "dog.jpeg"]
 NO_WEIGHTS = str(REPO_ROOT / "models" / "no-such-weights.h5")  # forces the seeded untrained weights

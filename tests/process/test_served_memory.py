@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from classify.served import ServedModel
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.litert.tflite"
 pytestmark = [

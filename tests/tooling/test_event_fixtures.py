@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 EVENTS = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "events").glob("*.json"))}

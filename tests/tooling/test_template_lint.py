@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.template import REPO_ROOT, TEMPLATE_PATH
+from infra.paths import REPO_ROOT
+from infra.template import TEMPLATE_PATH
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.local.apigateway import MAX_PAYLOAD_BYTES, ApiSettings, RestApi, Route, api_routes, api_settings
-from infra.local.functions import function_specs
+from infra.functions import function_specs
+from infra.local.apigateway import RestApi
 from infra.local.invoker import Invocation
+from infra.rest_api import MAX_PAYLOAD_BYTES, ApiSettings, Route, api_routes, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
 
 WEB_ORIGIN = "http://localhost:8000"

@@ -10,9 +10,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 from werkzeug.test import Client
 
-from infra.local.apigateway import ApiSettings, RestApi, Route, api_routes, api_settings
-from infra.local.authorizer import Authorized, AuthorizerSpec, Refused, UserPoolAuthorizer, issuer_of
-from infra.local.functions import function_specs
+from infra.functions import function_specs
+from infra.local.apigateway import RestApi
+from infra.local.authorizer import Authorized, Refused, UserPoolAuthorizer, issuer_of
+from infra.rest_api import ApiSettings, AuthorizerSpec, Route, api_routes, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from tests.unit.test_apigateway import FakeFunctions
 

@@ -17,7 +17,7 @@ from classify.served import ModelCard
 from classify.settings import ClassifySettings
 from infra.build import served_models
 from infra.build.served_models import served_model_builds
-from infra.local.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR, function_specs, local_model_path
+from infra.functions import LOCAL_ENV_VARS, LOCAL_MODEL_DIR, function_specs, local_model_path
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.settings import MissingSetting
 
@@ -106,7 +106,7 @@ def test_one_template_parameter_picks_the_classifier_and_its_converted_model(cla
 
 
 def _spec(environment: dict[str, str]):  # type: ignore[no-untyped-def]
-    from infra.local.functions import FunctionSpec
+    from infra.functions import FunctionSpec
 
     return FunctionSpec("ClassifyFunction", "f", "arn", "h", [], environment, 3, 128)
 

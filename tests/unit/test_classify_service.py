@@ -19,7 +19,7 @@ from PIL import Image
 import classify.service as service_module
 from classify.imaging import ImageLimits, preprocess
 from classify.labels import ClassIndex
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.policy import ModerationPolicy
 from classify.rendition import RenditionRules

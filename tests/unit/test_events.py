@@ -1,11 +1,11 @@
-"""classify.models: S3 notifications as they arrive in SQS message bodies (Powertools' S3Event)."""
+"""classify.notifications: S3 notifications as they arrive in SQS message bodies (Powertools' S3Event)."""
 
 import json
 
 import pytest
 
 from classify.events import MalformedNotification, PhotoEvent
-from classify.models import photo_events
+from classify.notifications import photo_events
 from tests.support.events import notification_of
 
 

@@ -26,7 +26,6 @@ from tests.support.imagecorpus import CorpusCase, black_1bit_png, build_corpus
 from tests.support.images import encoded
 
 DATA = Path("/work/shared/data")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = build_corpus()
 CASES = {case.name: case for case in CORPUS}
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.functions import function_specs
+from infra.functions import function_specs
 from infra.template import LocalNames, ResolvedTemplate, TemplateError, load_template
 
 NAMES = dict(stack_name="photomod-test", region="eu-west-1", account_id="111122223333", endpoint_url="http://emu:4566")

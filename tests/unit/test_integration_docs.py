@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 from webhook.delivery import deliver
 from webhook.signing import signing_key
 

@@ -2,7 +2,8 @@
 
 A module may import Powertools, pydantic, boto3/botocore or the shared HTTP module (`photomod_shared.api`)
 only if it is a handler module (it defines `lambda_handler`), a function's HTTP models (`models.py`,
-`responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics) or, in
+`responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics, and its
+`notifications.py`, Powertools' S3 event classes) or, in
 the shared package, a module whose name says it is the HTTP module or a table/store adapter. Everything else
 is domain code, which also never imports those modules of its own function; the one exception is the shared
 record schema (`photomod_shared.prediction`), written in pydantic (a schema library, neither AWS nor HTTP).
@@ -15,7 +16,7 @@ import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 FORBIDDEN_LIBRARIES = ("aws_lambda_powertools", "pydantic", "boto3", "botocore", "photomod_shared.api")
-DOOR_MODULES = frozenset({"app", "models", "responses", "storage", "telemetry"})
+DOOR_MODULES = frozenset({"app", "models", "notifications", "responses", "storage", "telemetry"})
 SHARED_DOOR_WORDS = ("http", "api", "table", "store")
 # pydantic is the schema library, neither AWS nor HTTP: the one typed record (a prediction and its parts) is written in
 # it in the shared package, and every other domain module takes those types from there.

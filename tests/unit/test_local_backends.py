@@ -7,12 +7,13 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from werkzeug.test import Client
 
-from infra.local.apigateway import RestApi, api_routes, api_settings
-from infra.local.functions import function_specs
+from infra.functions import function_specs
+from infra.local.apigateway import RestApi
 from infra.local.invoker import Invocation
 from infra.local.localstack import LocalStackProcess, localstack_environment
 from infra.local.provision import _cors_configuration
 from infra.local.stack import loopback_twin
+from infra.rest_api import api_routes, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared.api import create_resolver
 

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location("nsfw_convert", REPO_ROOT / "tools" / "nsfw" / "convert.py")
 assert _spec and _spec.loader

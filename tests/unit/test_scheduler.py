@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra.local.functions import function_specs
+from infra.functions import function_specs
 from infra.local.invoker import Invocation
 from infra.local.scheduler import (
     ScheduledRule,

@@ -3,7 +3,7 @@ template's: both what the host enforces and what the function reads (AWS_LAMBDA_
 
 import pytest
 
-from infra.local.functions import function_specs
+from infra.functions import function_specs
 from infra.local.stack import _override_memory_size
 from infra.template import LocalNames, ResolvedTemplate, load_template
 

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.local.apigateway import RestApi, Route, api_settings
+from infra.local.apigateway import RestApi
+from infra.rest_api import Route, api_settings
 from infra.template import LocalNames, ResolvedTemplate, load_template
 from photomod_shared import prediction_table as table
 

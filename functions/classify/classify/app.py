@@ -12,12 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.labels import ClassIndex
 from classify.model import load_classifier
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.open_nsfw import load_open_nsfw
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
-from classify.storage import ClassifyQueue, PhotoBucket, message_of, policy_in_force
+from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
@@ -34,7 +34,7 @@ class_index = ClassIndex.from_file()
 telemetry = PowertoolsTelemetry(tracer, metrics)
 s3 = boto3.client("s3")
 work = Classification(
-    photos=PhotoBucket(s3),
+    photos=S3PhotoStore(s3),
     predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
     model=load_classifier(
         settings.model_runtime,

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from classify.events import MalformedNotification
-from classify.models import photo_events
+from classify.notifications import photo_events
 from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now

@@ -1,4 +1,4 @@
-"""The photo events the classifier works on: one object created in the images bucket (classify.models reads
+"""The photo events the classifier works on: one object created in the images bucket (classify.notifications reads
 them from S3 notifications)."""
 
 from dataclasses import dataclass

@@ -208,7 +208,7 @@ class Classification:
     # The built-in policy, or the one in force when a shop may replace it (classify.live_policy).
     policy: ModerationPolicy | LivePolicy
     class_index: ClassIndex
-    # The photo events in a message body (classify.models reads S3 notifications); MalformedNotification if none.
+    # The photo events in a message body (classify.notifications reads S3 notifications); MalformedNotification if none.
     read_events: Callable[[str], list[PhotoEvent]]
     limits: ImageLimits = field(default_factory=ImageLimits)
     renditions: RenditionRules = field(default_factory=RenditionRules)

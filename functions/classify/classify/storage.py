@@ -22,7 +22,7 @@ _REFUSED = frozenset({"AccessDenied", "403", "NoSuchBucket", "InvalidBucketName"
 logger = logging.getLogger(__name__)
 
 
-class PhotoBucket:
+class S3PhotoStore:
     """Adapter over S3: reads of uploaded photos, writes of their renditions."""
 
     def __init__(self, client: Any):

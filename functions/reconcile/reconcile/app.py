@@ -16,7 +16,7 @@ from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings
-from reconcile.storage import ClassifyQueue, PhotoBucket
+from reconcile.storage import ClassifyQueue, ImagesBucket
 
 logger = Logger()
 metrics = Metrics()
@@ -26,7 +26,7 @@ settings = ReconcileSettings.from_environment()
 @dataclass(frozen=True)
 class Dependencies:
     rows: PredictionTable
-    photos: PhotoBucket
+    photos: ImagesBucket
     notifications: ClassifyQueue
     verdicts: VerdictPublisher
 
@@ -36,7 +36,7 @@ class Dependencies:
         region = os.environ.get("AWS_REGION", "us-east-1")
         return cls(
             rows=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
-            photos=PhotoBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
+            photos=ImagesBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
             notifications=ClassifyQueue(
                 boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
             ),

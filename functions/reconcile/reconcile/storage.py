@@ -15,7 +15,7 @@ SYNTHETIC_SEQUENCER = "0"
 PRINCIPAL = "photomod-reconcile"
 
 
-class PhotoBucket:
+class ImagesBucket:
     """The images bucket. Needs s3:ListBucket: without it HeadObject answers 403 for a missing key, not 404."""
 
     def __init__(self, client: Any, bucket: str, drop_folder_prefix: str):

@@ -1,10 +1,11 @@
-"""README's "What the service guarantees" names the tests that back each guarantee: every name must be a real
+"""docs/guarantees.md (What the service guarantees) names the tests that back each guarantee: every name must be a real
 test (or test file) under tests/, so a renamed or deleted test cannot leave a guarantee unbacked."""
 
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from infra.paths import REPO_ROOT
+
 TESTS = REPO_ROOT / "tests"
 # `unit/test_x.py`, `unit/test_x.py::test_y` or a bare `test_y` (in the last file named before it, or anywhere).
 REFERENCE = re.compile(
@@ -12,11 +13,11 @@ REFERENCE = re.compile(
 )
 
 
+GUARANTEES = REPO_ROOT / "docs" / "guarantees.md"
+
+
 def guarantees_section() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("## What the service guarantees")
-    end = readme.index("\n## ", start + 1)
-    return readme[start:end]
+    return GUARANTEES.read_text()
 
 
 def defines(path: Path, test_name: str) -> bool:
@@ -40,4 +41,4 @@ def test_every_test_the_guarantees_name_exists() -> None:
         in_last_file = last_file is not None and last_file.is_file() and defines(last_file, bare_name)
         if not in_last_file and not any(defines(path, bare_name) for path in TESTS.rglob("test_*.py")):
             missing.append(bare_name)
-    assert missing == [], f"README's guarantees name tests that do not exist: {missing}"
+    assert missing == [], f"docs/guarantees.md names tests that do not exist: {missing}"

@@ -1,11 +1,11 @@
-"""classify.storage.PhotoBucket: what S3's answers for a photo that is not there mean to the classifier."""
+"""classify.storage.S3PhotoStore: what S3's answers for a photo that is not there mean to the classifier."""
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from classify.service import ObjectMissing, ObjectRefused
-from classify.storage import PhotoBucket
+from classify.storage import S3PhotoStore
 
 
 def s3_answering(code: str, status: int):
@@ -19,12 +19,12 @@ def s3_answering(code: str, status: int):
 def test_a_deleted_photo_is_missing_when_s3_says_404():
     # With s3:ListBucket on the bucket (granted on the photo prefixes) this is what S3 answers for a missing key.
     with pytest.raises(ObjectMissing):
-        PhotoBucket(s3_answering("NoSuchKey", 404)).read("images", "uploads/abc.jpg", None)
+        S3PhotoStore(s3_answering("NoSuchKey", 404)).read("images", "uploads/abc.jpg", None)
 
 
 def test_a_refused_read_is_not_taken_for_a_missing_photo():
     # A 403 is a role that may not read: reporting object_missing would hide it, so it is retried (then the DLQ);
     # DetectModerationLabels answers InvalidS3ObjectException for it.
     with pytest.raises(ObjectRefused) as refused:
-        PhotoBucket(s3_answering("AccessDenied", 403)).read("images", "uploads/abc.jpg", None)
+        S3PhotoStore(s3_answering("AccessDenied", 403)).read("images", "uploads/abc.jpg", None)
     assert not isinstance(refused.value, ObjectMissing)

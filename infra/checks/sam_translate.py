@@ -1,5 +1,6 @@
 """Prints template.yaml as CloudFormation after the SAM transform (roles with their policies, policy templates
-expanded), using the translator SAM CLI itself uses. Runs in .venv-sam: `.venv-sam/bin/python sam_translate.py T`.
+expanded), using the translator SAM CLI itself uses. Runs in .venv-sam:
+`.venv-sam/bin/python infra/checks/sam_translate.py T`.
 """
 
 import json

@@ -1,18 +1,16 @@
 """The template's functions as the local host runs them: code, handler, environment, limits, events."""
 
-import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.local.dockerfile import DockerfileError, read_dockerfile
-from infra.template import REPO_ROOT, ResolvedTemplate
+from infra.dockerfile import DockerfileError, read_dockerfile
+from infra.paths import REPO_ROOT
+from infra.template import ResolvedTemplate
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # Per-function environment overrides for local runs, in the shape of `sam local invoke --env-vars` (samconfig.toml
 # names it too): the classifier's model paths and its permission to run untrained.
-LOCAL_ENV_VARS = Path(__file__).with_name("env-vars.json")
+LOCAL_ENV_VARS = Path(__file__).with_name("local") / "env-vars.json"
 # The classify image carries its converted models in /opt/ml/model (the Dockerfile's build stage); the local host
 # serves the same files from models/, where `make model` and `make models` convert them.
 IMAGE_MODEL_DIR = "/opt/ml/model/"
@@ -48,25 +46,6 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     # Set once the function is built (infra.build.packages): then it runs from its package, never from .venv.
     runtime: PackagedRuntime | None = None
-
-    def worker_spec(self) -> dict[str, Any]:
-        return {
-            "function_name": self.name,
-            "function_arn": self.arn,
-            "memory_mb": self.memory_mb,
-            "handler": self.handler,
-            "code_paths": self.runtime.paths if self.runtime else self.code_paths,
-        }
-
-    def worker_command(self, reply_fd: int, call_log: Path | None = None) -> list[str]:
-        """The command line of one execution environment (infra/local/worker.py), recording AWS calls to `call_log`."""
-        spec = json.dumps({**self.worker_spec(), "call_log": str(call_log) if call_log else None})
-        if self.runtime:
-            # -I -S: no site-packages, no PYTHON* variables, not even the script's folder on sys.path; the
-            # worker puts exactly the package, its layers and the runtime's boto3 there.
-            return [self.runtime.python, "-I", "-S", str(WORKER_SCRIPT), spec, str(reply_fd)]
-        # A container-image function (the classifier) runs from .venv: TensorFlow is too large to build twice.
-        return [sys.executable, "-m", "infra.local.worker", spec, str(reply_fd)]
 
 
 def _image_code(properties: dict[str, Any], metadata: dict[str, Any]) -> tuple[list[str], str]:
