@@ -14,7 +14,7 @@ from infra.metrics.alarms import ALARM, OK, custom_metric_alarms, evaluate
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction import EventStamp, Prediction
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from tests.component.test_reconcile_handler import scheduled_event
 from tests.support.metrics import emf_documents
 

@@ -19,7 +19,8 @@ from infra.local.sqs_source import sqs_event
 from infra.paths import REPO_ROOT
 from photomod_shared import ids
 from photomod_shared.prediction import Prediction
-from photomod_shared.prediction_table import PredictionTable, from_dynamo
+from photomod_shared.prediction_table import from_dynamo
+from photomod_shared.tables import PredictionTable
 from tests.component.mocked import SAFETY_MODEL, MockedStack, mocked_stack
 from tests.support.events import EMPTY_ETAG, s3_notification, s3_test_notification, sqs_event_for
 from tests.support.metrics import emf_documents

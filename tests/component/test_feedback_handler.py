@@ -8,7 +8,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from photomod_shared.prediction import EventStamp, Prediction
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from tests.component.mocked import header, response_json
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the image events/record_feedback.json reports on

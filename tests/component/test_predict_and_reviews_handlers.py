@@ -10,7 +10,8 @@ from urllib3 import encode_multipart_formdata
 
 from photomod_shared import ids
 from photomod_shared.prediction import EventStamp, Prediction
-from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, PredictionTable, from_dynamo
+from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, from_dynamo
+from photomod_shared.tables import PredictionTable
 from tests.component.mocked import header, response_json
 
 # A verified moderator's and analyst's claims, as the Cognito authorizer hands them over (see events/).

@@ -1,4 +1,4 @@
-"""photomod_shared.prediction_table.PredictionTable against the template's table in moto: the conditional writes
+"""photomod_shared.tables.PredictionTable against the template's table in moto: the conditional writes
 that make classification idempotent."""
 
 from collections.abc import Callable
@@ -9,7 +9,8 @@ from botocore.exceptions import ClientError
 
 from photomod_shared import ids
 from photomod_shared.prediction import EventStamp, Failure, Prediction, comparable_sequencer
-from photomod_shared.prediction_table import PredictionTable, from_dynamo
+from photomod_shared.prediction_table import from_dynamo
+from photomod_shared.tables import PredictionTable
 
 
 @pytest.fixture

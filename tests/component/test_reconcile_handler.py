@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
 from photomod_shared.prediction import Failure, Prediction
-from photomod_shared.prediction_table import PENDING_INDEX, PredictionTable
+from photomod_shared.prediction_table import PENDING_INDEX
+from photomod_shared.tables import PredictionTable
 from tests.support.lambda_context import FakeLambdaContext
 
 LATER = timedelta(hours=2)  # well past the template's threshold (ReconcilePendingAfterSeconds, 900 s)

@@ -10,7 +10,7 @@ import requests
 
 from photomod_shared import ids
 from photomod_shared.prediction import Prediction
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from tests.component.mocked import header, response_json
 
 WEB_ORIGIN = "http://localhost:8000"

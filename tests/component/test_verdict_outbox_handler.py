@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from photomod_shared.prediction import Prediction
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from tests.support.events import sqs_event_for
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload events/dead_letter_batch.json is about

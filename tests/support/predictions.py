@@ -1,4 +1,4 @@
-"""An in-memory stand-in for photomod_shared.prediction_table.PredictionTable, for the upload domain's tests."""
+"""An in-memory stand-in for photomod_shared.tables.PredictionTable, for the upload domain's tests."""
 
 from typing import Any
 

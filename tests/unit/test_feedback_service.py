@@ -1,4 +1,5 @@
-"""feedback.service and feedback.storage with fakes: a correction is stored next to what the model said."""
+"""feedback.service and the feedback tables (photomod_shared.tables.feedback) with fakes: a correction is stored
+next to what the model said."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,9 +12,9 @@ from feedback.limits import DEFAULT_HIDES_PER_ADDRESS as REPORT_HIDES_PER_ADDRES
 from feedback.limits import REPORT_WINDOW_SECONDS
 from feedback.models import FeedbackRequest
 from feedback.service import record_feedback
-from feedback.storage import FeedbackTable
 from photomod_shared.errors import ImageNotFound, InvalidInput
 from photomod_shared.prediction import Prediction
+from photomod_shared.tables import FeedbackTable
 
 NOW = datetime(2026, 11, 26, 9, 30, 0, 125000, tzinfo=UTC)
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"

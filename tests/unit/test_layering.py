@@ -3,10 +3,10 @@
 A module may import Powertools, pydantic, boto3/botocore or the shared HTTP module (`photomod_shared.api`)
 only if it is a handler module (it defines `lambda_handler`), a function's HTTP models (`models.py`,
 `responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics, and its
-`notifications.py`, Powertools' S3 event classes) or, in
-the shared package, a module whose name says it is the HTTP module or a table/store adapter. Everything else
-is domain code, which also never imports those modules of its own function; the one exception is the shared
-record schema (`photomod_shared.prediction`), written in pydantic (a schema library, neither AWS nor HTTP).
+`notifications.py`, Powertools' S3 event classes) or, in the shared package, a module whose name (or
+subpackage's, e.g. `tables/`) says it is the HTTP module or a table/store adapter. Everything else is domain code,
+which also never imports those modules of its own function; the one exception is the shared record schema
+(`photomod_shared.prediction`), written in pydantic (a schema library, neither AWS nor HTTP).
 """
 
 import ast
@@ -24,7 +24,14 @@ SCHEMA_MODULES = {"shared/photomod_shared/prediction.py": ("pydantic",)}
 
 
 def python_modules(functions: Path) -> list[Path]:
-    return sorted(path for path in functions.glob("*/*/*.py") if "__pycache__" not in path.parts)
+    """Every module of every function's package, its subpackages' included."""
+    return sorted(path for path in functions.glob("*/*/**/*.py") if "__pycache__" not in path.parts)
+
+
+def module_name(functions: Path, path: Path) -> str:
+    """`functions/shared/photomod_shared/tables/intake.py` -> `photomod_shared.tables.intake`."""
+    parts = path.relative_to(functions).with_suffix("").parts[1:]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def imported_names(tree: ast.Module) -> set[str]:
@@ -38,9 +45,10 @@ def imported_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def is_door(path: Path, tree: ast.Module) -> bool:
-    if path.parent.name == "photomod_shared":
-        return any(word in path.stem for word in SHARED_DOOR_WORDS)
+def is_door(functions: Path, path: Path, tree: ast.Module) -> bool:
+    shared = path.relative_to(functions).parts[1] == "photomod_shared"
+    if shared:
+        return any(word in module_name(functions, path) for word in SHARED_DOOR_WORDS)
     defines_handler = any(isinstance(node, ast.FunctionDef) and node.name == "lambda_handler" for node in tree.body)
     return defines_handler or path.stem in DOOR_MODULES
 
@@ -48,12 +56,15 @@ def is_door(path: Path, tree: ast.Module) -> bool:
 def layering_violations(functions: Path) -> list[str]:
     """`module: imported name` for each import a domain module may not make."""
     trees = {path: ast.parse(path.read_text(), filename=str(path)) for path in python_modules(functions)}
-    doors = {path for path, tree in trees.items() if is_door(path, tree)}
+    doors = {path for path, tree in trees.items() if is_door(functions, path, tree)}
     violations = []
     for path, tree in trees.items():
         if path in doors:
             continue
-        own_doors = tuple(f"{door.parent.name}.{door.stem}" for door in doors if door.parent == path.parent)
+        package = path.relative_to(functions).parts[:2]
+        own_doors = tuple(
+            sorted(module_name(functions, door) for door in doors if door.relative_to(functions).parts[:2] == package)
+        )
         names = imported_names(tree)
         allowed = SCHEMA_MODULES.get(str(path.relative_to(functions)), ())
         for banned in [name for name in FORBIDDEN_LIBRARIES if name not in allowed] + list(own_doors):
@@ -91,3 +102,18 @@ def test_a_domain_module_that_imports_the_door_is_caught(tmp_path: Path, source:
     (package / "service.py").write_text(source)
     violations = layering_violations(tmp_path)
     assert violations == [f"upload/upload/service.py: {banned}"]
+
+
+def test_the_shared_table_adapters_are_doors_and_a_shared_domain_module_may_not_import_them(tmp_path: Path):
+    shared = tmp_path / "shared" / "photomod_shared"
+    (shared / "tables").mkdir(parents=True)
+    (shared / "tables" / "__init__.py").write_text("from photomod_shared.tables.outcomes import OutcomeTable\n")
+    (shared / "tables" / "outcomes.py").write_text("import boto3\n")  # an adapter: may
+    (shared / "ids.py").write_text("from photomod_shared.tables.outcomes import OutcomeTable\n")
+    (shared / "clock.py").write_text("from photomod_shared import tables\n")
+
+    assert layering_violations(tmp_path) == [
+        "shared/photomod_shared/clock.py: photomod_shared.tables",
+        "shared/photomod_shared/ids.py: photomod_shared.tables",
+        "shared/photomod_shared/ids.py: photomod_shared.tables.outcomes",
+    ]

@@ -19,8 +19,8 @@ from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
-from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
+from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()

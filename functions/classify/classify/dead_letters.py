@@ -17,7 +17,7 @@ from classify.notifications import photo_events
 from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
 from photomod_shared import ids, settings
 from photomod_shared.clock import iso, utc_now
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()

@@ -1,22 +1,15 @@
 """A notification that exhausted its retries (it reached the dead-letter queue) ends its photos as `failed`."""
 
-from typing import Protocol
-
 from classify.events import PhotoEvent
 from photomod_shared import ids
 from photomod_shared.prediction import EventStamp, Failure, Prediction
+from photomod_shared.tables.roles import Outcomes
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 RETRIES_EXHAUSTED = Failure(
     "retries_exhausted",
     "classification kept failing (e.g. the function timed out or crashed); the photo was not classified",
 )
-
-
-class Outcomes(Protocol):
-    def record_outcome(
-        self, outcome: Prediction, event: EventStamp, created_at: str, *, replace_same_order: bool = True
-    ) -> bool: ...
 
 
 def fail_exhausted_photos(

@@ -60,6 +60,7 @@ from photomod_shared.prediction import (
     comparable_event_time,
 )
 from photomod_shared.publication import NoPublisher, Publisher
+from photomod_shared.tables.roles import Outcomes
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 logger = logging.getLogger(__name__)
@@ -100,16 +101,6 @@ class PhotoStore(Protocol):
     def current_version(self, bucket: str, key: str) -> str | None: ...
 
     def save_rendition(self, bucket: str, key: str, data: bytes) -> None: ...
-
-
-class Predictions(Protocol):
-    def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]: ...
-
-    def record_outcome(self, outcome: Prediction, event: EventStamp, created_at: str) -> bool: ...
-
-    def count_solo_attempt(self, attempt: str, first: Prediction) -> int: ...
-
-    def forget_solo_attempts(self, image_id: str) -> None: ...
 
 
 class Model(Protocol):
@@ -203,7 +194,7 @@ class Classification:
     """Everything classify_messages needs besides the messages: built once, at cold start (classify.app)."""
 
     photos: PhotoStore
-    predictions: Predictions
+    predictions: Outcomes
     model: Model
     # The built-in policy, or the one in force when a shop may replace it (classify.live_policy).
     policy: ModerationPolicy | LivePolicy

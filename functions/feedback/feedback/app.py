@@ -17,13 +17,12 @@ from feedback import export
 from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
-from feedback.storage import FeedbackTable, ReportQuotaTable
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
-from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import staff_member
+from photomod_shared.tables import FeedbackTable, PredictionTable, ReportQuotaTable
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 
 # Every domain error this function answers, and its status.

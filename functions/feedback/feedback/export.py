@@ -18,6 +18,7 @@ from photomod_shared import ids
 from photomod_shared.cursors import decode_cursor as decode_key
 from photomod_shared.cursors import encode_cursor as encode_key
 from photomod_shared.errors import InvalidCursor, InvalidInput
+from photomod_shared.tables.roles import Moderation
 
 COLUMNS = (
     "image_id",
@@ -60,12 +61,6 @@ _MAX_FEEDBACK_ID_LENGTH = 100
 class FeedbackReader(Protocol):
     def scan(self, *, max_items: int, start_after: Mapping[str, str] | None) -> Iterable[dict[str, Any]]:
         """Feedback items in table order, after the item with key `start_after`, at most `max_items` of them."""
-        ...
-
-
-class ModerationLookup(Protocol):
-    def moderations(self, image_ids: list[str]) -> Mapping[str, Mapping[str, Any]]:
-        """{image_id: {moderation, review_history}} of the photos that have a record."""
         ...
 
 
@@ -146,7 +141,7 @@ def export_feedback_page(
     limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
     max_bytes: int = MAX_PAGE_BYTES,
-    moderations: ModerationLookup | None = None,
+    moderations: Moderation | None = None,
 ) -> CsvPage:
     """One page of the feedback export: a header row and up to `limit` rows, and the cursor of the next page."""
     if not 1 <= limit <= MAX_PAGE_SIZE:

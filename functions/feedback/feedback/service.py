@@ -6,13 +6,10 @@ from typing import Any, Protocol
 
 from feedback.limits import DEFAULT_HIDES_PER_ADDRESS, HideQuota, may_hide
 from photomod_shared.clock import iso
-from photomod_shared.prediction import VERDICT_ALLOW, PredictionLookup, find_prediction
+from photomod_shared.prediction import VERDICT_ALLOW, find_prediction
 from photomod_shared.publication import NoPublisher, Publisher
+from photomod_shared.tables.roles import Moderation
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
-
-
-class Predictions(PredictionLookup, Protocol):
-    def report_by_shopper(self, image_id: str, reported_at: str, *, may_hide: bool = True) -> bool: ...
 
 
 class FeedbackRequest(Protocol):
@@ -36,7 +33,7 @@ def record_feedback(
     image_id: str,
     request: FeedbackRequest,
     *,
-    predictions: Predictions,
+    predictions: Moderation,
     feedback: FeedbackStore,
     now: datetime,
     verdicts: VerdictPublisher | None = None,

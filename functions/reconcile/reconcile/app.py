@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared import ids
 from photomod_shared.clock import utc_now
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from photomod_shared import ids
 from photomod_shared.clock import iso, parse_iso
 from photomod_shared.prediction import Failure, Prediction
+from photomod_shared.tables.roles import Intake
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 # How long after a presigned upload expires before a missing object counts as never sent (as the upload
@@ -78,26 +79,6 @@ class Photos(Protocol):
         ...
 
 
-class Rows(Protocol):
-    def pending_due(
-        self, checked_before: str, limit: int = ..., start_after: Mapping[str, Any] | None = None
-    ) -> tuple[list[Prediction], dict[str, Any] | None]: ...
-
-    def known_ids(self, image_ids: list[str]) -> set[str]: ...
-
-    def create_pending_once(self, prediction: Prediction) -> bool: ...
-
-    def note_requeued(self, image_id: str, times: int, at: str) -> bool: ...
-
-    def postpone_pending(self, image_id: str, at: str) -> None: ...
-
-    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool: ...
-
-    def reconcile_state(self) -> dict[str, str]: ...
-
-    def save_reconcile_state(self, state: Mapping[str, str]) -> None: ...
-
-
 class Notifications(Protocol):
     def requeue(self, photo: StoredObject) -> None: ...
 
@@ -129,7 +110,7 @@ UNFINISHED_CUTOFF = "unfinished_cutoff"  # the cutoff the unfinished pass starte
 
 def reconcile(
     *,
-    rows: Rows,
+    rows: Intake,
     photos: Photos,
     notifications: Notifications,
     now: datetime,
@@ -164,7 +145,7 @@ def reconcile(
 
 
 def _settle_pending_rows(
-    rows: Rows,
+    rows: Intake,
     photos: Photos,
     notifications: Notifications,
     now: datetime,
@@ -197,7 +178,7 @@ def _settle_pending_rows(
             return
 
 
-def _postpone(rows: Rows, image_id: str, now: datetime) -> None:
+def _postpone(rows: Intake, image_id: str, now: datetime) -> None:
     try:
         rows.postpone_pending(image_id, iso(now))
     except Exception:
@@ -221,7 +202,7 @@ def _looked_at_since(row: Prediction, cutoff: datetime) -> bool:
 
 def _settle(
     row: Prediction,
-    rows: Rows,
+    rows: Intake,
     photos: Photos,
     notifications: Notifications,
     now: datetime,
@@ -249,7 +230,7 @@ def _settle(
 
 
 def _fail(
-    row: Prediction, error: Failure, rows: Rows, now: datetime, report: ReconcileReport, verdicts: VerdictPublisher
+    row: Prediction, error: Failure, rows: Intake, now: datetime, report: ReconcileReport, verdicts: VerdictPublisher
 ) -> None:
     if rows.fail_if_pending(row.image_id, error, iso(now)):
         report.failed[row.image_id] = error.code
@@ -258,7 +239,7 @@ def _fail(
 
 
 def _adopt_drop_folder_orphans(
-    rows: Rows,
+    rows: Intake,
     photos: Photos,
     notifications: Notifications,
     now: datetime,
@@ -296,7 +277,7 @@ def _adopt_drop_folder_orphans(
 
 def _adopt(
     candidates: dict[str, StoredObject],
-    rows: Rows,
+    rows: Intake,
     notifications: Notifications,
     now: datetime,
     report: ReconcileReport,

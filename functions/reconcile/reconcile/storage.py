@@ -1,5 +1,5 @@
-"""Adapters: the images bucket and the classify queue (the predictions table is photomod_shared's
-PredictionTable, which holds every DynamoDB expression)."""
+"""Adapters: the images bucket and the classify queue (the predictions table is photomod_shared.tables'
+PredictionTable, which holds every DynamoDB request)."""
 
 import json
 import uuid

@@ -23,9 +23,9 @@ from photomod_shared.errors import (
     NotSignedIn,
     VersionChanged,
 )
-from photomod_shared.prediction_table import PredictionTable
 from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import StaffMember, staff_member
+from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
 from reviews import service
 from reviews.models import ReviewDecision, UndoRequest

@@ -15,30 +15,13 @@ from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotI
 from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.publication import NoPublisher, Publisher
+from photomod_shared.tables.roles import Moderation
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # What a page's continuation key holds: the table's key and the index's.
 _CURSOR_ATTRIBUTES = frozenset({"image_id", REVIEW_QUEUE_ATTRIBUTE, "classified_at"})
-
-
-class ReviewQueue(PredictionLookup, Protocol):
-    def review_queue_page(
-        self, limit: int, start_after: dict[str, Any] | None = None
-    ) -> tuple[list[Prediction], dict[str, Any] | None]: ...
-
-    def settle_review(
-        self,
-        image_id: str,
-        decision: str,
-        note: str,
-        decided_at: str,
-        object_version: str,
-        decided_by: dict[str, str] | None = None,
-    ) -> bool: ...
-
-    def undo_review(self, image_id: str, undone_at: str, object_version: str, undone_by: dict[str, str]) -> bool: ...
 
 
 class PhotoLinks(Protocol):
@@ -69,7 +52,7 @@ class Decision(Protocol):
 
 
 def list_reviews(
-    limit: int, cursor: str | None, *, predictions: ReviewQueue, links: PhotoLinks, link_expires_in: int
+    limit: int, cursor: str | None, *, predictions: Moderation, links: PhotoLinks, link_expires_in: int
 ) -> dict[str, Any]:
     """One page of the queue; `next_cursor` is None on the last page (a page may be full and the last)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -105,7 +88,7 @@ def settle_review(
     request: Decision,
     *,
     by: Moderator,
-    predictions: ReviewQueue,
+    predictions: Moderation,
     now: datetime,
     publisher: Publisher | None = None,
     verdicts: VerdictPublisher | None = None,
@@ -155,7 +138,7 @@ def undo_review(
     object_version: str,
     *,
     by: Moderator,
-    predictions: ReviewQueue,
+    predictions: Moderation,
     now: datetime,
     publisher: Publisher | None = None,
 ) -> dict[str, Any]:

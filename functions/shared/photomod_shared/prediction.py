@@ -381,14 +381,6 @@ class PredictionLookup(Protocol):
     def get(self, image_id: str) -> Prediction | None: ...
 
 
-class PendingPredictions(PredictionLookup, Protocol):
-    """What the upload paths do with records: create one as pending, read it, end it as failed."""
-
-    def create_pending(self, prediction: Prediction) -> None: ...
-
-    def fail_if_pending(self, image_id: str, error: Failure, failed_at: str) -> bool: ...
-
-
 def find_prediction(image_id: str, predictions: PredictionLookup) -> Prediction:
     """The record of an image id a client sent: InvalidInput for a malformed id, ImageNotFound for an unknown one."""
     if not ids.is_image_id(image_id):

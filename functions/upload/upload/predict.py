@@ -23,9 +23,9 @@ from photomod_shared.prediction import (
     STATUS_FAILED,
     STATUS_PENDING,
     Failure,
-    PendingPredictions,
     Prediction,
 )
+from photomod_shared.tables.roles import Intake
 from upload.service import EXTENSIONS_BY_CONTENT_TYPE
 
 FILE_FIELD = "file"
@@ -115,7 +115,7 @@ def predict(
     *,
     wait_seconds: float,
     store: PhotoStore,
-    predictions: PendingPredictions,
+    predictions: Intake,
     now: datetime,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -152,7 +152,7 @@ def predict(
 def wait_for_prediction(
     image_id: str,
     wait_seconds: float,
-    predictions: PendingPredictions,
+    predictions: Intake,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PredictOutcome:

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 from photomod_shared import ids
 from photomod_shared.clock import iso, parse_iso
 from photomod_shared.errors import ImageNotFound, InvalidInput, UnsupportedMediaType, UploadTooLarge
-from photomod_shared.prediction import Failure, PendingPredictions, Prediction, find_prediction
+from photomod_shared.prediction import Failure, Prediction, find_prediction
+from photomod_shared.tables.roles import Intake
 
 # How long after a presigned upload expires before a missing object counts as never sent.
 ARRIVAL_GRACE = timedelta(seconds=60)
@@ -70,7 +71,7 @@ def create_upload(
     *,
     policy: UploadPolicy,
     store: PhotoStore,
-    predictions: PendingPredictions,
+    predictions: Intake,
     now: datetime,
 ) -> PresignedUpload:
     """Validates what the client says it will send, records the image as pending and presigns the upload."""
@@ -101,7 +102,7 @@ def create_upload(
     return PresignedUpload(image_id, upload, policy.expires_in)
 
 
-def get_prediction(image_id: str, *, store: PhotoStore, predictions: PendingPredictions, now: datetime) -> Prediction:
+def get_prediction(image_id: str, *, store: PhotoStore, predictions: Intake, now: datetime) -> Prediction:
     prediction = find_prediction(image_id, predictions)
     if _upload_never_arrived(prediction, store, now):
         predictions.fail_if_pending(image_id, UPLOAD_NOT_RECEIVED, iso(now))
@@ -109,9 +110,7 @@ def get_prediction(image_id: str, *, store: PhotoStore, predictions: PendingPred
     return prediction
 
 
-def find_prediction_by_key(
-    key: str | None, *, store: PhotoStore, predictions: PendingPredictions, now: datetime
-) -> Prediction:
+def find_prediction_by_key(key: str | None, *, store: PhotoStore, predictions: Intake, now: datetime) -> Prediction:
     if not key:
         raise InvalidInput("query parameter 'key' is required", code="missing_key")
     if not ids.is_drop_folder_key(key):

@@ -6,7 +6,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from photomod_shared.prediction_table import PredictionTable
+from photomod_shared.tables import PredictionTable
 from upload.service import ArrivalUnknown
 from upload.settings import UploadSettings
 

@@ -1,27 +1,9 @@
+"""The other two tables: shoppers' feedback (read back by the analysts' export) and the report-limit counters."""
+
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from photomod_shared.prediction_table import from_dynamo, to_dynamo
-
-
-class ReportQuotaTable:
-    """Adapter over the report-limit counters (DynamoDB, one item per client address and window, expiring)."""
-
-    def __init__(self, table: Any):
-        self._table = table
-
-    def take(self, key: str, limit: int, expires_at: int) -> bool:
-        try:
-            self._table.update_item(
-                Key={"limit_key": key},
-                UpdateExpression="SET #expires = if_not_exists(#expires, :expires) ADD #used :one",
-                ConditionExpression="attribute_not_exists(#used) OR #used < :limit",
-                ExpressionAttributeNames={"#used": "used", "#expires": "expires_at"},
-                ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": expires_at},
-            )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
 
 
 class FeedbackTable:
@@ -47,3 +29,23 @@ class FeedbackTable:
         for page in paginator.paginate(**arguments):
             for item in page.get("Items", []):
                 yield from_dynamo(item)
+
+
+class ReportQuotaTable:
+    """Adapter over the report-limit counters (DynamoDB, one item per client address and window, expiring)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def take(self, key: str, limit: int, expires_at: int) -> bool:
+        try:
+            self._table.update_item(
+                Key={"limit_key": key},
+                UpdateExpression="SET #expires = if_not_exists(#expires, :expires) ADD #used :one",
+                ConditionExpression="attribute_not_exists(#used) OR #used < :limit",
+                ExpressionAttributeNames={"#used": "used", "#expires": "expires_at"},
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": expires_at},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
