@@ -203,6 +203,9 @@ API ?= http://127.0.0.1:3000
 ingest: venv ## upload every image under DIR through API (default: `make up`); progress bar, CSV report (REPORT=)
 	@$(PY) -m tools ingest "$(DIR)" --api "$(API)" $(if $(REPORT),--report "$(REPORT)")
 
+backfill-renditions: venv ## give rows judged before renditions existed a rendition (re-judged, or a moderator's decision kept): progress saved, resumable; STACK= for AWS, DRY_RUN=1 to count
+	@$(PY) -m tools backfill-renditions $(if $(STACK),--stack "$(STACK)") $(if $(DRY_RUN),--dry-run)
+
 policy: venv ## put a shop's own moderation policy FILE (validated; refused with the reason), on `make up` or STACK=
 	@$(PY) -m tools policy "$(FILE)" $(if $(STACK),--stack "$(STACK)")
 
@@ -278,4 +281,4 @@ deploy-guided: sam ## like deploy, but `sam deploy --guided` asks for every sett
 clean: ## remove virtual environments and run files
 	rm -rf $(VENV) $(SAM_VENV) $(LOCALSTACK_VENV) $(ONNX2TF_VENV) .run .aws-sam $(NSFW_TOOLS)/node_modules tools/iam/node_modules
 
-.PHONY: help venv user export model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest policy sam validate deploy deploy-guided build invoke iam permissions clean
+.PHONY: help venv user export model models open-nsfw-runtime-choice models-inception safety-parity browser up down reset stats test test-unit test-process test-tooling test-component test-integration test-localstack localstack openapi lint weights bench bench-api soak runtime-choice timings load eval ingest backfill-renditions policy sam validate deploy deploy-guided build invoke iam permissions clean

@@ -217,6 +217,9 @@ class ResolvedTemplate:
             if function == "Fn::Split":
                 separator, text = argument
                 return str(self.resolve(text)).split(separator)
+            if function == "Fn::FindInMap":
+                mapping, top_key, second_key = self.resolve(argument)
+                return self.template["Mappings"][mapping][top_key][second_key]
             if function == "Fn::If":
                 condition, if_true, if_false = argument
                 return self.resolve(if_true if self.condition(condition) else if_false)

@@ -2,9 +2,14 @@
 
 import sys
 
-from tools import export, ingest, policy
+from tools import backfill, export, ingest, policy
 
-COMMANDS = {"ingest": ingest.main, "policy": policy.main, "export": export.main}
+COMMANDS = {
+    "ingest": ingest.main,
+    "policy": policy.main,
+    "export": export.main,
+    "backfill-renditions": backfill.main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

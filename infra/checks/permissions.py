@@ -218,6 +218,14 @@ def authorization_requests(
             AuthorizationRequest(function, "events:PutEvents", _event_bus_arn(bus, region, account))
             for bus in sorted(buses)
         ]
+    if service == "cloudfront" and operation == "CreateInvalidation":
+        # CloudFront is global: a distribution's ARN names no region.
+        distribution = params.get("DistributionId", "")
+        return [
+            AuthorizationRequest(
+                function, "cloudfront:CreateInvalidation", f"arn:aws:cloudfront::{account}:distribution/{distribution}"
+            )
+        ]
     return [AuthorizationRequest(function, f"{service}:{operation}", "*")]
 
 

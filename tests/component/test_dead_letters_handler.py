@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from photomod_shared.prediction import EventStamp, Prediction
+from photomod_shared.publication import published_key
 from photomod_shared.tables import PredictionTable
 
 IMAGE_ID = "9f2c1e4b7a6d4c3e8b1a0f9e8d7c6b5a"  # the upload events/dead_letter_batch.json is about
@@ -108,3 +109,66 @@ def test_a_dead_letter_that_cannot_be_recorded_stays_in_the_queue(stack, dead_le
     result = run(dead_letters, stack, event)
 
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def shown_published(stack) -> str:
+    """An older upload of the photo was allowed and published (published/<image_id>.jpg)."""
+    key = published_key(IMAGE_ID)
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"older version's rendition")
+    return key
+
+
+def published_keys(stack) -> list[str]:
+    listed = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="published/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_a_dead_lettered_newer_version_unpublishes_the_older_allowed_one(stack, dead_letters, predictions, load_event):
+    # Given: the older upload was allowed and is shown; the newer one kept failing until the dead-letter queue
+    predictions.record_outcome(
+        Prediction(IMAGE_ID, "done", prediction="clog", verdict="allow"), "00674591F0", "2026-11-26T09:00:00.000Z"
+    )
+    shown_published(stack)
+
+    result = run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    # Then: the photo is failed (as the API reports it) and shoppers can no longer load the older version
+    assert result == {"batchItemFailures": []}
+    assert getattr(predictions.get(IMAGE_ID), "status", None) == "failed"
+    assert published_keys(stack) == []
+
+
+def test_a_photo_allowed_from_the_same_event_after_all_stays_published(stack, dead_letters, predictions, load_event):
+    predictions.record_outcome(
+        Prediction(IMAGE_ID, "done", prediction="clog", verdict="allow", classified_at="2026-11-26T09:15:00.000Z"),
+        EventStamp(SEQUENCER, EVENT_TIME, "v1"),
+        "x",
+    )
+    key = shown_published(stack)
+
+    run(dead_letters, stack, load_event("dead_letter_batch"))
+
+    assert getattr(predictions.get(IMAGE_ID), "verdict", None) == "allow" and published_keys(stack) == [key]
+
+
+def test_a_dead_letter_whose_photo_cannot_be_unpublished_stays_in_the_queue(
+    stack, dead_letters, predictions, load_event, monkeypatch
+):
+    predictions.record_outcome(
+        Prediction(IMAGE_ID, "done", prediction="clog", verdict="allow"), "00674591F0", "2026-11-26T09:00:00.000Z"
+    )
+    shown_published(stack)
+
+    def unreachable(image_ids):
+        raise ConnectionError("s3 unreachable")
+
+    event = load_event("dead_letter_batch")
+    monkeypatch.setattr(dead_letters.publisher, "unpublish_many", unreachable)
+    assert run(dead_letters, stack, event) == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    }
+    monkeypatch.undo()
+
+    # The retry finds the failure already recorded and still hides the photo.
+    assert run(dead_letters, stack, event) == {"batchItemFailures": []}
+    assert getattr(predictions.get(IMAGE_ID), "status", None) == "failed" and published_keys(stack) == []

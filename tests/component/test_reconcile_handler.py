@@ -244,7 +244,7 @@ def test_only_pending_rows_are_in_the_reconcilers_index_and_no_scan_is_made(stac
     failed = pending_upload(predictions, created=now)
     predictions.fail_if_pending(failed, Failure("object_missing", "gone"), iso(now))
     queued_notifications(stack)
-    table = reconcile.dependencies().rows._table
+    table = reconcile.rows()._table
     monkeypatch.setattr(table, "scan", lambda **_: pytest.fail("the reconciler scanned the table"))
 
     indexed = stack.table("PredictionsTable").scan(IndexName=PENDING_INDEX)["Items"]
@@ -275,7 +275,7 @@ def test_a_row_whose_head_fails_is_logged_and_skipped_and_the_others_are_settled
     broken = arrived_upload(stack, predictions, now)
     fine = arrived_upload(stack, predictions, now + timedelta(seconds=1))
     queued_notifications(stack)
-    photos = reconcile.dependencies().photos
+    photos = reconcile.photos()
     head = photos.head
 
     def head_answering_400_for_broken(key: str):
@@ -305,7 +305,7 @@ def test_a_run_stops_before_its_timeout_and_the_next_one_resumes_where_it_stoppe
     queued_notifications(stack)
     monkeypatch.setattr(sys.modules[reconcile.reconcile.__module__], "LIST_PAGE_SIZE", 1)
     listed_after: list[str | None] = []
-    photos = reconcile.dependencies().photos
+    photos = reconcile.photos()
     page = photos.drop_folder_page
     monkeypatch.setattr(
         photos, "drop_folder_page", lambda after, limit: listed_after.append(after) or page(after, limit)
@@ -341,7 +341,7 @@ def test_adoption_looks_up_only_objects_modified_since_the_last_completed_pass(
         {service.ADOPTED_THROUGH: iso(new + service.ADOPTION_MARGIN - timedelta(milliseconds=500))}
     )
     looked_up: list[list[str]] = []
-    rows = reconcile.dependencies().rows
+    rows = reconcile.rows()
     known_ids = rows.known_ids
     monkeypatch.setattr(rows, "known_ids", lambda image_ids: looked_up.append(image_ids) or known_ids(image_ids))
 
@@ -355,12 +355,11 @@ def test_adoption_looks_up_only_objects_modified_since_the_last_completed_pass(
 def test_without_a_deadline_a_run_settles_everything(stack, reconcile, predictions):
     now = utc_now()
     image_id = arrived_upload(stack, predictions, now)
-    dependencies = reconcile.dependencies()
 
     report = reconcile.reconcile(
-        rows=dependencies.rows,
-        photos=dependencies.photos,
-        notifications=dependencies.notifications,
+        rows=reconcile.rows(),
+        photos=reconcile.photos(),
+        notifications=reconcile.notifications(),
         now=now + LATER,
         pending_after=timedelta(minutes=15),
         max_requeues=3,

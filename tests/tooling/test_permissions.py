@@ -28,6 +28,7 @@ PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
 REPORT_LIMITS = "photomod-local-ReportLimitsTable"
 CLASSIFY_QUEUE_URL = "http://127.0.0.1:4566/123456789012/photomod-local-ClassifyQueue"
+DISTRIBUTION = "photomod-local-PhotosDistribution"
 VERDICT_OUTBOX_URL = "http://127.0.0.1:4566/123456789012/photomod-local-VerdictOutboxQueue"
 
 
@@ -93,6 +94,18 @@ CALLS_BY_STATEMENT = {
     ("ClassifyFunction", "PublishAllowedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("ClassifyFunction", "HandBackUnstartedPhotos"): call("SendMessage", service="sqs", QueueUrl=CLASSIFY_QUEUE_URL),
     ("DeadLetterFunction", "MarkPredictionsFailed"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    # Only this stack's distribution (locally no CDN runs, so the call is never made: its name stands in for an id).
+    **{
+        (function, "InvalidateUnpublishedPhotos"): call(
+            "CreateInvalidation", service="cloudfront", DistributionId=DISTRIBUTION
+        )
+        for function in ("ClassifyFunction", "ReviewsFunction", "FeedbackFunction", "DeadLetterFunction")
+    },
+    **{
+        (function, "TellPublishedPhotos"): call("ListObjectsV2", Bucket=BUCKET, Prefix="published/a.jpg", MaxKeys=1)
+        for function in ("ReviewsFunction", "FeedbackFunction", "DeadLetterFunction")
+    },
+    ("DeadLetterFunction", "UnpublishFailedPhotos"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("ReconcileFunction", "SettlePendingPhotos"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
     ("ReconcileFunction", "FindPendingPhotos"): call(
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="pending_rows"
@@ -251,3 +264,13 @@ def test_a_copy_is_authorised_as_a_read_of_its_source_and_a_write_of_its_target(
         ("s3:GetObject", "arn:aws:s3:::b/renditions/x/v.jpg"),
         ("s3:PutObject", "arn:aws:s3:::b/published/x.jpg"),
     ]
+
+
+def test_unpublishing_functions_may_invalidate_no_other_distribution(policies):
+    elsewhere = call("CreateInvalidation", service="cloudfront", DistributionId="E2OTHERSHOPS")
+
+    for function in ("ClassifyFunction", "ReviewsFunction", "FeedbackFunction", "DeadLetterFunction"):
+        assert check_calls({function: [elsewhere]}, policies, NAMES).denied, function
+    # and a function that never unpublishes may not invalidate at all
+    own = call("CreateInvalidation", service="cloudfront", DistributionId=DISTRIBUTION)
+    assert check_calls({"UploadFunction": [own]}, policies, NAMES).denied

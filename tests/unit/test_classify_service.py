@@ -153,6 +153,10 @@ class FakePredictions:
         self.writes.append((image_id, attributes))
         return True
 
+    def get(self, image_id: str) -> Prediction | None:
+        item = self.items.get(image_id)
+        return Prediction.from_item(item) if item else None
+
     def settle_review(self, image_id: str, decision: str) -> None:
         """A moderator's decision, as PredictionTable.settle_review records it."""
         item = self.items[image_id]
@@ -991,7 +995,7 @@ def test_an_animation_with_more_distinct_frames_than_the_cap_fails_with_its_own_
     assert batch.model.batches == [] and batch.photos.renditions == {}
 
 
-def test_an_allowed_photo_is_published_after_its_result_and_any_other_outcome_unpublished_before(batch):
+def test_an_allowed_photo_is_published_and_any_other_outcome_unpublished_before_the_result_is_stored(batch):
     from tests.support.publishing import RecordingPublisher
 
     publisher = RecordingPublisher()
@@ -1005,7 +1009,9 @@ def test_an_allowed_photo_is_published_after_its_result_and_any_other_outcome_un
     batch.predictions.record_outcome = recording
     original_publish, original_unpublish = publisher.publish, publisher.unpublish
     publisher.publish = lambda image_id, version: order.append("publish") or original_publish(image_id, version)
+    original_many = publisher.unpublish_many
     publisher.unpublish = lambda image_id: order.append("unpublish") or original_unpublish(image_id)
+    publisher.unpublish_many = lambda image_ids: order.append("unpublish") or original_many(image_ids)
     batch.work = replace(batch.work, publisher=publisher)
     batch.photos.objects[UPLOAD] = solid_jpeg(RED)  # a cat: allowed
 
@@ -1014,9 +1020,101 @@ def test_an_allowed_photo_is_published_after_its_result_and_any_other_outcome_un
     batch.photos.objects[SHOE] = solid_jpeg(GREEN)  # a revolver: blocked
     batch.run(("m2", notification(SHOE, "02")))
 
-    assert order == ["record allow", "publish", "unpublish", "record block"]
+    assert order == ["publish", "record allow", "unpublish", "record block"]
     assert publisher.calls[0] == ("publish", allowed["image_id"], allowed["object_version"])
     assert publisher.calls[1] == ("unpublish", batch.item(SHOE)["image_id"])
+
+
+def test_a_failed_publish_stores_nothing_and_the_retry_publishes_the_allowed_photo(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    # Given: S3 refuses the copy to published/ once
+    publisher = RecordingPublisher()
+    publisher.failing_publishes = 1
+    batch.work = replace(batch.work, publisher=publisher)
+    image_id = ids.image_id_for_key(UPLOAD)
+
+    # When: an allowed photo is classified
+    retry = batch.run(("m1", notification(UPLOAD, "01")))
+
+    # Then: no allow is on record for a photo shoppers cannot load, and SQS delivers it again
+    assert retry == ["m1"]
+    assert image_id not in batch.predictions.items and publisher.published == set()
+    # And the redelivery publishes it and stores the allow
+    assert batch.run(("m1", notification(UPLOAD, "01"))) == []
+    assert batch.item(UPLOAD)["verdict"] == "allow" and publisher.published == {image_id}
+
+
+def test_a_failed_unpublish_stores_nothing_and_the_retry_hides_the_blocked_photo(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    # Given: an allowed photo, shown, then replaced by a version the policy blocks; S3 refuses the delete once
+    publisher = RecordingPublisher()
+    batch.work = replace(batch.work, publisher=publisher)
+    batch.photos.objects[SHOE] = solid_jpeg(RED)  # a cat: allowed
+    first = batch.photos.version_of(SHOE)
+    batch.run(("m1", notification(SHOE, "01", version=first)))
+    image_id = ids.image_id_for_key(SHOE)
+    assert publisher.published == {image_id}
+    second = batch.photos.put(SHOE, solid_jpeg(GREEN))  # a revolver: blocked
+    publisher.failing_unpublishes = 1
+
+    retry = batch.run(("m2", notification(SHOE, "02", version=second)))
+
+    # Then: nothing claims the new version is judged while it could still be shown, and it is retried
+    assert retry == ["m2"]
+    assert batch.item(SHOE)["object_version"] == first
+    # And the retry hides it before the block is stored
+    assert batch.run(("m2", notification(SHOE, "02", version=second))) == []
+    assert batch.item(SHOE)["verdict"] == "block" and batch.item(SHOE)["object_version"] == second
+    assert publisher.published == set()
+
+
+def test_the_photos_one_batch_hides_are_unpublished_in_one_call(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    publisher = RecordingPublisher()
+    requests: list[list[str]] = []
+    record_many = publisher.unpublish_many
+    publisher.unpublish_many = lambda image_ids: requests.append(list(image_ids)) or record_many(image_ids)
+    batch.work = replace(batch.work, publisher=publisher)
+
+    batch.run(("m1", notification(UPLOAD, "01")), ("m2", notification(SHOE, "02")), ("m3", notification(BOTTLE, "03")))
+
+    # One request for the block and the review together (one CDN invalidation), none for the allow.
+    assert requests == [[ids.image_id_for_key(SHOE), ids.image_id_for_key(BOTTLE)]]
+    assert publisher.published == {ids.image_id_for_key(UPLOAD)}
+
+
+def test_a_result_refused_as_older_leaves_the_newer_verdict_published(batch):
+    from tests.support.publishing import RecordingPublisher
+
+    # Given: between the batch's lookup and its write, a newer version of the photo was allowed and published
+    publisher = RecordingPublisher()
+    batch.work = replace(batch.work, publisher=publisher)
+    image_id = ids.image_id_for_key(SHOE)
+    stored_events = batch.predictions.stored_events
+
+    def newer_allowed_meanwhile(image_ids):
+        found = stored_events(image_ids)
+        batch.predictions.items[image_id] = {
+            "image_id": image_id,
+            "status": STATUS_DONE,
+            "verdict": "allow",
+            "sequencer": comparable_sequencer("09"),
+            "object_version": "v9",
+        }
+        publisher.calls.append(("publish", image_id, "v9"))
+        return found
+
+    batch.predictions.stored_events = newer_allowed_meanwhile
+
+    # When: the older version's block is refused by the store
+    assert batch.run(("m1", notification(SHOE, "02", version="v2"))) == []
+
+    # Then: the newer allowed version is what shoppers see again
+    assert batch.item(SHOE)["object_version"] == "v9"
+    assert publisher.calls[-1] == ("publish", image_id, "v9") and publisher.published == {image_id}
 
 
 # --- hand-backs do not use up the receive count --------------------------------------------------------------

@@ -7,6 +7,7 @@ import sys
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,16 @@ def test_the_statuses_are_the_documented_ones(app_of, package, error, status):
     assert status_of(error("x"), app_of(package).ERROR_STATUSES) == HTTPStatus(status)
 
 
+def call(app: Any, method: str, path: str) -> dict:
+    event = {"resource": path, "path": path, "httpMethod": method, "headers": {}, "requestContext": {"stage": "v1"}}
+    return app.resolve(event, None)
+
+
+def forgotten() -> dict:
+    """A route raising a domain error its function's table does not list."""
+    raise errors.VersionChanged("not in the table")
+
+
 def test_a_domain_error_without_a_status_is_an_internal_error_not_a_guess():
     app = create_resolver("http://localhost:8000", {errors.ImageNotFound: HTTPStatus.NOT_FOUND})
 
@@ -101,13 +112,34 @@ def test_a_domain_error_without_a_status_is_an_internal_error_not_a_guess():
     def missing() -> dict:
         raise errors.ImageNotFound("no such image")
 
-    @app.get("/forgotten")
-    def forgotten() -> dict:
-        raise errors.VersionChanged("not in the table")
+    app.get("/forgotten")(forgotten)
 
-    def call(path: str) -> dict:
-        event = {"resource": path, "path": path, "httpMethod": "GET", "headers": {}, "requestContext": {"stage": "v1"}}
-        return app.resolve(event, None)
+    assert call(app, "GET", "/missing")["statusCode"] == 404
+    assert '"image_not_found"' in call(app, "GET", "/missing")["body"]
+    assert call(app, "GET", "/forgotten")["statusCode"] == 500
+    assert '"internal_error"' in call(app, "GET", "/forgotten")["body"]
 
-    assert call("/missing")["statusCode"] == 404 and '"image_not_found"' in call("/missing")["body"]
-    assert call("/forgotten")["statusCode"] == 500 and '"internal_error"' in call("/forgotten")["body"]
+
+def test_a_function_with_another_contract_shapes_its_domain_errors_on_the_one_path():
+    """POST /predict's body is the original service's: the shared handler gives the status, the function the body;
+    an error missing from its table is still the shared internal error."""
+    from aws_lambda_powertools.event_handler import Response, content_types
+
+    def original_body(status: HTTPStatus, error: errors.DomainError) -> Response:
+        body = {"success": False, "prediction": None, "score": None}
+        return Response(status.value, content_types.APPLICATION_JSON, body, headers={"X-Error-Code": error.code})
+
+    app = create_resolver(
+        "http://localhost:8000", {errors.MissingFile: HTTPStatus.BAD_REQUEST}, answer_domain_error=original_body
+    )
+
+    @app.post("/predict")
+    def predict() -> dict:
+        raise errors.MissingFile("no file")
+
+    app.get("/forgotten")(forgotten)
+
+    refused = call(app, "POST", "/predict")
+    assert (refused["statusCode"], refused["body"]) == (400, '{"success":false,"prediction":null,"score":null}')
+    assert refused["multiValueHeaders"]["X-Error-Code"] == ["missing_file"]
+    assert call(app, "GET", "/forgotten")["statusCode"] == 500

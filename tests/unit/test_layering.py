@@ -2,11 +2,12 @@
 
 A module may import Powertools, pydantic, boto3/botocore or the shared HTTP module (`photomod_shared.api`)
 only if it is a handler module (it defines `lambda_handler`), a function's HTTP models (`models.py`,
-`responses.py`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and metrics, and its
-`notifications.py`, Powertools' S3 event classes) or, in the shared package, a module whose name (or
-subpackage's, e.g. `tables/`) says it is the HTTP module or a table/store adapter. Everything else is domain code,
-which also never imports those modules of its own function; the one exception is the shared record schema
-(`photomod_shared.prediction`), written in pydantic (a schema library, neither AWS nor HTTP).
+`responses.py`) or routes (`routes/`), an adapter (`storage.py`; classify's `telemetry.py`, Powertools' tracer and
+metrics, and its `notifications.py`, Powertools' S3 event classes), its settings (`settings.py`, pydantic-settings)
+and their wiring to the adapters (`wiring.py`) or, in the shared package, a module whose name (or subpackage's, e.g.
+`tables/`) says it is the HTTP module, a table/store adapter, the settings base or the client factory. Everything
+else is domain code, which also never imports those modules of its own function; the one exception is the shared
+record schema (`photomod_shared.prediction`), written in pydantic (a schema library, neither AWS nor HTTP).
 """
 
 import ast
@@ -16,8 +17,8 @@ import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 FORBIDDEN_LIBRARIES = ("aws_lambda_powertools", "pydantic", "boto3", "botocore", "photomod_shared.api")
-DOOR_MODULES = frozenset({"app", "models", "notifications", "responses", "storage", "telemetry"})
-SHARED_DOOR_WORDS = ("http", "api", "table", "store")
+DOOR_MODULES = frozenset({"app", "models", "notifications", "responses", "storage", "telemetry", "settings", "wiring"})
+SHARED_DOOR_WORDS = ("http", "api", "table", "store", "settings", "clients")
 # pydantic is the schema library, neither AWS nor HTTP: the one typed record (a prediction and its parts) is written in
 # it in the shared package, and every other domain module takes those types from there.
 SCHEMA_MODULES = {"shared/photomod_shared/prediction.py": ("pydantic",)}
@@ -50,7 +51,8 @@ def is_door(functions: Path, path: Path, tree: ast.Module) -> bool:
     if shared:
         return any(word in module_name(functions, path) for word in SHARED_DOOR_WORDS)
     defines_handler = any(isinstance(node, ast.FunctionDef) and node.name == "lambda_handler" for node in tree.body)
-    return defines_handler or path.stem in DOOR_MODULES
+    settings = path.stem.endswith("_settings")  # e.g. classify's dead_letter_settings.py
+    return defines_handler or path.stem in DOOR_MODULES or settings or path.parent.name == "routes"
 
 
 def layering_violations(functions: Path) -> list[str]:

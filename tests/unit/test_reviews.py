@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from photomod_shared.errors import DomainError, VersionChanged
+from photomod_shared.errors import DomainError, NotInReview, VersionChanged
 from photomod_shared.prediction import Prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.staff import StaffMember
@@ -409,6 +409,58 @@ def test_a_moderators_allow_publishes_the_seen_versions_rendition_and_a_block_un
 
     assert allowed.calls == [("publish", image_id(1), version(1))]
     assert blocked.calls == [("unpublish", image_id(2))]
+
+
+def test_a_moderators_allow_that_cannot_be_published_records_nothing_and_the_retry_publishes_it():
+    from tests.support.publishing import RecordingPublisher
+
+    # Given: S3 refuses the copy to published/ once
+    queue, publisher = FakeQueue(in_review(1)), RecordingPublisher()
+    publisher.failing_publishes = 1
+
+    def decide() -> None:
+        service.settle_review(
+            image_id(1),
+            ReviewDecision(decision="allow", object_version=version(1)),
+            by=ALICE,
+            predictions=queue,
+            now=NOW,
+            publisher=publisher,
+        )
+
+    # When: the moderator allows it, the request fails and the photo is still in review (not an unpublished allow)
+    with pytest.raises(ConnectionError):
+        decide()
+    assert queue.get(image_id(1)).verdict == "review" and publisher.published == set()
+
+    # Then: their retry is a decision again, and publishes it
+    decide()
+    assert queue.get(image_id(1)).verdict == "allow" and publisher.published == {image_id(1)}
+
+
+def test_an_allow_that_loses_the_race_leaves_the_other_moderators_block_unpublished():
+    from tests.support.publishing import RecordingPublisher
+
+    queue, publisher = FakeQueue(in_review(1)), RecordingPublisher()
+    settle = queue.settle_review
+
+    def blocked_first(*args, **kwargs):
+        settle(image_id(1), "block", None, NOW.isoformat(), version(1), {"sub": "bob", "username": "bob"})
+        return settle(*args, **kwargs)
+
+    queue.settle_review = blocked_first
+
+    with pytest.raises(NotInReview):
+        service.settle_review(
+            image_id(1),
+            ReviewDecision(decision="allow", object_version=version(1)),
+            by=ALICE,
+            predictions=queue,
+            now=NOW,
+            publisher=publisher,
+        )
+
+    assert queue.get(image_id(1)).verdict == "block" and publisher.published == set()
 
 
 def test_a_refused_allow_publishes_nothing():

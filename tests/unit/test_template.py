@@ -92,7 +92,15 @@ def test_classify_function_can_only_get_photos_under_the_photo_prefixes_and_put_
 
 
 @pytest.mark.parametrize(
-    ("function", "prefixes"), [("UploadFunction", ["uploads/"]), ("ClassifyFunction", PHOTO_PREFIXES)]
+    ("function", "prefixes"),
+    [
+        ("UploadFunction", ["uploads/"]),
+        # published/: whether a photo it hides was shown, so that only those are invalidated on the CDN.
+        ("ClassifyFunction", sorted([*PHOTO_PREFIXES, "published/"])),
+        ("ReviewsFunction", ["published/"]),
+        ("FeedbackFunction", ["published/"]),
+        ("DeadLetterFunction", ["published/"]),
+    ],
 )
 def test_list_bucket_is_granted_only_under_the_prefixes_whose_missing_keys_the_function_must_tell(
     template, function, prefixes
@@ -103,6 +111,24 @@ def test_list_bucket_is_granted_only_under_the_prefixes_whose_missing_keys_the_f
     assert _as_list(statement["Resource"]) == [template.arn("ImagesBucket")]
     assert set(statement["Condition"]) == {"StringLike"}
     assert sorted(_as_list(statement["Condition"]["StringLike"]["s3:prefix"])) == [f"{prefix}*" for prefix in prefixes]
+
+
+@pytest.mark.parametrize("function", ["ClassifyFunction", "ReviewsFunction", "FeedbackFunction", "DeadLetterFunction"])
+def test_the_functions_that_unpublish_may_invalidate_only_this_stacks_distribution(template, function):
+    properties = template.resources[function]["Properties"]
+    statements = [statement for policy in _as_list(properties["Policies"]) for statement in policy["Statement"]]
+    cloudfront = [s for s in statements if any(a.startswith("cloudfront:") for a in _as_list(s["Action"]))]
+
+    (grant,) = cloudfront
+    assert _as_list(grant["Action"]) == ["cloudfront:CreateInvalidation"]
+    assert grant["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${PhotosDistribution}"
+    }
+    # Its id (GetAtt Id, as Ref): empty locally, where no CDN runs and nothing is invalidated.
+    assert properties["Environment"]["Variables"]["PHOTOS_DISTRIBUTION_ID"] == {
+        "Fn::GetAtt": ["PhotosDistribution", "Id"]
+    }
+    assert template.resolve(properties["Environment"]["Variables"]["PHOTOS_DISTRIBUTION_ID"]) == ""
 
 
 # ---------------------------------------------------------------- bucket and CORS

@@ -19,7 +19,7 @@ from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
-from photomod_shared.publication import PublishedRenditions
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
@@ -58,7 +58,9 @@ work = Classification(
     memory_limit_bytes=settings.memory_limit_bytes,
     telemetry=telemetry,
     events=verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
-    publisher=PublishedRenditions(s3, settings.images_bucket),
+    publisher=PublishedRenditions(
+        s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
+    ),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
 )
 logger.info(

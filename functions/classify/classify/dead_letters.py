@@ -1,4 +1,4 @@
-"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`.
+"""Dead-letter function: a notification that exhausted its retries ends its photo as `failed`, and unpublished.
 
 Imports nothing heavy, so it shares the classify image without loading TensorFlow. Powertools' batch
 processor reports each record that could not be recorded, so only those stay in the dead-letter queue.
@@ -12,20 +12,26 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from classify.dead_letter_settings import DeadLetterSettings
 from classify.events import MalformedNotification
 from classify.notifications import photo_events
 from classify.retries_exhausted import RETRIES_EXHAUSTED, fail_exhausted_photos
-from photomod_shared import ids, settings
+from photomod_shared import ids
 from photomod_shared.clock import iso, utc_now
+from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
 # A batch where every record failed is answered like any other (each record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.required("PREDICTIONS_TABLE")))
-verdicts = verdict_publisher(
-    settings.optional("EVENT_BUS_NAME", "") or None, settings.optional("VERDICT_OUTBOX_URL", "") or None, boto3.client
+settings = DeadLetterSettings.from_environment()
+predictions = PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table))
+verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
+publisher = PublishedRenditions(
+    boto3.client("s3"),
+    settings.images_bucket,
+    cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront")),
 )
 
 
@@ -36,7 +42,7 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: logged, and deleted from the queue.
         logger.exception("dropping a dead letter that is not an S3 notification", extra={"body": record.body[:2000]})
         return
-    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts)
+    failed = fail_exhausted_photos(events, predictions, iso(utc_now()), verdicts, publisher)
     for event in failed:
         image_id = ids.image_id_for_key(event.key)
         logger.warning("photo failed after exhausting retries", extra={"image_id": image_id, "key": event.key})

@@ -6,7 +6,6 @@ stored. The body and the errors are Rekognition's, not this API's `{"error": ...
 """
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from classify.judging import JudgedPhoto, judge_photo
 from classify.rekognition import CONTENT_TYPE, RekognitionError, detect_moderation_labels, parse_request
 from classify.service import Classification
+from photomod_shared.clients import lazy
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -33,12 +33,14 @@ _ERROR: dict[str, Any] = {
 }
 
 
-@cache
-def classification() -> Classification:
+def _queue_classification() -> Classification:
     """The queue classifier's models, policy and limits (one home: classify.app)."""
     from classify.app import work
 
     return work
+
+
+classification = lazy(_queue_classification)
 
 
 @app.post(

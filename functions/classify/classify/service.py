@@ -59,7 +59,7 @@ from photomod_shared.prediction import (
     SecondOpinionModelInfo,
     comparable_event_time,
 )
-from photomod_shared.publication import NoPublisher, Publisher
+from photomod_shared.publication import NoPublisher, Publisher, settle_publication
 from photomod_shared.tables.roles import Outcomes
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
@@ -415,9 +415,27 @@ def _classify_together(
             else:
                 outcomes.append((photo, _done(photo, row, work)))
         outcomes.extend((photo, _failed(photo, photo.rejection, work)) for photo in photos if photo.rejection)
+        outcomes = _unpublish_hidden(outcomes, work, retry)
         # Conditional writes cannot be batched; in parallel they cost one round trip instead of one per photo.
-        stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work), outcomes)
+        stored = pool.map(lambda outcome: _write(outcome[0], outcome[1], work, unpublished=True), outcomes)
         retry.update(photo.message_id for (photo, _), written in zip(outcomes, stored, strict=True) if not written)
+
+
+def _unpublish_hidden(
+    outcomes: list[tuple[_Photo, Prediction]], work: Classification, retry: set[str]
+) -> list[tuple[_Photo, Prediction]]:
+    """Unpublishes every photo of the batch whose outcome hides it, before any is stored (one CDN invalidation for
+    all); if that fails, those photos are retried and only the allowed ones go on."""
+    hidden = [photo for photo, outcome in outcomes if not _allowed(outcome)]
+    if not hidden:
+        return outcomes
+    try:
+        work.publisher.unpublish_many([photo.image_id for photo in hidden])
+    except Exception:
+        logger.exception("could not unpublish %d photo(s), will retry them", len(hidden))
+        retry.update(photo.message_id for photo in hidden)
+        return [(photo, outcome) for photo, outcome in outcomes if _allowed(outcome)]
+    return outcomes
 
 
 def _photos_that_fit(count: int, time_left: float, work: Classification) -> int:
@@ -682,28 +700,28 @@ def _failed(photo: _Photo, rejection: ImageRejected | None, work: Classification
     )
 
 
-def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
-    """Stores the outcome and publishes or unpublishes the photo accordingly; False if it could not be stored (or
-    a photo that must not be shown could not be unpublished) and the message must be retried."""
+def _write(photo: _Photo, outcome: Prediction, work: Classification, *, unpublished: bool = False) -> bool:
+    """Publishes or unpublishes the photo, then stores the outcome; False if either failed and the message must be
+    retried. Both come first (photomod_shared.publication): a stored `allow` is always published (a failed publish
+    stores nothing, so the retry judges and publishes again), a stored hiding outcome never is. `unpublished`: the
+    batch already unpublished it (one CDN invalidation for all)."""
     classified_at = work.clock()
     now = iso(classified_at)
     outcome = outcome.classified(now)
-    allowed = outcome.is_done and outcome.verdict == VERDICT_ALLOW
+    allowed = _allowed(outcome)
     try:
         with work.telemetry.span("write"):
-            if not allowed:
+            if allowed:
+                work.publisher.publish(photo.image_id, photo.version_id)
+            elif not unpublished:
                 work.publisher.unpublish(photo.image_id)  # before the outcome that hides it: fail closed
             written = work.predictions.record_outcome(outcome, photo.stamp, now)
+            if not written:
+                # The same or a newer upload's result is stored: what is published follows it, not this outcome.
+                settle_publication(photo.image_id, work.predictions.get(photo.image_id), work.publisher)
     except Exception:
-        logger.exception("could not store the result for %s, will retry", photo.event.key)
+        logger.exception("could not publish or store the result for %s, will retry", photo.event.key)
         return False
-    if written and allowed:
-        try:
-            work.publisher.publish(photo.image_id, photo.version_id)
-        except Exception:
-            # The gate still serves it (it reads the row); only the CDN copy is missing. Not retried: a
-            # redelivery of this version is a duplicate.
-            logger.exception("could not publish %s; the CDN will answer 404 for it", photo.event.key)
     if not written:
         logger.info("a result for %s from the same or a newer upload is already stored", photo.event.key)
         return True
@@ -713,6 +731,10 @@ def _write(photo: _Photo, outcome: Prediction, work: Classification) -> bool:
     else:
         work.telemetry.photo_failed(outcome.error.code if outcome.error else "unknown")
     return True
+
+
+def _allowed(outcome: Prediction) -> bool:
+    return outcome.is_done and outcome.verdict == VERDICT_ALLOW
 
 
 def _since_upload_ms(photo: _Photo, classified_at: Any) -> float | None:

@@ -1,12 +1,9 @@
 """Feedback function: shoppers report wrong predictions (REST API via API Gateway)."""
 
-from dataclasses import dataclass
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 from urllib.parse import urlencode
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -18,12 +15,13 @@ from feedback.models import FeedbackRecorded, FeedbackRequest
 from feedback.service import record_feedback
 from feedback.settings import FeedbackSettings
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses, public_url
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import ImageNotFound, InvalidInput, NotInGroup, NotSignedIn
 from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import staff_member
 from photomod_shared.tables import FeedbackTable, PredictionTable, ReportQuotaTable
-from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
+from photomod_shared.verdict_events import verdict_publisher
 
 # Every domain error this function answers, and its status.
 ERROR_STATUSES: ErrorStatuses = {
@@ -41,30 +39,13 @@ app = create_resolver(
 )
 
 
-@dataclass(frozen=True)
-class Dependencies:
-    predictions: PredictionTable
-    feedback: FeedbackTable
-    verdicts: VerdictPublisher
-    report_quota: ReportQuotaTable
-    publisher: PublishedRenditions
-
-    @classmethod
-    def from_settings(cls, settings: FeedbackSettings) -> "Dependencies":
-        dynamodb = boto3.resource("dynamodb")
-        return cls(
-            PredictionTable(dynamodb.Table(settings.predictions_table)),
-            FeedbackTable(dynamodb.Table(settings.feedback_table)),
-            verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
-            ReportQuotaTable(dynamodb.Table(settings.report_limits_table)),
-            PublishedRenditions(boto3.client("s3"), settings.images_bucket),
-        )
-
-
-@cache
-def dependencies() -> Dependencies:
-    """Built once per process, on the first request (importing the module makes no clients)."""
-    return Dependencies.from_settings(settings)
+# The adapters, each built on its first use (importing the module makes no clients).
+aws = AwsClients()
+predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
+feedback_table = lazy(lambda: FeedbackTable(aws.table(settings.feedback_table)))
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
+report_quota = lazy(lambda: ReportQuotaTable(aws.table(settings.report_limits_table)))
+publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
 
 
 @app.post(
@@ -77,14 +58,14 @@ def post_feedback(
         image_id,
         request,
         now=utc_now(),
-        predictions=dependencies().predictions,
-        feedback=dependencies().feedback,
-        verdicts=dependencies().verdicts,
+        predictions=predictions(),
+        feedback=feedback_table(),
+        verdicts=verdicts(),
         # API Gateway's view of the TCP peer; a client cannot set it (X-Forwarded-For it can).
         source_ip=app.current_event.request_context.identity.source_ip or "",
-        quota=dependencies().report_quota,
+        quota=report_quota(),
         hides_per_address=settings.report_hides_per_address,
-        publisher=dependencies().publisher,
+        publisher=publisher(),
     )
     logger.info("feedback recorded", extra={"image_id": image_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=FeedbackRecorded(**recorded))
@@ -127,9 +108,7 @@ def export_feedback_csv(
     ] = None,
 ) -> Response[str]:
     analyst = staff_member(app.current_event.raw_event, settings.export_group)
-    page = export.export_feedback_page(
-        dependencies().feedback, limit=limit, cursor=cursor, moderations=dependencies().predictions
-    )
+    page = export.export_feedback_page(feedback_table(), limit=limit, cursor=cursor, moderations=predictions())
     headers = {"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"}
     if page.next_cursor:
         query = urlencode({"limit": limit, "cursor": page.next_cursor})

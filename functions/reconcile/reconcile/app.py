@@ -1,19 +1,16 @@
 """Reconcile function: on an EventBridge schedule, settles photos pending too long (see service.py)."""
 
-import os
-from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from photomod_shared import ids
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
 from photomod_shared.tables import PredictionTable
-from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
+from photomod_shared.verdict_events import verdict_publisher
 from reconcile.service import reconcile
 from reconcile.settings import ReconcileSettings
 from reconcile.storage import ClassifyQueue, ImagesBucket
@@ -23,44 +20,27 @@ metrics = Metrics()
 settings = ReconcileSettings.from_environment()
 
 
-@dataclass(frozen=True)
-class Dependencies:
-    rows: PredictionTable
-    photos: ImagesBucket
-    notifications: ClassifyQueue
-    verdicts: VerdictPublisher
-
-    @classmethod
-    def from_settings(cls, settings: ReconcileSettings) -> "Dependencies":
-        """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL."""
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        return cls(
-            rows=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
-            photos=ImagesBucket(boto3.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX),
-            notifications=ClassifyQueue(
-                boto3.client("sqs"), settings.classify_queue_url, settings.images_bucket, region
-            ),
-            verdicts=verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client),
-        )
-
-
-@cache
-def dependencies() -> Dependencies:
-    """Built once per process, on the first invocation."""
-    return Dependencies.from_settings(settings)
+# The adapters, each built on the first invocation.
+aws = AwsClients()
+rows = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
+photos = lazy(lambda: ImagesBucket(aws.client("s3"), settings.images_bucket, ids.DROP_FOLDER_PREFIX))
+notifications = lazy(
+    lambda: ClassifyQueue(aws.client("sqs"), settings.classify_queue_url, settings.images_bucket, settings.aws_region)
+)
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = reconcile(
-        rows=dependencies().rows,
-        photos=dependencies().photos,
-        notifications=dependencies().notifications,
+        rows=rows(),
+        photos=photos(),
+        notifications=notifications(),
         now=utc_now(),
         pending_after=timedelta(seconds=settings.pending_after_seconds),
         max_requeues=settings.max_requeues,
-        verdicts=dependencies().verdicts,
+        verdicts=verdicts(),
         time_left_s=lambda: context.get_remaining_time_in_millis() / 1000,
     )
     metrics.add_metric(name="PhotosRequeued", unit=MetricUnit.Count, value=len(report.requeued))

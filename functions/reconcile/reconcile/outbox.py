@@ -16,12 +16,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from photomod_shared import settings
 from photomod_shared.verdict_events import SOURCE, EventRefused, put_entry
+from reconcile.settings import VerdictOutboxSettings
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-bus_name = settings.required("EVENT_BUS_NAME")
+settings = VerdictOutboxSettings.from_environment()
+bus_name = settings.event_bus_name
 events = boto3.client("events")
 
 

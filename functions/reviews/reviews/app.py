@@ -1,18 +1,15 @@
 """Reviews function: the moderators' review queue (REST API via API Gateway; every route needs a signed-in
 moderator: the Cognito authorizer verifies the token, `staff_member` the group)."""
 
-from dataclasses import dataclass
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
 from photomod_shared.api import ErrorStatuses, create_resolver, error_responses
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import (
     ImageNotFound,
@@ -26,7 +23,7 @@ from photomod_shared.errors import (
 from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import StaffMember, staff_member
 from photomod_shared.tables import PredictionTable
-from photomod_shared.verdict_events import VerdictPublisher, verdict_publisher
+from photomod_shared.verdict_events import verdict_publisher
 from reviews import service
 from reviews.models import ReviewDecision, UndoRequest
 from reviews.settings import ReviewsSettings
@@ -48,28 +45,13 @@ settings = ReviewsSettings.from_environment()
 app = create_resolver(settings.web_origin, ERROR_STATUSES)
 
 
-@dataclass(frozen=True)
-class Dependencies:
-    predictions: PredictionTable
-    links: PhotoLinks
-    verdicts: VerdictPublisher
-    publisher: PublishedRenditions
-
-    @classmethod
-    def from_settings(cls, settings: ReviewsSettings) -> "Dependencies":
-        """boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the presigning one may differ)."""
-        s3 = boto3.client("s3", config=Config(signature_version="s3v4"), endpoint_url=settings.presign_endpoint_url)
-        table = boto3.resource("dynamodb").Table(settings.predictions_table)
-        verdicts = verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, boto3.client)
-        # Copies and deletes go to S3 itself (AWS_ENDPOINT_URL), not to the presigning endpoint.
-        publisher = PublishedRenditions(boto3.client("s3"), settings.images_bucket)
-        return cls(PredictionTable(table), PhotoLinks(s3, settings.images_bucket), verdicts, publisher)
-
-
-@cache
-def dependencies() -> Dependencies:
-    """Built once per process, on the first request (importing the module makes no clients)."""
-    return Dependencies.from_settings(settings)
+# The adapters, each built on its first use (importing the module makes no clients).
+aws = AwsClients()
+predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
+# Links are presigned for the browser's endpoint; copies and deletes go to S3 itself (AWS_ENDPOINT_URL).
+links = lazy(lambda: PhotoLinks(aws.client("s3", endpoint_url=settings.presign_endpoint_url), settings.images_bucket))
+verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
+publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
 
 
 def moderator() -> StaffMember:
@@ -87,9 +69,9 @@ def list_reviews(
     return service.list_reviews(
         limit,
         cursor,
-        link_expires_in=settings.image_url_expiry_seconds,
-        predictions=dependencies().predictions,
-        links=dependencies().links,
+        link_expires_in=settings.review_image_url_expiry_seconds,
+        predictions=predictions(),
+        links=links(),
     )
 
 
@@ -103,10 +85,10 @@ def settle_review(image_id: Annotated[str, Path(max_length=64)], request: Review
         image_id,
         request,
         by=who,
-        predictions=dependencies().predictions,
+        predictions=predictions(),
         now=utc_now(),
-        publisher=dependencies().publisher,
-        verdicts=dependencies().verdicts,
+        publisher=publisher(),
+        verdicts=verdicts(),
     )
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
@@ -123,9 +105,9 @@ def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequ
         image_id,
         request.object_version,
         by=who,
-        predictions=dependencies().predictions,
+        predictions=predictions(),
         now=utc_now(),
-        publisher=dependencies().publisher,
+        publisher=publisher(),
     )
     logger.info("review undone", extra={"image_id": image_id, "by": who.sub})
     return undone
@@ -138,7 +120,7 @@ def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequ
 )
 def get_review_history(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     moderator()
-    return service.review_history(image_id, predictions=dependencies().predictions)
+    return service.review_history(image_id, predictions=predictions())
 
 
 @logger.inject_lambda_context

@@ -14,7 +14,7 @@ from photomod_shared.cursors import NOT_OURS, encode_cursor
 from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
 from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
-from photomod_shared.publication import NoPublisher, Publisher
+from photomod_shared.publication import NoPublisher, Publisher, settle_publication
 from photomod_shared.tables.roles import Moderation
 from photomod_shared.verdict_events import NoVerdictEvents, VerdictEvent, VerdictPublisher
 
@@ -94,7 +94,8 @@ def settle_review(
     verdicts: VerdictPublisher | None = None,
 ) -> dict[str, Any]:
     """Records the moderator's decision on the version they saw, with who made it; an allow publishes its
-    rendition, a block unpublishes it (before it is recorded: failing closed)."""
+    rendition, a block unpublishes it, both before it is recorded (photomod_shared.publication): a failed publish
+    records nothing, so the moderator's retry decides again instead of meeting an unpublished allow."""
     publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
@@ -103,18 +104,28 @@ def settle_review(
         raise NotInReview(_not_in_review(prediction))
     decided_at = iso(now)
     decided_by = {"sub": by.sub, "username": by.username}
-    if request.decision != VERDICT_ALLOW:
+    allowed = request.decision == VERDICT_ALLOW
+    if allowed:
+        publisher.publish(image_id, request.object_version)
+    else:
         publisher.unpublish(image_id)
-    if not predictions.settle_review(
-        image_id, request.decision, request.note, decided_at, request.object_version, decided_by
-    ):
-        # Checked above, so another moderator (or a newer photo under the same key) got there first.
-        latest = predictions.get(image_id) or prediction
+    try:
+        settled = predictions.settle_review(
+            image_id, request.decision, request.note, decided_at, request.object_version, decided_by
+        )
+    except Exception:
+        if allowed:
+            publisher.unpublish(image_id)  # nothing was recorded: the photo is still in review, so hidden
+        raise
+    if not settled:
+        # Checked above, so another moderator (or a newer photo under the same key) got there first: what is
+        # published follows their decision, not this one.
+        latest = predictions.get(image_id)
+        settle_publication(image_id, latest, publisher)
+        latest = latest or prediction
         if latest.object_version != request.object_version:
             raise VersionChanged(_version_changed(latest, request.object_version))
         raise NotInReview(_not_in_review(latest))
-    if request.decision == VERDICT_ALLOW:
-        publisher.publish(image_id, request.object_version)
     (verdicts or NoVerdictEvents()).publish(
         VerdictEvent.decided(prediction, request.decision, request.note, decided_at)
     )

@@ -1,7 +1,7 @@
 """What the HTTP functions share: one error body shape, CORS for the web origin, request validation, and the
 answer to a domain error (each function's app.py gives the status of each in one table, `ErrorStatuses`)."""
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -39,6 +39,15 @@ def error_response(status: HTTPStatus, code: str, message: str) -> Response:
         content_type=content_types.APPLICATION_JSON,
         body={"error": {"code": code, "message": message}},
     )
+
+
+# How a domain error is answered, given the status its function's table gives it.
+DomainErrorAnswer = Callable[[HTTPStatus, DomainError], Response]
+
+
+def domain_error_response(status: HTTPStatus, error: DomainError) -> Response:
+    """The body every function answers a domain error with (ErrorBody)."""
+    return error_response(status, error.code, error.message)
 
 
 class ErrorDetail(BaseModel):
@@ -86,12 +95,15 @@ def create_resolver(
     *,
     expose_headers: Sequence[str] = (),
     raw_body_resources: Collection[str] = (),
+    answer_domain_error: DomainErrorAnswer = domain_error_response,
 ) -> APIGatewayRestResolver:
     """`web_origin`: the web page's origin; the local stack, whose page has two loopback addresses, gives
     both, comma-separated (on AWS the page has one).
     `error_statuses`: the function's one table of domain errors and their HTTP statuses.
     `expose_headers`: response headers the web page may read besides the CORS-safelisted ones.
-    `raw_body_resources`: routes (e.g. "/predict") whose handlers read a non-JSON body themselves."""
+    `raw_body_resources`: routes (e.g. "/predict") whose handlers read a non-JSON body themselves.
+    `answer_domain_error`: the body of a domain error, for a function that keeps another service's contract
+    (POST /predict); the status still comes from `error_statuses`, and every other error keeps ErrorBody."""
     origin, *aliases = [part.strip() for part in web_origin.split(",") if part.strip()] or [web_origin]
     app = APIGatewayRestResolver(
         cors=CORSConfig(
@@ -120,7 +132,7 @@ def create_resolver(
         if status is None:  # a domain error the function's table forgot: a bug, not the client's doing
             logger.exception("domain error without an HTTP status", extra={"code": error.code})
             return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred")
-        return error_response(status, error.code, error.message)
+        return answer_domain_error(status, error)
 
     @app.exception_handler(_BodyNotAnObject)
     def handle_body_not_an_object(_: _BodyNotAnObject) -> Response:

@@ -13,25 +13,21 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from photomod_shared.api import create_resolver, public_url, status_of
+from photomod_shared.api import create_resolver, public_url
+from photomod_shared.clients import AwsClients, lazy
 from photomod_shared.clock import utc_now
 from photomod_shared.errors import DomainError
 from photomod_shared.prediction import STATUS_DONE, STATUS_FAILED
+from photomod_shared.tables import PredictionTable
 from upload import predict, responses
 from upload.responses import ERROR_STATUSES
-from upload.settings import UploadSettings
-from upload.storage import dependencies
+from upload.settings import PredictSettings
+from upload.storage import image_store
 
 logger = Logger()
-settings = UploadSettings.from_environment()
+settings = PredictSettings.from_environment()
 # Time kept back from the function's timeout while /predict waits: storing the photo and answering.
 PREDICT_MARGIN_S = 3
-app = create_resolver(
-    settings.web_origin,
-    ERROR_STATUSES,
-    expose_headers=["Location", "X-Image-Id", "X-Error-Code", "Retry-After"],
-    raw_body_resources=["/predict"],
-)
 
 
 def predict_reply(
@@ -46,28 +42,40 @@ def predict_reply(
     )
 
 
+def predict_refusal(status: HTTPStatus, refused: DomainError) -> Response[dict[str, Any]]:
+    """A domain error (the shared resolver's one path gives its status): the original body, the code in a header."""
+    logger.info("predict refused", extra={"code": refused.code, "reason": refused.message})
+    return predict_reply(status, {"X-Error-Code": refused.code})
+
+
+app = create_resolver(
+    settings.web_origin,
+    ERROR_STATUSES,
+    expose_headers=["Location", "X-Image-Id", "X-Error-Code", "Retry-After"],
+    raw_body_resources=["/predict"],
+    answer_domain_error=predict_refusal,
+)
+
+# The adapters, each built on its first use (importing the module makes no clients).
+aws = AwsClients()
+store = lazy(lambda: image_store(aws, settings))
+predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)))
+
+
 @app.post("/predict", responses=responses.PREDICT)
 def post_predict() -> Response[dict[str, Any]]:
     """Classifies one photo synchronously, as the original service did (multipart field `file`, or an image body)."""
     event = app.current_event
     body = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
     remaining_s = app.lambda_context.get_remaining_time_in_millis() / 1000
-    try:
-        photo = predict.read_photo(body, event.headers.get("Content-Type"), settings.max_upload_bytes)
-        outcome = predict.predict(
-            photo,
-            wait_seconds=max(0.0, min(settings.predict_wait_seconds, remaining_s - PREDICT_MARGIN_S)),
-            now=utc_now(),
-            store=dependencies(settings).store,
-            predictions=dependencies(settings).predictions,
-        )
-    except DomainError as refused:
-        status = status_of(refused, ERROR_STATUSES)
-        if status is None:
-            raise
-        # The original service's body; the reason goes in a header.
-        logger.info("predict refused", extra={"code": refused.code, "reason": refused.message})
-        return predict_reply(status, {"X-Error-Code": refused.code})
+    photo = predict.read_photo(body, event.headers.get("Content-Type"), settings.max_upload_bytes)
+    outcome = predict.predict(
+        photo,
+        wait_seconds=max(0.0, min(settings.predict_wait_seconds, remaining_s - PREDICT_MARGIN_S)),
+        now=utc_now(),
+        store=store(),
+        predictions=predictions(),
+    )
     found = {"Location": public_url(event, f"/predictions/{outcome.image_id}"), "X-Image-Id": outcome.image_id}
     logger.info("predict answered", extra={"image_id": outcome.image_id, "status": outcome.status})
     if outcome.status == STATUS_DONE:

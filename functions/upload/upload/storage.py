@@ -1,14 +1,9 @@
 import logging
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
-from photomod_shared.tables import PredictionTable
+from photomod_shared.clients import AwsClients
 from upload.service import ArrivalUnknown
-from upload.settings import UploadSettings
+from upload.settings import ImageStoreSettings
 
 logger = logging.getLogger(__name__)
 # What S3 answers for a key that is not there: 404 with s3:ListBucket on the bucket, 403 without it.
@@ -63,27 +58,8 @@ class ImageStore:
         return True
 
 
-@dataclass(frozen=True)
-class Dependencies:
-    store: ImageStore
-    predictions: PredictionTable
-
-    @classmethod
-    def from_settings(cls, settings: UploadSettings) -> "Dependencies":
-        """boto3 clients built once per process; the endpoint comes from AWS_ENDPOINT_URL."""
-        sigv4 = Config(signature_version="s3v4")
-        s3 = boto3.client("s3", config=sigv4)
-        presign_s3 = (
-            boto3.client("s3", config=sigv4, endpoint_url=settings.presign_endpoint_url)
-            if settings.presign_endpoint_url
-            else s3
-        )
-        table = boto3.resource("dynamodb").Table(settings.predictions_table)
-        return cls(ImageStore(s3, presign_s3, settings.images_bucket), PredictionTable(table))
-
-
-@cache
-def dependencies(settings: UploadSettings) -> Dependencies:
-    """The adapters both handlers of the package use (upload.app, upload.predict_app), built once per process on
-    the first request (importing a handler module, e.g. for the OpenAPI document, makes no clients)."""
-    return Dependencies.from_settings(settings)
+def image_store(aws: AwsClients, settings: ImageStoreSettings) -> ImageStore:
+    """The images bucket as both handlers of the package (upload.app, upload.predict_app) reach it; presigned URLs
+    name PRESIGN_ENDPOINT_URL where the browser reaches S3 at another address."""
+    presign_client = aws.client("s3", endpoint_url=settings.presign_endpoint_url)
+    return ImageStore(aws.client("s3"), presign_client, settings.images_bucket)

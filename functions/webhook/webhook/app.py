@@ -23,11 +23,11 @@ from webhook.signing import signing_key
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 settings = WebhookSettings.from_environment()
-receiver = HttpReceiver(settings.url, settings.timeout_seconds)
+receiver = HttpReceiver(settings.webhook_url, settings.webhook_timeout_seconds)
 
 
 def _key() -> bytes:
-    secret = parameters.get_secret(settings.secret_id, max_age=settings.secret_cache_seconds)
+    secret = parameters.get_secret(settings.webhook_secret_id, max_age=settings.webhook_secret_cache_seconds)
     return signing_key(str(secret))
 
 

@@ -1,27 +1,24 @@
-from dataclasses import dataclass
+from typing import Annotated
 
-from photomod_shared import settings
+from pydantic import AfterValidator, Field
+
+from photomod_shared.settings import FunctionSettings, Text
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
+def _http_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return url
+
+
+class WebhookSettings(FunctionSettings):
+    """The webhook function's (WebhookFunction) environment."""
+
     # The shop's receiver (template parameter WebhookUrl).
-    url: str
+    webhook_url: Annotated[Text, AfterValidator(_http_url)]
     # The Secrets Manager secret holding the signing secret (whsec_<base64>, or bare base64).
-    secret_id: str
+    webhook_secret_id: Text
     # How long one attempt waits for the receiver; under the function's timeout.
-    timeout_seconds: int
+    webhook_timeout_seconds: int = Field(5, ge=1, le=25)
     # How long the secret is kept before it is read again, so that a rotated secret is used within this time.
-    secret_cache_seconds: int
-
-    @classmethod
-    def from_environment(cls) -> "WebhookSettings":
-        url = settings.required("WEBHOOK_URL")
-        if not url.startswith(("https://", "http://")):
-            raise settings.MissingSetting(f"environment variable WEBHOOK_URL must be an http(s) URL, got {url!r}")
-        return cls(
-            url=url,
-            secret_id=settings.required("WEBHOOK_SECRET_ID"),
-            timeout_seconds=settings.integer_between("WEBHOOK_TIMEOUT_SECONDS", 5, 1, 25),
-            secret_cache_seconds=settings.integer_between("WEBHOOK_SECRET_CACHE_SECONDS", 300, 0, 86400),
-        )
+    webhook_secret_cache_seconds: int = Field(300, ge=0, le=86400)

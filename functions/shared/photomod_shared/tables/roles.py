@@ -4,7 +4,7 @@ and a test fake can stand in for. Each extends `PredictionLookup` (reading one r
 - `Intake` (upload, reconcile): a photo's row created pending, ended failed when the photo will never be
   classified, and the reconciler's look at the rows still pending;
 - `Outcomes` (classify, its dead letters): the model's results, written in the order of their S3 events, and
-  the count of a photo's solo attempts;
+  the count of a photo's solo attempts (reading a row: what is published follows the stored outcome);
 - `Moderation` (reviews, feedback): the review queue, a moderator's decisions, shoppers' reports.
 """
 
@@ -36,7 +36,7 @@ class Intake(PredictionLookup, Protocol):
     def save_reconcile_state(self, state: Mapping[str, str]) -> None: ...
 
 
-class Outcomes(Protocol):
+class Outcomes(PredictionLookup, Protocol):
     def stored_events(self, image_ids: list[str]) -> dict[str, EventStamp]: ...
 
     def record_outcome(
