@@ -130,7 +130,7 @@ def main() -> None:
         decode_budget_bytes=MEMORY_SIZE_MB // 3 * MIB,
         memory_limit_bytes=MEMORY_SIZE_MB * MIB,
     )
-    print(f"runtime {arguments.runtime}: {work.model.info.to_dict()}, safety {work.safety and work.safety.info}")
+    print(f"runtime {arguments.runtime}: {work.model.info.model_dump()}, safety {work.safety and work.safety.info}")
     results: dict[str, float] = {}
     for name, photos in (("typical", typical), ("40 MP", large_photos())):
         for receive_count in (1, 2):

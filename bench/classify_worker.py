@@ -91,6 +91,24 @@ class _MemoryPredictions:
         pass
 
 
+class _TimedModel:
+    """A model whose forward passes inside the classify path are timed (the path's own share of "raw")."""
+
+    def __init__(self, model, spent: list[float]):
+        self._model, self._spent = model, spent
+        self.info = model.info
+
+    def preprocess(self, image):
+        return self._model.preprocess(image)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self._model.predict(batch)
+        finally:
+            self._spent.append(time.perf_counter() - started)
+
+
 def _batches(items: list, size: int) -> list[list]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -122,6 +140,12 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         batch = random.uniform(0, 1, (8, 224, 224, 3)).astype(np.float32)
         safety.predict(batch)
         safety_raw8 = 8 * 4 / seconds(lambda: [safety.predict(batch) for _ in range(4)])
+    second = app.work.second_opinion
+    second_raw8 = None
+    if second is not None:  # and for the second opinion: "raw" counts every model the path runs
+        batch = random.normal(0, 60, (8, 224, 224, 3)).astype(np.float32)
+        second.predict(batch)
+        second_raw8 = 8 * 4 / seconds(lambda: [second.predict(batch) for _ in range(4)])
 
     photos = [Path(line) for line in Path(photo_list).read_text().splitlines()]
     phones = [Path(line) for line in Path(phone_list).read_text().splitlines()]
@@ -138,8 +162,9 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         queue_arn = os.environ["BENCH_QUEUE_ARN"]
         return [sqs_event_for(chunk, queue_arn) for chunk in _batches(notifications, batch_size)]
 
-    def in_memory(paths: list[Path]) -> float:
-        """Seconds for the classify path over `paths` with S3 and DynamoDB in memory (what the emulator costs)."""
+    def in_memory(paths: list[Path], forward: list[float] | None = None) -> float:
+        """Seconds for the classify path over `paths` with S3 and DynamoDB in memory (what the emulator costs);
+        with `forward`, the seconds of every model's forward passes inside the path are appended to it."""
         prefix = f"incoming/bench-{uuid.uuid4().hex}"
         events = events_for(
             [s3_notification("bench", f"{prefix}/{path.name}", etag="0" * 32, size=1) for path in paths]
@@ -150,6 +175,11 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
             predictions=_MemoryPredictions(),
             publisher=NoPublisher(),  # nothing is published from memory
         )
+        if forward is not None:
+            timed = {name: getattr(work, name) for name in ("model", "safety", "second_opinion")}
+            work = dataclasses.replace(
+                work, **{name: _TimedModel(model, forward) for name, model in timed.items() if model is not None}
+            )
         messages = [[Message(r["messageId"], r["body"]) for r in event["Records"]] for event in events]
         started = time.perf_counter()
         for batch in messages:
@@ -178,9 +208,9 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         phone_safety_inputs = inputs_of(phone_decoded, safety.preprocess)
     # The second opinion (Open-NSFW under ONNX Runtime) the same way: forward passes and preprocessing (its JPEG
     # round trip at 256 px included) of the same renditions.
-    second = app.work.second_opinion
     if second is not None:
         second_inputs = inputs_of(decoded, second.preprocess)
+        phone_second_inputs = inputs_of(phone_decoded, second.preprocess)
         second.predict(second_inputs[0])  # a first call per shape is a warm-up
     if safety is not None:
         safety.predict(safety_inputs[0])  # a first call per shape is a warm-up
@@ -189,12 +219,14 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
     if safety is not None:
         times |= {"safety_raw": [], "safety_preprocess": [], "phone_safety_raw": []}
     if second is not None:
-        times |= {"second_raw": [], "second_preprocess": []}
+        times |= {"second_raw": [], "second_preprocess": [], "phone_second_raw": []}
     for _ in range(rounds):
         times["emulator"].append(through_emulator(photos))
         times["in_memory"].append(in_memory(photos))
         times["raw"].append(forward_passes(sample_inputs))
-        times["phone_in_memory"].append(in_memory(phones))
+        inside: list[float] = []
+        times["phone_in_memory"].append(in_memory(phones, inside))
+        times.setdefault("phone_path_forward", []).append(sum(inside))
         times["phone_raw"].append(forward_passes(phone_inputs))
         if safety is not None:
             times["safety_raw"].append(seconds(lambda: [safety.predict(batch) for batch in safety_inputs]))
@@ -203,6 +235,7 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         if second is not None:
             times["second_raw"].append(seconds(lambda: [second.predict(batch) for batch in second_inputs]))
             times["second_preprocess"].append(seconds(lambda: [second.preprocess(image) for image in decoded]))
+            times["phone_second_raw"].append(seconds(lambda: [second.predict(batch) for batch in phone_second_inputs]))
 
     top5 = {}
     for chunk, batch in zip(_batches(photos, batch_size), sample_inputs, strict=True):
@@ -217,10 +250,11 @@ def throughput(photo_list: str, phone_list: str, rounds: int) -> None:
         "phones": len(phones),
         "raw": raw,
         "safety_raw8": safety_raw8,
+        "second_raw8": second_raw8,
         "times": times,
         "top5": top5,
-        "safety_model": safety.info.to_dict() if safety is not None else None,
-        "second_opinion": second.info.to_dict() if second is not None else None,
+        "safety_model": {"name": safety.info.name, "version": safety.info.version} if safety is not None else None,
+        "second_opinion": {"name": second.info.name, "version": second.info.version} if second is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print("RESULT " + json.dumps(result), flush=True)

@@ -55,14 +55,28 @@ def test_eval_report_with_verdict_folders_adds_a_confusion_matrix(tmp_path: Path
     assert png_path.read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_every_ratio_is_against_the_faster_raw_figure_of_both_models():
+def test_every_ratio_is_against_the_faster_raw_figure_of_every_model():
     from bench.classify_bench import faster_raw_rate
 
-    # Given: a batch-8 loop of 20 img/s (ResNet50) and 80 img/s (safety), i.e. 16 img/s for both; the path's
-    # own batches took 1.0 + 0.25 s for 8 photos (6.4 img/s), a slow moment of the machine
-    result = {"raw": {"8": 20.0}, "safety_raw8": 80.0, "times": {"raw": [1.0], "safety_raw": [0.25]}}
+    # Given: batch-8 loops of 20 img/s (ResNet50), 80 img/s (nsfwjs) and 40 img/s (Open-NSFW), i.e. 1/(0.05 + 0.0125 +
+    # 0.025) = 11.43 img/s for all three; the path's own batches took 1.0 + 0.25 + 0.35 s for 8 photos (5 img/s),
+    # a slow moment of the machine; the phone photos' batches are read under their own prefix
+    result = {
+        "raw": {"8": 20.0},
+        "safety_raw8": 80.0,
+        "second_raw8": 40.0,
+        "times": {
+            "raw": [1.0],
+            "safety_raw": [0.25],
+            "second_raw": [0.35],
+            "phone_raw": [0.2],
+            "phone_second_raw": [0.2],
+        },
+    }
 
-    fastest, loop, batches = faster_raw_rate(result, 8, "raw", "safety_raw")
+    fastest, loop, batches = faster_raw_rate(result, 8)
+    phone_fastest, _, phone_batches = faster_raw_rate(result, 8, "phone_")
 
-    assert (round(loop, 2), round(batches, 2)) == (16.0, 6.4)
+    assert (round(loop, 2), round(batches, 2)) == (11.43, 5.0)
     assert fastest == loop
+    assert (phone_batches, phone_fastest) == (20.0, 20.0)

@@ -22,6 +22,7 @@ from classify.labels import ClassIndex
 from classify.notifications import photo_events
 from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.policy import ModerationPolicy
+from classify.rendition import RenditionRules
 from classify.safety import SafetyInfo, preprocess_for_safety
 from classify.service import Classification, Message, ObjectMissing, StoredPhoto, classify_messages
 from infra.template import LocalNames, ResolvedTemplate, load_template
@@ -944,11 +945,14 @@ def test_both_models_judge_the_pixels_of_the_rendition_that_is_stored(batch_with
     # When
     batch.run(("m1", notification(SHOE, "01")))
 
-    # Then: the rendition (long side 1600) is stored under the judged version, and both models saw its pixels
+    # Then: the rendition (long side 1600) is stored under the judged version, and both models saw its bytes,
+    # decoded at the DCT scale the rendition rules allow the models (800x534: both sides >= judged_min_side)
     item = batch.item(SHOE)
     rendition = batch.photos.renditions[ids.rendition_key(item["image_id"], item["object_version"])]
     with Image.open(io.BytesIO(rendition)) as served:
         assert served.format == "JPEG" and served.size == (1600, 1067)
+        served.draft("RGB", (RenditionRules().judged_min_side,) * 2)
+        assert served.size == (800, 534)
         served_pixels = served.convert("RGB").tobytes()
     assert resnet_saw == [served_pixels] and safety_saw == [served_pixels]
     assert item["status"] == STATUS_DONE and item["safety"]["top_class"] == "neutral"

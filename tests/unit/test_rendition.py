@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classify.imaging import ImageRejected, preprocess
+from classify import open_nsfw
+from classify.imaging import MODEL_INPUT_SIZE, ImageRejected, preprocess
+from classify.open_nsfw import preprocess as open_nsfw_preprocess
 from classify.rendition import BACKGROUND, RenditionRules, make_rendition
 from classify.safety import preprocess_for_safety
 from tests.support.images import encoded
@@ -160,6 +162,38 @@ def test_a_large_jpeg_drafted_gives_the_rendition_a_full_decode_would() -> None:
     assert rendition.size == (1600, 1200)
     difference = np.abs(pixels_of(served(rendition.data)) - full)
     assert difference.mean() < 1.0 and np.percentile(difference, 99.9) <= 8
+
+
+@needs_samples
+def test_a_large_rendition_is_judged_from_its_served_bytes_at_a_dct_scale_that_keeps_every_input_close() -> None:
+    # Given: a 12-MP phone photo (the dog, upscaled to 4000x3000 as make bench's phone photos), rendition 1600x1200
+    with Image.open(DATA / "dog.jpeg") as dog:
+        phone = dog.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    seen: list[Image.Image] = []
+
+    rendition = make_rendition(encoded(phone, "JPEG", quality=90), lambda image: seen.append(image.copy()))
+
+    # Then: the models get the served bytes decoded at libjpeg's 1/2 scale (800x600, both sides >= judged_min_side),
+    # pixel for pixel what a draft decode of the served JPEG gives ...
+    assert rendition.size == (1600, 1200)
+    [judged] = seen
+    assert judged.size == (800, 600) and min(judged.size) >= RenditionRules().judged_min_side
+    drafted = Image.open(io.BytesIO(rendition.data))
+    drafted.draft("RGB", (RenditionRules().judged_min_side,) * 2)
+    np.testing.assert_array_equal(pixels_of(judged), pixels_of(drafted))
+    # ... within a fraction of a level of an exact 2x2 average of the full decode (every served pixel counts) ...
+    full = served(rendition.data)
+    assert np.abs(pixels_of(judged) - pixels_of(full.reduce(2))).mean() < 0.5
+    # ... and each model's input within a level of the one the full decode would give it
+    for prepare, level in [(preprocess, 1.0), (preprocess_for_safety, 1 / 255), (open_nsfw_preprocess, 1.0)]:
+        difference = np.abs(prepare(judged) - prepare(full))
+        assert difference.mean() < level, (prepare.__name__, difference.mean() / level)
+
+
+def test_the_judged_decode_keeps_twice_every_models_input_side() -> None:
+    # The classifier and nsfwjs take 224 px, Open-NSFW resizes to 256 px before its crop.
+    largest_input = max(MODEL_INPUT_SIZE + (224, open_nsfw.RESIZE_SIZE))
+    assert RenditionRules().judged_min_side >= 2 * largest_input
 
 
 def animation(colours: list[tuple[int, int, int]], image_format: str, size: tuple[int, int] = (64, 64)) -> bytes:

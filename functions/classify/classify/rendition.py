@@ -6,13 +6,18 @@ makes its rendition:
 - EXIF orientation applied; colours converted to sRGB from an embedded ICC profile;
 - transparency flattened onto BACKGROUND (white), so a browser shows exactly what the models saw, whatever the
   page behind it;
-- the long side reduced to at most `RenditionRules.long_side` with an antialiased filter (every source pixel
-  counts); large JPEGs are decoded with libjpeg's DCT scaling only down to a size that still reaches that cap, so
-  the rendition keeps exactly the size and framing it would have from a full decode;
+- the long side reduced to at most `RenditionRules.long_side` with an antialiased filter (bicubic: every source
+  pixel counts); large JPEGs are decoded with libjpeg's DCT scaling only down to a size that still reaches that
+  cap, so the rendition keeps exactly the size and framing it would have from a full decode;
 - re-encoded as a baseline JPEG (quality 92, full-resolution chroma) with no metadata at all (no EXIF, GPS, XMP,
   ICC, comments).
 
-The models judge the rendition's own bytes decoded again: what is served is, pixel for pixel, what was judged.
+The models judge the rendition's own bytes decoded again: what is served is what was judged. A large rendition is
+decoded for them with libjpeg's DCT scaling, down to no less than `RenditionRules.judged_min_side` on both sides
+(twice the largest model input): each scaled pixel is a weighted sum of its whole 8x8 block of served pixels, so
+every served pixel still counts, and each model's own antialiased reduction to its input does the rest. Decoding
+and reducing a 1600 x 1200 rendition in full for three 224-px inputs cost as much as making the rendition
+(docs/benchmark.md, "Where the time goes").
 
 **Animations** (GIF, APNG, animated WebP: the formats browsers animate). Every distinct frame a browser can show
 is judged, up to `max_frames` distinct frames and `max_frame_pixels` decoded frame pixels in all (beyond either
@@ -52,8 +57,10 @@ CONTENT_TYPE = "image/jpeg"  # photomod_shared.ids.rendition_key names its files
 # Formats a browser animates; any other format shows its first image only.
 ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
 TOO_MANY_FRAMES = "too_many_frames"
-# The reduction to the rendition's size: Lanczos covers the whole source when reducing (support scales with it).
-_REDUCE = Image.Resampling.LANCZOS
+# The reduction to the rendition's size: bicubic covers the whole source when reducing (support scales with it). The
+# draft leaves at most a 2x reduction, where bicubic stays within 45 dB PSNR of a full decode's Lanczos (Lanczos
+# itself: 47.5 dB) at 0.73x Lanczos' time (python -m bench.classify_stages, docs/benchmark.md).
+_REDUCE = Image.Resampling.BICUBIC
 _SRGB = ImageCms.createProfile("sRGB")
 
 T = TypeVar("T")
@@ -71,8 +78,14 @@ class RenditionRules:
     max_frame_pixels: int = 120_000_000
     # libjpeg's DCT scaling for large JPEGs (off only to measure what it changes: python -m bench.draft_rule).
     draft: bool = True
+    # The served rendition is decoded for the models at the smallest DCT scale keeping both sides at least this:
+    # twice the largest model input (Open-NSFW resizes to 256 px first; the others take 224), so that each
+    # model's antialiased reduction still does half the way. 0: always decoded in full.
+    judged_min_side: int = 512
 
     def __post_init__(self) -> None:
+        if self.judged_min_side < 0:
+            raise ValueError(f"RenditionRules.judged_min_side must be 0 or more, got {self.judged_min_side!r}")
         for name in ("long_side", "max_frames", "max_frame_pixels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"RenditionRules.{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -84,7 +97,8 @@ class RenditionRules:
 class Rendition(Generic[T]):
     data: bytes  # the JPEG that is served
     size: tuple[int, int]  # (width, height)
-    # What `judge` returned for each distinct frame; the first is the rendition itself (decoded from `data`).
+    # What `judge` returned for each distinct frame; the first is the rendition itself (decoded from `data`, at a
+    # DCT scale when it is large: RenditionRules.judged_min_side).
     judged: list[T]
 
 
@@ -122,10 +136,11 @@ def make_rendition(
                     "shows must be judged, so it is refused",
                 )
             shown = display_pixels(frame, orientation, rules.long_side)
-            digest = hashlib.blake2b(shown.tobytes(), digest_size=16).digest()
-            if digest in seen:
-                continue  # the same picture again: judged once
-            seen.add(digest)
+            if animated:  # a still has one frame: nothing to tell apart (hashing it cost 5 % of its decode)
+                digest = hashlib.blake2b(shown.tobytes(), digest_size=16).digest()
+                if digest in seen:
+                    continue  # the same picture again: judged once
+                seen.add(digest)
             if len(seen) > rules.max_frames:
                 raise ImageRejected(
                     TOO_MANY_FRAMES,
@@ -133,10 +148,11 @@ def make_rendition(
                     "must be judged, so it is refused",
                 )
             if not judged:
-                rendition = encode(shown, rules.quality)
+                rendition, size = encode(shown, rules.quality), shown.size
                 with Image.open(io.BytesIO(rendition), formats=["JPEG"]) as served:
+                    if rules.judged_min_side:
+                        served.draft("RGB", (rules.judged_min_side, rules.judged_min_side))
                     served.load()
-                    size = served.size
                     judged.append(judge(served))
             else:
                 judged.append(judge(shown))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW
+from classify.model import RUNTIME_LITERT, RUNTIME_TENSORFLOW, SERVED_MAX_BATCH
 from photomod_shared.prediction import (
     SAFETY_CLASSES,
     Safety,
@@ -170,7 +170,8 @@ def _served_forward(served_path: Path, keras_path: Path, info: SafetyInfo) -> Ca
         raise SafetyModelUnavailable(
             f"{served_path} was not converted from the current {keras_path}; run `make models`"
         )
-    served = ServedModel(served_path)
+    # In slices like the classifier's: measured 63 instead of 90 MB at batch 8, 9.3-9.6 against 9.9-10.2 ms of CPU.
+    served = ServedModel(served_path, max_batch=SERVED_MAX_BATCH)
     expected = (info.input_size, info.input_size, 3)
     if served.input_shape != expected:
         raise SafetyModelUnavailable(f"{served_path} takes inputs of shape {served.input_shape}, not {expected}")
