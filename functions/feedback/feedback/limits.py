@@ -1,4 +1,4 @@
-"""How far shoppers' reports can take photos out of view: the one home of the rule (docs/security.md#reports).
+"""How far shoppers' reports can take photos out of view: the one home of the rule (docs/deploy.md#reports).
 
 A report that a photo is inappropriate hides it (sends it to review) only when all of these hold:
 - the photo is shown now: the model allowed it and no moderator has decided on it (a moderator's decision
