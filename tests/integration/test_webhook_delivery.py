@@ -165,7 +165,11 @@ def test_a_receiver_that_answers_500_gets_the_same_event_again(webhook_stack):
     assert int(again.headers["webhook-timestamp"]) - int(refused.headers["webhook-timestamp"]) >= RETRY_SECONDS - 1
 
 
-@pytest.mark.skipif(not (SAM_PYTHON.is_file() and (IAM_TOOLS / "node_modules").is_dir()), reason="`make sam iam`")
+@pytest.mark.skipif(
+    not (SAM_PYTHON.is_file() and (IAM_TOOLS / "node_modules").is_dir()),
+    reason="needs aws-sam-cli (.venv-sam) and the IAM simulator (tools/iam/node_modules) to judge the recorded "
+    "calls: `make sam iam`",
+)
 def test_every_call_the_webhook_stack_recorded_is_allowed_by_the_templates_policies(webhook_stack):
     # After the deliveries above (tests run in file order): the webhook function's secret reads among them.
     stack, _ = webhook_stack
