@@ -821,7 +821,7 @@ def test_decodes_in_flight_stay_within_the_budget(batch, monkeypatch):
     in_flight, peak, lock = [0], [0], threading.Lock()
     decode = service.make_rendition
 
-    def tracked(data, *args):
+    def tracked(data, *args, **options):
         size = service.estimated_decode_bytes(data)
         with lock:
             in_flight[0] += size
@@ -1281,3 +1281,66 @@ def test_a_handed_back_copy_of_a_crash_suspect_is_still_classified_alone(batch):
 
     assert copy.unanswered_deliveries == 1
     assert batch.model.batches == [(1, 224, 224, 3), (1, 224, 224, 3)]  # the suspect alone, then the other
+
+
+# ---------------------------------------------------------------------------- the checks beyond the models
+
+
+class RecolouringCheck:
+    """A check that finds something in every photo and serves it recoloured (as a face-blurring check retouches)."""
+
+    name = "recolouring"
+
+    def __init__(self, colour: tuple[int, int, int] | None = None, fails: bool = False):
+        self.colour, self.fails = colour, fails
+        self.seen: list[tuple[str, tuple[int, int]]] = []
+
+    def inspect(self, subject, policy):
+        from classify.checks import CheckResult
+        from photomod_shared.prediction import VerdictReason
+
+        self.seen.append((subject.s3_key, subject.image.size))
+        if self.fails:
+            raise RuntimeError("the check's model is not there")
+        retouched = Image.new("RGB", subject.image.size, self.colour) if self.colour else None
+        reason = VerdictReason(category="recolouring", action="review", rule="found_something")
+        return CheckResult(reasons=(reason,), retouched=retouched)
+
+
+def test_a_checks_reason_makes_the_verdict_stricter_and_stands_beside_the_models(batch):
+    check = RecolouringCheck()
+    batch.work = replace(batch.work, checks=(check,))
+
+    batch.run(("m1", notification(UPLOAD, "01")))
+
+    item = batch.item(UPLOAD)
+    assert check.seen == [(UPLOAD, (64, 48))]  # the rendition's pixels, once
+    assert item["prediction"] == "tabby" and item["verdict"] == "review"
+    assert [(reason["category"], reason.get("rule")) for reason in item["verdict_reasons"]] == [
+        ("recolouring", "found_something")
+    ]
+
+
+def test_a_check_that_fails_sends_the_photo_to_review_and_loses_nothing(batch):
+    batch.work = replace(batch.work, checks=(RecolouringCheck(fails=True),))
+
+    assert batch.run(("m1", notification(SHOE, "01")), ("m2", notification(UPLOAD, "02"))) == []
+
+    shoe, upload = batch.item(SHOE), batch.item(UPLOAD)
+    assert shoe["status"] == upload["status"] == STATUS_DONE
+    assert shoe["verdict"] == "block"  # the models' verdict still counts
+    assert upload["verdict"] == "review"
+    assert {"category": "recolouring", "action": "review", "rule": "check_failed"} in upload["verdict_reasons"]
+
+
+def test_retouched_pixels_are_what_is_stored_and_what_the_models_judge(batch):
+    batch.work = replace(batch.work, checks=(RecolouringCheck(colour=GREEN),))
+
+    batch.run(("m1", notification(UPLOAD, "01")))
+
+    item = batch.item(UPLOAD)
+    rendition = batch.photos.renditions[ids.rendition_key(item["image_id"], item["object_version"])]
+    with Image.open(io.BytesIO(rendition)) as served:
+        red, green, _ = served.convert("RGB").resize((1, 1)).getpixel((0, 0))
+    assert green > red  # the red upload is served green ...
+    assert item["prediction"] == "revolver"  # ... and judged as the green photo it is served as

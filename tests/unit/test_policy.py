@@ -519,3 +519,11 @@ def test_a_class_both_combined_and_listed_on_its_own_is_rejected(combined_docume
 
     with pytest.raises(PolicyError, match="both"):
         ModerationPolicy.from_dict(combined_document, class_index)
+
+
+def test_a_checks_section_naming_no_check_is_refused(class_index):
+    document = json.loads(DEFAULT_POLICY_PATH.read_text())
+    document["checks"] = {"horoscope": {"action": "block"}}
+
+    with pytest.raises(PolicyError, match=r"unknown check\(s\) \['horoscope'\]"):
+        ModerationPolicy.from_dict(document, class_index)

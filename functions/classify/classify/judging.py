@@ -5,10 +5,12 @@ rules, each model's own preprocessing of every frame a browser would show, and t
 Nothing is stored (no rendition is written: nothing is served from this answer).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
+from classify.checks import CheckReport, Subject, run_checks
 from classify.labels import top_k
 from classify.model import WEIGHTS_UNTRAINED
 from classify.policy import Verdict, severity
@@ -25,6 +27,8 @@ class JudgedPhoto:
     safety: np.ndarray | None  # the safety model's probabilities (SAFETY_CLASSES order); None without the model
     verdict: Verdict
     model: ModelInfo
+    # The checks' records and reasons (their reasons are in `verdict` too).
+    checks: CheckReport = field(default_factory=CheckReport)
 
     @property
     def model_version(self) -> str:
@@ -33,9 +37,20 @@ class JudgedPhoto:
         return f"photomod-{self.verdict.policy_version}{untrained}"
 
 
-def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
-    """Raises classify.imaging.ImageRejected for bytes that can never be classified."""
-    rendition = make_rendition(data, lambda image: model_inputs(image, work), work.limits, work.renditions)
+def judge_photo(data: bytes, work: Classification, image_id: str = "", s3_key: str = "") -> JudgedPhoto:
+    """Raises classify.imaging.ImageRejected for bytes that can never be classified. `image_id` and `s3_key` name
+    the photo to the checks (classify.checks), where the caller has them."""
+    policy = work.policy.current()  # one policy for the whole judgement, even if a new one arrives meanwhile
+    report = CheckReport()
+
+    def inspect(shown: Image.Image) -> Image.Image:
+        nonlocal report
+        report, served = run_checks(work.checks, Subject(image_id, s3_key, shown), policy)
+        return served
+
+    rendition = make_rendition(
+        data, lambda image: model_inputs(image, work), work.limits, work.renditions, inspect=inspect
+    )
     rows = work.model.predict(np.stack([pixels for pixels, _, _ in rendition.judged]))
     safety_rows = None
     if work.safety is not None:
@@ -45,7 +60,6 @@ def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
         second_scores = work.second_opinion.predict(
             np.stack([second for _, _, second in rendition.judged])  # type: ignore[misc]
         )
-    policy = work.policy.current()  # one policy for the whole judgement, even if a new one arrives meanwhile
     judged = []
     for frame, probabilities in enumerate(rows):
         safety = safety_rows[frame] if safety_rows is not None else None
@@ -53,6 +67,7 @@ def judge_photo(data: bytes, work: Classification) -> JudgedPhoto:
         judged.append((policy.decide(probabilities, safety, second), probabilities, safety))
     # The strictest frame (the first of equals: the rendition itself), as classify.service judges an upload.
     verdict, probabilities, safety = max(judged, key=lambda entry: severity(entry[0].action))
+    verdict = verdict.with_reasons(report.reasons)
     top = top_k(probabilities, work.class_index, policy.k)
     categories = {label.wnid: category for label in top if (category := policy.category_of(label.wnid))}
-    return JudgedPhoto(top, categories, safety, verdict, work.model.info)
+    return JudgedPhoto(top, categories, safety, verdict, work.model.info, report)

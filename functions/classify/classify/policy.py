@@ -8,6 +8,7 @@ records which rules produced it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ BLOCK = "block"
 _SEVERITY = (ALLOW, REVIEW, BLOCK)
 _POLICY_ACTIONS = (REVIEW, BLOCK)
 
-_DOCUMENT_KEYS = {"version", "description", "top_k", "categories"}
+_DOCUMENT_KEYS = {"version", "description", "top_k", "categories", "checks"}
 # A category lists either ImageNet `classes` (ResNet50's top_k) or `safety_classes` (all of the safety model's).
 _CATEGORY_KEYS = {"description", "action", "threshold", "classes", "safety_classes", "second_opinion"}
 _CLASS_KEYS = {"wnid", "label", "action", "threshold", "note"}
@@ -38,6 +39,13 @@ _COMBINATION_KEYS = {"description", "nsfwjs_classes", "nsfwjs_bands", "open_nsfw
 NSFWJS_BANDS = ("low", "uncertain", "likely", "confident")
 OPEN_NSFW_BANDS = ("low", "uncertain", "confident")
 OPEN_NSFW_ABSENT = "absent"
+
+
+# The document's `checks` section: the rules of each check beyond the models (classify.checks), by the check's name.
+# Each entry's parser turns its section into the rules that check reads (ModerationPolicy.check_rules); an absent
+# section is parsed as None (the check's defaults). Raises PolicyError, naming `where`.
+CheckRulesParser = Callable[[Any, str], Any]
+CHECK_RULES: Mapping[str, CheckRulesParser] = {}
 
 
 def severity(action: str) -> int:
@@ -57,6 +65,14 @@ class Verdict:
     action: str
     reasons: tuple[VerdictReason, ...]
     policy_version: str
+
+    def with_reasons(self, more: Sequence[VerdictReason]) -> Verdict:
+        """This verdict with more reasons (classify.checks'): its action becomes the strictest of them all."""
+        reasons = (*self.reasons, *more)
+        action = max((reason.action for reason in reasons), key=_SEVERITY.index, default=ALLOW)
+        return Verdict(
+            action=max(self.action, action, key=_SEVERITY.index), reasons=reasons, policy_version=self.policy_version
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,7 @@ class ModerationPolicy:
         class_index: ClassIndex,
         safety_rules: dict[str, _Rule] | None = None,
         combination: Combination | None = None,
+        check_rules: Mapping[str, Any] | None = None,
     ) -> None:
         self.version = version
         self.description = description
@@ -121,6 +138,11 @@ class ModerationPolicy:
         self._class_index = class_index
         self._safety_rules = safety_rules or {}
         self.combination = combination
+        self._check_rules = dict(check_rules) if check_rules is not None else _check_rules({}, "checks")
+
+    def check_rules(self, name: str) -> Any:
+        """The rules the check of this name reads (classify.checks), as CHECK_RULES parsed them."""
+        return self._check_rules[name]
 
     def current(self) -> ModerationPolicy:
         """The policy to judge with (this one; classify.live_policy.LivePolicy answers the one in force)."""
@@ -205,6 +227,7 @@ class ModerationPolicy:
             class_index=class_index,
             safety_rules=safety_rules,
             combination=combination,
+            check_rules=_check_rules(document.get("checks", {}), "checks"),
         )
 
     def decide(
@@ -276,6 +299,15 @@ def parse_document(text: str, class_index: ClassIndex) -> ModerationPolicy:
     except json.JSONDecodeError as error:
         raise PolicyError(f"not valid JSON: {error}") from error
     return ModerationPolicy.from_dict(document, class_index)
+
+
+def _check_rules(section: Any, where: str) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        raise PolicyError(f"'{where}' must be an object of check name to its rules, got {type(section).__name__}")
+    unknown = sorted(set(section) - set(CHECK_RULES))
+    if unknown:
+        raise PolicyError(f"'{where}': unknown check(s) {unknown}; the checks are {sorted(CHECK_RULES)}")
+    return {name: parse(section.get(name), f"{where}.{name}") for name, parse in CHECK_RULES.items()}
 
 
 def _add_safety_rules(classes: Any, category: str, action: str, threshold: float, rules: dict[str, _Rule]) -> None:

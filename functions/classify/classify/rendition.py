@@ -107,10 +107,13 @@ def make_rendition(
     judge: Callable[[Image.Image], T],
     limits: ImageLimits | None = None,
     rules: RenditionRules | None = None,
+    inspect: Callable[[Image.Image], Image.Image] | None = None,
 ) -> Rendition[T]:
     """Decode upload bytes once, make the rendition and judge it and every other frame a browser shows.
 
-    Raises ImageRejected (imaging's codes, and too_many_frames).
+    `inspect` sees the rendition's pixels before they are encoded (classify.checks) and returns the pixels to
+    serve: the same, or retouched (then those are encoded, and judged). Raises ImageRejected (imaging's codes,
+    and too_many_frames).
     """
     limits = limits or ImageLimits()
     rules = rules or RenditionRules()
@@ -148,6 +151,8 @@ def make_rendition(
                     "must be judged, so it is refused",
                 )
             if not judged:
+                if inspect is not None:
+                    shown = inspect(shown)
                 rendition, size = encode(shown, rules.quality), shown.size
                 with Image.open(io.BytesIO(rendition), formats=["JPEG"]) as served:
                     if rules.judged_min_side:

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from classify.checks import Check, CheckReport, Subject, run_checks
 from classify.events import MalformedNotification, PhotoEvent
 from classify.imaging import ImageLimits, ImageRejected, estimated_decode_bytes
 from classify.labels import ClassIndex, top_k
@@ -219,6 +220,8 @@ class Classification:
     pace: Pace = field(default_factory=Pace)
     # None: photos handed back unstarted are reported failed (SQS counts the delivery).
     hand_backs: HandBacks | None = None
+    # The checks beyond the models (classify.checks), run in this order on each rendition.
+    checks: tuple[Check, ...] = ()
 
 
 @dataclass
@@ -235,6 +238,9 @@ class _Photo:
     safety_scores: np.ndarray | None = None
     second_pixels: np.ndarray | None = None
     second_scores: np.ndarray | None = None  # Open-NSFW's P(NSFW), one per judged frame
+    # The policy that judges this photo (taken once, at its decode: the checks and the models judge by the same one).
+    policy: ModerationPolicy | None = None
+    checks: CheckReport = field(default_factory=CheckReport)
     rejection: ImageRejected | None = None
 
     @property
@@ -607,9 +613,15 @@ def _load(
         read_s = time.perf_counter() - started
         with budget.reserve(photo.decode_bytes), work.telemetry.span("decode"):
             started = time.perf_counter()  # the wait for the budget is not this photo's own pace
-            # One decode, one rendition, two models: each gets every judged frame preprocessed its own way.
+            # One decode, one rendition, the checks on it, the models: each model gets every judged frame
+            # preprocessed its own way.
+            photo.policy = work.policy.current()
             rendition = make_rendition(
-                stored.data, lambda image: model_inputs(image, work), work.limits, work.renditions
+                stored.data,
+                lambda image: model_inputs(image, work),
+                work.limits,
+                work.renditions,
+                inspect=lambda shown: _inspect(photo, shown, work),
             )
             photo.pixels = np.stack([resnet for resnet, _, _ in rendition.judged])
             if work.safety is not None:
@@ -633,6 +645,16 @@ def _load(
     return None
 
 
+def _inspect(photo: _Photo, shown: Any, work: Classification) -> Any:
+    """Runs the checks on the rendition's pixels; returns the pixels to serve (retouched or not)."""
+    if not work.checks:
+        return shown
+    assert photo.policy is not None
+    with work.telemetry.span("checks"):
+        photo.checks, served = run_checks(work.checks, Subject(photo.image_id, photo.event.key, shown), photo.policy)
+    return served
+
+
 def model_inputs(image: Any, work: Classification) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Every model's input from one judged frame: the classifier's, nsfwjs' and the second opinion's."""
     return (
@@ -650,9 +672,10 @@ def _strictest_frame(photo: _Photo, rows: np.ndarray, work: Classification) -> t
     """The judged frame whose verdict is the strictest (the first of equals: the rendition itself when none is
     stricter), and that verdict."""
     chosen, strictest = 0, None
+    policy = photo.policy or work.policy.current()
     for frame, probabilities in enumerate(rows):
         safety = photo.safety_scores[frame] if photo.safety_scores is not None else None
-        verdict = work.policy.decide(probabilities, safety, _second_score(photo, frame))
+        verdict = policy.decide(probabilities, safety, _second_score(photo, frame))
         if strictest is None or severity(verdict.action) > severity(strictest.action):
             chosen, strictest = frame, verdict
     assert strictest is not None  # every photo has its rendition's frame
@@ -663,6 +686,7 @@ def _done(photo: _Photo, rows: np.ndarray, work: Classification) -> Prediction:
     """The result of the strictest frame: its verdict, labels and both explicit models' scores (the rendition's own
     when every frame gets the same verdict)."""
     frame, verdict = _strictest_frame(photo, rows, work)
+    verdict = verdict.with_reasons(photo.checks.reasons)
     probabilities = rows[frame]
     safety = photo.safety_scores[frame] if photo.safety_scores is not None else None
     second_score = _second_score(photo, frame)
@@ -684,6 +708,7 @@ def _done(photo: _Photo, rows: np.ndarray, work: Classification) -> Prediction:
         policy_version=verdict.policy_version,
         model=work.model.info,
         safety=safety_result(safety, work.safety.info, second) if safety is not None and work.safety else None,
+        checks=photo.checks.records,
     )
 
 

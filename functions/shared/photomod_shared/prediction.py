@@ -239,7 +239,13 @@ class Prediction(BaseModel):
         safety: Safety | None,
         object_etag: str | None = None,
         classified_at: str | None = None,
+        checks: Mapping[str, BaseModel] | None = None,
     ) -> "Prediction":
+        """`checks`: the records of the checks beyond the models (classify.checks), each a field of CHECK_FIELDS."""
+        checks = checks or {}
+        unknown = sorted(set(checks) - set(CHECK_FIELDS))
+        if unknown:
+            raise ValueError(f"no record field for the check(s) {unknown}; CHECK_FIELDS has {list(CHECK_FIELDS)}")
         return cls(
             image_id,
             STATUS_DONE,
@@ -255,6 +261,7 @@ class Prediction(BaseModel):
             safety=safety,
             object_etag=object_etag,
             classified_at=classified_at,
+            **checks,
         )
 
     @classmethod
@@ -335,6 +342,9 @@ class Prediction(BaseModel):
         )
 
 
+# The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
+CHECK_FIELDS: tuple[str, ...] = ()
+
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
     "prediction",
@@ -346,6 +356,7 @@ _DONE_FIELDS = (
     "model",
     "safety",
     "error",
+    *CHECK_FIELDS,
 )
 
 
