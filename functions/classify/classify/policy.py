@@ -41,11 +41,44 @@ OPEN_NSFW_BANDS = ("low", "uncertain", "confident")
 OPEN_NSFW_ABSENT = "absent"
 
 
+# checks.faces (classify.faces): the verdict action on a photo with a face (off: faces are only counted and
+# recorded), and whether the faces are blurred in the displayed rendition.
+FACES_OFF = "off"
+FACES_ACTIONS = (FACES_OFF, REVIEW, BLOCK)
+_FACES_KEYS = {"action", "blur"}
+
+
+@dataclass(frozen=True)
+class FaceRules:
+    action: str = FACES_OFF
+    blur: bool = False
+
+
+def parse_face_rules(section: Any, where: str) -> FaceRules:
+    """`checks.faces`: {"action": "off"|"review"|"block", "blur": true|false}; absent: off, no blur."""
+    if section is None:
+        return FaceRules()
+    if not isinstance(section, dict):
+        raise PolicyError(f"'{where}' must be an object with 'action' and/or 'blur', got {type(section).__name__}")
+    unknown = sorted(set(section) - _FACES_KEYS)
+    if unknown:
+        raise PolicyError(f"'{where}': unknown key(s) {unknown}; the keys are {sorted(_FACES_KEYS)}")
+    action = section.get("action", FACES_OFF)
+    if action not in FACES_ACTIONS:
+        raise PolicyError(f"'{where}.action' must be one of {list(FACES_ACTIONS)}, got {action!r}")
+    blur = section.get("blur", False)
+    if not isinstance(blur, bool):
+        raise PolicyError(f"'{where}.blur' must be true or false, got {blur!r}")
+    return FaceRules(action=action, blur=blur)
+
+
 # The document's `checks` section: the rules of each check beyond the models (classify.checks), by the check's name.
 # Each entry's parser turns its section into the rules that check reads (ModerationPolicy.check_rules); an absent
 # section is parsed as None (the check's defaults). Raises PolicyError, naming `where`.
 CheckRulesParser = Callable[[Any, str], Any]
-CHECK_RULES: Mapping[str, CheckRulesParser] = {}
+CHECK_RULES: Mapping[str, CheckRulesParser] = {
+    "faces": parse_face_rules,
+}
 
 
 def severity(action: str) -> int:

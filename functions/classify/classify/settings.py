@@ -27,6 +27,9 @@ class ClassifySettings(VerdictEventSettings, PublishingSettings):
     # Both explicit-content models: nsfwjs (SAFETY_MODEL_PATH) and Open-NSFW, the second opinion.
     allow_missing_safety_model: bool = False
     open_nsfw_model_path: OptionalText = None
+    # The faces check's model (classify.faces); ALLOW_MISSING_FACE_MODEL: run without the check (a local stack).
+    face_model_path: OptionalText = None
+    allow_missing_face_model: bool = False
     # Only filters that read every pixel: nearest (Keras' default) reads a fixed few pixels of a large photo, and
     # an attacker could steer it.
     resize_method: Annotated[str, AfterValidator(one_of(ANTIALIASED_RESIZE_METHODS))] = DEFAULT_RESIZE_METHOD

