@@ -156,10 +156,11 @@ model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seed
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
-bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos, then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; JSON + PNG under reports/
+bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos, then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; each check's added cost per photo and all checks' against the ResNet50 path (PASS/FAIL); JSON + PNG under reports/
 	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS)
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
+	@$(PY) -m bench.checks_bench --photos $(BENCH_PHOTOS)
 
 runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
 	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
