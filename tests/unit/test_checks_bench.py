@@ -20,3 +20,14 @@ def test_the_added_cost_and_the_target_are_measured_against_the_no_check_path():
     assert summary["configurations"][ALL_CHECKS]["throughput_ratio"] == pytest.approx(0.769, abs=1e-3)
     assert summary["added_share"] == pytest.approx(0.3) and summary["met"] is True
     assert summarise({NO_CHECKS: [0.4], ALL_CHECKS: [0.61]}, {})["met"] is False
+
+
+def test_the_faces_eval_counts_found_and_false_flags_and_leaves_unclear_photos_out():
+    from bench.evaluate_faces import UNCLEAR, WITH_FACES, rates
+
+    best = {WITH_FACES[0]: 0.9, WITH_FACES[1]: 0.55, UNCLEAR[0]: 0.95, "n07753592_banana.JPEG": 0.65, "x.JPEG": 0.0}
+
+    row = rates(best, 0.6)
+
+    assert (row["found"], row["with_faces"], row["missed"]) == (1, 2, [WITH_FACES[1]])
+    assert (row["falsely_flagged"], row["without_faces"]) == (1, 2)  # the unclear photo counts for neither

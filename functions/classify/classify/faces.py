@@ -59,7 +59,7 @@ FACES_FOUND = "faces_found"
 # A blurred face: the box grown by this share of its size on each side (hair, chin, ears), blurred with a Gaussian of
 # this share of the box's longer side as radius: the face is not recognisable, and the box's pixel variance falls.
 BLUR_MARGIN = 0.15
-BLUR_RADIUS = 0.12
+BLUR_RADIUS = 0.2
 
 logger = logging.getLogger(__name__)
 
