@@ -67,6 +67,7 @@
     violence: "May show violence",
     off_topic: "Looks like a screenshot or text, not a product photo",
     explicit: "May show explicit content",
+    faces: "Shows a person's face",
     reported_by_shopper: "Reported as inappropriate by a shopper"
   };
 

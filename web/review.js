@@ -261,6 +261,13 @@
       scores.textContent = explicit;
       body.appendChild(scores);
     }
+    var faces = facesText(item.faces);
+    if (faces) {
+      var found = document.createElement("p");
+      found.className = "meta faces";
+      found.textContent = faces;
+      body.appendChild(found);
+    }
     if (item.model && item.model.weights === "untrained") {
       var warning = document.createElement("p");
       warning.className = "meta untrained";
@@ -518,11 +525,24 @@
     }).join(", ")];
     var second = safety.second_opinion;
     parts.push(second && typeof second.nsfw === "number" ? "Open-NSFW " + percent(second.nsfw) : "Open-NSFW not run");
-    var fired = reasons.filter(function (reason) { return reason && typeof reason.rule === "string"; });
+    var fired = reasons.filter(function (reason) {
+      return reason && reason.category === "explicit" && typeof reason.rule === "string";
+    });
     if (fired.length) {
       parts.push("rule: " + fired[0].rule.replace(/_/g, " ").replace("+", " + ").replace("open nsfw", "Open-NSFW"));
     }
     return "Explicit content: " + parts.join(" \u00b7 ");
+  }
+
+  // The faces check's record, e.g. "Faces: 2 found (83%, 71%), blurred for shoppers" or "Faces: none found".
+  function facesText(faces) {
+    if (!faces || typeof faces.count !== "number") { return ""; }
+    if (!faces.count) { return "Faces: none found"; }
+    var boxes = Array.isArray(faces.faces) ? faces.faces : [];
+    var text = "Faces: " + faces.count + " found (" + boxes.map(function (box) {
+      return (box.confidence * 100).toFixed(0) + "%";
+    }).join(", ") + ")";
+    return text + (faces.blurred ? ", blurred for shoppers" : "");
   }
 
   function percent(score) {

@@ -202,6 +202,9 @@ def test_a_reported_photo_is_allowed_from_the_page_and_the_api_then_shows_it(
         expect(scores).to_contain_text(f"porn {safety['probabilities']['porn'] * 100:.1f}%")
         opinion = safety["second_opinion"]
         expect(scores).to_contain_text(f"Open-NSFW {opinion['nsfw'] * 100:.1f}%" if opinion else "Open-NSFW not run")
+    # and the faces check's count (these photos have none)
+    if api_get(local_stack, f"/predictions/{first}").json()["faces"] is not None:
+        expect(photo.locator(".faces")).to_have_text("Faces: none found")
     image = photo.locator("img")
     expect(image).to_have_attribute("src", re.compile(r"^https?://"))
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())

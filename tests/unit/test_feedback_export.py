@@ -86,6 +86,8 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "safety_sexy",
         "second_opinion_nsfw",
         "explicit_rule",
+        "faces",
+        "faces_blurred",
         "correct_label",
         "inappropriate",
         "comment",
@@ -97,7 +99,7 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
-        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "",
+        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "", "", "",
         "running shoe", "true", "fine", item["created_at"], "", "", "", ""
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
@@ -393,3 +395,15 @@ def test_a_cursor_this_api_did_not_write_is_refused(cursor: str):
         export_feedback_page(FakeFeedbackTable([]), cursor=cursor)
 
     assert refused.value.code == "invalid_cursor" and isinstance(refused.value, InvalidInput)
+
+
+def test_the_faces_count_and_blur_are_exported_and_a_checks_rule_is_not_taken_for_the_explicit_one():
+    faces = {"count": 2, "faces": [], "threshold": 0.6, "blurred": True, "model": {"name": "b", "version": "v"}}
+    reasons = [{"category": "faces", "action": "review", "label": "face", "score": 0.9, "rule": "faces_found"}]
+
+    (_, row) = parse(
+        export_feedback_page(FakeFeedbackTable([feedback_item(faces=faces, verdict_reasons=reasons)])).body
+    )
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    assert (values["faces"], values["faces_blurred"], values["explicit_rule"]) == ("2", "true", "")
