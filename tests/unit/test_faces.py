@@ -252,3 +252,20 @@ def test_another_file_under_the_models_name_is_refused_even_where_the_model_may_
 
     with pytest.raises(FaceModelUnavailable, match=f"not the pinned {FACE_MODEL_SHA256}"):
         load_face_detector(str(impostor), required=False)
+
+
+class BrokenDetector(FakeDetector):
+    def detect(self, image):
+        raise RuntimeError("the interpreter failed")
+
+
+def test_a_failing_detector_sends_the_photo_to_review_and_serves_it_unblurred_rather_than_lose_it(class_index):
+    policy = policy_with(class_index, {"action": "off", "blur": True})
+    photo = subject()
+
+    report, served = run_checks((FacesCheck(BrokenDetector()),), photo, policy)
+
+    assert [reason.model_dump() for reason in report.reasons] == [
+        {"category": "faces", "action": "review", "rule": "check_failed"}
+    ]
+    assert "faces" not in report.records and served is photo.image
