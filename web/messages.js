@@ -86,6 +86,10 @@
 
   function reasonText(reason) {
     var category = reason && reason.category;
+    // A check beyond the models that failed on this photo (classify.checks' check_failed): it found nothing either way.
+    if (reason && reason.rule === "check_failed") {
+      return "The " + words(category).toLowerCase() + " check failed on this photo: look for yourself";
+    }
     var text = Object.prototype.hasOwnProperty.call(REASONS, category) ? REASONS[category] : words(category);
     // A policy reason names the class that triggered it; a shopper's report names none.
     if (reason && reason.label) {
