@@ -71,7 +71,9 @@ class Label(_Part):
 
 
 class VerdictReason(_Part):
-    category: str = Field(description="A moderation-policy category, or reported_by_shopper")
+    category: str = Field(
+        description="A moderation-policy category, reported_by_shopper, or a check beyond the models (faces)"
+    )
     action: str
     # A shopper's report names no class: these three are absent from a reported_by_shopper reason.
     label: str | None = Field(
@@ -84,7 +86,8 @@ class VerdictReason(_Part):
     rule: str | None = Field(
         default=None,
         description="For `explicit` porn/hentai: the cell of the policy's table of both models' opinions that fired, "
-        "nsfwjs_<low|uncertain|likely|confident>+open_nsfw_<low|uncertain|confident|absent>; absent otherwise",
+        "nsfwjs_<low|uncertain|likely|confident>+open_nsfw_<low|uncertain|confident|absent>; for a check's reason "
+        "its rule (faces: faces_found), or check_failed when the check failed on the photo; absent otherwise",
     )
 
 
