@@ -1,7 +1,8 @@
 """What the checks beyond the models cost: the classify path's per-photo time without checks, with each check alone and
 with all of them, measured side by side in one run on the same photos.
 
-    python -m bench.checks_bench --photos DIR [--checks faces,...] [--rounds N] [--limit N] [--json PATH]
+    python -m bench.checks_bench --photos DIR [--checks faces,...] [--policy FILE] [--rounds N] [--limit N]
+                                 [--json PATH]
 
 The path is the one a photo takes through classify (classify.judging.judge_photo: one decode, the display rendition,
 the checks on its pixels, then ResNet50 and both explicit-content models on what is served), one photo at a time, on
@@ -10,7 +11,9 @@ judged by every configuration in turn (the order rotating per photo), so a noisy
 all of them alike. Printed per configuration: the mean and median time per photo, the added cost against no checks,
 and the throughput as a ratio of the no-check path's; per check also its own time inside the all-checks run (from
 classify.checks' timings). The target (issue 20): all checks together add at most half of the ResNet50 path's
-per-photo time; the last lines say whether it is met.
+per-photo time, judged by the larger of the side-by-side difference and the checks' own time (the difference
+carries the machine's noise); the last lines say whether it is met. The policy is the built-in one (faces counted, not blurred)
+unless --policy names a shop's document (e.g. one with `checks.faces.blur`, to measure blurring too).
 
 A check is measured once it has an entry in CHECKS: its name (the Prediction field) and a function that loads it
 with its model from models/ (`make models`), failing when the model is missing.
@@ -74,10 +77,15 @@ def summarise(times_s: Mapping[str, Sequence[float]], own_ms: Mapping[str, Seque
             "throughput_ratio": round(base / mean, 3),
         }
     every = ALL_CHECKS if ALL_CHECKS in rows else next(name for name in rows if name != NO_CHECKS)
-    added_share = rows[every]["added_ms"] / base
+    own = {name: statistics.fmean(values) for name, values in own_ms.items() if values}
+    # Judged by the larger of the two measures of what the checks add: the difference of the side-by-side runs
+    # (which also counts what a check costs around it, but carries the machine's noise) and the checks' own time.
+    added_ms = max(rows[every]["added_ms"], sum(own.values()))
+    added_share = added_ms / base
     return {
         "configurations": rows,
-        "own_ms": {name: round(statistics.fmean(values), 2) for name, values in own_ms.items() if values},
+        "own_ms": {name: round(spent, 2) for name, spent in own.items()},
+        "added_ms": round(added_ms, 2),
         "no_checks_ms": round(base, 2),
         "all_checks": every,
         "added_share": round(added_share, 3),
@@ -90,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "imagenet-samples")
     parser.add_argument("--checks", help=f"comma-separated, of {sorted(CHECKS)} (default: all)")
+    parser.add_argument("--policy", type=Path, help="a shop's policy document (default: the built-in policy)")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the photos per configuration")
     parser.add_argument("--limit", type=int, help="the first N photos only")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "reports" / "checks-bench.json")
@@ -122,7 +131,7 @@ def main() -> None:
         photos=None,  # type: ignore[arg-type]  # judge_photo reads nothing and stores nothing
         predictions=None,  # type: ignore[arg-type]
         model=classifier,
-        policy=ModerationPolicy.from_file(class_index=class_index),
+        policy=ModerationPolicy.from_file(options.policy, class_index=class_index),
         class_index=class_index,
         read_events=lambda body: [],
         safety=load_safety_model(str(MODELS / "nsfwjs_mobilenet_v2.keras"), True, RUNTIME_LITERT),
@@ -139,7 +148,7 @@ def main() -> None:
     print(
         f"{len(photos)} photos from {options.photos}, {options.rounds} round(s); classifier {classifier.info.name} "
         f"({classifier.info.weights} weights: the time is the same, the labels would not be), nsfwjs and Open-NSFW; "
-        f"checks {', '.join(names)}; configurations {', '.join(works)}",
+        f"checks {', '.join(names)}; policy {base.policy.version}; configurations {', '.join(works)}",
         flush=True,
     )
     for work in works.values():  # warm-up: first calls allocate
@@ -176,8 +185,9 @@ def main() -> None:
         print(f"  {check}: {spent:.1f} ms per photo of its own (classify.checks' timing, in the all-checks run)")
     verdict = "PASS" if summary["met"] else "FAIL"
     print(
-        f"checks: all checks ({summary['all_checks']}) add {summary['added_share']:.1%} of the no-check ResNet50 "
-        f"path's {summary['no_checks_ms']:.1f} ms per photo; {verdict} (target <= {TARGET_ADDED_SHARE:.0%})"
+        f"checks: all checks ({summary['all_checks']}) add {summary['added_ms']:.1f} ms, {summary['added_share']:.1%} "
+        f"of the no-check ResNet50 path's {summary['no_checks_ms']:.1f} ms per photo (the larger of the side-by-side "
+        f"difference and their own time); {verdict} (target <= {TARGET_ADDED_SHARE:.0%})"
     )
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -120,6 +120,7 @@ def variance_and_detail(pixels: np.ndarray) -> tuple[float, float]:
     return float(pixels.var()), float(laplacian.var())
 
 
+@pytest.mark.local_only("puts the shop's policy through the local stack's outputs")
 def test_with_a_shops_blur_the_served_rendition_has_the_face_blurred_and_the_photo_goes_to_review(
     local_stack, blurring_policy
 ):

@@ -22,6 +22,13 @@ def test_the_added_cost_and_the_target_are_measured_against_the_no_check_path():
     assert summarise({NO_CHECKS: [0.4], ALL_CHECKS: [0.61]}, {})["met"] is False
 
 
+def test_noise_cannot_hide_a_checks_own_time_from_the_target():
+    # The side-by-side difference came out at nothing (noise), but the check itself took 250 ms of the 400.
+    summary = summarise({NO_CHECKS: [0.4], "faces": [0.4]}, {"faces": [250.0]})
+
+    assert summary["added_ms"] == pytest.approx(250.0) and summary["met"] is False
+
+
 def test_the_faces_eval_counts_found_and_false_flags_and_leaves_unclear_photos_out():
     from bench.evaluate_faces import UNCLEAR, WITH_FACES, rates
 
