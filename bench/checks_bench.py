@@ -12,8 +12,9 @@ all of them alike. Printed per configuration: the mean and median time per photo
 and the throughput as a ratio of the no-check path's; per check also its own time inside the all-checks run (from
 classify.checks' timings). The target (issue 20): all checks together add at most half of the ResNet50 path's
 per-photo time, judged by the larger of the side-by-side difference and the checks' own time (the difference
-carries the machine's noise); the last lines say whether it is met. The policy is the built-in one (faces counted, not blurred)
-unless --policy names a shop's document (e.g. one with `checks.faces.blur`, to measure blurring too).
+carries the machine's noise); the last lines say whether it is met. The policy is the built-in one (faces
+counted, not blurred) unless --policy names a shop's document (e.g. one with `checks.faces.blur`, to measure
+blurring too).
 
 A check is measured once it has an entry in CHECKS: its name (the Prediction field) and a function that loads it
 with its model from models/ (`make models`), failing when the model is missing.
