@@ -60,8 +60,9 @@ class _Part(BaseModel):
         return {name: value for name, value in handler(self).items() if name in self.model_fields_set}
 
 
-# A check's record (classify.checks): one of the parts below, stored under the check's own Prediction field.
-CheckRecord = _Part
+class CheckRecord(_Part):
+    """What a check beyond the models (classify.checks) found in a photo: each check's record subclasses this, and is
+    stored as the prediction's field named as the check (CHECK_FIELDS)."""
 
 
 class Label(_Part):
@@ -146,7 +147,7 @@ class FaceModelInfo(_Part):
     version: str = Field(description="The PyPI package and version its model file (pinned by SHA-256) came from")
 
 
-class Faces(_Part):
+class Faces(CheckRecord):
     count: int = Field(description="How many faces were found (0: none)")
     faces: list[FaceBox] = Field(description="Each face's box and confidence, best first")
     threshold: Number = Field(description="The lowest confidence counted as a face")
@@ -269,7 +270,7 @@ class Prediction(BaseModel):
         safety: Safety | None,
         object_etag: str | None = None,
         classified_at: str | None = None,
-        checks: Mapping[str, BaseModel] | None = None,
+        checks: Mapping[str, CheckRecord] | None = None,
     ) -> "Prediction":
         """`checks`: the records of the checks beyond the models (classify.checks), each a field of CHECK_FIELDS."""
         checks = checks or {}
