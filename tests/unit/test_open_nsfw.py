@@ -12,10 +12,10 @@ from classify.open_nsfw import (
     OpenNsfwModel,
     OpenNsfwUnavailable,
     check_pinned,
-    file_sha256,
     load_open_nsfw,
     preprocess,
 )
+from classify.pinned import file_sha256
 from infra.paths import REPO_ROOT
 
 package_preprocessing = pytest.importorskip(

@@ -19,7 +19,6 @@ Threshold 0.6 (MediaPipe's own for this model): measured on the sample photos by
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -32,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from classify.checks import CheckResult, Subject
+from classify.pinned import require_pinned
 from classify.policy import FACES_OFF, FaceRules, ModerationPolicy
 from photomod_shared.prediction import FaceBox, FaceModelInfo, Faces, VerdictReason
 
@@ -198,18 +198,9 @@ def blur_faces(image: Image.Image, boxes: Sequence[FaceBox]) -> Image.Image:
 # ---------------------------------------------------------------------------- the model
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def check_pinned(path: Path) -> None:
     """Raises FaceModelUnavailable unless `path` is the pinned face_detection_full_range.tflite."""
-    actual = file_sha256(path)
-    if actual != FACE_MODEL_SHA256:
-        raise FaceModelUnavailable(
-            f"{path} has SHA-256 {actual}, not the pinned {FACE_MODEL_SHA256} of {PACKAGE} {PACKAGE_VERSION}; "
-            "run `make models`"
-        )
+    require_pinned(path, FACE_MODEL_SHA256, f"{PACKAGE} {PACKAGE_VERSION}", FaceModelUnavailable)
 
 
 class FaceDetector:

@@ -20,7 +20,6 @@ package's own code on the same pixels.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from classify.pinned import require_pinned
 from photomod_shared.prediction import SecondOpinionModelInfo
 
 MODEL_NAME = "open_nsfw"
@@ -71,22 +71,9 @@ def preprocess(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(crop[:, :, ::-1] - _CAFFE_BGR_MEAN)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_pinned(path: Path) -> None:
     """Raises OpenNsfwUnavailable unless `path` is the pinned open_nsfw.onnx."""
-    actual = file_sha256(path)
-    if actual != OPEN_NSFW_SHA256:
-        raise OpenNsfwUnavailable(
-            f"{path} has SHA-256 {actual}, not the pinned {OPEN_NSFW_SHA256} of {PACKAGE} {PACKAGE_VERSION}; "
-            "run `make models`"
-        )
+    require_pinned(path, OPEN_NSFW_SHA256, f"{PACKAGE} {PACKAGE_VERSION}", OpenNsfwUnavailable)
 
 
 def card_path_for(model_path: Path) -> Path:
