@@ -16,7 +16,8 @@ functions (tests/unit/test_faces.py checks them without the model).
 One difference on purpose: the letterbox resize is Pillow's antialiased bilinear, which reads every pixel (MediaPipe
 and the package resample without antialiasing, reading a few pixels of a large photo, which an image-scaling attack
 could steer). On the sample photos' renditions the package's own code finds the same 13 of 15 faces and flags 2 of
-the 94 photos without faces where this flags 3 (a stopwatch at 0.61); boxes agree within 2 px, scores within 0.03.
+the 94 photos without faces where this flags 3 (a stopwatch at 0.61); box corners agree within 6 px (most within
+1 px), scores within 0.03.
 
 Threshold 0.6 (MediaPipe's own for this model): measured on the sample photos by `python -m bench.evaluate_faces`
 (docs/using.md, "Faces").
