@@ -94,6 +94,9 @@ def main() -> None:
     from classify.faces import MODEL_FILE, blur_faces, load_face_detector
     from classify.rendition import make_rendition
 
+    if not options.folder.is_dir():
+        print(f"faces: skipped, no {options.folder} (the labelled sample photos are in ../shared/data)")
+        return
     files = sorted(path for path in options.folder.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)
     missing = sorted(set(WITH_FACES + UNCLEAR) - {path.name for path in files})
     if missing:
