@@ -217,7 +217,7 @@
     if (typeof item.image_url === "string" && /^https?:\/\//.test(item.image_url)) {
       image.src = item.image_url;
     }
-    card.appendChild(image);
+    card.appendChild(photoWithFaces(image, item.faces));
 
     var body = document.createElement("div");
     body.className = "review-body";
@@ -532,6 +532,36 @@
       parts.push("rule: " + fired[0].rule.replace(/_/g, " ").replace("+", " + ").replace("open nsfw", "Open-NSFW"));
     }
     return "Explicit content: " + parts.join(" \u00b7 ");
+  }
+
+  // The photo in its 4:3 frame, with the faces check's boxes drawn over it where the record has any (the boxes are in
+  // the rendition's pixels; the overlay covers exactly the part of the frame the contained image fills).
+  function photoWithFaces(image, faces) {
+    var frame = document.createElement("div");
+    frame.className = "review-photo-frame";
+    frame.appendChild(image);
+    var boxes = faces && Array.isArray(faces.faces) ? faces.faces : [];
+    if (!boxes.length || !(faces.width > 0) || !(faces.height > 0)) { return frame; }
+    var overlay = document.createElement("div");
+    overlay.className = "face-boxes";
+    overlay.setAttribute("aria-hidden", "true");
+    var wide = faces.width / faces.height > 4 / 3;
+    var share = wide ? (faces.height / faces.width) / (3 / 4) : (faces.width / faces.height) / (4 / 3);
+    overlay.style.width = (wide ? 100 : share * 100) + "%";
+    overlay.style.height = (wide ? share * 100 : 100) + "%";
+    overlay.style.left = (wide ? 0 : (1 - share) * 50) + "%";
+    overlay.style.top = (wide ? (1 - share) * 50 : 0) + "%";
+    boxes.forEach(function (box) {
+      var mark = document.createElement("div");
+      mark.className = "face-box";
+      mark.style.left = (box.x / faces.width * 100) + "%";
+      mark.style.top = (box.y / faces.height * 100) + "%";
+      mark.style.width = (box.width / faces.width * 100) + "%";
+      mark.style.height = (box.height / faces.height * 100) + "%";
+      overlay.appendChild(mark);
+    });
+    frame.appendChild(overlay);
+    return frame;
   }
 
   // The faces check's record, e.g. "Faces: 2 found (83%, 71%), blurred for shoppers" or "Faces: none found".

@@ -82,7 +82,8 @@ def test_faces_are_counted_with_boxes_but_change_no_verdict_under_the_built_in_p
     assert faces["count"] == len(faces["faces"]) == 1 and faces["model"] == MODEL and faces["blurred"] is False
     box = faces["faces"][0]
     assert box["confidence"] >= faces["threshold"] == 0.6
-    assert 0 <= box["x"] < box["x"] + box["width"] <= 1600 and box["height"] > 50  # rendition pixels
+    assert (faces["width"], faces["height"]) == (1102, 1600)  # the rendition's size, which the boxes are in
+    assert 0 <= box["x"] < box["x"] + box["width"] <= faces["width"] and box["height"] > 50
     assert "faces" not in {reason["category"] for reason in result["verdict_reasons"]}  # off by default
 
 
@@ -160,3 +161,40 @@ def test_with_a_shops_blur_the_served_rendition_has_the_face_blurred_and_the_pho
     # ... and the rest of the photo is the photo
     below = slice(box["y"] + 2 * box["height"], None)
     assert np.abs(served[below] - original_pixels[below]).mean() < 6
+
+
+def test_a_moderator_sees_how_many_faces_and_where_they_are(chromium_browser, local_stack, uncaught_errors):
+    from playwright.sync_api import expect
+
+    from tests.integration import browser
+    from tests.integration.test_review_page import open_review_page, show_card, sign_in_as
+
+    # Given a photo with a face waiting for a moderator
+    image_id = upload_photo(local_stack, FACE_PHOTO.read_bytes(), "portrait.jpg")["image_id"]
+    faces = faces_of(written_in_full(local_stack, wait_for_final(local_stack, image_id)))
+    force_verdict(local_stack, image_id, "review")
+    box = faces["faces"][0]
+
+    # When a moderator opens the queue
+    page = open_review_page(chromium_browser, local_stack, uncaught_errors, browser.DESKTOP)
+    try:
+        sign_in_as(page, local_stack.staff("moderators"))
+        photo = show_card(page, image_id)
+
+        # Then the card says how many faces, with their confidence, and draws each one's box over the photo
+        expect(photo.locator(".faces")).to_have_text(f"Faces: 1 found ({box['confidence'] * 100:.0f}%)")
+        marks = photo.locator(".face-box")
+        expect(marks).to_have_count(1)
+        shown = photo.locator("img").bounding_box()
+        mark = marks.first.bounding_box()
+        assert shown and mark
+        # The photo is contained in its 4:3 frame: a tall photo is as high as the frame and centred across it.
+        scale = shown["height"] / faces["height"]
+        left = shown["x"] + (shown["width"] - faces["width"] * scale) / 2
+        assert mark["x"] == pytest.approx(left + box["x"] * scale, abs=2)
+        assert mark["y"] == pytest.approx(shown["y"] + box["y"] * scale, abs=2)
+        assert mark["width"] == pytest.approx(box["width"] * scale, abs=2)
+        assert browser.accessibility_violations(page) == []
+        assert uncaught_errors == []
+    finally:
+        page.context.close()

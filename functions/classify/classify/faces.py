@@ -289,6 +289,8 @@ class FacesCheck:
         record = Faces(
             count=len(boxes),
             faces=boxes,
+            width=subject.image.width,
+            height=subject.image.height,
             threshold=self.detector.threshold,
             blurred=blurred,
             model=self.detector.info,

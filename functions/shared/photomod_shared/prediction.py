@@ -150,6 +150,8 @@ class FaceModelInfo(_Part):
 class Faces(CheckRecord):
     count: int = Field(description="How many faces were found (0: none)")
     faces: list[FaceBox] = Field(description="Each face's box and confidence, best first")
+    width: int = Field(description="The rendition's width in pixels, which the boxes are in")
+    height: int = Field(description="The rendition's height in pixels")
     threshold: Number = Field(description="The lowest confidence counted as a face")
     blurred: bool = Field(description="Whether the faces were blurred in the served rendition (the policy's blur)")
     model: FaceModelInfo
