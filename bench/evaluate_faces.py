@@ -11,19 +11,24 @@ it, and as falsely flagged when it finds one in a photo without faces. The pixel
 classify path's own decode, at most 1600 px), through the served model on LiteRT, at the served threshold; the rates
 at other thresholds are printed too, for a shop weighing recall against false flags. For every photo found, the
 pixel variance inside each face box, and its fine detail (the variance of its Laplacian), are compared before and
-after blurring (the policy's blur).
+after blurring (the policy's blur), and the detector is run again on the blurred rendition (a face it still finds
+is a face still recognisable as one). Each photo with faces is also judged mirrored, at half size and re-encoded
+as JPEG at quality 40 (generated here, deterministically).
 Deterministic: the same photos and model give the same figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from infra.paths import REPO_ROOT
 
@@ -76,6 +81,34 @@ def rates(best: dict[str, float], threshold: float) -> dict[str, Any]:
     }
 
 
+def _mirrored(image: Image.Image) -> Image.Image:
+    return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+def _half(image: Image.Image) -> Image.Image:
+    return image.resize((max(1, image.width // 2), max(1, image.height // 2)), Image.Resampling.LANCZOS)
+
+
+def _jpeg_q40(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=40)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+# Variants generated from each photo with faces (deterministic): how the check holds up as shoppers' copies differ.
+VARIANTS = {"mirrored": _mirrored, "half size": _half, "JPEG q40": _jpeg_q40}
+
+
+def overlaps(face: Any, other: Any) -> bool:
+    """Whether two boxes share any pixel."""
+    return (
+        face.x < other.x + other.width
+        and other.x < face.x + face.width
+        and face.y < other.y + other.height
+        and other.y < face.y + face.height
+    )
+
+
 def detail(pixels: Any) -> float:
     """The variance of the grey image's Laplacian: how much fine detail (edges, eyes, mouth) a region holds."""
     grey = pixels.mean(axis=2)
@@ -108,6 +141,8 @@ def main() -> None:
     detector.threshold = min(THRESHOLDS)  # every face down to the lowest threshold reported; cut per threshold below
     best: dict[str, float] = {}
     spent, variance_kept, detail_kept = [], [], []
+    refound = 0  # blurred faces the detector still finds in the blurred rendition
+    variants_found: dict[str, int] = {name: 0 for name in VARIANTS}
     for path in files:
         shown: list[Any] = []
         # The classify path's own decode: the rendition's pixels as the checks see them.
@@ -126,6 +161,14 @@ def main() -> None:
                 box = (slice(face.y, face.y + face.height), slice(face.x, face.x + face.width))
                 variance_kept.append(float(after[box].var() / max(before[box].var(), 1e-6)))
                 detail_kept.append(float(detail(after[box]) / max(detail(before[box]), 1e-6)))
+            again = [
+                face for face in detector.detect(blur_faces(shown[0], counted)) if face.confidence >= served_threshold
+            ]
+            refound += sum(any(overlaps(face, other) for other in again) for face in counted)
+        if path.name in WITH_FACES:
+            for name, make in VARIANTS.items():
+                found = detector.detect(make(shown[0]))
+                variants_found[name] += any(face.confidence >= served_threshold for face in found)
     by_threshold = [rates(best, threshold) for threshold in THRESHOLDS]
     served = next(row for row in by_threshold if row["threshold"] == served_threshold)
     print(
@@ -144,6 +187,11 @@ def main() -> None:
         f"original (median of {len(variance_kept)} faces; worst {max(variance_kept):.1%}); its fine detail (the "
         f"variance of its Laplacian) keeps {statistics.median(detail_kept):.1%} (worst {max(detail_kept):.1%})"
     )
+    print(
+        f"  after blurring, the detector finds {refound} of the {len(variance_kept)} blurred faces again; variants of "
+        "the photos with faces, found: "
+        + ", ".join(f"{name} {count}/{len(WITH_FACES)}" for name, count in variants_found.items())
+    )
     print(f"  detection: {statistics.median(spent) * 1000:.1f} ms median per rendition (LiteRT, this machine)")
     summary = {
         "model": detector.info.model_dump(),
@@ -152,6 +200,8 @@ def main() -> None:
         "unclear": list(UNCLEAR),
         "blur_variance_kept_median": statistics.median(variance_kept),
         "blur_detail_kept_median": statistics.median(detail_kept),
+        "blurred_faces_found_again": refound,
+        "variants_found": variants_found,
         "detect_ms_median": statistics.median(spent) * 1000,
     }
     options.json.parent.mkdir(parents=True, exist_ok=True)
