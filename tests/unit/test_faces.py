@@ -37,7 +37,7 @@ def policy_with(class_index, faces) -> ModerationPolicy:
 
 
 def test_faces_are_off_and_not_blurred_unless_a_policy_says_so(policy):
-    assert policy.check_rules("faces") == FaceRules(action="off", blur=False)
+    assert policy.check_rules("faces") == FaceRules(action="off", blur=False, threshold=0.6)
 
 
 def test_a_policy_sets_the_faces_action_and_blur(class_index):
@@ -53,6 +53,8 @@ def test_a_policy_sets_the_faces_action_and_blur(class_index):
         ({"blur": "yes"}, r"'checks.faces.blur' must be true or false"),
         ({"action": "block", "blurr": True}, r"'checks.faces': unknown key\(s\) \['blurr'\]"),
         (["block"], r"'checks.faces' must be an object"),
+        ({"threshold": 0.5}, r"'checks.faces.threshold' must be a number from 0.6 to 1, got 0.5"),
+        ({"threshold": "high"}, r"'checks.faces.threshold' must be a number from 0.6 to 1"),
     ],
 )
 def test_a_malformed_faces_section_is_refused_with_its_reason(class_index, section, message):
@@ -271,3 +273,14 @@ def test_a_failing_detector_sends_the_photo_to_review_and_serves_it_unblurred_ra
         {"category": "faces", "action": "review", "rule": "check_failed"}
     ]
     assert "faces" not in report.records and served is photo.image
+
+
+def test_a_shops_higher_threshold_counts_only_the_faces_above_it(class_index):
+    policy = policy_with(class_index, {"action": "review", "threshold": 0.8})
+
+    result = FacesCheck(FakeDetector(FACE, SECOND)).inspect(subject(), policy)
+
+    assert result.record.count == 1 and result.record.faces == [FACE] and result.record.threshold == 0.8
+    assert [reason.score for reason in result.reasons] == [0.83]
+    nothing = FacesCheck(FakeDetector(SECOND)).inspect(subject(), policy)
+    assert nothing.record.count == 0 and nothing.reasons == ()

@@ -38,7 +38,7 @@ from PIL import Image, ImageFilter
 
 from classify.checks import CheckResult, Subject
 from classify.pinned import require_pinned
-from classify.policy import FACES_OFF, FaceRules, ModerationPolicy
+from classify.policy import FACES_MIN_THRESHOLD, FACES_OFF, FaceRules, ModerationPolicy
 from photomod_shared.prediction import FaceBox, FaceModelInfo, Faces, VerdictReason
 
 NAME = "faces"  # the check's name: Prediction.faces, and the policy document's checks.faces
@@ -58,7 +58,8 @@ _STRIDE = 4
 # MediaPipe clips raw scores at 100; 80 keeps float32's exp() finite.
 _RAW_SCORE_LIMIT = 80.0
 MIN_SUPPRESSION_IOU = 0.3
-DEFAULT_THRESHOLD = 0.6
+# MediaPipe's own threshold for this model; a shop's policy may only raise it (checks.faces.threshold).
+DEFAULT_THRESHOLD = FACES_MIN_THRESHOLD
 # The verdict reason's rule when the policy acts on faces (the count and boxes are in the record).
 FACES_FOUND = "faces_found"
 
@@ -284,14 +285,15 @@ class FacesCheck:
 
     def inspect(self, subject: Subject, policy: ModerationPolicy) -> CheckResult:
         rules: FaceRules = policy.check_rules(NAME)
-        boxes = self.detector.detect(subject.image)
+        threshold = max(self.detector.threshold, rules.threshold)
+        boxes = [box for box in self.detector.detect(subject.image) if box.confidence >= threshold]
         blurred = rules.blur and bool(boxes)
         record = Faces(
             count=len(boxes),
             faces=boxes,
             width=subject.image.width,
             height=subject.image.height,
-            threshold=self.detector.threshold,
+            threshold=threshold,
             blurred=blurred,
             model=self.detector.info,
         )
