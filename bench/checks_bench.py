@@ -5,10 +5,11 @@ with all of them, measured side by side in one run on the same photos.
                                  [--json PATH]
 
 The path is the one a photo takes through classify (classify.judging.judge_photo: one decode, the display rendition,
-the checks on its pixels, then ResNet50 and both explicit-content models on what is served), one photo at a time, on
-the served runtimes. Each configuration is a Classification that differs only in its `checks`; every photo is
-judged by every configuration in turn (the order rotating per photo), so a noisy moment of a shared machine falls on
-all of them alike. Printed per configuration: the mean and median time per photo, the added cost against no checks,
+the checks on its pixels, then ResNet50 and both explicit-content models), one photo at a time, on the served
+runtimes (a check's retouch, blurred faces, is made and timed, though judge_photo then judges the photo's own
+pixels). Each configuration is a Classification that differs only in its `checks`; every photo is judged by every
+configuration in turn (the order rotating per photo), so a noisy moment of a shared machine falls on all of them
+alike. Printed per configuration: the mean and median time per photo, the added cost against no checks,
 and the throughput as a ratio of the no-check path's; per check also its own time inside the all-checks run (from
 classify.checks' timings). The target (issue 20): all checks together add at most half of the ResNet50 path's
 per-photo time, judged by the larger of the side-by-side difference and the checks' own time (the difference

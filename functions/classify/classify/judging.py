@@ -45,8 +45,10 @@ def judge_photo(data: bytes, work: Classification, image_id: str = "", s3_key: s
 
     def inspect(shown: Image.Image) -> Image.Image:
         nonlocal report
-        report, served = run_checks(work.checks, Subject(image_id, s3_key, shown), policy)
-        return served
+        # The caller shows its own photo, not a rendition of ours: a check's retouch (blurred faces) is not what
+        # will be shown, so the models judge the photo's own pixels and the retouched ones are dropped.
+        report, _ = run_checks(work.checks, Subject(image_id, s3_key, shown), policy)
+        return shown
 
     rendition = make_rendition(
         data, lambda image: model_inputs(image, work), work.limits, work.renditions, inspect=inspect
