@@ -1,6 +1,7 @@
 """The text check's reader: rapidocr (Apache-2.0) running PP-OCRv6's small ONNX models on ONNX Runtime.
 
-The models ship inside the rapidocr package (it checks their SHA-256), so nothing is downloaded at run time.
+The models ship inside the rapidocr package; each is served only if its SHA-256 is the one pinned here (the one
+rapidocr 3.10.0 publishes for it), and is named to rapidocr by its path, so rapidocr never downloads anything.
 Detection runs with the rendition shrunk to DETECTION_SIDE on its long side (rapidocr's own default would enlarge
 a photo until its *short* side is 736 px: a 500 px photo would be detected at 1105 px); recognition then reads only
 the boxes detection found, cropped from the full rendition, so a photo without text never pays for recognition.
@@ -10,6 +11,7 @@ rapidocr loads each model on its first use: `load_reader` warms both up, so the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from importlib import metadata
@@ -24,11 +26,20 @@ from rapidocr import RapidOCR
 from classify.text_check import ReadLine
 from photomod_shared.prediction import TextEngineInfo
 
-# Measured (docs/benchmark.md#text-check): 736 px reads every string 1024 px reads on 1600 px renditions with
-# overlaid review text, at half the detection time.
-DETECTION_SIDE = 736
+# Measured (docs/benchmark.md#text-check, bench/text_eval.py on 1600 px renditions): 512 px reads the overlaid lines
+# 736 px reads, large (1/14 of the height) or small (1/30), at 0.6 of its CPU; 384 px starts to miss small ones.
+DETECTION_SIDE = 512
 DETECTION_MODEL = "PP-OCRv6_det_small"
 RECOGNITION_MODEL = "PP-OCRv6_rec_small"
+# rapidocr 3.10.0's default_models.yaml (multi_PP-OCRv6_*_small): the files the package ships.
+MODEL_SHA256 = {
+    DETECTION_MODEL: "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    RECOGNITION_MODEL: "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+}
+
+
+class TextModelRefused(RuntimeError):
+    """A text model file is missing or is not the pinned one."""
 
 
 class RapidOcrReader:
@@ -52,15 +63,24 @@ class RapidOcrReader:
 def load_reader(detection_side: int = DETECTION_SIDE) -> RapidOcrReader:
     """rapidocr with both models loaded (a warm-up read of a line of text: the first call loads them)."""
     package = Path(rapidocr.__file__).parent / "models"
-    for model in (DETECTION_MODEL, RECOGNITION_MODEL):
-        if not (package / f"{model}.onnx").is_file():
-            raise FileNotFoundError(f"rapidocr {metadata.version('rapidocr')} does not ship {model}.onnx")
+    for model, pinned in MODEL_SHA256.items():
+        path = package / f"{model}.onnx"
+        if not path.is_file():
+            raise TextModelRefused(f"rapidocr {metadata.version('rapidocr')} does not ship {path.name}")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != pinned:
+            raise TextModelRefused(f"{path} has SHA-256 {digest}, not the pinned {pinned}: refused")
     engine = RapidOCR(
         params={
             "Global.log_level": "error",  # its warning for every photo without text is no news
             "Global.use_cls": False,
             # The rendition is at most 1600 px: recognition crops it at full resolution.
             "Global.max_side_len": 2000,
+            # One thread per call: photos are read in parallel by the decode threads (the checks run inside the
+            # decode), and ORT's own pool only spins beside them (detection of a 500 px photo on 2 busy cores:
+            # 86 ms wall, 57 ms CPU on one thread; 179 ms wall, 112 ms CPU on ORT's default pool).
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "Det.limit_type": "max",
             "Det.limit_side_len": detection_side,
             "Det.model_path": str(package / f"{DETECTION_MODEL}.onnx"),

@@ -156,15 +156,19 @@ _URL = re.compile(
 )
 # Digits in groups (spaces, dots, dashes, brackets between them), optionally after +: counted as a phone number at
 # 7 to 15 digits (E.164's longest), unless it reads as a date or a price.
-_PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{4,}\d(?![\w])")
+# OCR drops spaces ("call+14155550199"): a + may follow a word directly.
+_PHONE = re.compile(r"(?:(?<=[a-z])\+|(?<![\w+])\+?)\(?\d[\d\s().-]{4,}\d(?![\w])", re.IGNORECASE)
 _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 _CURRENCY = r"[$€£¥₹]"
 _PROMO = re.compile(
     r"(?:" + _CURRENCY + r"\s?\d[\d,]*(?:\.\d{1,2})?"  # $19.99, € 49
     r"|\b\d[\d,]*(?:[.,]\d{1,2})?\s?(?:" + _CURRENCY + r"|(?i:usd|eur|gbp|dollars?|euros?)\b)"  # 49,90 €, 20 USD
-    r"|\b\d{1,2}\s?%\s?(?i:off)\b"  # 20% OFF
-    r"|\b(?i:promo(?:\s?code)?|coupon(?:\s?code)?|discount\s?code|voucher(?:\s?code)?|(?:use|enter)\s+code|code)"
-    r"\s*[:\-]?\s*[A-Z0-9]*\d[A-Z0-9]*\b"  # code SAVE20 (a code has a digit: "code review" is no code)
+    # A price without its currency sign (the reader misses € and £ now and then): two decimals, no unit after it.
+    # (or reads it as another script's letter: "49,90日").
+    r"|(?<![\d.,])\b\d{1,4}[.,]\d{2}(?![.,]?\d|\s?(?i:[a-z%\"'°]))"
+    r"|\b\d{1,3}\s?%?\s?(?i:off)\b"  # 20% OFF, 15 off
+    r"|\b(?i:promo(?:\s?code)?|coupon(?:\s?code)?|discount\s?code|voucher(?:\s?code)?|(?:use|enter)\s*code|code)"
+    r"\s*[:\-]?\s*(?:[A-Z0-9]*\d[A-Z0-9]*|[A-Z]{4,})\b"  # code SAVE20, CODE FREESHIP (not "code review")
     r"|\b(?i:promo|coupon|voucher|discount)\s*[:\-]?\s*[A-Z]{4,}\b)"  # PROMO: SPRING
 )
 

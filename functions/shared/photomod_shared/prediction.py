@@ -382,6 +382,9 @@ class Prediction(BaseModel):
         )
 
 
+# What a check beyond the models stores (classify.checks): one of this module's parts, as its record field's type.
+CheckRecord = BaseModel
+
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
 CHECK_FIELDS: tuple[str, ...] = ("text",)
 
