@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image
 
-# A record's type comes from the record's schema module: domain modules import no schema library (test_layering).
 from photomod_shared.prediction import VERDICT_REVIEW, CheckRecord, VerdictReason
 
 if TYPE_CHECKING:

@@ -60,6 +60,11 @@ class _Part(BaseModel):
         return {name: value for name, value in handler(self).items() if name in self.model_fields_set}
 
 
+class CheckRecord(_Part):
+    """What a check beyond the models (classify.checks) found in a photo: each check's record subclasses this, and is
+    stored as the prediction's field named as the check (CHECK_FIELDS)."""
+
+
 class Label(_Part):
     label: str
     wnid: str
@@ -153,7 +158,7 @@ class TextEngineInfo(_Part):
     detection_side: int = Field(description="The long side (px) text detection ran at")
 
 
-class TextFound(_Part):
+class TextFound(CheckRecord):
     """The text check's record (classify.text_check): what was read in the rendition and which rules matched."""
 
     lines: list[TextLine] = Field(description="Lines read (at least 3 characters, confidence >= 0.8), top first")
@@ -279,7 +284,7 @@ class Prediction(BaseModel):
         safety: Safety | None,
         object_etag: str | None = None,
         classified_at: str | None = None,
-        checks: Mapping[str, BaseModel] | None = None,
+        checks: Mapping[str, CheckRecord] | None = None,
     ) -> "Prediction":
         """`checks`: the records of the checks beyond the models (classify.checks), each a field of CHECK_FIELDS."""
         checks = checks or {}
@@ -381,9 +386,6 @@ class Prediction(BaseModel):
             {**fields, "labels": self.labels or [], "verdict_reasons": self.verdict_reasons or []}
         )
 
-
-# What a check beyond the models stores (classify.checks): one of this module's parts, as its record field's type.
-CheckRecord = BaseModel
 
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
 CHECK_FIELDS: tuple[str, ...] = ("text",)
