@@ -3,6 +3,7 @@ with a fake reader, and with rapidocr itself on rendered text (classify.ocr)."""
 
 import copy
 import json
+import time
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -10,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from classify.checks import Subject, run_checks
 from classify.policy import DEFAULT_POLICY_PATH, ModerationPolicy, PolicyError
 from classify.text_check import (
+    MAX_LINE_CHARACTERS,
     MAX_LINES,
     MAX_MATCHES,
     ReadLine,
@@ -93,6 +95,20 @@ def test_each_rule_finds_what_retailers_reject(text, expected):
 )
 def test_ordinary_product_text_matches_no_rule(text):
     assert rules_in(text) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["a." * 2500 + "-", "a@" + "a." * 2500, "a" * 5000, "1 " * 2500 + "a", "www." + "a" * 5000],
+    ids=["dotted", "e-mail-like", "one word", "digits", "www"],
+)
+def test_adversarial_lines_are_matched_in_one_pass(line):
+    # Before the rules anchored their starts, "a.a.a.…" of 5000 characters took 15 s.
+    started = time.perf_counter()
+
+    find_rules(ReadLine(line, BOX, 0.99))
+
+    assert time.perf_counter() - started < 1.0
 
 
 def test_short_and_unsure_lines_are_dropped():
@@ -197,6 +213,15 @@ def test_a_photo_covered_in_text_is_judged_on_every_line_and_stores_a_bounded_re
     assert [reason.label for reason in result.reasons] == ["phone"]  # the last line still counts
     assert len(result.record.lines) == MAX_LINES and len(result.record.matches) == MAX_MATCHES
     assert result.record.truncated is True
+
+
+def test_a_number_hidden_at_the_end_of_a_long_line_is_found_and_the_stored_line_is_cut(class_index):
+    line = "lorem ipsum " * 40 + "call +1 415 555 0199"
+
+    result = inspect(policy_with(class_index), line)
+
+    assert [(reason.label, reason.text) for reason in result.reasons] == [("phone", "+1 415 555 0199")]
+    assert len(result.record.lines[0].text) == MAX_LINE_CHARACTERS and result.record.truncated is True
 
 
 def test_a_reader_that_fails_sends_the_photo_to_review(class_index):

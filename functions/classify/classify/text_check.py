@@ -51,7 +51,7 @@ RULE_ACTIONS = (OFF, VERDICT_REVIEW, VERDICT_BLOCK)
 MIN_CONFIDENCE = 0.8
 MIN_CHARACTERS = 3
 # What one record stores, so a photo covered in text cannot grow the item without bound (DynamoDB's 400 KB):
-# every line is matched, only these many are kept.
+# every line is matched whole, only these many (and characters of each) are kept.
 MAX_LINES = 40
 MAX_MATCHES = 20
 MAX_LINE_CHARACTERS = 200
@@ -136,7 +136,7 @@ class TextReader(Protocol):
 def kept_lines(lines: Sequence[ReadLine]) -> list[ReadLine]:
     """The lines worth judging: at least MIN_CHARACTERS characters read with at least MIN_CONFIDENCE."""
     return [
-        ReadLine(line.text.strip()[:MAX_LINE_CHARACTERS], line.box, line.confidence)
+        ReadLine(line.text.strip(), line.box, line.confidence)
         for line in lines
         if len(line.text.strip()) >= MIN_CHARACTERS and line.confidence >= MIN_CONFIDENCE
     ]
@@ -150,9 +150,12 @@ _TLDS = (
     "vip|live|blog|news|email|us|uk|de|fr|es|it|nl|be|at|ch|se|no|dk|fi|pl|cz|pt|ie|ru|ua|cn|jp|kr|in|au|nz|ca|eu|"
     "br|mx|ar|za|ai|gg"
 )
-_EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+-]*@(?:[a-z0-9-]+\.)+[a-z]{2,}", re.IGNORECASE)
+# Each match starts where a name starts (the look-behinds), never again inside one: a line of "a.a.a.a..." the
+# uploader wrote to slow the rules down costs one pass, not one per character (test_text_check: adversarial lines).
+_EMAIL = re.compile(r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@(?:[a-z0-9-]+\.)+[a-z]{2,}", re.IGNORECASE)
 _URL = re.compile(
-    r"(?:https?://\S+|www\.\S+|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:" + _TLDS + r")\b(?:/\S*)?)", re.IGNORECASE
+    r"(?:https?://\S+|(?<![a-z0-9.-])www\.\S+|(?<![a-z0-9.-])(?:[a-z0-9-]+\.)+(?:" + _TLDS + r")\b(?:/\S*)?)",
+    re.IGNORECASE,
 )
 # Digits in groups (spaces, dots, dashes, brackets between them), optionally after +: counted as a phone number at
 # 7 to 15 digits (E.164's longest), unless it reads as a date or a price.
@@ -232,22 +235,27 @@ def judge_text(lines: Sequence[ReadLine], rules: TextRules, engine: TextEngineIn
                 label=found.rule,
                 rule=f"text_{found.rule}",
                 score=round(found.line.confidence, 4),
-                text=found.text,
+                text=found.text[:MAX_LINE_CHARACTERS],
             )
     record = TextFound(
         lines=[
-            TextLine(text=line.text, box=_box(line.box), confidence=round(line.confidence, 4))
+            TextLine(text=line.text[:MAX_LINE_CHARACTERS], box=_box(line.box), confidence=round(line.confidence, 4))
             for line in lines[:MAX_LINES]
         ],
         matches=[
-            TextMatch(rule=found.rule, text=found.text, box=_box(found.line.box), action=action)
+            TextMatch(rule=found.rule, text=found.text[:MAX_LINE_CHARACTERS], box=_box(found.line.box), action=action)
             for found, action in matches[:MAX_MATCHES]
         ],
         engine=engine,
-        **({"truncated": True} if len(lines) > MAX_LINES or len(matches) > MAX_MATCHES else {}),
+        **({"truncated": True} if _truncated(lines, matches) else {}),
     )
     ordered = tuple(reasons[rule] for rule in RULES if rule in reasons)
     return CheckResult(record=record, reasons=ordered)
+
+
+def _truncated(lines: Sequence[ReadLine], matches: Sequence[tuple[Found, str]]) -> bool:
+    longest = max((len(line.text) for line in lines), default=0)
+    return len(lines) > MAX_LINES or len(matches) > MAX_MATCHES or longest > MAX_LINE_CHARACTERS
 
 
 class TextCheck:
