@@ -197,6 +197,28 @@ def test_an_allow_listed_domain_and_its_subdomains_pass_and_lookalikes_do_not(cl
     assert [(reason.label, reason.text) for reason in result.reasons] == [("url", "janedoe-photo.com.cheap-pills.io")]
 
 
+def at(text: str, left: int, top: int, height: int = 30) -> ReadLine:
+    right = left + 20 * len(text)
+    return ReadLine(text, ((left, top), (right, top), (right, top + height), (left, top + height)), 0.99)
+
+
+def test_a_phone_number_spread_over_several_boxes_on_one_row_is_found_on_the_row(class_index):
+    # Wide gaps: the reader detects "call   415   555   0199" as four boxes (classify.ocr on rendered text).
+    lines = [at("555", 430, 252), at("call", 26, 248), at("0199", 628, 246), at("415", 223, 251), at("Nice", 26, 400)]
+
+    result = inspect(policy_with(class_index), *lines)
+
+    assert [(reason.label, reason.text) for reason in result.reasons] == [("phone", "415 555 0199")]
+    (match,) = result.record.matches
+    assert match.box == [[26, 246], [708, 246], [708, 282], [26, 282]]  # the row's box
+
+
+def test_a_match_within_one_line_is_not_counted_again_for_its_row(class_index):
+    result = inspect(policy_with(class_index), at("www.spam-shop.com", 10, 10), at("Great shoes", 500, 12))
+
+    assert [(match.rule, match.text) for match in result.record.matches] == [("url", "www.spam-shop.com")]
+
+
 def test_a_photo_without_matching_text_keeps_its_record_and_adds_no_reason(class_index):
     result = inspect(policy_with(class_index), "Nike", ReadLine("zz", BOX, 0.99))
 
@@ -292,6 +314,15 @@ def test_rapidocr_reads_an_overlaid_phone_number_and_the_check_reviews_it(reader
     xs, ys = [x for x, _ in line.box], [y for _, y in line.box]
     assert 40 <= min(xs) < max(xs) <= 1200 and 380 <= min(ys) < max(ys) <= 540  # rendition pixels, not 512 px ones
     assert result.record.engine.name == "rapidocr" and result.record.engine.version == "3.10.0"
+
+
+def test_rapidocr_and_the_rows_find_a_phone_number_spread_out_to_dodge_the_rule(reader, policy):
+    spread = "call" + " " * 12 + "415" + " " * 12 + "555" + " " * 12 + "0199"
+
+    result = TextCheck(reader).inspect(Subject("id", "k", overlaid(spread)), policy)
+
+    assert len(result.record.lines) > 1  # read as separate boxes ...
+    assert [(reason.label, reason.text) for reason in result.reasons] == [("phone", "415 555 0199")]  # ... joined
 
 
 def test_a_photo_without_text_never_runs_recognition(reader, monkeypatch):

@@ -222,20 +222,68 @@ def _box(box: Sequence[Sequence[int]]) -> list[list[int]]:
     return [[int(x), int(y)] for x, y in box]
 
 
+def rows(lines: Sequence[ReadLine]) -> list[ReadLine]:
+    """Lines side by side on one row, joined left to right, where a row has more than one: text spread out with
+    wide gaps ("call   415   555   0199") is detected as several boxes, none of which alone is a phone number."""
+    spans = sorted(
+        ((min(ys), max(ys), min(x for x, _ in line.box), line) for line in lines if (ys := [y for _, y in line.box])),
+        key=lambda span: span[:3],
+    )
+    groups: list[list[tuple[int, int, int, ReadLine]]] = []
+    for span in spans:
+        top, bottom = span[0], span[1]
+        if groups:
+            last_top, last_bottom = groups[-1][0][0], groups[-1][0][1]
+            overlap = min(bottom, last_bottom) - max(top, last_top)
+            if overlap >= 0.5 * min(bottom - top, last_bottom - last_top):
+                groups[-1].append(span)
+                continue
+        groups.append([span])
+    joined = []
+    for group in groups:
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda span: span[2])
+        boxes = [point for *_, line in group for point in line.box]
+        left, right = min(x for x, _ in boxes), max(x for x, _ in boxes)
+        top, bottom = min(y for _, y in boxes), max(y for _, y in boxes)
+        joined.append(
+            ReadLine(
+                " ".join(line.text for *_, line in group),
+                ((left, top), (right, top), (right, bottom), (left, bottom)),
+                min(line.confidence for *_, line in group),
+            )
+        )
+    return joined
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
 def judge_text(lines: Sequence[ReadLine], rules: TextRules, engine: TextEngineInfo) -> CheckResult:
-    """The record and the reasons for the lines read in one photo (after kept_lines)."""
-    matches = [(found, _action(found, rules)) for line in lines for found in find_rules(line)]
+    """The record and the reasons for the lines read in one photo (after kept_lines): each line's matches, then what
+    only a row of lines joined together matches."""
+    found = [match for line in lines for match in find_rules(line)]
+    seen = [(match.rule, _squeezed(match.text)) for match in found]
+    for row in rows(lines):
+        for match in find_rules(row):
+            text = _squeezed(match.text)
+            if not any(rule == match.rule and text in earlier for rule, earlier in seen):
+                found.append(match)
+                seen.append((match.rule, text))
+    matches = [(match, _action(match, rules)) for match in found]
     reasons: dict[str, VerdictReason] = {}
-    for found, action in matches:
-        if action in (VERDICT_REVIEW, VERDICT_BLOCK) and found.rule not in reasons:
+    for match, action in matches:
+        if action in (VERDICT_REVIEW, VERDICT_BLOCK) and match.rule not in reasons:
             # One reason per rule, naming its first match (the record has every match).
-            reasons[found.rule] = VerdictReason(
+            reasons[match.rule] = VerdictReason(
                 category=NAME,
                 action=action,
-                label=found.rule,
-                rule=f"text_{found.rule}",
-                score=round(found.line.confidence, 4),
-                text=found.text[:MAX_LINE_CHARACTERS],
+                label=match.rule,
+                rule=f"text_{match.rule}",
+                score=round(match.line.confidence, 4),
+                text=match.text[:MAX_LINE_CHARACTERS],
             )
     record = TextFound(
         lines=[
@@ -243,8 +291,8 @@ def judge_text(lines: Sequence[ReadLine], rules: TextRules, engine: TextEngineIn
             for line in lines[:MAX_LINES]
         ],
         matches=[
-            TextMatch(rule=found.rule, text=found.text[:MAX_LINE_CHARACTERS], box=_box(found.line.box), action=action)
-            for found, action in matches[:MAX_MATCHES]
+            TextMatch(rule=match.rule, text=match.text[:MAX_LINE_CHARACTERS], box=_box(match.line.box), action=action)
+            for match, action in matches[:MAX_MATCHES]
         ],
         engine=engine,
         **({"truncated": True} if _truncated(lines, matches) else {}),

@@ -143,7 +143,9 @@ class TextLine(_Part):
 class TextMatch(_Part):
     rule: str = Field(description="url, email, phone or promo (a promo code or a price)")
     text: str = Field(description="The text that matched")
-    box: list[list[int]] = Field(description="The box of the line it is on (rendition pixels)")
+    box: list[list[int]] = Field(
+        description="The box of the line it is on, or of the row of lines it spans (rendition pixels)"
+    )
     action: str = Field(
         description="What the policy in force does with it: review, block, off (the shop turned the rule off) or "
         "allowed (a URL or e-mail address at a domain on the shop's allow-list)"
