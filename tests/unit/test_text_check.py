@@ -342,3 +342,16 @@ def test_a_text_model_other_than_the_pinned_one_is_never_served(monkeypatch):
 
     with pytest.raises(ocr.TextModelRefused, match="not the pinned"):
         ocr.load_reader()
+
+
+def test_the_decode_threads_can_share_one_reader(reader):
+    # classify runs the checks inside the decode, on DecodeThreads (4) threads at once, with one reader per process.
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = [overlaid(text) for text in ("call +1 415 555 0199", "www.spam-shop.com", "USE CODE SAVE20", "hello")] * 2
+    alone = [[line.text for line in reader.read(photo)] for photo in photos]
+
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda photo: [line.text for line in reader.read(photo)], photos))
+
+    assert together == alone
