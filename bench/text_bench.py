@@ -76,6 +76,8 @@ def _summary(values: list[float]) -> dict[str, float]:
 def measure(photos: Path, count: int, rounds: int) -> dict[str, Any]:
     paths = sorted(path for path in photos.iterdir() if path.suffix.lower() in (".jpeg", ".jpg", ".png"))
     paths = [path for path in paths if Image.open(path).width >= MIN_OVERLAY_WIDTH][:count]
+    if not paths:
+        raise SystemExit(f"no photos at least {MIN_OVERLAY_WIDTH} px wide in {photos}: nothing to measure")
     before = _rss_mb()
     started = time.perf_counter()
     reader = load_reader()
