@@ -74,6 +74,11 @@ def rules_in(text: str) -> list[tuple[str, str]]:
         ("49,90日", [("promo", "49,90")]),
         ("15 off with code FREESHIP", [("promo", "15 off"), ("promo", "code FREESHIP")]),
         ("call+14155550199", [("phone", "+14155550199")]),
+        # Spelt out to slip past a filter.
+        ("jane (at) gmail (dot) com", [("email", "jane@gmail.com")]),
+        ("jane.doe at gmail dot com", [("url", "gmail.com")]),  # still reviewed, as a link
+        ("visit cheapkicks dot net", [("url", "cheapkicks.net")]),
+        ("sales[at]outlet-direct[dot]com", [("email", "sales@outlet-direct.com")]),
     ],
 )
 def test_each_rule_finds_what_retailers_reject(text, expected):

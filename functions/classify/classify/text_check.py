@@ -176,6 +176,16 @@ _PROMO = re.compile(
 )
 
 
+# Addresses spelt out to slip past a filter: "jane (at) gmail (dot) com", "shop dot com". A bare " dot " counts only
+# before a top-level domain; a bare " at " never ("order at shop.com" is a link, "jane at gmail dot com" is one too).
+_SPELT_DOT = re.compile(r"\s*[(\[{]\s*dot\s*[)\]}]\s*|\s+dot\s+(?=(?:" + _TLDS + r")\b)", re.IGNORECASE)
+_SPELT_AT = re.compile(r"(?<=[a-z0-9])\s*[(\[{]\s*at\s*[)\]}]\s*(?=[a-z0-9])", re.IGNORECASE)
+
+
+def _spelt_out(text: str) -> str:
+    return _SPELT_AT.sub("@", _SPELT_DOT.sub(".", text))
+
+
 @dataclass(frozen=True)
 class Found:
     rule: str
@@ -193,7 +203,7 @@ def _host(url: str) -> str:
 def find_rules(line: ReadLine) -> list[Found]:
     """Every rule's matches in one line, in the order url, email, phone, promo (an e-mail's domain is not also a
     URL; a price is not also a phone number)."""
-    text = line.text
+    text = _spelt_out(line.text)
     found: list[Found] = []
     emails = list(_EMAIL.finditer(text))
     for match in emails:
