@@ -214,9 +214,10 @@ policy: venv ## put a shop's own moderation policy FILE (validated; refused with
 
 # LABELLED: a shop's own photos sorted by a person into allow/ review/ block/ (recall on explicit content).
 LABELLED ?=
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety models alone and combined (LABELLED=dir for recall); the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety models alone and combined (LABELLED=dir for recall); the whole verdict's flagged recall and false flags; every model on 1600 against 1000 px renditions (JSON + PNG under reports/; CLASSIFIER= as for make up)
 	@$(PY) -m bench.evaluate $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_safety $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.rendition_size --photos $(DIR)
 	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
 
