@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.build.served_models import RESNET50_WEIGHTS, local_classifier
+from bench.judgement import load_judges
 from infra.paths import REPO_ROOT
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
@@ -35,12 +35,10 @@ def main() -> None:
 
     from bench.draft_rule import PHONE_FOLDER
     from bench.phone_photos import phone_photos
-    from classify.labels import ClassIndex, top_k
-    from classify.model import RUNTIME_LITERT, load_classifier
-    from classify.open_nsfw import load_open_nsfw
-    from classify.policy import DEFAULT_POLICY_PATH, ModerationPolicy
+    from classify.labels import top_k
+    from classify.policy import DEFAULT_POLICY_PATH
     from classify.rendition import RenditionRules, make_rendition
-    from classify.safety import SAFETY_CLASSES, load_safety_model
+    from classify.safety import SAFETY_CLASSES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS, help="folder of real photos")
@@ -58,14 +56,7 @@ def main() -> None:
     revealing = [path for path in sources if path.name.split("_", 1)[0] in revealing_classes]
     bases = revealing + [path for path in sources if path not in revealing][: options.phones]
     photos = large + [photo for size in PHONE_SIZES for photo in phone_photos(bases, PHONE_FOLDER, len(bases), size)]
-    classifier_name = local_classifier()[0]
-    served = REPO_ROOT / "models" / f"{classifier_name}.tflite"
-    classifier = load_classifier(RUNTIME_LITERT, str(RESNET50_WEIGHTS), True, str(served), classifier=classifier_name)
-    safety = load_safety_model(str(REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"), True, RUNTIME_LITERT)
-    second = load_open_nsfw(str(REPO_ROOT / "models" / "open_nsfw.onnx"), required=True)
-    assert safety is not None and second is not None
-    class_index = ClassIndex.from_file()
-    policy = ModerationPolicy.from_file(class_index=class_index)
+    classifier, safety, second, class_index, policy = load_judges()
     watched = [SAFETY_CLASSES.index(name) for name in ("porn", "hentai", "sexy")]
 
     def judged(long_side: int) -> tuple[list[dict], float]:
