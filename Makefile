@@ -153,9 +153,10 @@ model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seed
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
-bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos, then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; JSON + PNG under reports/
+bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos (4000x3000, 4032x3024), then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; JSON + PNG under reports/
 	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS)
+	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS) --phone-size 4032x3024
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 
 runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
