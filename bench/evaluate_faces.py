@@ -8,12 +8,12 @@ lists the photos where a person's face can be recognised (at least eyes or mouth
 UNCLEAR lists those a person could argue either way (faces under helmets or masks, tiny distant figures, faces on a
 screen or drawn); every other photo has no face. A photo counts as found when the check finds at least one face in
 it, and as falsely flagged when it finds one in a photo without faces. The pixels are the display rendition's (the
-classify path's own decode, at most 1600 px), through the served model on LiteRT, at the served threshold; the rates
-at other thresholds are printed too, for a shop weighing recall against false flags. For every photo found, the
-pixel variance inside each face box, and its fine detail (the variance of its Laplacian), are compared before and
-after blurring (the policy's blur), and the detector is run again on the blurred rendition (a face it still finds
-is a face still recognisable as one). Each photo with faces is also judged mirrored, at half size and re-encoded
-as JPEG at quality 40 (generated here, deterministically).
+classify path's own decode, at most the rendition's long side), through the served model on LiteRT, at the served
+threshold; the rates at other thresholds are printed too, for a shop weighing recall against false flags. For every
+photo found, the pixel variance inside each face box, and its fine detail (the variance of its Laplacian), are
+compared before and after blurring (the policy's blur), and the detector is run again on the blurred rendition (a
+face it still finds is a face still recognisable as one). Each photo with faces is also judged mirrored, at half
+size and re-encoded as JPEG at quality 40 (generated here, deterministically).
 Deterministic: the same photos and model give the same figures.
 """
 

@@ -14,12 +14,14 @@ from classify.faces import faces_checks, load_face_detector
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.notifications import photo_events
+from classify.ocr import load_reader
 from classify.open_nsfw import load_open_nsfw
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
+from classify.text_check import TextCheck
 from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.tables import PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
@@ -63,8 +65,10 @@ work = Classification(
         s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
     ),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
-    # The checks beyond the models (classify.checks), in order: faces last, as it may blur what is served.
+    # The checks beyond the models, in this order (classify.checks): a retouching check comes last (faces may blur
+    # what is served).
     checks=(
+        TextCheck(load_reader()),  # rapidocr, both models warmed up here (they load on first use)
         *faces_checks(load_face_detector(settings.face_model_path, required=not settings.allow_missing_face_model)),
     ),
 )
@@ -74,9 +78,9 @@ logger.info(
         "model": work.model.info.model_dump(),
         "safety_model": work.safety.info.model_info.model_dump() if work.safety else None,
         "second_opinion": work.second_opinion.info.model_dump() if work.second_opinion else None,
-        "checks": [check.name for check in work.checks],
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
+        "checks": [check.name for check in work.checks],
     },
 )
 

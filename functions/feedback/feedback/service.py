@@ -60,8 +60,8 @@ def record_feedback(
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
-    # What the model said, as the record stores it (its safety scores and reasons as plain values).
-    said = prediction.model_dump(include={"safety", "verdict_reasons", "faces"})
+    # What the model said, as the record stores it (its safety scores, reasons and checks' records as plain values).
+    said = prediction.model_dump(include={"safety", "verdict_reasons", "text", "faces"})
     feedback.add(
         {
             "image_id": image_id,
@@ -73,8 +73,10 @@ def record_feedback(
             "safety": said["safety"],
             # Which rules fired (the export's explicit_rule: the cell of the table of both explicit opinions).
             "verdict_reasons": said["verdict_reasons"] or [],
+            # The text read in the photo (the export's text_lines and text_matches).
+            "text": said.get("text"),
             # The faces check's record (count, boxes, whether blurred): the export's faces columns.
-            "faces": said["faces"],
+            "faces": said.get("faces"),
             "status_at_feedback": prediction.status,
             "correct_label": request.correct_label,
             "comment": request.comment,
