@@ -46,6 +46,13 @@ ALL_CHECKS = "all"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".tif", ".tiff", ".bmp"}
 
 
+def _text() -> Check:
+    from classify.ocr import load_reader
+    from classify.text_check import TextCheck
+
+    return TextCheck(load_reader())
+
+
 def _faces() -> Check:
     from classify.faces import MODEL_FILE, FacesCheck, load_face_detector
 
@@ -56,6 +63,7 @@ def _faces() -> Check:
 
 # The checks to measure, in classify.app's order (a retouching check last), each loaded with its model.
 CHECKS: dict[str, Callable[[], Check]] = {
+    "text": _text,
     "faces": _faces,
 }
 
