@@ -165,6 +165,7 @@ VIEW_FIELDS = {
     "created_at",
     "classified_at",
     "error",
+    "photo_bank",
 }
 
 

@@ -14,13 +14,14 @@ from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.notifications import photo_events
 from classify.open_nsfw import load_open_nsfw
+from classify.photo_bank import PhotoBankCheck
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
 from photomod_shared.publication import PublishedRenditions, cdn_cache
-from photomod_shared.tables import PredictionTable
+from photomod_shared.tables import PhotoBankTable, PhotoHashIndexTable, PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
@@ -33,9 +34,10 @@ settings = ClassifySettings.from_environment()
 class_index = ClassIndex.from_file()
 telemetry = PowertoolsTelemetry(tracer, metrics)
 s3 = boto3.client("s3")
+dynamodb = boto3.resource("dynamodb")
 work = Classification(
     photos=S3PhotoStore(s3),
-    predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
+    predictions=PredictionTable(dynamodb.Table(settings.predictions_table)),
     model=load_classifier(
         settings.model_runtime,
         settings.model_weights_path,
@@ -62,6 +64,14 @@ work = Classification(
         s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
     ),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
+    checks=(
+        PhotoBankCheck(
+            PhotoBankTable(dynamodb.Table(settings.photo_bank_table)) if settings.photo_bank_table else None,
+            PhotoHashIndexTable(dynamodb.Table(settings.photo_hash_index_table))
+            if settings.photo_hash_index_table
+            else None,
+        ),
+    ),
 )
 logger.info(
     "classifier ready",

@@ -3,6 +3,9 @@
 Settling records the moderator's decision; the decision becomes the verdict (so the display gate follows it)
 and the model's verdict is kept as `model_verdict`. A decision names the object version the moderator saw
 (the queue links exactly that version): if a newer upload replaced it, the decision is refused (409).
+
+A block banks the photo's PDQ hash (photomod_shared.photo_bank): classify then blocks its copies automatically
+(`matches_blocked_photo`). Undoing a block takes it out of the bank again; moderators can remove a hash too.
 """
 
 from datetime import datetime
@@ -11,8 +14,24 @@ from typing import Any, Protocol
 from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
-from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
-from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
+from photomod_shared.errors import (
+    ImageNotFound,
+    InvalidCursor,
+    InvalidInput,
+    NotBanked,
+    NotDecided,
+    NotInReview,
+    VersionChanged,
+)
+from photomod_shared.photo_bank import BankEntry
+from photomod_shared.prediction import (
+    VERDICT_ALLOW,
+    VERDICT_BLOCK,
+    VERDICT_REVIEW,
+    Prediction,
+    PredictionLookup,
+    find_prediction,
+)
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.publication import NoPublisher, Publisher, settle_publication
 from photomod_shared.tables.roles import Moderation
@@ -36,6 +55,16 @@ class Moderator(Protocol):
 
     @property
     def username(self) -> str: ...
+
+
+class PhotoBank(Protocol):
+    """The bank of moderators' blocks (photomod_shared.tables.PhotoBankTable)."""
+
+    def add(self, entry: BankEntry) -> None: ...
+
+    def get(self, image_id: str) -> BankEntry | None: ...
+
+    def remove(self, image_id: str, removed_at: str, removed_by: dict[str, str]) -> BankEntry | None: ...
 
 
 class Decision(Protocol):
@@ -92,10 +121,12 @@ def settle_review(
     now: datetime,
     publisher: Publisher | None = None,
     verdicts: VerdictPublisher | None = None,
+    bank: PhotoBank | None = None,
 ) -> dict[str, Any]:
     """Records the moderator's decision on the version they saw, with who made it; an allow publishes its
     rendition, a block unpublishes it, both before it is recorded (photomod_shared.publication): a failed publish
-    records nothing, so the moderator's retry decides again instead of meeting an unpublished allow."""
+    records nothing, so the moderator's retry decides again instead of meeting an unpublished allow.
+    A block then banks the photo's hash (if its prediction has one): `banked` in the answer says whether it did."""
     publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
@@ -129,6 +160,18 @@ def settle_review(
     (verdicts or NoVerdictEvents()).publish(
         VerdictEvent.decided(prediction, request.decision, request.note, decided_at)
     )
+    banked = None
+    if request.decision == VERDICT_BLOCK and bank is not None and prediction.photo_bank is not None:
+        banked = BankEntry(
+            image_id=image_id,
+            pdq=prediction.photo_bank.pdq,
+            quality=prediction.photo_bank.quality,
+            banked_at=decided_at,
+            changed_at=decided_at,
+            banked_by=decided_by,
+            note=request.note,
+        )
+        bank.add(banked)
     return {
         "image_id": image_id,
         "object_version": request.object_version,
@@ -141,6 +184,7 @@ def settle_review(
             "decided_at": decided_at,
             "decided_by": decided_by,
         },
+        "banked": banked is not None,
     }
 
 
@@ -152,9 +196,10 @@ def undo_review(
     predictions: Moderation,
     now: datetime,
     publisher: Publisher | None = None,
+    bank: PhotoBank | None = None,
 ) -> dict[str, Any]:
     """A moderator takes back a decision (theirs or another's): the photo is hidden and in the queue again, and
-    the undo is in its audit trail with who and when."""
+    the undo is in its audit trail with who and when. An undone block leaves the bank."""
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != object_version:
         raise VersionChanged(_version_changed(prediction, object_version))
@@ -163,7 +208,32 @@ def undo_review(
     (publisher or NoPublisher()).unpublish(image_id)
     if not predictions.undo_review(image_id, iso(now), object_version, undone_by):
         raise NotDecided(f"the photo has no moderator's decision to undo: its verdict is {prediction.verdict}")
+    if bank is not None and prediction.verdict == VERDICT_BLOCK:
+        bank.remove(image_id, iso(now), undone_by)
     return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}
+
+
+def banked_photo(image_id: str, *, bank: PhotoBank) -> dict[str, Any]:
+    """A banked hash: which photo, who banked it and when, and whether it was removed (and by whom)."""
+    entry = bank.get(_valid_image_id(image_id))
+    if entry is None:
+        raise ImageNotFound(f"no photo with id {image_id} was ever banked")
+    return entry.view()
+
+
+def remove_from_bank(image_id: str, *, by: Moderator, bank: PhotoBank, now: datetime) -> dict[str, Any]:
+    """Takes a banked hash out of the bank: copies of that photo are no longer blocked automatically (from the
+    next photo judged). The entry stays, marked removed, with who removed it."""
+    removed = bank.remove(_valid_image_id(image_id), iso(now), {"sub": by.sub, "username": by.username})
+    if removed is None:
+        raise NotBanked(f"the photo {image_id} is not in the bank (never banked, or removed already)")
+    return removed.view()
+
+
+def _valid_image_id(image_id: str) -> str:
+    if not ids.is_image_id(image_id):
+        raise InvalidInput("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
+    return image_id
 
 
 def review_history(image_id: str, *, predictions: PredictionLookup) -> dict[str, Any]:

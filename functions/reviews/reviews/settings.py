@@ -12,3 +12,5 @@ class ReviewsSettings(ApiSettings, VerdictEventSettings, PublishingSettings):
     presign_endpoint_url: OptionalText = None
     # The Cognito group whose members may read the queue and decide (the template's ModeratorsGroup).
     staff_group: Text
+    # The bank of moderators' blocks (photomod_shared.photo_bank): a block banks the photo's hash.
+    photo_bank_table: Text

@@ -142,6 +142,27 @@ class Failure(BaseModel):
         return {"code": self.code, "message": self.message}
 
 
+class BankMatch(_Part):
+    image_id: str = Field(description="The banked photo (a photo a moderator blocked) this one is a copy of")
+    distance: int = Field(description="Bits of 256 the PDQ hashes differ by (the nearest of its 8 orientations)")
+
+
+class PhotoBankRecord(_Part):
+    """The photo-bank check's record (classify.photo_bank): the photo's PDQ hash and what it matched."""
+
+    algorithm: str = Field(description="pdq: Meta's PDQ perceptual hash of the served rendition, 256 bits")
+    version: str = Field(description="The library that computed it (pdqhash and its version)")
+    pdq: str = Field(description="The hash, 64 hexadecimal characters")
+    quality: int = Field(description="PDQ's quality, 0-100; below the policy's min_quality the hash is not matched")
+    matched: BankMatch | None = Field(
+        default=None, description="The nearest banked photo within the policy's distance; null if none"
+    )
+    reuse_count: int | None = Field(
+        default=None,
+        description="How many distinct uploads (this one included) carry a photo within the distance of this one",
+    )
+
+
 # The reason a shopper's report adds: it names no class, so it has no label, wnid or score.
 SHOPPER_REPORT_REASON = VerdictReason(category=REASON_REPORTED_BY_SHOPPER, action=VERDICT_REVIEW)
 
@@ -190,6 +211,8 @@ class Prediction(BaseModel):
     reports_over_limit: int | None = None
     # The audit trail: every moderator's decision on this photo, oldest first ({action, by, at, note, version}).
     review_history: list[dict[str, Any]] | None = None
+    # The checks beyond the models (classify.checks), each under its check's name (CHECK_FIELDS).
+    photo_bank: PhotoBankRecord | None = None
 
     def __init__(self, image_id: str, status: str, **fields: Any) -> None:
         super().__init__(image_id=image_id, status=status, **fields)
@@ -343,7 +366,7 @@ class Prediction(BaseModel):
 
 
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
-CHECK_FIELDS: tuple[str, ...] = ()
+CHECK_FIELDS: tuple[str, ...] = ("photo_bank",)
 
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
@@ -388,6 +411,9 @@ class PredictionView(BaseModel):
     created_at: str | None
     classified_at: str | None
     error: Failure | None = Field(description="Why a failed image failed")
+    photo_bank: PhotoBankRecord | None = Field(
+        default=None, description="The photo's PDQ hash and any banked photo it matched (null before the check ran)"
+    )
 
 
 class PredictionLookup(Protocol):
