@@ -170,3 +170,46 @@ def test_the_policy_section_sets_the_actions_and_refuses_nonsense(class_index):
         document["checks"] = {"photo_bank": bad}
         with pytest.raises(PolicyError, match=message):
             ModerationPolicy.from_dict(document, class_index)
+
+
+def test_the_snapshot_applies_banks_removals_and_rebanks_by_id():
+    def entry(number: int, words: np.ndarray, removed: bool = False) -> BankEntry:
+        at = f"2026-12-03T10:0{number}:00.000Z"
+        return BankEntry(f"{number:032x}", to_hex(words), 100, at, at, removed_at=at if removed else None)
+
+    a, b, c = (np.array([value] * 4, dtype=np.uint64) for value in (0, 2**64 - 1, 0x5555555555555555))
+    snapshot = BankSnapshot()
+    snapshot.apply([entry(1, a), entry(2, b)])
+    assert len(snapshot) == 2 and snapshot.nearest(a[None], 0).image_id == f"{1:032x}"
+
+    snapshot.apply([entry(1, a, removed=True)])
+    assert len(snapshot) == 1 and snapshot.nearest(a[None], 31) is None
+
+    snapshot.apply([entry(1, c), entry(3, a), entry(3, c)])  # the last change of an id wins
+    assert len(snapshot) == 3 and snapshot.nearest(a[None], 31) is None
+    assert snapshot.nearest(c[None], 0).image_id in (f"{1:032x}", f"{3:032x}")
+    # Four rows (id 1's changed hash joined as a new row), 65 bytes each: a bank this small is scanned, not indexed.
+    assert snapshot.nbytes == 4 * (32 + 32 + 1)
+
+
+def test_the_multi_index_finds_every_hash_within_31_bits_and_the_newest_banked_ones_too():
+    rng = np.random.default_rng(11)
+    words = rng.integers(0, 2**64, size=(5000, 4), dtype=np.uint64)
+    snapshot = BankSnapshot()
+    snapshot.load(words, [f"{row:032x}" for row in range(5000)])
+    # 31 bits off, spread as evenly as they can be: 2 bits in 15 of the 16 chunks, 1 in the last.
+    probe = words[1234].copy()
+    for chunk in range(16):
+        word, shift = divmod(chunk, 4)
+        for bit in range(1 if chunk == 15 else 2):
+            probe[word] ^= np.uint64(1 << (16 * shift + bit))
+    match = snapshot.nearest(probe[None], 31)
+    assert match is not None and (match.image_id, match.distance) == (f"{1234:032x}", 31)
+    assert snapshot.nearest(probe[None], 30) is None
+    assert snapshot.nearest(probe[None], 40).distance == 31  # beyond radius 1: the full scan answers
+
+    # Banked after the index was built: scanned until the index is built again.
+    newest = rng.integers(0, 2**64, size=4, dtype=np.uint64)
+    at = "2026-12-03T11:00:00.000Z"
+    snapshot.apply([BankEntry("f" * 32, to_hex(newest), 100, at, at)])
+    assert snapshot.nearest(newest[None], 0).image_id == "f" * 32

@@ -1,21 +1,23 @@
 """The photo-bank check: every judged photo's PDQ hash, copies of photos moderators blocked, reused photos.
 
 - The hash: Meta's PDQ (pdqhash) of the served rendition's pixels, shrunk to at most 512 px first (PDQ reduces
-  every photo to 64x64 luminance anyway; 512 px keeps its cost at 15-39 ms), with its 8 orientations
-  (`compute_dihedral`: rotations and mirrors), so a mirrored or rotated copy matches too.
-- The bank (photos moderators blocked, photomod_shared.photo_bank): held in memory as a snapshot, 32 bytes per
-  hash, scanned in full with numpy's popcount for each of the 8 orientations (docs/benchmark.md#photo-bank:
-  1M banked hashes, measured). Before each photo the snapshot reads the bank's changes since it last looked
-  (one strongly consistent query on the bank's change index, nearly always empty), so a block or a removal counts
-  from the next photo judged.
-- Reuse (the same photo under many reviews): every hash is indexed in DynamoDB by its 16 chunks of 16 bits
-  (multi-index hashing): by pigeonhole, a copy within 15 bits shares a chunk exactly, and most copies within 31 do
-  (measured by `make eval`). The 16 small queries find the candidates; their whole hashes decide.
+  every photo to 64x64 luminance anyway), with its 8 orientations (`compute_dihedral`: rotations and mirrors), so
+  a mirrored or rotated copy matches too. Hashes under the policy's min_quality (flat photos) are never matched.
+- The bank (photos moderators blocked, photomod_shared.photo_bank): an in-memory snapshot with a multi-index over
+  16 chunks of 16 bits. Two hashes within 31 bits differ by at most 1 bit in some chunk, so probing every chunk of
+  every orientation at radius 1 finds every banked hash within 31, exactly, reading ~33,000 candidates of a
+  million (3.6 ms, 133 MB: docs/benchmark.md#photo-bank). Before each photo the snapshot reads the bank's changes
+  since it last looked (one strongly consistent query on the bank's change index, nearly always empty), so a block
+  or a removal counts from the next photo judged.
+- Reuse (the same photo under many reviews): every hash is indexed in DynamoDB by the same 16 chunks, exact
+  values only: a copy within 15 bits shares a chunk by pigeonhole and most copies within 31 do (`make eval`:
+  re-encoded 117/117, resized 116/117); the 16 small queries find the candidates, their whole hashes decide.
+  Only the upload's own orientation is indexed (mirrored re-uploads are not counted as reuse; the bank, which
+  blocks, looks at all 8).
 
-Why not one scheme for both: the bank must find every copy within 31 bits in any orientation, which only the full
-scan guarantees (a shared-chunk index would need 32 chunks of 8 bits, whose buckets hold 1/256 of every photo),
-and a million hashes scan in tens of milliseconds; 10 million judged photos (320 MB) would not, and reuse is
-counted among copies of one upload's own orientation, which the index finds with 16 reads.
+Why not one scheme for both: the bank must find every copy within 31 bits, which radius-1 probing gives in memory
+(2,176 probes a photo, too many for DynamoDB), and a million banked hashes fit a function's memory; ten million
+judged photos would not (270 MB and a full load per cold start), and for counting reuse 16 exact reads suffice.
 """
 
 from __future__ import annotations
@@ -95,61 +97,143 @@ def chunk_keys(words: np.ndarray) -> list[str]:
 # ---------------------------------------------------------------------------- the bank, in memory
 
 
+# The snapshot's multi-index: each hash's 16 chunks of 16 bits, one sorted index per chunk position. Two hashes
+# within 31 bits differ by at most 1 bit in some chunk (16 chunks of 2 or more bits would differ by 32), so probing
+# each chunk of each orientation at radius 1 (itself and its 16 one-bit neighbours) finds every hash within 31.
+CHUNK_BITS = 16
+CHUNKS_PER_WORD = 64 // CHUNK_BITS
+_NEIGHBOURS = np.array([0, *(1 << bit for bit in range(CHUNK_BITS))], dtype=np.uint64)
+# Hashes banked since the index was last built are scanned in full; past this many the index is built again.
+UNINDEXED_LIMIT = 4096
+
+
 class BankSnapshot:
-    """The banked hashes held in memory: word-major uint64 arrays (4 x N, 32 bytes a hash), scanned in full."""
+    """The banked hashes held in memory as numpy arrays: the hashes word-major (4 x N uint64, 32 bytes a hash),
+    the image ids (32 bytes each), which are live, and the multi-index over the chunks (16 sorted positions of 4
+    bytes a hash, plus 16 x 65,537 bucket offsets): about 135 MB for a million banked photos, whose lookup reads
+    a few thousand candidates instead of all of them (docs/benchmark.md#photo-bank). Changes arrive in batches and
+    are rare (a block, a removal); the lookup runs for every photo."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, int] = {}  # image id -> row
-        self._ids: list[str] = []
-        self._words: list[np.ndarray] = []
-        self._active: list[bool] = []
-        self._matrix = np.zeros((WORDS, 0), dtype=np.uint64)
+        self._ids = np.zeros(0, dtype="S32")
+        self._hashes = np.zeros((0, WORDS), dtype=np.uint64)  # row-major: a candidate's 32 bytes in one cache line
         self._live = np.zeros(0, dtype=bool)
-        self._stale = False
+        self._indexed = 0  # rows [0, indexed) are in the multi-index; the rest are scanned
+        self._order = np.zeros((CHUNKS, 0), dtype=np.int32)
+        self._offsets = np.zeros((CHUNKS, 0), dtype=np.int32)  # built with the index: 16 x 65,537
 
     def __len__(self) -> int:
-        return int(sum(self._active))
+        return int(self._live.sum())
 
     def apply(self, entries: Iterable[BankEntry]) -> None:
-        """Banked entries join (or replace their earlier hash), removed ones leave."""
-        for entry in entries:
-            row = self._rows.get(entry.image_id)
-            if row is None:
-                row = self._rows[entry.image_id] = len(self._ids)
-                self._ids.append(entry.image_id)
-                self._words.append(from_hex(entry.pdq))
-                self._active.append(entry.active)
-            else:
-                self._words[row], self._active[row] = from_hex(entry.pdq), entry.active
-            self._stale = True
+        """Banked entries join (or replace their earlier hash), removed ones leave; the last change of an id wins."""
+        latest = {entry.image_id: entry for entry in entries}
+        if not latest:
+            return
+        ids = np.array(list(latest), dtype="S32")
+        words = np.stack([from_hex(entry.pdq) for entry in latest.values()])
+        live = np.array([entry.active for entry in latest.values()], dtype=bool)
+        rows = self._rows_of(ids)
+        known = rows >= 0
+        replaced = known.copy()
+        if known.any():
+            replaced[known] = (self._hashes[rows[known]] != words[known]).any(axis=1)
+        self._live[rows[known]] = live[known]
+        # A hash that changed under a known id leaves its row (the index holds the old one) and joins as new.
+        self._live[rows[replaced]] = False
+        joining = ~known | replaced
+        self._ids = np.concatenate([self._ids, ids[joining]])
+        self._hashes = np.concatenate([self._hashes, words[joining]])
+        self._live = np.concatenate([self._live, live[joining]])
+        if len(self._ids) - self._indexed > UNINDEXED_LIMIT:
+            self._build_index()
 
     def load(self, words: np.ndarray, image_ids: Sequence[str]) -> None:
-        """A whole bank at once ((N, 4) uint64 words, their image ids): the benchmark's generated bank."""
-        self._rows = {image_id: row for row, image_id in enumerate(image_ids)}
-        self._ids, self._words, self._active = list(image_ids), list(words), [True] * len(image_ids)
-        self._matrix, self._live, self._stale = np.ascontiguousarray(words.T), np.ones(len(image_ids), bool), False
+        """A whole bank at once ((N, 4) uint64 words, distinct image ids): the benchmark's generated bank."""
+        self._ids = np.array(image_ids, dtype="S32")
+        self._hashes = np.ascontiguousarray(words, dtype=np.uint64)
+        self._live = np.ones(len(self._ids), dtype=bool)
+        self._build_index()
+
+    def _build_index(self) -> None:
+        chunks = _chunks(self._hashes)  # (16, N) chunk values
+        self._order = np.argsort(chunks, axis=1, kind="stable").astype(np.int32)
+        values = np.arange(2**CHUNK_BITS + 1)
+        self._offsets = np.stack(
+            [np.searchsorted(chunk[order], values) for chunk, order in zip(chunks, self._order, strict=True)]
+        ).astype(np.int32)
+        self._indexed = len(self._ids)
+
+    def _rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's latest row in the snapshot, -1 where it has none."""
+        if not len(self._ids):
+            return np.full(len(ids), -1)
+        order = np.argsort(self._ids, kind="stable")
+        positions = np.searchsorted(self._ids, ids, side="right", sorter=order) - 1
+        rows = order[np.maximum(positions, 0)]
+        return np.where((positions >= 0) & (self._ids[rows] == ids), rows, -1)
+
+    def _candidates(self, variants: np.ndarray) -> np.ndarray:
+        """The rows sharing a chunk (at radius 1) with any orientation, and every row not indexed yet."""
+        probes = _chunks(variants)[:, :, None] ^ _NEIGHBOURS  # (16 chunks, 8 orientations, 17)
+        unindexed = np.arange(self._indexed, len(self._ids))
+        if not self._indexed:
+            return unindexed
+        values = probes.reshape(CHUNKS, -1).astype(np.int64)  # (16, 136)
+        positions = np.arange(CHUNKS)[:, None]
+        starts = (self._offsets[positions, values] + positions * self._indexed).ravel()
+        lengths = (self._offsets[positions, values + 1] - self._offsets[positions, values]).ravel()
+        starts, lengths = starts[lengths > 0], lengths[lengths > 0]
+        # Every bucket's slice of the flattened (16 x N) sorted positions, gathered at once.
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        found = self._order.ravel()[np.repeat(starts, lengths) + within]
+        return np.concatenate([found, unindexed])  # with repeats: cheaper to measure twice than to deduplicate
 
     def nearest(self, variants: np.ndarray, max_distance: int) -> BankMatch | None:
         """The banked photo nearest to any of the hash's orientations, if within `max_distance` bits."""
-        if self._stale:
-            self._matrix = np.ascontiguousarray(np.stack(self._words).T) if self._words else self._matrix
-            self._live, self._stale = np.array(self._active, dtype=bool), False
         if not self._live.any():
             return None
+        # Radius 1 finds everything within 31 bits; a policy asking for more is answered by the full scan.
+        rows = self._candidates(variants) if max_distance < 2 * CHUNKS else np.arange(len(self._ids))
+        rows = rows[self._live[rows]]
+        if not len(rows):
+            return None
         best_row, best = -1, HASH_BITS + 1
-        for variant in variants:
-            bits = np.bitwise_count(self._matrix[0] ^ variant[0]).astype(np.uint16)
-            for word in range(1, WORDS):
-                bits += np.bitwise_count(self._matrix[word] ^ variant[word])
-            bits[~self._live] = HASH_BITS + 1
-            row = int(bits.argmin())
-            if bits[row] < best:
-                best_row, best = row, int(bits[row])
-        return BankMatch(image_id=self._ids[best_row], distance=best) if best <= max_distance else None
+        for start in range(0, len(rows), _SCAN_BLOCK):  # blocks: the full scan's temporaries stay small
+            block = rows[start : start + _SCAN_BLOCK]
+            bits = _distances(np.take(self._hashes, block, axis=0), variants)
+            row, orientation = np.unravel_index(int(bits.argmin()), bits.shape)
+            if bits[row, orientation] < best:
+                best_row, best = int(block[row]), int(bits[row, orientation])
+        if best > max_distance:
+            return None
+        return BankMatch(image_id=self._ids[best_row].decode(), distance=best)
 
     @property
     def nbytes(self) -> int:
-        return int(self._matrix.nbytes + self._live.nbytes)
+        arrays = (self._hashes, self._ids, self._live, self._order, self._offsets)
+        return int(sum(array.nbytes for array in arrays))
+
+
+_SCAN_BLOCK = 65_536
+
+
+def _distances(hashes: np.ndarray, variants: np.ndarray) -> np.ndarray:
+    """(N, 4) hashes, (8, 4) orientations -> (N, 8) bits apart (a word at a time: numpy's popcount is vectorised,
+    its sums over a short last axis are not)."""
+    bits = np.bitwise_count(hashes[:, 0, None] ^ variants[None, :, 0]).astype(np.uint16)
+    for word in range(1, WORDS):
+        bits += np.bitwise_count(hashes[:, word, None] ^ variants[None, :, word])
+    return bits
+
+
+def _chunks(hashes: np.ndarray) -> np.ndarray:
+    """(N, 4) uint64 words -> (16, N) chunk values (each word's four 16-bit chunks, low bits first)."""
+    mask = np.uint64(2**CHUNK_BITS - 1)
+    words = hashes.T
+    return np.concatenate(
+        [(words >> np.uint64(CHUNK_BITS * part)) & mask for part in range(CHUNKS_PER_WORD)], axis=0
+    ).astype(np.uint16)
 
 
 # ---------------------------------------------------------------------------- the check
