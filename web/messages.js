@@ -68,7 +68,20 @@
     violence: "May show violence",
     off_topic: "Looks like a screenshot or text, not a product photo",
     explicit: "May show explicit content",
-    reported_by_shopper: "Reported as inappropriate by a shopper"
+    reported_by_shopper: "Reported as inappropriate by a shopper",
+    photo_bank: "A known photo"
+  };
+
+  // Keyed by a check's reason `rule` (classify.photo_bank): its label names a photo and its score counts, so they
+  // read as such, not as a class and a probability.
+  var RULES = {
+    matches_blocked_photo: function (reason) {
+      return "Copy of a photo a moderator blocked (" + String(reason.label) + ", " + String(reason.score) +
+        " bits of 256 apart)";
+    },
+    reused_photo: function (reason) {
+      return "The same photo under " + String(reason.score) + " uploads";
+    }
   };
 
   // "drugs_and_medical" -> "Drugs and medical": a category added to the policy later still reads as words.
@@ -85,6 +98,9 @@
   }
 
   function reasonText(reason) {
+    if (reason && Object.prototype.hasOwnProperty.call(RULES, reason.rule)) {
+      return RULES[reason.rule](reason);
+    }
     var category = reason && reason.category;
     var text = Object.prototype.hasOwnProperty.call(REASONS, category) ? REASONS[category] : words(category);
     // A policy reason names the class that triggered it; a shopper's report names none.

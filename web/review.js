@@ -518,7 +518,9 @@
     }).join(", ")];
     var second = safety.second_opinion;
     parts.push(second && typeof second.nsfw === "number" ? "Open-NSFW " + percent(second.nsfw) : "Open-NSFW not run");
-    var fired = reasons.filter(function (reason) { return reason && typeof reason.rule === "string"; });
+    var fired = reasons.filter(function (reason) {
+      return reason && reason.category === "explicit" && typeof reason.rule === "string";
+    });
     if (fired.length) {
       parts.push("rule: " + fired[0].rule.replace(/_/g, " ").replace("+", " + ").replace("open nsfw", "Open-NSFW"));
     }

@@ -41,6 +41,12 @@ COLUMNS = (
     "moderated_by",
     "moderated_at",
     "review_history",
+    # The photo bank (classify.photo_bank): the hash, the banked photo it copies and how near, its uploads. Last,
+    # so the columns before keep their places in analysts' sheets.
+    "photo_bank_pdq",
+    "photo_bank_match",
+    "photo_bank_distance",
+    "photo_bank_reuse_count",
 )
 DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 1000
@@ -100,8 +106,17 @@ def csv_row(item: Mapping[str, Any], moderated: Mapping[str, Any] | None = None)
         values[f"safety_{name}"] = probability
     # The second explicit-content model's P(NSFW), and the cell of the policy's table of both opinions that fired.
     values["second_opinion_nsfw"] = (safety.get("second_opinion") or {}).get("nsfw")
-    rules = [reason.get("rule") for reason in item.get("verdict_reasons") or [] if isinstance(reason, dict)]
+    rules = [
+        reason.get("rule")
+        for reason in item.get("verdict_reasons") or []
+        if isinstance(reason, dict) and reason.get("category") == "explicit"  # the checks' reasons have rules too
+    ]
     values["explicit_rule"] = next((rule for rule in rules if rule), None)
+    bank = item.get("photo_bank") or {}
+    values["photo_bank_pdq"] = bank.get("pdq")
+    values["photo_bank_match"] = (bank.get("matched") or {}).get("image_id")
+    values["photo_bank_distance"] = (bank.get("matched") or {}).get("distance")
+    values["photo_bank_reuse_count"] = bank.get("reuse_count")
     return [csv_cell(values.get(column)) for column in COLUMNS]
 
 
