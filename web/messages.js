@@ -81,6 +81,9 @@
     },
     reused_photo: function (reason) {
       return "The same photo under " + String(reason.score) + " uploads";
+    },
+    check_failed: function (reason) {
+      return "The " + words(reason.category).toLowerCase() + " check could not run: a person decides";
     }
   };
 
