@@ -7,8 +7,9 @@ re-encoded at JPEG quality 60, resized to 50 %, mirrored, rotated 90 degrees, br
 text overlaid, cropped 5 % on each side, and the "Done when" copy (re-encoded, resized and mirrored at once).
 For each kind of copy: how many are matched at the policy's distance (31 of 256 bits, any of the 8 orientations,
 as the bank matches), their distances, and how many share one of the 16 chunks of 16 bits exactly with the
-original's own hash and are within the distance in their own orientation (what the reuse count counts). For different photos: every pair's distance, the minimum, and
-how many pairs would match (false matches). The last line is
+original's own hash and are within the distance in their own orientation (what the reuse count counts). For
+different photos: every pair's distance, the minimum, and how many pairs would match (false matches). The last
+line is
 `bank eval: copies matched X/Y, crops Z/N, false matches F/P pairs (min distance D)`.
 """
 

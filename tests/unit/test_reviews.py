@@ -557,3 +557,14 @@ def test_an_undone_block_leaves_the_bank_and_a_removal_twice_is_refused():
     with pytest.raises(DomainError) as unknown:
         service.banked_photo(image_id(3), bank=bank)
     assert unknown.value.code == "image_not_found"
+
+
+def test_a_block_someone_else_settled_first_is_taken_out_of_the_bank_again():
+    queue, bank = FakeQueue(in_review(1, **HASHED)), FakeBank()
+    queue.settle_fails = True  # another moderator's decision got there first
+    request = ReviewDecision(decision="block", object_version=version(1))
+
+    with pytest.raises(DomainError):
+        service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=bank)
+
+    assert not bank.entries[image_id(1)].active

@@ -293,12 +293,14 @@ class PhotoBankCheck:
             )
         if self._index is not None and subject.image_id:  # DetectModerationLabels' photos are no uploads
             keys = chunk_keys(variants[0])
+            with self._lock:  # boto3 resources are not thread-safe
+                sharing = self._index.sharing_a_chunk(keys)
+                self._index.add(subject.image_id, pdq, keys)
             others = {
                 image_id
-                for image_id, other in self._index.sharing_a_chunk(keys).items()
+                for image_id, other in sharing.items()
                 if image_id != subject.image_id and distance(variants[0], from_hex(other)) <= rules.distance
             }
-            self._index.add(subject.image_id, pdq, keys)
             count = len(others) + 1
             record = PhotoBankRecord.model_validate(record.model_dump() | {"reuse_count": count})
             if rules.reuse_threshold and count >= rules.reuse_threshold:

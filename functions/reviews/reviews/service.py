@@ -140,6 +140,12 @@ def settle_review(
         publisher.publish(image_id, request.object_version)
     else:
         publisher.unpublish(image_id)
+    # A block is banked before it is recorded (failing closed, as the unpublish): a failed bank write records
+    # nothing, so the moderator's retry banks it, instead of meeting a recorded block whose copies pass.
+    banked = _bank_entry(image_id, prediction, request, decided_at, decided_by) if bank is not None else None
+    if banked is not None:
+        assert bank is not None
+        bank.add(banked)
     try:
         settled = predictions.settle_review(
             image_id, request.decision, request.note, decided_at, request.object_version, decided_by
@@ -147,7 +153,11 @@ def settle_review(
     except Exception:
         if allowed:
             publisher.unpublish(image_id)  # nothing was recorded: the photo is still in review, so hidden
+        if banked is not None and bank is not None:
+            bank.remove(image_id, decided_at, decided_by)  # nothing was recorded: no block to bank
         raise
+    if not settled and banked is not None and bank is not None:
+        bank.remove(image_id, decided_at, decided_by)  # someone else decided: theirs stands, not this block
     if not settled:
         # Checked above, so another moderator (or a newer photo under the same key) got there first: what is
         # published follows their decision, not this one.
@@ -160,18 +170,6 @@ def settle_review(
     (verdicts or NoVerdictEvents()).publish(
         VerdictEvent.decided(prediction, request.decision, request.note, decided_at)
     )
-    banked = None
-    if request.decision == VERDICT_BLOCK and bank is not None and prediction.photo_bank is not None:
-        banked = BankEntry(
-            image_id=image_id,
-            pdq=prediction.photo_bank.pdq,
-            quality=prediction.photo_bank.quality,
-            banked_at=decided_at,
-            changed_at=decided_at,
-            banked_by=decided_by,
-            note=request.note,
-        )
-        bank.add(banked)
     return {
         "image_id": image_id,
         "object_version": request.object_version,
@@ -186,6 +184,23 @@ def settle_review(
         },
         "banked": banked is not None,
     }
+
+
+def _bank_entry(
+    image_id: str, prediction: Prediction, request: Decision, decided_at: str, decided_by: dict[str, str]
+) -> BankEntry | None:
+    """What a moderator's block banks: the photo's PDQ hash (none for an allow, or a photo judged without one)."""
+    if request.decision != VERDICT_BLOCK or prediction.photo_bank is None:
+        return None
+    return BankEntry(
+        image_id=image_id,
+        pdq=prediction.photo_bank.pdq,
+        quality=prediction.photo_bank.quality,
+        banked_at=decided_at,
+        changed_at=decided_at,
+        banked_by=decided_by,
+        note=request.note,
+    )
 
 
 def undo_review(
