@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image
-from pydantic import BaseModel
 
-from photomod_shared.prediction import VERDICT_REVIEW, VerdictReason
+from photomod_shared.prediction import VERDICT_REVIEW, CheckRecord, VerdictReason
 
 if TYPE_CHECKING:
     from classify.policy import ModerationPolicy
@@ -42,7 +41,7 @@ class Subject:
 
 @dataclass(frozen=True)
 class CheckResult:
-    record: BaseModel | None = None  # stored as Prediction.<check name>; None: nothing to store
+    record: CheckRecord | None = None  # stored as Prediction.<check name>; None: nothing to store
     reasons: tuple[VerdictReason, ...] = ()
     retouched: Image.Image | None = None  # the pixels to serve (and judge) instead, same size and mode
 
@@ -58,7 +57,7 @@ class Check(Protocol):
 class CheckReport:
     """Every check's answer for one upload."""
 
-    records: dict[str, BaseModel] = field(default_factory=dict)
+    records: dict[str, CheckRecord] = field(default_factory=dict)
     reasons: list[VerdictReason] = field(default_factory=list)
     # Milliseconds each check took (telemetry and benchmarks), by name.
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -60,6 +60,11 @@ class _Part(BaseModel):
         return {name: value for name, value in handler(self).items() if name in self.model_fields_set}
 
 
+class CheckRecord(_Part):
+    """What a check beyond the models (classify.checks) found in a photo: each check's record subclasses this, and is
+    stored as the prediction's field named as the check (CHECK_FIELDS)."""
+
+
 class Label(_Part):
     label: str
     wnid: str
@@ -262,7 +267,7 @@ class Prediction(BaseModel):
         safety: Safety | None,
         object_etag: str | None = None,
         classified_at: str | None = None,
-        checks: Mapping[str, BaseModel] | None = None,
+        checks: Mapping[str, CheckRecord] | None = None,
     ) -> "Prediction":
         """`checks`: the records of the checks beyond the models (classify.checks), each a field of CHECK_FIELDS."""
         checks = checks or {}
