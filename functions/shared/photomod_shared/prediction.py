@@ -152,7 +152,7 @@ class BankMatch(_Part):
     distance: int = Field(description="Bits of 256 the PDQ hashes differ by (the nearest of its 8 orientations)")
 
 
-class PhotoBankRecord(_Part):
+class PhotoBankRecord(CheckRecord):
     """The photo-bank check's record (classify.photo_bank): the photo's PDQ hash and what it matched."""
 
     algorithm: str = Field(description="pdq: Meta's PDQ perceptual hash of the served rendition, 256 bits")
