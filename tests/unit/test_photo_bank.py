@@ -213,3 +213,18 @@ def test_the_multi_index_finds_every_hash_within_31_bits_and_the_newest_banked_o
     at = "2026-12-03T11:00:00.000Z"
     snapshot.apply([BankEntry("f" * 32, to_hex(newest), 100, at, at)])
     assert snapshot.nearest(newest[None], 0).image_id == "f" * 32
+
+
+def test_an_unreachable_index_sends_the_photo_to_review_as_the_checks_failure_and_loses_nothing(policy):
+    from classify.checks import run_checks
+
+    class DownIndex(FakeIndex):
+        def sharing_a_chunk(self, chunk_keys):
+            raise ConnectionError("DynamoDB is unreachable")
+
+    photo = Image.new("RGB", (300, 200))
+    photo.putdata([(x * 7 % 256, y * 5 % 256, (x * y) % 256) for y in range(200) for x in range(300)])
+    report, served = run_checks((PhotoBankCheck(FakeBank(), DownIndex()),), subject(photo), policy)
+
+    assert served is photo and "photo_bank" not in report.records
+    assert [(r.category, r.action, r.rule) for r in report.reasons] == [("photo_bank", "review", "check_failed")]
