@@ -9,6 +9,7 @@
 """
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from photomod_shared.photo_bank import MODERATOR_BLOCKS, BankEntry
@@ -74,10 +75,14 @@ class PhotoBankTable:
 
 
 class PhotoHashIndexTable:
-    """Adapter over the DynamoDB hash index: items keyed (chunk key, image id) holding the photo's whole hash."""
+    """Adapter over the DynamoDB hash index: items keyed (chunk key, image id) holding the photo's whole hash.
 
-    def __init__(self, table: Any):
+    A photo's 16 queries run side by side (the resource's client is thread-safe and takes plain values, like the
+    Table): one round trip of latency instead of 16."""
+
+    def __init__(self, table: Any, parallel_queries: int = 8):
         self._table = table
+        self._pool = ThreadPoolExecutor(max_workers=parallel_queries, thread_name_prefix="hash-index")
 
     def add(self, image_id: str, pdq: str, chunk_keys: Sequence[str]) -> None:
         """Indexes a photo's hash under each of its chunk keys (one BatchWriteItem per 25; idempotent)."""
@@ -88,16 +93,21 @@ class PhotoHashIndexTable:
     def sharing_a_chunk(self, chunk_keys: Sequence[str]) -> dict[str, str]:
         """{image id: its hash} of every indexed photo that shares at least one of these chunk keys."""
         found: dict[str, str] = {}
-        for key in chunk_keys:
-            request: dict[str, Any] = {
-                "KeyConditionExpression": "#chunk = :chunk",
-                "ExpressionAttributeNames": {"#chunk": "chunk"},
-                "ExpressionAttributeValues": {":chunk": key},
-            }
-            while True:
-                response = self._table.query(**request)
-                found.update({item["image_id"]: item["pdq"] for item in response.get("Items", [])})
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for items in self._pool.map(self._sharing, chunk_keys):
+            found.update(items)
         return found
+
+    def _sharing(self, key: str) -> dict[str, str]:
+        client, found = self._table.meta.client, {}
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "#chunk = :chunk",
+            "ExpressionAttributeNames": {"#chunk": "chunk"},
+            "ExpressionAttributeValues": {":chunk": key},
+        }
+        while True:
+            response = client.query(**request)
+            found.update({item["image_id"]: item["pdq"] for item in response.get("Items", [])})
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
