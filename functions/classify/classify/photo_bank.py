@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Protocol
@@ -253,11 +252,6 @@ class HashIndex(Protocol):
     def sharing_a_chunk(self, chunk_keys: Sequence[str]) -> Mapping[str, str]: ...
 
 
-@dataclass
-class _Refresh:
-    seen_up_to: str = ""  # the latest changed_at read; "" before the first load
-
-
 class PhotoBankCheck:
     """The check (classify.checks.Check). `bank` None: no bank (nothing matches); `index` None: no reuse count."""
 
@@ -266,7 +260,7 @@ class PhotoBankCheck:
     def __init__(self, bank: BankChanges | None, index: HashIndex | None, snapshot: BankSnapshot | None = None):
         self._bank, self._index = bank, index
         self.snapshot = snapshot or BankSnapshot()
-        self._refresh = _Refresh()
+        self._seen_up_to = ""  # the latest changed_at read from the bank; "" before the first load
         self._lock = threading.Lock()  # classify decodes photos (and runs the checks) on several threads
 
     def inspect(self, subject: Subject, policy: ModerationPolicy) -> CheckResult:
@@ -312,9 +306,9 @@ class PhotoBankCheck:
     def _read_bank_changes(self) -> None:
         if self._bank is None:
             return
-        seen = self._refresh.seen_up_to
+        seen = self._seen_up_to
         since = iso(parse_iso(seen) - CHANGES_OVERLAP) if seen else ""
         changes = list(self._bank.changed_since(since))
         self.snapshot.apply(changes)
         if changes:
-            self._refresh.seen_up_to = max(self._refresh.seen_up_to, *(entry.changed_at for entry in changes))
+            self._seen_up_to = max(seen, *(entry.changed_at for entry in changes))
