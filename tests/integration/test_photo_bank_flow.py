@@ -1,4 +1,4 @@
-"""The photo bank end to end, through a local stack of its own (reuse counted, as a deployed stack's default):
+"""The photo bank end to end, through a local stack of its own (banking and reuse on, a deployed stack's defaults):
 a photo a moderator blocked is banked, and its re-encoded, resized and mirrored copy uploaded later is blocked as
 `matches_blocked_photo` naming it; a moderator removes it from the bank and the next copy is not; the same photo
 under five uploads goes to review as `reused_photo` with the count; ordinary sample photos are not flagged.
@@ -37,7 +37,8 @@ RESULT_TIMEOUT_S = 120
 @pytest.fixture(scope="module")
 def bank_stack(served_model) -> Iterator[StackUnderTest]:
     run_dir = Path(tempfile.mkdtemp(prefix="photomod-bank-"))
-    process, stack = launch_stack(run_dir, (free_port(), free_port(), free_port()), {"CountPhotoReuse": "true"})
+    parameters = {"CountPhotoReuse": "true", "BankModeratorBlocks": "true"}
+    process, stack = launch_stack(run_dir, (free_port(), free_port(), free_port()), parameters)
     try:
         yield stack
     finally:

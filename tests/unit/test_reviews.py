@@ -568,3 +568,17 @@ def test_a_block_someone_else_settled_first_is_taken_out_of_the_bank_again():
         service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=bank)
 
     assert not bank.entries[image_id(1)].active
+
+
+def test_a_stack_that_banks_nothing_says_so_and_still_settles():
+    queue = FakeQueue(in_review(1, **HASHED))
+    request = ReviewDecision(decision="block", object_version=version(1))
+
+    assert (
+        service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=None)["banked"] is False
+    )
+    with pytest.raises(DomainError) as unknown:
+        service.banked_photo(image_id(1), bank=None)
+    with pytest.raises(DomainError) as removal:
+        service.remove_from_bank(image_id(1), by=ALICE, bank=None, now=NOW)
+    assert (unknown.value.code, removal.value.code) == ("image_not_found", "not_banked")

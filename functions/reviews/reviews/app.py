@@ -54,7 +54,7 @@ predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)
 links = lazy(lambda: PhotoLinks(aws.client("s3", endpoint_url=settings.presign_endpoint_url), settings.images_bucket))
 verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
-bank = lazy(lambda: PhotoBankTable(aws.table(settings.photo_bank_table)))
+bank = lazy(lambda: PhotoBankTable(aws.table(settings.photo_bank_table)) if settings.photo_bank_table else None)
 
 
 def moderator() -> StaffMember:

@@ -228,18 +228,21 @@ def undo_review(
     return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}
 
 
-def banked_photo(image_id: str, *, bank: PhotoBank) -> dict[str, Any]:
-    """A banked hash: which photo, who banked it and when, and whether it was removed (and by whom)."""
-    entry = bank.get(_valid_image_id(image_id))
+def banked_photo(image_id: str, *, bank: PhotoBank | None) -> dict[str, Any]:
+    """A banked hash: which photo, who banked it and when, and whether it was removed (and by whom). `bank` None:
+    this stack banks nothing."""
+    entry = bank.get(_valid_image_id(image_id)) if bank is not None else None
     if entry is None:
         raise ImageNotFound(f"no photo with id {image_id} was ever banked")
     return entry.view()
 
 
-def remove_from_bank(image_id: str, *, by: Moderator, bank: PhotoBank, now: datetime) -> dict[str, Any]:
+def remove_from_bank(image_id: str, *, by: Moderator, bank: PhotoBank | None, now: datetime) -> dict[str, Any]:
     """Takes a banked hash out of the bank: copies of that photo are no longer blocked automatically (from the
     next photo judged). The entry stays, marked removed, with who removed it."""
-    removed = bank.remove(_valid_image_id(image_id), iso(now), {"sub": by.sub, "username": by.username})
+    _valid_image_id(image_id)
+    who = {"sub": by.sub, "username": by.username}
+    removed = bank.remove(image_id, iso(now), who) if bank is not None else None
     if removed is None:
         raise NotBanked(f"the photo {image_id} is not in the bank (never banked, or removed already)")
     return removed.view()
