@@ -582,3 +582,6 @@ def test_a_stack_that_banks_nothing_says_so_and_still_settles():
     with pytest.raises(DomainError) as removal:
         service.remove_from_bank(image_id(1), by=ALICE, bank=None, now=NOW)
     assert (unknown.value.code, removal.value.code) == ("image_not_found", "not_banked")
+    with pytest.raises(DomainError) as malformed:
+        service.banked_photo("NOT-AN-ID", bank=None)
+    assert malformed.value.code == "invalid_image_id"

@@ -231,7 +231,8 @@ def undo_review(
 def banked_photo(image_id: str, *, bank: PhotoBank | None) -> dict[str, Any]:
     """A banked hash: which photo, who banked it and when, and whether it was removed (and by whom). `bank` None:
     this stack banks nothing."""
-    entry = bank.get(_valid_image_id(image_id)) if bank is not None else None
+    _valid_image_id(image_id)
+    entry = bank.get(image_id) if bank is not None else None
     if entry is None:
         raise ImageNotFound(f"no photo with id {image_id} was ever banked")
     return entry.view()
