@@ -153,9 +153,10 @@ model: venv ## convert ResNet50 (ImageNet weights from `make weights`, else seed
 
 # Real photos from ../shared when it is there; in a clone without it, 64 distinct photos drawn by samples/.
 BENCH_PHOTOS ?= $(firstword $(wildcard ../shared/data/imagenet-samples) .run/bench-photos)
-bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos, then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; JSON + PNG under reports/
+bench: venv model models ## benchmark the classify path: each stage's CPU on 12-MP photos (4000x3000, 4032x3024), then TensorFlow vs the served runtime (cold start, throughput, peak RSS, models' cost); phone-photo and memory ratios with PASS/FAIL; JSON + PNG under reports/
 	@$(if $(filter .run/bench-photos,$(BENCH_PHOTOS)),$(PY) -m samples.generate --variants 64 --out .run/bench-photos)
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS)
+	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS) --phone-size 4032x3024
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 	@$(PY) -m bench.bank_bench --json reports/bank-bench.json
 
@@ -215,9 +216,10 @@ policy: venv ## put a shop's own moderation policy FILE (validated; refused with
 
 # LABELLED: a shop's own photos sorted by a person into allow/ review/ block/ (recall on explicit content).
 LABELLED ?=
-eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety models alone and combined (LABELLED=dir for recall); the whole verdict's flagged recall and false flags (JSON + PNG under reports/; CLASSIFIER= as for make up)
+eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runtime vs TensorFlow; the safety models alone and combined (LABELLED=dir for recall); the whole verdict's flagged recall and false flags; every model on 1600 against 1000 px renditions (JSON + PNG under reports/; CLASSIFIER= as for make up)
 	@$(PY) -m bench.evaluate $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_safety $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
+	@$(PY) -m bench.rendition_size --photos $(DIR)
 	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
 	@$(PY) -m bench.bank_eval --json reports/bank-eval.json

@@ -114,6 +114,25 @@ def write_report(summary: Mapping[str, Any], photos: Iterable[Judged], title: st
     return json_path, png_path
 
 
+def load_judges(classifier_name: str | None = None) -> tuple[Any, Any, Any, Any, Any]:
+    """What the classify path judges with, served as in the function: the classifier (as `make up` picks it unless
+    named), nsfwjs, Open-NSFW, the class index and the shipped policy. The caller puts functions/ on sys.path."""
+    from classify.labels import ClassIndex
+    from classify.model import RUNTIME_LITERT, load_classifier
+    from classify.open_nsfw import load_open_nsfw
+    from classify.policy import ModerationPolicy
+    from classify.safety import load_safety_model
+
+    name = classifier_name or local_classifier()[0]
+    served = REPO_ROOT / "models" / f"{name}.tflite"
+    classifier = load_classifier(RUNTIME_LITERT, str(RESNET50_WEIGHTS), True, str(served), classifier=name)
+    safety = load_safety_model(str(REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"), True, RUNTIME_LITERT)
+    second = load_open_nsfw(str(REPO_ROOT / "models" / "open_nsfw.onnx"), required=True)
+    assert safety is not None and second is not None
+    class_index = ClassIndex.from_file()
+    return classifier, safety, second, class_index, ModerationPolicy.from_file(class_index=class_index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -123,24 +142,13 @@ def main() -> None:
     import numpy as np
 
     from classify.imaging import ImageRejected
-    from classify.labels import ClassIndex, top_k
-    from classify.model import RUNTIME_LITERT, load_classifier
-    from classify.open_nsfw import load_open_nsfw
-    from classify.policy import ModerationPolicy
+    from classify.labels import top_k
     from classify.rendition import make_rendition
-    from classify.safety import load_safety_model
 
     files = sorted(path for path in options.folder.iterdir() if NAMED.match(path.name))
     if not files:
         raise SystemExit(f"no files named <wnid>_<label>.* in {options.folder}")
-    classifier_name = options.classifier or local_classifier()[0]
-    served = REPO_ROOT / "models" / f"{classifier_name}.tflite"
-    classifier = load_classifier(RUNTIME_LITERT, str(RESNET50_WEIGHTS), True, str(served), classifier=classifier_name)
-    safety = load_safety_model(str(REPO_ROOT / "models" / "nsfwjs_mobilenet_v2.keras"), True, RUNTIME_LITERT)
-    second = load_open_nsfw(str(REPO_ROOT / "models" / "open_nsfw.onnx"), required=True)
-    assert safety is not None and second is not None
-    class_index = ClassIndex.from_file()
-    policy = ModerationPolicy.from_file(class_index=class_index)
+    classifier, safety, second, class_index, policy = load_judges(options.classifier)
     photos: list[Judged] = []
     for start in range(0, len(files), BATCH):
         chunk, inputs = [], []

@@ -210,6 +210,13 @@ def count_upload_items(stack: Any) -> int:
     return len(scan_predictions(stack, Attr("source").eq("upload")))
 
 
+def rendition_long_side() -> int:
+    """The long-side cap of the renditions the stack serves (template.yaml's ClassifierImage mapping)."""
+    from infra.template import load_template
+
+    return int(load_template()["Mappings"]["ClassifierImage"]["Settings"]["RenditionLongSide"])
+
+
 def shows_photo(served: bytes, uploaded: bytes, tolerance: float = 4.0) -> bool:
     """Whether `served` (a rendition, re-encoded by classify) shows `uploaded`: same upright size after the
     rendition's long-side cap, and pixels within JPEG's noise of it."""
@@ -220,7 +227,7 @@ def shows_photo(served: bytes, uploaded: bytes, tolerance: float = 4.0) -> bool:
 
     with Image.open(io.BytesIO(served)) as shown, Image.open(io.BytesIO(uploaded)) as original:
         upright = ImageOps.exif_transpose(original).convert("RGB")
-        upright.thumbnail((1600, 1600), Image.Resampling.LANCZOS)
+        upright.thumbnail((rendition_long_side(),) * 2, Image.Resampling.LANCZOS)
         if shown.size != upright.size:
             return False
         difference = np.abs(np.asarray(shown.convert("RGB"), np.int16) - np.asarray(upright, np.int16))

@@ -16,6 +16,8 @@ from tests.integration.helpers import (
     HTTP_TIMEOUT_S,
     SAMPLES_DIR,
     assert_error,
+    rendition_long_side,
+    shows_photo,
     upload_photo,
     wait_for_final,
 )
@@ -60,6 +62,26 @@ UPLOADS = {
     "tiff": (tiff_photo, "image/tiff", "tiff"),
     "png_16_bit": (sixteen_bit_png, "image/png", "png"),
 }
+
+
+def test_a_12mp_phone_photo_is_served_at_the_templates_long_side(local_stack):
+    # Given: a 12-MP phone photo (the dog upscaled to 4032x3024, JPEG q90, as a phone stores it), allowed
+    with Image.open(DOG_PHOTO) as dog:
+        data = encoded(dog.convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC), "JPEG", quality=90)
+    image_id = upload_photo(local_stack, data, "phone.jpg", "image/jpeg")["image_id"]
+    assert wait_for_final(local_stack, image_id)["status"] == "done"
+    force_verdict(local_stack, image_id, "allow")
+
+    # When: a shopper's browser follows the display gate
+    reply = show(local_stack, image_id)
+    assert reply.status_code == 302, reply.text
+    served = requests.get(reply.headers["Location"], timeout=HTTP_TIMEOUT_S)
+
+    # Then: the rendition is at most the template's long side (1000 px: 1000x750), and shows the photo
+    assert rendition_long_side() == 1000
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert image.format == "JPEG" and image.size == (1000, 750)
+    assert shows_photo(served.content, data)
 
 
 @pytest.mark.parametrize("name", list(UPLOADS))

@@ -945,14 +945,14 @@ def test_both_models_judge_the_pixels_of_the_rendition_that_is_stored(batch_with
     # When
     batch.run(("m1", notification(SHOE, "01")))
 
-    # Then: the rendition (long side 1600) is stored under the judged version, and both models saw its bytes,
-    # decoded at the DCT scale the rendition rules allow the models (800x534: both sides >= judged_min_side)
+    # Then: the rendition (long side 1000) is stored under the judged version, and both models saw its bytes,
+    # decoded as the rendition rules allow the models (in full: no DCT scale keeps 667 px >= judged_min_side)
     item = batch.item(SHOE)
     rendition = batch.photos.renditions[ids.rendition_key(item["image_id"], item["object_version"])]
     with Image.open(io.BytesIO(rendition)) as served:
-        assert served.format == "JPEG" and served.size == (1600, 1067)
+        assert served.format == "JPEG" and served.size == (1000, 667)
         served.draft("RGB", (RenditionRules().judged_min_side,) * 2)
-        assert served.size == (800, 534)
+        assert served.size == (1000, 667)
         served_pixels = served.convert("RGB").tobytes()
     assert resnet_saw == [served_pixels] and safety_saw == [served_pixels]
     assert item["status"] == STATUS_DONE and item["safety"]["top_class"] == "neutral"

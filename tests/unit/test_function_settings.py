@@ -135,7 +135,7 @@ def test_defaults_apply_to_unset_and_empty_variables(environments: dict[str, dic
     assert settings.decode_threads == 4
     assert settings.memory_limit_bytes == 3000 * 1024 * 1024
     assert settings.decode_budget_bytes == 1000 * 1024 * 1024
-    assert settings.renditions.long_side == 1600
+    assert settings.renditions.long_side == 1000
 
 
 def test_a_value_several_functions_share_is_written_once_in_the_template():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from PIL import Image
 from classify import open_nsfw
 from classify.imaging import MODEL_INPUT_SIZE, ImageRejected, preprocess
 from classify.open_nsfw import preprocess as open_nsfw_preprocess
-from classify.rendition import BACKGROUND, RenditionRules, make_rendition
+from classify.rendition import BACKGROUND, RenditionRules, draft_size, make_rendition
 from classify.safety import preprocess_for_safety
 from tests.support.images import encoded
 from tests.support.scaling_attack import as_png, attack_photos, naive_nearest, planted_share
@@ -147,31 +148,84 @@ def test_a_small_photo_is_never_enlarged() -> None:
     assert rendition.size == (200, 100)
 
 
-def test_a_large_jpeg_drafted_gives_the_rendition_a_full_decode_would() -> None:
-    # Given: a 12-MP phone photo (4000x3000); the draft may decode it at half scale (2000x1500 >= 1600x1200)
+@pytest.mark.parametrize(("long_side", "rendition_size"), [(None, (1000, 750)), (1600, (1600, 1200))])
+def test_a_large_jpeg_drafted_gives_the_rendition_a_full_decode_would(
+    long_side: int | None, rendition_size: tuple[int, int]
+) -> None:
+    # Given: a 12-MP phone photo (4000x3000); the draft decodes it at 1/4 scale for the default 1000 px rendition
+    # (1000x750: the decode is the rendition), at 1/2 for 1600 px (2000x1500, then reduced)
     rng = np.random.default_rng(3)
     smooth = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((4000, 3000), Image.BICUBIC)
     data = encoded(smooth, "JPEG", quality=90)
     full = pixels_of(
-        served(encoded(smooth.resize((1600, 1200), Image.Resampling.LANCZOS), "JPEG", quality=92, subsampling=0))
+        served(encoded(smooth.resize(rendition_size, Image.Resampling.LANCZOS), "JPEG", quality=92, subsampling=0))
     )
+    rules = RenditionRules() if long_side is None else RenditionRules(long_side=long_side)
 
-    rendition = make_rendition(data, lambda image: None)
+    rendition = make_rendition(data, lambda image: None, rules=rules)
 
     # Then: exactly the same size and framing, and the pixels within JPEG's own noise of a full decode's
-    assert rendition.size == (1600, 1200)
+    assert rendition.size == rendition_size
     difference = np.abs(pixels_of(served(rendition.data)) - full)
     assert difference.mean() < 1.0 and np.percentile(difference, 99.9) <= 8
 
 
+def drafted_size(data: bytes, long_side: int) -> tuple[int, int]:
+    """The size libjpeg decodes these JPEG bytes to for a rendition of `long_side` (classify.rendition's draft)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", draft_size(image.size, long_side))
+        return image.size
+
+
+@pytest.mark.parametrize("phone", [(4000, 3000), (4032, 3024)])
+def test_the_default_rendition_decodes_a_12mp_phone_photo_at_a_quarter_scale(phone: tuple[int, int]) -> None:
+    # Given: a 12-MP phone photo of either common size
+    data = encoded(Image.new("RGB", phone, (90, 140, 60)), "JPEG", quality=90)
+
+    # Then: libjpeg decodes it at 1/4 scale for the default rendition (a quarter of the pixels of 1/2), and the
+    # rendition is 1000x750 either way
+    assert drafted_size(data, RenditionRules().long_side) == (math.ceil(phone[0] / 4), math.ceil(phone[1] / 4))
+    assert make_rendition(data, lambda image: None).size == (1000, 750)
+
+
+def test_the_default_long_side_is_the_largest_that_keeps_a_4000x3000_photo_at_a_quarter_scale() -> None:
+    # Given: the smaller of the two phone sizes, the one that bounds the long side
+    data = encoded(Image.new("RGB", (4000, 3000), (90, 140, 60)), "JPEG", quality=90)
+
+    # Then: one pixel more of long side and it is decoded at 1/2 (four times the pixels, then reduced)
+    assert drafted_size(data, RenditionRules().long_side) == (1000, 750)
+    assert drafted_size(data, RenditionRules().long_side + 1) == (2000, 1500)
+
+
+def test_every_pixel_of_a_quarter_scale_decode_counts_in_the_rendition() -> None:
+    # Given: a 12-MP grey photo with a white pixel planted at one corner of every 4x4 block (1/16 of the pixels:
+    # a nearest resize to 1/4 reads all of them or none)
+    pixels = np.full((3000, 4000, 3), 100, dtype=np.uint8)
+    pixels[::4, ::4] = 255
+    data = encoded(Image.fromarray(pixels), "JPEG", quality=95)
+
+    rendition = make_rendition(data, lambda image: None)
+
+    # Then: the 1000x750 rendition, made from libjpeg's 1/4 scale decode, shows them as their share of the area,
+    # as a box average of the full decode does (100 + 155 / 16 = 109.7)
+    assert rendition.size == (1000, 750)
+    box = pixels_of(served(data).reduce(4)).mean()
+    assert abs(pixels_of(served(rendition.data)).mean() - box) < 1.0 and abs(box - 109.7) < 1.5
+
+
 @needs_samples
 def test_a_large_rendition_is_judged_from_its_served_bytes_at_a_dct_scale_that_keeps_every_input_close() -> None:
-    # Given: a 12-MP phone photo (the dog, upscaled to 4000x3000 as make bench's phone photos), rendition 1600x1200
+    # Given: a 12-MP phone photo (the dog, upscaled to 4000x3000 as make bench's phone photos), a 1600x1200
+    # rendition (a shop's larger long side: the default 1000x750 is judged in full)
     with Image.open(DATA / "dog.jpeg") as dog:
         phone = dog.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
     seen: list[Image.Image] = []
 
-    rendition = make_rendition(encoded(phone, "JPEG", quality=90), lambda image: seen.append(image.copy()))
+    larger = RenditionRules(long_side=1600)
+
+    rendition = make_rendition(
+        encoded(phone, "JPEG", quality=90), lambda image: seen.append(image.copy()), rules=larger
+    )
 
     # Then: the models get the served bytes decoded at libjpeg's 1/2 scale (800x600, both sides >= judged_min_side),
     # pixel for pixel what a draft decode of the served JPEG gives ...

@@ -6,18 +6,21 @@ makes its rendition:
 - EXIF orientation applied; colours converted to sRGB from an embedded ICC profile;
 - transparency flattened onto BACKGROUND (white), so a browser shows exactly what the models saw, whatever the
   page behind it;
-- the long side reduced to at most `RenditionRules.long_side` with an antialiased filter (bicubic: every source
-  pixel counts); large JPEGs are decoded with libjpeg's DCT scaling only down to a size that still reaches that
-  cap, so the rendition keeps exactly the size and framing it would have from a full decode;
+- the long side reduced to at most `RenditionRules.long_side` (1000 px by default: a review photo is shown at
+  most about that large on a product page) with an antialiased filter (bicubic: every source pixel counts); large
+  JPEGs are decoded with libjpeg's DCT scaling only down to a size that still reaches that cap, so the rendition
+  keeps exactly the size and framing it would have from a full decode (a 12-MP phone photo, 4000x3000 or
+  4032x3024, is decoded at 1/4 scale: the decode is the rendition, or within 1 % of it);
 - re-encoded as a baseline JPEG (quality 92, full-resolution chroma) with no metadata at all (no EXIF, GPS, XMP,
   ICC, comments).
 
 The models judge the rendition's own bytes decoded again: what is served is what was judged. A large rendition is
 decoded for them with libjpeg's DCT scaling, down to no less than `RenditionRules.judged_min_side` on both sides
 (twice the largest model input): each scaled pixel is a weighted sum of its whole 8x8 block of served pixels, so
-every served pixel still counts, and each model's own antialiased reduction to its input does the rest. Decoding
-and reducing a 1600 x 1200 rendition in full for three 224-px inputs cost as much as making the rendition
-(docs/benchmark.md, "Where the time goes").
+every served pixel still counts, and each model's own antialiased reduction to its input does the rest. Only a
+rendition with both sides of 1024 px or more is scaled so (a long side above the default); decoding and reducing
+a 1600 x 1200 rendition in full for three 224-px inputs cost as much as making it (docs/benchmark.md, "Where the
+time goes").
 
 **Animations** (GIF, APNG, animated WebP: the formats browsers animate). Every distinct frame a browser can show
 is judged, up to `max_frames` distinct frames and `max_frame_pixels` decoded frame pixels in all (beyond either
@@ -70,7 +73,10 @@ T = TypeVar("T")
 class RenditionRules:
     """How a rendition is made (classify's settings)."""
 
-    long_side: int = 1600
+    # The largest long side at which libjpeg's DCT scaling decodes a 12-MP phone photo (4000x3000, 4032x3024) at
+    # 1/4: 4000 // 1000 = 3000 // 750 = 4. At 1600 px the same photo was decoded at 1/2 and reduced by bicubic,
+    # which cost 2.5x the CPU of the whole path now (python -m bench.classify_stages, docs/benchmark.md).
+    long_side: int = 1000
     # 4:4:4 at 92: chroma subsampling (JPEG's 4:2:0 default) moved the safety model's porn score of product
     # photos by up to +0.35 (bench.evaluate_safety, docs/benchmark.md); full chroma keeps it within ~0.15.
     quality: int = 92
@@ -208,8 +214,10 @@ def to_srgb(image: Image.Image) -> Image.Image:
 
 
 def encode(image: Image.Image, quality: int) -> bytes:
-    """Baseline JPEG with no metadata: a fresh image carries no EXIF, XMP, ICC or comment to copy."""
-    bare = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
+    """Baseline JPEG with no metadata: a fresh copy with its info emptied carries no EXIF, XMP, ICC or comment
+    (Pillow's JPEG writer takes a comment from `info`, the rest only from arguments never given here)."""
+    bare = image.convert("RGB") if image.mode != "RGB" else image.copy()  # one copy (three before: 1 ms a photo)
+    bare.info = {}
     buffer = io.BytesIO()
     bare.save(buffer, "JPEG", quality=quality, subsampling=0, optimize=True)
     return buffer.getvalue()
