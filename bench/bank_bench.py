@@ -2,8 +2,8 @@
 
     python -m bench.bank_bench [--photos DIR] [--bank-size 1000000] [--lookups 50]
 
-1. the hash: PDQ of each sample photo in its 8 orientations, from the rendition's pixels (at most 1600 px, as the
-   check gets them; shrunk to 512 px inside), per photo: median and p95;
+1. the hash: PDQ of each sample photo in its 8 orientations, from the rendition's pixels (at most the rendition's
+   long side, as the check gets them; shrunk to 512 px inside), per photo: median and p95;
 2. the bank: a generated bank of --bank-size random 256-bit hashes in the in-memory snapshot the check scans (one
    near copy of a known hash planted in it): its memory, and the lookup time of all 8 orientations against it
    (median, p95 over --lookups); the planted copy must be found and random hashes must match nothing;
@@ -28,9 +28,9 @@ from infra.paths import REPO_ROOT
 
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 from classify.photo_bank import CHUNKS, BankSnapshot, pdq_hashes  # noqa: E402
+from classify.rendition import RenditionRules  # noqa: E402
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
-RENDITION_LONG_SIDE = 1600
 STORED_PHOTOS = 10_000_000
 # DynamoDB's item size: attribute names and values, plus 100 bytes of overhead per item.
 INDEX_ITEM_BYTES = len("chunk") + 5 + len("image_id") + 32 + len("pdq") + 64 + 100
@@ -46,7 +46,7 @@ def hash_times(photos: Path) -> list[float]:
     for path in sorted(photos.glob("*.JPEG")):
         with Image.open(path) as image:
             shown = image.convert("RGB")
-        shown.thumbnail((RENDITION_LONG_SIDE, RENDITION_LONG_SIDE))
+        shown.thumbnail((RenditionRules().long_side, RenditionRules().long_side))
         started = time.perf_counter()
         pdq_hashes(shown)
         times.append((time.perf_counter() - started) * 1000)
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
     hashes = hash_times(args.photos)
     print(
-        f"PDQ, 8 orientations, {len(hashes)} photos at <= {RENDITION_LONG_SIDE} px: "
+        f"PDQ, 8 orientations, {len(hashes)} photos at <= {RenditionRules().long_side} px: "
         f"median {statistics.median(hashes):.1f} ms, p95 {percentile(hashes, 0.95):.1f} ms per photo"
     )
     bank = bank_lookups(args.bank_size, args.lookups)

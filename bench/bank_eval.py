@@ -29,9 +29,9 @@ from infra.paths import REPO_ROOT
 sys.path[:0] = [str(REPO_ROOT / "functions" / "classify"), str(REPO_ROOT / "functions" / "shared")]
 from classify.photo_bank import chunk_keys, distance, pdq_hashes  # noqa: E402
 from classify.policy import PhotoBankRules  # noqa: E402
+from classify.rendition import RenditionRules  # noqa: E402
 
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "imagenet-samples"
-RENDITION_LONG_SIDE = 1600
 THRESHOLD = PhotoBankRules().distance
 
 
@@ -82,7 +82,7 @@ def evaluate(photos: Path) -> dict:
     for path in sorted(photos.glob("*.JPEG")):
         with Image.open(path) as image:
             shown = image.convert("RGB")
-        shown.thumbnail((RENDITION_LONG_SIDE, RENDITION_LONG_SIDE))
+        shown.thumbnail((RenditionRules().long_side, RenditionRules().long_side))
         words, quality = pdq_hashes(shown)
         originals.append(words[0])
         qualities.append(quality)
