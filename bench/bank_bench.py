@@ -108,7 +108,7 @@ def emulator_check(photos: Path, count: int) -> dict[str, float]:
 
     import infra.local.emulator  # noqa: F401 - moto as the local stack runs it (its speed patches)
     from classify.checks import Subject
-    from classify.photo_bank import PhotoBankCheck, chunk_keys, to_hex
+    from classify.photo_bank import REUSE_READ_LIMIT, PhotoBankCheck, chunk_keys, to_hex
     from classify.policy import ModerationPolicy
     from infra.local.provision import provision
     from infra.template import LocalNames, ResolvedTemplate, load_template
@@ -154,7 +154,7 @@ def emulator_check(photos: Path, count: int) -> dict[str, float]:
             parts["bank changes"].append((time.perf_counter() - started) * 1000)
             keys = chunk_keys(words[0])
             started = time.perf_counter()
-            index.sharing_a_chunk(keys)
+            index.sharing_a_chunk(keys, REUSE_READ_LIMIT)
             parts["16 queries"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             index.add(f"{image_id[:-1]}f", to_hex(words[0]), keys)  # another upload of it: what a write costs

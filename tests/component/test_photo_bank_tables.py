@@ -117,4 +117,8 @@ def test_the_hash_index_finds_photos_sharing_a_chunk_and_nothing_else(stack):
     index.add(second, to_hex(frog), chunk_keys(frog))
     index.add(first, to_hex(banjo), chunk_keys(banjo))  # idempotent
 
-    assert index.sharing_a_chunk(chunk_keys(banjo)) == {first: to_hex(banjo)}
+    assert index.sharing_a_chunk(chunk_keys(banjo), 10) == {first: to_hex(banjo)}
+    for number in range(5):  # the same photo under five more uploads: each chunk answers at most what is asked
+        index.add(f"{number:032x}", to_hex(banjo), chunk_keys(banjo))
+    assert len(index.sharing_a_chunk(chunk_keys(banjo), 3)) == 3
+    assert len(index.sharing_a_chunk(chunk_keys(banjo), 10)) == 6

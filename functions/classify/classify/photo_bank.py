@@ -50,6 +50,9 @@ HASH_LONG_SIDE = 512
 HASH_BITS = 256
 WORDS = HASH_BITS // 64
 CHUNKS = 16  # of 16 bits each: the reuse index's keys
+# Photos read per chunk key when counting reuse: a count is exact up to this (far above any threshold), and a photo
+# uploaded a hundred thousand times costs no more to look up than any other.
+REUSE_READ_LIMIT = 256
 # Each refresh reads the bank's changes again from this long before the latest it saw: the reviews function's
 # clocks (which stamp changed_at) may differ a little, and re-applying a change is harmless.
 CHANGES_OVERLAP = timedelta(seconds=60)
@@ -249,7 +252,7 @@ class HashIndex(Protocol):
 
     def add(self, image_id: str, pdq: str, chunk_keys: Sequence[str]) -> None: ...
 
-    def sharing_a_chunk(self, chunk_keys: Sequence[str]) -> Mapping[str, str]: ...
+    def sharing_a_chunk(self, chunk_keys: Sequence[str], per_chunk: int) -> Mapping[str, str]: ...
 
 
 class PhotoBankCheck:
@@ -288,7 +291,7 @@ class PhotoBankCheck:
         if self._index is not None and subject.image_id:  # DetectModerationLabels' photos are no uploads
             keys = chunk_keys(variants[0])
             with self._lock:  # boto3 resources are not thread-safe
-                sharing = self._index.sharing_a_chunk(keys)
+                sharing = self._index.sharing_a_chunk(keys, REUSE_READ_LIMIT)
                 self._index.add(subject.image_id, pdq, keys)
             others = {
                 image_id

@@ -164,7 +164,8 @@ class PhotoBankRecord(CheckRecord):
     )
     reuse_count: int | None = Field(
         default=None,
-        description="How many distinct uploads (this one included) carry a photo within the distance of this one",
+        description="How many distinct uploads (this one included) carry a photo within the distance of this one "
+        "(exact up to 256); null where reuse is not counted",
     )
 
 

@@ -90,24 +90,20 @@ class PhotoHashIndexTable:
             for key in chunk_keys:
                 batch.put_item(Item={"chunk": key, "image_id": image_id, "pdq": pdq})
 
-    def sharing_a_chunk(self, chunk_keys: Sequence[str]) -> dict[str, str]:
-        """{image id: its hash} of every indexed photo that shares at least one of these chunk keys."""
+    def sharing_a_chunk(self, chunk_keys: Sequence[str], per_chunk: int) -> dict[str, str]:
+        """{image id: its hash} of indexed photos that share at least one of these chunk keys: at most `per_chunk`
+        of each chunk's (one page each), so a photo uploaded a hundred thousand times costs what any other does."""
         found: dict[str, str] = {}
-        for items in self._pool.map(self._sharing, chunk_keys):
+        for items in self._pool.map(lambda key: self._sharing(key, per_chunk), chunk_keys):
             found.update(items)
         return found
 
-    def _sharing(self, key: str) -> dict[str, str]:
-        client, found = self._table.meta.client, {}
-        request: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "#chunk = :chunk",
-            "ExpressionAttributeNames": {"#chunk": "chunk"},
-            "ExpressionAttributeValues": {":chunk": key},
-        }
-        while True:
-            response = client.query(**request)
-            found.update({item["image_id"]: item["pdq"] for item in response.get("Items", [])})
-            if "LastEvaluatedKey" not in response:
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def _sharing(self, key: str, limit: int) -> dict[str, str]:
+        response = self._table.meta.client.query(
+            TableName=self._table.name,
+            KeyConditionExpression="#chunk = :chunk",
+            ExpressionAttributeNames={"#chunk": "chunk"},
+            ExpressionAttributeValues={":chunk": key},
+            Limit=limit,
+        )
+        return {item["image_id"]: item["pdq"] for item in response.get("Items", [])}
