@@ -50,8 +50,8 @@ HASH_LONG_SIDE = 512
 HASH_BITS = 256
 WORDS = HASH_BITS // 64
 CHUNKS = 16  # of 16 bits each: the reuse index's keys
-# Photos read per chunk key when counting reuse: a count is exact up to this (far above any threshold), and a photo
-# uploaded a hundred thousand times costs no more to look up than any other.
+# Photos read per chunk key when counting reuse: counts past about a hundred become lower bounds (far above any
+# threshold), and a photo uploaded a hundred thousand times costs no more to look up than any other.
 REUSE_READ_LIMIT = 256
 # Each refresh reads the bank's changes again from this long before the latest it saw: the reviews function's
 # clocks (which stamp changed_at) may differ a little, and re-applying a change is harmless.

@@ -165,7 +165,7 @@ class PhotoBankRecord(CheckRecord):
     reuse_count: int | None = Field(
         default=None,
         description="How many distinct uploads (this one included) carry a photo within the distance of this one "
-        "(exact up to 256); null where reuse is not counted",
+        "(a lower bound past about a hundred: each chunk key reads at most 256); null where reuse is not counted",
     )
 
 
