@@ -159,6 +159,7 @@ bench: venv model models ## benchmark the classify path: each stage's CPU on 12-
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS) --phone-size 4032x3024
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
 	@$(PY) -m bench.bank_bench --json reports/bank-bench.json
+	@$(PY) -m bench.text_bench --photos $(BENCH_PHOTOS)
 
 runtime-choice: venv model ## LiteRT vs ONNX Runtime on the same converted ResNet50 (installs onnxruntime, tf2onnx)
 	@$(PY) -m pip install --quiet --disable-pip-version-check onnxruntime==1.32.* tf2onnx==1.17.* 2>&1 | { grep -v "^WARNING: Location" || true; }
@@ -223,6 +224,7 @@ eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runt
 	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
 	@$(PY) -m bench.bank_eval --json reports/bank-eval.json
+	@$(PY) -m bench.text_eval $(DIR)
 
 $(NSFW_NPM_STAMP): $(NSFW_TOOLS)/package.json $(NSFW_TOOLS)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || { \

@@ -68,6 +68,7 @@
     violence: "May show violence",
     off_topic: "Looks like a screenshot or text, not a product photo",
     explicit: "May show explicit content",
+    text: "Text in the photo",
     reported_by_shopper: "Reported as inappropriate by a shopper",
     photo_bank: "A known photo"
   };
@@ -108,8 +109,10 @@
     var text = Object.prototype.hasOwnProperty.call(REASONS, category) ? REASONS[category] : words(category);
     // A policy reason names the class that triggered it; a shopper's report names none.
     if (reason && reason.label) {
-      text += " (" + String(reason.label).replace(/_/g, " ") +
-        (typeof reason.score === "number" ? ", " + (reason.score * 100).toFixed(0) + "%" : "") + ")";
+      // A text reason names the rule (phone, url, ...) and quotes what matched it.
+      var matched = typeof reason.text === "string" ? ": \u201c" + reason.text + "\u201d" : "";
+      text += " (" + String(reason.label).replace(/_/g, " ") + matched +
+        (typeof reason.score === "number" && !matched ? ", " + (reason.score * 100).toFixed(0) + "%" : "") + ")";
     }
     return text;
   }

@@ -254,6 +254,13 @@
       }).join(", ");
       body.appendChild(top);
     }
+    var read = textRead(item.text);
+    if (read) {
+      var lines = document.createElement("p");
+      lines.className = "meta text-read";
+      lines.textContent = read;  // the photo's own text: never markup
+      body.appendChild(lines);
+    }
     var explicit = explicitScores(item.safety, reasons);
     if (explicit) {
       var scores = document.createElement("p");
@@ -510,6 +517,15 @@
 
   // Both explicit-content models' scores and the policy's rule that fired, e.g.
   // "Explicit content: nsfwjs porn 91%, hentai 1%, sexy 5% · Open-NSFW 1% · rule: nsfwjs confident + Open-NSFW low".
+  // What the text check read in the photo, line by line ("" when it read nothing or did not run).
+  function textRead(text) {
+    var lines = text && Array.isArray(text.lines) ? text.lines : [];
+    if (!lines.length) { return ""; }
+    return "Text in the photo: " + lines.map(function (line) {
+      return "\u201c" + String(line.text) + "\u201d";
+    }).join(", ") + (text.truncated ? " (and more)" : "");
+  }
+
   function explicitScores(safety, reasons) {
     if (!safety || !safety.probabilities) { return ""; }
     var scores = safety.probabilities;
@@ -518,8 +534,9 @@
     }).join(", ")];
     var second = safety.second_opinion;
     parts.push(second && typeof second.nsfw === "number" ? "Open-NSFW " + percent(second.nsfw) : "Open-NSFW not run");
+    // The explicit table's cell (nsfwjs_<band>+open_nsfw_<band>); the checks' reasons have rules of their own.
     var fired = reasons.filter(function (reason) {
-      return reason && reason.category === "explicit" && typeof reason.rule === "string";
+      return reason && typeof reason.rule === "string" && reason.rule.indexOf("nsfwjs_") === 0;
     });
     if (fired.length) {
       parts.push("rule: " + fired[0].rule.replace(/_/g, " ").replace("+", " + ").replace("open nsfw", "Open-NSFW"));

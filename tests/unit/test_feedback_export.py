@@ -86,6 +86,8 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "safety_sexy",
         "second_opinion_nsfw",
         "explicit_rule",
+        "text_lines",
+        "text_matches",
         "correct_label",
         "inappropriate",
         "comment",
@@ -101,7 +103,7 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
-        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "",
+        item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "", "", "",
         "running shoe", "true", "fine", item["created_at"], "", "", "", "", "", "", "", ""
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
@@ -220,6 +222,36 @@ def test_the_second_opinion_and_the_explicit_rule_that_fired_are_exported():
 
     values = dict(zip(COLUMNS, row, strict=True))
     assert (values["second_opinion_nsfw"], values["explicit_rule"]) == ("0.006", "nsfwjs_confident+open_nsfw_low")
+
+
+TEXT_FOUND = {
+    "lines": [
+        {"text": "=HYPERLINK(\"http://evil.example\")", "box": [[1, 5], [3, 5], [3, 6], [1, 6]], "confidence": 0.9},
+        {"text": "call +1 415 555 0199", "box": [[1, 2], [3, 2], [3, 4], [1, 4]], "confidence": 0.99},
+    ],
+    "matches": [
+        {"rule": "phone", "text": "+1 415 555 0199", "box": [[1, 2], [3, 2], [3, 4], [1, 4]], "action": "review"},
+        {"rule": "url", "text": "evil.example", "box": [[1, 5], [3, 5], [3, 6], [1, 6]], "action": "allowed"},
+    ],
+    "engine": {"name": "rapidocr", "version": "3.10.0", "detection_model": "d", "recognition_model": "r",
+               "detection_side": 736},
+}  # fmt: skip
+
+
+def test_the_text_read_in_the_photo_and_the_rules_it_matched_are_exported():
+    reasons = [
+        {"category": "text", "action": "review", "label": "phone", "rule": "text_phone", "text": "+1 415 555 0199"}
+    ]
+
+    (_, row) = parse(
+        export_feedback_page(FakeFeedbackTable([feedback_item(text=TEXT_FOUND, verdict_reasons=reasons)])).body
+    )
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    # Text out of a photo is the uploader's: a line that reads like a formula is neutralised like any other cell.
+    assert values["text_lines"] == '\'=HYPERLINK("http://evil.example") | call +1 415 555 0199'
+    assert values["text_matches"] == "phone review: +1 415 555 0199 | url allowed: evil.example"
+    assert values["explicit_rule"] == ""  # a check's rule is not the explicit table's
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,7 @@ def test_feedback_is_stored_with_what_the_model_said():
             "verdict": "allow",
             "safety": None,
             "verdict_reasons": [],
+            "text": None,
             "status_at_feedback": "done",
             "correct_label": "running shoe",
             "comment": "It is a trainer.",

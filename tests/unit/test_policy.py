@@ -152,7 +152,7 @@ def test_decide_rejects_a_vector_of_the_wrong_length(policy):
 def test_verdict_carries_the_policy_version(policy, class_index):
     verdict = policy.decide(probabilities(class_index, {"revolver": 0.8}))
 
-    assert verdict.policy_version == policy.version == "2026-12-03.2"
+    assert verdict.policy_version == policy.version == "2026-12-03.3"
 
 
 def test_a_verdicts_reasons_are_json_friendly_records(policy, class_index):

@@ -165,6 +165,7 @@ VIEW_FIELDS = {
     "created_at",
     "classified_at",
     "error",
+    "text",  # the text check's record (issue 20)
     "photo_bank",
 }
 

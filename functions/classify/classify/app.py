@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from classify.labels import ClassIndex
 from classify.model import load_classifier
 from classify.notifications import photo_events
+from classify.ocr import load_reader
 from classify.open_nsfw import load_open_nsfw
 from classify.photo_bank import PhotoBankCheck
 from classify.safety import load_safety_model
@@ -20,6 +21,7 @@ from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
 from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_force
 from classify.telemetry import PowertoolsTelemetry
+from classify.text_check import TextCheck
 from photomod_shared.publication import PublishedRenditions, cdn_cache
 from photomod_shared.tables import PhotoBankTable, PhotoHashIndexTable, PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
@@ -64,7 +66,9 @@ work = Classification(
         s3, settings.images_bucket, cdn_cache(settings.photos_distribution_id, lambda: boto3.client("cloudfront"))
     ),
     hand_backs=ClassifyQueue(boto3.client("sqs"), settings.classify_queue_url),
+    # The checks beyond the models, in this order (classify.checks): a retouching check comes last.
     checks=(
+        TextCheck(load_reader()),  # rapidocr, both models warmed up here (they load on first use)
         PhotoBankCheck(
             PhotoBankTable(dynamodb.Table(settings.photo_bank_table)) if settings.photo_bank_table else None,
             PhotoHashIndexTable(dynamodb.Table(settings.photo_hash_index_table))
@@ -81,6 +85,7 @@ logger.info(
         "second_opinion": work.second_opinion.info.model_dump() if work.second_opinion else None,
         "runtime": settings.model_runtime,
         "policy_version": work.policy.version,
+        "checks": [check.name for check in work.checks],
     },
 )
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from classify.labels import ClassIndex, top_k
 from classify.safety import SAFETY_CLASSES
+from classify.text_check import parse_text_rules
 from photomod_shared.prediction import VerdictReason
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("moderation_policy.json")
@@ -46,6 +47,7 @@ OPEN_NSFW_ABSENT = "absent"
 # section is parsed as None (the check's defaults). Raises PolicyError, naming `where`.
 CheckRulesParser = Callable[[Any, str], Any]
 CHECK_RULES: Mapping[str, CheckRulesParser] = {
+    "text": parse_text_rules,
     "photo_bank": lambda section, where: PhotoBankRules.parse(section, where),
 }
 

@@ -32,6 +32,10 @@ COLUMNS = (
     *(f"safety_{name}" for name in SAFETY_CLASSES),
     "second_opinion_nsfw",
     "explicit_rule",
+    # The text check: the lines read in the photo (" | " between them) and the rules they matched, with the action
+    # the policy gave each ("phone review: +1 415 555 0199").
+    "text_lines",
+    "text_matches",
     "correct_label",
     "inappropriate",
     "comment",
@@ -106,12 +110,20 @@ def csv_row(item: Mapping[str, Any], moderated: Mapping[str, Any] | None = None)
         values[f"safety_{name}"] = probability
     # The second explicit-content model's P(NSFW), and the cell of the policy's table of both opinions that fired.
     values["second_opinion_nsfw"] = (safety.get("second_opinion") or {}).get("nsfw")
-    rules = [
-        reason.get("rule")
-        for reason in item.get("verdict_reasons") or []
-        if isinstance(reason, dict) and reason.get("category") == "explicit"  # the checks' reasons have rules too
-    ]
-    values["explicit_rule"] = next((rule for rule in rules if rule), None)
+    rules = [reason.get("rule") for reason in item.get("verdict_reasons") or [] if isinstance(reason, dict)]
+    # Only the explicit table's cells (nsfwjs_<band>+open_nsfw_<band>): the checks' reasons have rules of their own.
+    values["explicit_rule"] = next(
+        (rule for rule in rules if isinstance(rule, str) and rule.startswith("nsfwjs_")), None
+    )
+    text = item.get("text") or {}
+    values["text_lines"] = " | ".join(str(line.get("text", "")) for line in text.get("lines") or []) or None
+    values["text_matches"] = (
+        " | ".join(
+            f"{match.get('rule', '')} {match.get('action', '')}: {match.get('text', '')}"
+            for match in text.get("matches") or []
+        )
+        or None
+    )
     bank = item.get("photo_bank") or {}
     values["photo_bank_pdq"] = bank.get("pdq")
     values["photo_bank_match"] = (bank.get("matched") or {}).get("image_id")

@@ -60,8 +60,8 @@ def record_feedback(
     created_at = iso(now)
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
-    # What the model said, as the record stores it (its safety scores and reasons as plain values).
-    said = prediction.model_dump(include={"safety", "verdict_reasons", "photo_bank"})
+    # What the model said, as the record stores it (its safety scores, reasons and checks' records as plain values).
+    said = prediction.model_dump(include={"safety", "verdict_reasons", "text", "photo_bank"})
     feedback.add(
         {
             "image_id": image_id,
@@ -73,6 +73,8 @@ def record_feedback(
             "safety": said["safety"],
             # Which rules fired (the export's explicit_rule: the cell of the table of both explicit opinions).
             "verdict_reasons": said["verdict_reasons"] or [],
+            # The text read in the photo (the export's text_lines and text_matches).
+            "text": said.get("text"),
             # The photo's PDQ hash and what it matched (classify.photo_bank); absent before the check ran.
             **({"photo_bank": said["photo_bank"]} if said.get("photo_bank") else {}),
             "status_at_feedback": prediction.status,

@@ -87,6 +87,9 @@ class VerdictReason(_Part):
         description="For `explicit` porn/hentai: the cell of the policy's table of both models' opinions that fired, "
         "nsfwjs_<low|uncertain|likely|confident>+open_nsfw_<low|uncertain|confident|absent>; absent otherwise",
     )
+    text: str | None = Field(
+        default=None, description="For a `text` reason: the text in the photo that matched the rule (label)"
+    )
 
 
 class ModelInfo(_Part):
@@ -128,6 +131,43 @@ class Safety(_Part):
         default=None,
         description="The second explicit-content model's score; null where it was not run (a local stack before "
         "`make models`, or a photo classified before it was added): then nothing explicit is blocked automatically",
+    )
+
+
+class TextLine(_Part):
+    text: str
+    box: list[list[int]] = Field(description="Four [x, y] corners, clockwise from top left, in rendition pixels")
+    confidence: Number = Field(description="The recognition model's confidence in the line, 0-1")
+
+
+class TextMatch(_Part):
+    rule: str = Field(description="url, email, phone or promo (a promo code or a price)")
+    text: str = Field(description="The text that matched")
+    box: list[list[int]] = Field(
+        description="The box of the line it is on, or of the row of lines it spans (rendition pixels)"
+    )
+    action: str = Field(
+        description="What the policy in force does with it: review, block, off (the shop turned the rule off) or "
+        "allowed (a URL or e-mail address at a domain on the shop's allow-list)"
+    )
+
+
+class TextEngineInfo(_Part):
+    name: str = Field(description="rapidocr: PP-OCR's ONNX models on ONNX Runtime")
+    version: str = Field(description="The rapidocr PyPI package version (its models ship inside it)")
+    detection_model: str
+    recognition_model: str
+    detection_side: int = Field(description="The long side (px) text detection ran at")
+
+
+class TextFound(CheckRecord):
+    """The text check's record (classify.text_check): what was read in the rendition and which rules matched."""
+
+    lines: list[TextLine] = Field(description="Lines read (at least 3 characters, confidence >= 0.8), top first")
+    matches: list[TextMatch]
+    engine: TextEngineInfo
+    truncated: bool | None = Field(
+        default=None, description="true where more lines or matches were found than are stored (every line was judged)"
     )
 
 
@@ -218,6 +258,7 @@ class Prediction(BaseModel):
     # The audit trail: every moderator's decision on this photo, oldest first ({action, by, at, note, version}).
     review_history: list[dict[str, Any]] | None = None
     # The checks beyond the models (classify.checks), each under its check's name (CHECK_FIELDS).
+    text: TextFound | None = None
     photo_bank: PhotoBankRecord | None = None
 
     def __init__(self, image_id: str, status: str, **fields: Any) -> None:
@@ -372,7 +413,7 @@ class Prediction(BaseModel):
 
 
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
-CHECK_FIELDS: tuple[str, ...] = ("photo_bank",)
+CHECK_FIELDS: tuple[str, ...] = ("text", "photo_bank")
 
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
@@ -417,8 +458,13 @@ class PredictionView(BaseModel):
     created_at: str | None
     classified_at: str | None
     error: Failure | None = Field(description="Why a failed image failed")
+    text: TextFound | None = Field(
+        description="The text read in the photo and the text rules it matched (URL, e-mail, phone, promo/price); "
+        "null if the photo is not done, the text check failed, or it was judged before the check existed",
+    )
     photo_bank: PhotoBankRecord | None = Field(
-        default=None, description="The photo's PDQ hash and any banked photo it matched (null before the check ran)"
+        description="The photo's PDQ hash, the banked photo it copies (if any) and how many uploads carry it; null if "
+        "the photo is not done, the check failed, or it was judged before the check existed",
     )
 
 
