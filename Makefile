@@ -161,6 +161,7 @@ bench: venv model models ## benchmark the classify path: each stage's CPU on 12-
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS)
 	@$(PY) -m bench.classify_stages --photos $(BENCH_PHOTOS) --phone-size 4032x3024
 	@$(PY) -m bench.classify_bench --photos $(BENCH_PHOTOS)
+	@$(PY) -m bench.bank_bench --json reports/bank-bench.json
 	@$(PY) -m bench.text_bench --photos $(BENCH_PHOTOS)
 	@$(PY) -m bench.checks_bench --photos $(BENCH_PHOTOS)
 
@@ -226,6 +227,7 @@ eval: venv model models ## top-1/top-5 and the dog.jpeg golden pair, served runt
 	@$(PY) -m bench.rendition_size --photos $(DIR)
 	@$(PY) -m bench.judgement $(DIR) $(if $(CLASSIFIER),--classifier $(CLASSIFIER))
 	@$(PY) -m bench.evaluate_second_opinion $(DIR) $(if $(LABELLED),--labelled $(LABELLED))
+	@$(PY) -m bench.bank_eval --json reports/bank-eval.json
 	@$(PY) -m bench.text_eval $(DIR)
 	@$(PY) -m bench.evaluate_faces $(DIR)
 

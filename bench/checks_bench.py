@@ -53,6 +53,14 @@ def _text() -> Check:
     return TextCheck(load_reader())
 
 
+def _photo_bank() -> Check:
+    from classify.photo_bank import PhotoBankCheck
+
+    # The hashes of every orientation and an empty in-memory bank: no table here (its lookups are measured in
+    # docs/benchmark.md, "Photo bank").
+    return PhotoBankCheck(None, None)
+
+
 def _faces() -> Check:
     from classify.faces import MODEL_FILE, FacesCheck, load_face_detector
 
@@ -64,6 +72,7 @@ def _faces() -> Check:
 # The checks to measure, in classify.app's order (a retouching check last), each loaded with its model.
 CHECKS: dict[str, Callable[[], Check]] = {
     "text": _text,
+    "photo_bank": _photo_bank,
     "faces": _faces,
 }
 

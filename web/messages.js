@@ -50,6 +50,7 @@
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
     version_changed: "The photo was replaced since you saw it; reload to see the new one if it needs review.",
+    not_banked: "This photo is not in the bank of blocked photos (never banked, or removed already).",
     not_decided: "There is no decision on this photo to undo: it may have been undone already.",
     // staff routes (the Cognito sign-in)
     not_signed_in: "Sign in first.",
@@ -69,7 +70,23 @@
     explicit: "May show explicit content",
     text: "Text in the photo",
     faces: "Shows a person's face",
-    reported_by_shopper: "Reported as inappropriate by a shopper"
+    reported_by_shopper: "Reported as inappropriate by a shopper",
+    photo_bank: "A known photo"
+  };
+
+  // Keyed by a check's reason `rule` (classify.photo_bank): its label names a photo and its score counts, so they
+  // read as such, not as a class and a probability.
+  var RULES = {
+    matches_blocked_photo: function (reason) {
+      return "Copy of a photo a moderator blocked (" + String(reason.label) + ", " + String(reason.score) +
+        " bits of 256 apart)";
+    },
+    reused_photo: function (reason) {
+      return "The same photo under " + String(reason.score) + " uploads";
+    },
+    check_failed: function (reason) {
+      return "The " + words(reason.category).toLowerCase() + " check could not run: a person decides";
+    }
   };
 
   // "drugs_and_medical" -> "Drugs and medical": a category added to the policy later still reads as words.
@@ -86,11 +103,10 @@
   }
 
   function reasonText(reason) {
-    var category = reason && reason.category;
-    // A check beyond the models that failed on this photo (classify.checks' check_failed): it found nothing either way.
-    if (reason && reason.rule === "check_failed") {
-      return "The " + words(category).toLowerCase() + " check failed on this photo: look for yourself";
+    if (reason && Object.prototype.hasOwnProperty.call(RULES, reason.rule)) {
+      return RULES[reason.rule](reason);
     }
+    var category = reason && reason.category;
     var text = Object.prototype.hasOwnProperty.call(REASONS, category) ? REASONS[category] : words(category);
     // A policy reason names the class that triggered it; a shopper's report names none.
     if (reason && reason.label) {

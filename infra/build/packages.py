@@ -5,7 +5,8 @@
   what `sam build` does for `python3.12` (a layer's content goes under `python/`, as Lambda expects in /opt).
 - The Lambda runtime itself: boto3 and its dependencies, the only modules a zip function gets for free.
 - Container images: the `pip install -r` and `COPY ... ${LAMBDA_TASK_ROOT}/...` lines of the Dockerfile, without
-  Docker (the Python contents of the image, which is what an import needs).
+  Docker (the Python contents of the image, which is what an import needs); what a stage builds from source
+  (`pip wheel -r`: PyPI has no wheel of it) is built into wheels first, by the Lambda Python, and installed from them.
 
 Each build is cached under .aws-sam/local/ and redone only when a file it is built from changes.
 
@@ -103,14 +104,19 @@ def _platform_flags(python_version: str) -> list[str]:
     return [*platforms, "--only-binary=:all:", "--python-version", python_version]
 
 
-def _pip_install(requirements: list[Path] | list[str], target: Path, log: Log, python_version: str) -> None:
-    """Lambda's x86_64 wheels into `target`, whatever this machine's own Python is."""
+def _pip_install(
+    requirements: list[Path] | list[str], target: Path, log: Log, python_version: str, wheels: Path | None = None
+) -> None:
+    """Lambda's x86_64 wheels into `target`, whatever this machine's own Python is; `wheels`: a folder of wheels
+    built here from source (tagged linux_x86_64, as `pip wheel` tags them) to install from as well."""
     specifiers: list[str] = []
     for requirement in requirements:
         specifiers += ["-r", str(requirement)] if isinstance(requirement, Path) else [requirement]
     if not specifiers:
         return
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+    if wheels is not None:
+        command += ["--find-links", str(wheels), "--platform", "linux_x86_64"]
     _run(
         [*command, "--target", str(target), *_platform_flags(python_version), "--implementation", "cp", *specifiers],
         log,
@@ -264,14 +270,15 @@ class Builder:
         """Two layers, as Docker caches them: pip's packages (the Dockerfile and requirements) and the copied code."""
         image = ImageBuild.from_dockerfile(dockerfile, context)
         platform = {"python": self.python_version, "on": LAMBDA_PLATFORMS}
-        packages_digest = _digest([dockerfile, *image.requirements], platform)
+        packages_digest = _digest([dockerfile, *image.requirements, *image.source_builds], platform)
         code_digest = _digest([dockerfile, *image.copies], platform)
         with self._lock(str(image.build_dir)):
             if not _up_to_date(image.packages, packages_digest):
                 self.log(f"  installing the requirements of {dockerfile.relative_to(REPO_ROOT)} (no Docker)")
                 shutil.rmtree(image.packages, ignore_errors=True)
                 image.packages.mkdir(parents=True)
-                _pip_install(list(image.requirements), image.packages, self.log, self.python_version)
+                wheels = self._source_wheels(image) if image.source_builds else None
+                _pip_install(list(image.requirements), image.packages, self.log, self.python_version, wheels)
                 (image.packages / STAMP).write_text(json.dumps({"digest": packages_digest}))
             if not _up_to_date(image.task_root, code_digest):
                 shutil.rmtree(image.task_root, ignore_errors=True)
@@ -281,6 +288,17 @@ class Builder:
                 (image.task_root / STAMP).write_text(json.dumps({"digest": code_digest}))
         return image
 
+    def _source_wheels(self, image: "ImageBuild") -> Path:
+        """The image's source-only packages built into wheels by the Python the packages are for (as the
+        Dockerfile's wheels stage does with Lambda's)."""
+        wheels = image.build_dir / "wheels"
+        shutil.rmtree(wheels, ignore_errors=True)
+        self.log(f"  building wheels of {', '.join(path.name for path in image.source_builds)} from source")
+        requirements = [argument for path in image.source_builds for argument in ("-r", str(path))]
+        command = [str(self.python), "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
+        _run([*command, "--wheel-dir", str(wheels), *requirements], self.log)
+        return wheels
+
 
 @dataclass(frozen=True)
 class ImageBuild:
@@ -289,6 +307,7 @@ class ImageBuild:
     build_dir: Path
     requirements: tuple[Path, ...]
     copies: dict[Path, str]  # source (in the build context) -> path under ${LAMBDA_TASK_ROOT}
+    source_builds: tuple[Path, ...] = ()  # requirements a stage builds into wheels from source
 
     @property
     def task_root(self) -> Path:
@@ -311,7 +330,7 @@ class ImageBuild:
         where = dockerfile.resolve()
         name = where.relative_to(REPO_ROOT).as_posix() if where.is_relative_to(REPO_ROOT) else str(where)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-        return cls(BUILD_ROOT / f"image-{name}", image.requirements, image.copies)
+        return cls(BUILD_ROOT / f"image-{name}", image.requirements, image.copies, image.source_builds)
 
 
 def build_all(log: Log = print, images: bool = False) -> Builder:

@@ -65,6 +65,9 @@ def _table_definition(name: str, properties: dict[str, Any]) -> dict[str, Any]:
     }
     if properties.get("GlobalSecondaryIndexes"):
         definition["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    # Only at creation, as on AWS (a table's LSIs never change).
+    if properties.get("LocalSecondaryIndexes"):
+        definition["LocalSecondaryIndexes"] = properties["LocalSecondaryIndexes"]
     return definition
 
 

@@ -120,6 +120,12 @@ CASES: dict[str, Case] = {
         "POST", "/reviews/{unknown}/undo", (404,), json={"object_version": "v1"}, staff="moderators"
     ),
     "undo, no version": Case("POST", "/reviews/{unknown}/undo", (400,), json={}, staff="moderators"),
+    # GET, DELETE /bank/{image_id} (a signed-in moderator)
+    "banked photo, never banked": Case("GET", "/bank/{unknown}", (404,), staff="moderators"),
+    "banked photo, malformed id": Case("GET", "/bank/NOT-AN-ID", (400,), staff="moderators"),
+    "banked photo, no token": Case("GET", "/bank/{unknown}", (401,)),
+    "unbank, not banked": Case("DELETE", "/bank/{unknown}", (409,), staff="moderators"),
+    "unbank, an analyst": Case("DELETE", "/bank/{unknown}", (403,), staff="analysts"),
     # POST /predict (the original service's contract), GET /predict
     "predict": Case("POST", "/predict", (200, 202), files=photo_files()),
     "predict, not an image": Case("POST", "/predict", (400, 415), data=b"not a photo", headers=JPEG),

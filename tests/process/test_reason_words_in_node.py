@@ -31,4 +31,4 @@ def test_a_faces_reason_reads_as_words_with_its_confidence():
 def test_a_failed_check_says_it_failed_rather_than_what_it_looks_for():
     reason = {"category": "faces", "action": "review", "rule": "check_failed"}
 
-    assert reason_text(reason) == "The faces check failed on this photo: look for yourself"
+    assert reason_text(reason) == "The faces check could not run: a person decides"

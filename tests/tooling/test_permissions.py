@@ -27,6 +27,8 @@ BUCKET = "photomod-local-images-123456789012"
 PREDICTIONS = "photomod-local-PredictionsTable"
 FEEDBACK = "photomod-local-FeedbackTable"
 REPORT_LIMITS = "photomod-local-ReportLimitsTable"
+PHOTO_BANK = "photomod-local-PhotoBankTable"
+PHOTO_HASH_INDEX = "photomod-local-PhotoHashIndexTable"
 CLASSIFY_QUEUE_URL = "http://127.0.0.1:4566/123456789012/photomod-local-ClassifyQueue"
 DISTRIBUTION = "photomod-local-PhotosDistribution"
 VERDICT_OUTBOX_URL = "http://127.0.0.1:4566/123456789012/photomod-local-VerdictOutboxQueue"
@@ -54,6 +56,14 @@ CALLS_BY_STATEMENT = {
         "Query", service="dynamodb", TableName=PREDICTIONS, IndexName="review_queue"
     ),
     ("ReviewsFunction", "SettleReviews"): call("UpdateItem", service="dynamodb", TableName=PREDICTIONS),
+    ("ReviewsFunction", "KeepThePhotoBank"): call("PutItem", service="dynamodb", TableName=PHOTO_BANK),
+    ("ClassifyFunction", "ReadThePhotoBank"): call(
+        "Query", service="dynamodb", TableName=PHOTO_BANK, IndexName="changes"
+    ),
+    ("RekognitionFunction", "ReadThePhotoBank"): call(
+        "Query", service="dynamodb", TableName=PHOTO_BANK, IndexName="changes"
+    ),
+    ("ClassifyFunction", "IndexPhotoHashes"): call("BatchWriteItem", service="dynamodb", TableNames=[PHOTO_HASH_INDEX]),
     ("ReviewsFunction", "ShowPhotosInReview"): presigned("url", "GetObject", Bucket=BUCKET, Key="renditions/a/v1.jpg"),
     ("ReviewsFunction", "PublishDecisions"): call("DeleteObject", Bucket=BUCKET, Key="published/a.jpg"),
     ("FeedbackFunction", "ReadPredictions"): call("GetItem", service="dynamodb", TableName=PREDICTIONS),
@@ -183,6 +193,21 @@ def test_the_staff_export_may_read_its_photos_decisions_and_nothing_else_new(pol
     # The reviews function, which serves moderators, cannot touch the report counters.
     counters = call("UpdateItem", service="dynamodb", TableName=REPORT_LIMITS)
     assert check_calls({"ReviewsFunction": [counters]}, policies, NAMES).denied
+
+
+def test_only_moderators_fill_the_photo_bank_and_only_the_classifier_indexes_hashes(policies):
+    bank_write = call("PutItem", service="dynamodb", TableName=PHOTO_BANK)
+    bank_change = call("UpdateItem", service="dynamodb", TableName=PHOTO_BANK)
+    index_write = call("BatchWriteItem", service="dynamodb", TableNames=[PHOTO_HASH_INDEX])
+    bank_scan = call("Query", service="dynamodb", TableName=PHOTO_BANK)  # the table itself, not its change index
+
+    for function in ("ClassifyFunction", "RekognitionFunction", "FeedbackFunction", "UploadFunction"):
+        assert check_calls({function: [bank_write]}, policies, NAMES).denied, function
+        assert check_calls({function: [bank_change]}, policies, NAMES).denied, function
+    for function in ("RekognitionFunction", "ReviewsFunction", "FeedbackFunction"):
+        assert check_calls({function: [index_write]}, policies, NAMES).denied, function
+    assert check_calls({"ClassifyFunction": [bank_scan]}, policies, NAMES).denied
+    assert check_calls({"ReviewsFunction": [bank_write, bank_change]}, policies, NAMES).denied == []
 
 
 def test_without_list_bucket_a_missing_key_answers_403_on_aws(policies):

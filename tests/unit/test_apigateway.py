@@ -83,6 +83,8 @@ def test_routes_and_stage_come_from_the_templates_api_events(template):
         ("POST", "/rekognition"): "RekognitionFunction",
         ("GET", "/reviews/{image_id}/history"): "ReviewsFunction",
         ("POST", "/reviews/{image_id}/undo"): "ReviewsFunction",
+        ("GET", "/bank/{image_id}"): "ReviewsFunction",
+        ("DELETE", "/bank/{image_id}"): "ReviewsFunction",
     }
     assert api_settings(template, "Api").stage == "v1"
 

@@ -80,3 +80,53 @@ def test_requests_find_their_service_without_listing_the_moto_package(monkeypatc
 
     assert dispatcher.get_backend_for_host("dynamodb.us-east-1.amazonaws.com") == "dynamodb"
     assert dispatcher.get_backend_for_host("s3") == "s3"
+
+
+def test_a_query_on_the_tables_key_reads_only_its_partition_and_answers_as_moto_does(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    read_whole_table: list[object] = []
+    whole_table = emulator._table_all_items
+    monkeypatch.setattr(
+        emulator, "_table_all_items", lambda table: read_whole_table.append(table) or whole_table(table)
+    )
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="index",
+            KeySchema=[{"AttributeName": "chunk", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "chunk", "AttributeType": "S"},
+                {"AttributeName": "id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for chunk in ("a", "b", "c"):
+            for number in range(5):
+                client.put_item(TableName="index", Item={"chunk": {"S": chunk}, "id": {"S": f"{chunk}{number}"}})
+
+        def page(**more):
+            return client.query(
+                TableName="index",
+                KeyConditionExpression="chunk = :c AND id > :after",
+                ExpressionAttributeValues={":c": {"S": "b"}, ":after": {"S": "b0"}},
+                ScanIndexForward=False,
+                Limit=3,
+                **more,
+            )
+
+        first = page()
+        second = page(ExclusiveStartKey=first["LastEvaluatedKey"])
+        missing = client.query(
+            TableName="index",
+            KeyConditionExpression="chunk = :c",
+            ExpressionAttributeValues={":c": {"S": "z"}},
+        )
+        read_by_queries = list(read_whole_table)
+        scan = client.scan(TableName="index")
+
+    assert [item["id"]["S"] for item in first["Items"]] == ["b4", "b3", "b2"]
+    assert [item["id"]["S"] for item in second["Items"]] == ["b1"] and "LastEvaluatedKey" not in second
+    assert missing["Items"] == [] and missing["Count"] == 0
+    assert read_by_queries == [] and scan["Count"] == 15  # the queries read one partition; a scan still all

@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "WEB_ORIGIN": "http://localhost:8000",
     "STAFF_GROUP": "moderators",
     "EXPORT_GROUP": "analysts",
+    "PHOTO_BANK_TABLE": "photo-bank",
 }
 
 

@@ -98,13 +98,31 @@ def test_header_row_then_one_row_per_item_in_the_documented_column_order():
         "moderated_by",
         "moderated_at",
         "review_history",
+        "photo_bank_pdq",
+        "photo_bank_match",
+        "photo_bank_distance",
+        "photo_bank_reuse_count",
     ]
     assert list(COLUMNS) == rows[0]
     assert rows[1] == [
         item["image_id"], item["s3_key"], "clog", "0.8125", "allow", "", "", "", "", "", "", "", "", "", "", "", "",
-        "running shoe", "true", "fine", item["created_at"], "", "", "", ""
+        "running shoe", "true", "fine", item["created_at"], "", "", "", "", "", "", "", ""
     ]  # fmt: skip
     assert page.rows == 1 and len(rows) == 2
+
+
+def test_the_photo_banks_record_is_exported_and_its_reasons_are_not_taken_for_an_explicit_rule():
+    match = {"image_id": "b" * 32, "distance": 12}
+    bank = {"algorithm": "pdq", "version": "pdqhash 0.2.8", "pdq": "ab" * 32, "quality": 100, "matched": match}
+    reason = {"category": "photo_bank", "action": "block", "rule": "matches_blocked_photo", "label": "b" * 32}
+    item = feedback_item(8, photo_bank={**bank, "reuse_count": 3}, verdict_reasons=[reason])
+
+    header, row = parse(export_feedback_page(FakeFeedbackTable([item])).body)
+    cells = dict(zip(header, row, strict=True))
+
+    assert cells["explicit_rule"] == ""
+    assert (cells["photo_bank_pdq"], cells["photo_bank_match"]) == ("ab" * 32, "b" * 32)
+    assert (cells["photo_bank_distance"], cells["photo_bank_reuse_count"]) == ("12", "3")
 
 
 class FakeModerations:

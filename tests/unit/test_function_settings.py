@@ -157,8 +157,13 @@ def test_a_value_several_functions_share_is_written_once_in_the_template():
 
 def test_detect_moderation_labels_judges_with_the_queue_classifiers_settings(environments):
     classify, rekognition = environments["ClassifyFunction"], environments["RekognitionFunction"]
-    # It announces nothing and publishes nothing.
-    judging = set(ClassifySettings.model_fields) - {"event_bus_name", "verdict_outbox_url", "photos_distribution_id"}
+    # It announces nothing and publishes nothing; its photos are not uploads, so it indexes no hash for reuse.
+    judging = set(ClassifySettings.model_fields) - {
+        "event_bus_name",
+        "verdict_outbox_url",
+        "photos_distribution_id",
+        "photo_hash_index_table",
+    }
 
     assert {name: rekognition.get(name.upper()) for name in judging} == {
         name: classify.get(name.upper()) for name in judging

@@ -83,6 +83,7 @@ def test_a_failed_outcome_clears_every_result_field_of_an_older_version():
         "model": None,
         "safety": None,
         "text": None,  # the text check's record (an older version's text must not describe this one)
+        "photo_bank": None,
         "faces": None,
     }
 
@@ -108,7 +109,7 @@ def test_a_pending_answer_has_every_key_with_nulls_and_empty_lists():
     assert list(body) == [
         "image_id", "status", "prediction", "score", "labels", "verdict", "verdict_reasons", "policy_version",
         "model", "safety", "source", "s3_key", "object_version", "created_at", "classified_at", "error",
-        "text",
+        "text", "photo_bank",
         "faces",
     ]  # fmt: skip
     assert body["labels"] == [] and body["verdict_reasons"] == [] and body["error"] is None

@@ -166,6 +166,7 @@ VIEW_FIELDS = {
     "classified_at",
     "error",
     "text",  # the text check's record (issue 20)
+    "photo_bank",
     "faces",
 }
 

@@ -222,6 +222,7 @@ def test_settling_makes_the_decision_the_verdict_and_keeps_the_models():
             "decided_at": "2026-11-26T10:00:00.500Z",
             "decided_by": {"sub": ALICE.sub, "username": ALICE.username},
         },
+        "banked": False,
     }
     stored = queue.items[image_id(1)]
     assert (stored["verdict"], stored["model_verdict"]) == ("allow", "review")
@@ -493,3 +494,94 @@ def test_an_undo_hides_the_photo_again_before_it_is_recorded_and_names_who_undid
     assert queue.items[image_id(1)]["verdict"] == "review"
     with pytest.raises(DomainError, match="no moderator's decision to undo"):
         service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW)
+
+
+# --- the photo bank (photomod_shared.photo_bank) ---------------------------------------------------
+
+
+class FakeBank:
+    def __init__(self) -> None:
+        self.entries: dict[str, Any] = {}
+
+    def add(self, entry) -> None:
+        self.entries[entry.image_id] = entry
+
+    def get(self, image_id: str):
+        return self.entries.get(image_id)
+
+    def remove(self, image_id: str, removed_at: str, removed_by: dict[str, str]):
+        from dataclasses import replace
+
+        entry = self.entries.get(image_id)
+        if entry is None or not entry.active:
+            return None
+        self.entries[image_id] = replace(entry, removed_at=removed_at, changed_at=removed_at, removed_by=removed_by)
+        return self.entries[image_id]
+
+
+HASHED = {"photo_bank": {"algorithm": "pdq", "version": "pdqhash 0.2.8", "pdq": "ab" * 32, "quality": 100}}
+
+
+@pytest.mark.parametrize(("decision", "attributes", "banked"), [
+    ("block", HASHED, True), ("allow", HASHED, False), ("block", {}, False),
+])  # fmt: skip
+def test_only_a_block_of_a_hashed_photo_banks_it_with_who_and_why(decision, attributes, banked):
+    queue, bank = FakeQueue(in_review(1, **attributes)), FakeBank()
+    request = ReviewDecision(decision=decision, note="stolen", object_version=version(1))
+
+    settled = service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=bank)
+
+    assert settled["banked"] is banked
+    if banked:
+        entry = bank.entries[image_id(1)]
+        assert (entry.pdq, entry.quality, entry.note) == ("ab" * 32, 100, "stolen")
+        assert entry.banked_by == {"sub": ALICE.sub, "username": "mod-alice"} and entry.active
+    else:
+        assert bank.entries == {}
+
+
+def test_an_undone_block_leaves_the_bank_and_a_removal_twice_is_refused():
+    queue, bank = FakeQueue(in_review(1, **HASHED), in_review(2, **HASHED)), FakeBank()
+    for number in (1, 2):
+        request = ReviewDecision(decision="block", object_version=version(number))
+        service.settle_review(image_id(number), request, by=ALICE, predictions=queue, now=NOW, bank=bank)
+
+    service.undo_review(image_id(1), version(1), by=ALICE, predictions=queue, now=NOW, bank=bank)
+    removed = service.remove_from_bank(image_id(2), by=ALICE, bank=bank, now=NOW)
+
+    assert not bank.entries[image_id(1)].active
+    assert removed["removed_by"]["username"] == "mod-alice" and removed["removed_at"] == "2026-11-26T10:00:00.500Z"
+    with pytest.raises(DomainError) as refused:
+        service.remove_from_bank(image_id(2), by=ALICE, bank=bank, now=NOW)
+    assert refused.value.code == "not_banked"
+    with pytest.raises(DomainError) as unknown:
+        service.banked_photo(image_id(3), bank=bank)
+    assert unknown.value.code == "image_not_found"
+
+
+def test_a_block_someone_else_settled_first_is_taken_out_of_the_bank_again():
+    queue, bank = FakeQueue(in_review(1, **HASHED)), FakeBank()
+    queue.settle_fails = True  # another moderator's decision got there first
+    request = ReviewDecision(decision="block", object_version=version(1))
+
+    with pytest.raises(DomainError):
+        service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=bank)
+
+    assert not bank.entries[image_id(1)].active
+
+
+def test_a_stack_that_banks_nothing_says_so_and_still_settles():
+    queue = FakeQueue(in_review(1, **HASHED))
+    request = ReviewDecision(decision="block", object_version=version(1))
+
+    assert (
+        service.settle_review(image_id(1), request, by=ALICE, predictions=queue, now=NOW, bank=None)["banked"] is False
+    )
+    with pytest.raises(DomainError) as unknown:
+        service.banked_photo(image_id(1), bank=None)
+    with pytest.raises(DomainError) as removal:
+        service.remove_from_bank(image_id(1), by=ALICE, bank=None, now=NOW)
+    assert (unknown.value.code, removal.value.code) == ("image_not_found", "not_banked")
+    with pytest.raises(DomainError) as malformed:
+        service.banked_photo("NOT-AN-ID", bank=None)
+    assert malformed.value.code == "invalid_image_id"

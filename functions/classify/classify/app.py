@@ -16,6 +16,7 @@ from classify.model import load_classifier
 from classify.notifications import photo_events
 from classify.ocr import load_reader
 from classify.open_nsfw import load_open_nsfw
+from classify.photo_bank import PhotoBankCheck
 from classify.safety import load_safety_model
 from classify.service import Classification, classify_messages
 from classify.settings import ClassifySettings
@@ -23,7 +24,7 @@ from classify.storage import ClassifyQueue, S3PhotoStore, message_of, policy_in_
 from classify.telemetry import PowertoolsTelemetry
 from classify.text_check import TextCheck
 from photomod_shared.publication import PublishedRenditions, cdn_cache
-from photomod_shared.tables import PredictionTable
+from photomod_shared.tables import PhotoBankTable, PhotoHashIndexTable, PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 
 logger = Logger()
@@ -36,9 +37,10 @@ settings = ClassifySettings.from_environment()
 class_index = ClassIndex.from_file()
 telemetry = PowertoolsTelemetry(tracer, metrics)
 s3 = boto3.client("s3")
+dynamodb = boto3.resource("dynamodb")
 work = Classification(
     photos=S3PhotoStore(s3),
-    predictions=PredictionTable(boto3.resource("dynamodb").Table(settings.predictions_table)),
+    predictions=PredictionTable(dynamodb.Table(settings.predictions_table)),
     model=load_classifier(
         settings.model_runtime,
         settings.model_weights_path,
@@ -69,6 +71,12 @@ work = Classification(
     # what is served).
     checks=(
         TextCheck(load_reader()),  # rapidocr, both models warmed up here (they load on first use)
+        PhotoBankCheck(
+            PhotoBankTable(dynamodb.Table(settings.photo_bank_table)) if settings.photo_bank_table else None,
+            PhotoHashIndexTable(dynamodb.Table(settings.photo_hash_index_table))
+            if settings.photo_hash_index_table
+            else None,
+        ),
         *faces_checks(load_face_detector(settings.face_model_path, required=not settings.allow_missing_face_model)),
     ),
 )

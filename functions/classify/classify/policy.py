@@ -90,6 +90,7 @@ def parse_face_rules(section: Any, where: str) -> FaceRules:
 CheckRulesParser = Callable[[Any, str], Any]
 CHECK_RULES: Mapping[str, CheckRulesParser] = {
     "text": parse_text_rules,
+    "photo_bank": lambda section, where: PhotoBankRules.parse(section, where),
     "faces": parse_face_rules,
 }
 
@@ -101,6 +102,41 @@ def severity(action: str) -> int:
 
 class PolicyError(Exception):
     """The policy document is malformed or names classes the model does not have."""
+
+
+@dataclass(frozen=True)
+class PhotoBankRules:
+    """The photo-bank check's rules (classify.photo_bank), the policy's `checks.photo_bank` section.
+
+    A photo within `distance` bits (of 256) of a banked photo in any of its 8 orientations gets `bank_action`
+    (`matches_blocked_photo`); a photo that `reuse_threshold` or more distinct uploads carry (this one included)
+    gets `reuse_action` (`reused_photo`; 0 turns it off). Hashes under `min_quality` (flat, featureless photos,
+    whose hashes match each other) are stored but never matched. 31 is Meta's threshold for PDQ; 50 its quality bar.
+    """
+
+    bank_action: str = "block"
+    distance: int = 31
+    reuse_action: str = "review"
+    reuse_threshold: int = 5
+    min_quality: int = 50
+
+    @classmethod
+    def parse(cls, section: Any, where: str) -> PhotoBankRules:
+        if section is None:
+            return cls()
+        if not isinstance(section, dict):
+            raise PolicyError(f"'{where}' must be an object, got {type(section).__name__}")
+        unknown = sorted(set(section) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise PolicyError(f"'{where}': unknown key(s) {unknown}; the keys are {sorted(cls.__dataclass_fields__)}")
+        rules = cls(**section)
+        for key, low, high in (("distance", 0, 64), ("reuse_threshold", 0, 10_000), ("min_quality", 0, 100)):
+            value = getattr(rules, key)
+            if not _is_int(value) or not low <= value <= high:
+                raise PolicyError(f"{where}.{key} must be an integer in [{low}, {high}], got {value!r}")
+        _action(rules.bank_action, f"{where}.bank_action")
+        _action(rules.reuse_action, f"{where}.reuse_action")
+        return rules
 
 
 @dataclass(frozen=True)

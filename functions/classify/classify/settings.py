@@ -47,6 +47,10 @@ class ClassifySettings(VerdictEventSettings, PublishingSettings):
     # The shop's own policy document (SSM Parameter Store); without it, only the built-in policy.
     policy_parameter: OptionalText = None
     policy_cache_seconds: int = Field(60, ge=1, le=3600)
+    # The photo-bank check (classify.photo_bank): the bank of moderators' blocks and the index of every photo's
+    # hash; without them the hash is still recorded, but nothing is matched (DetectModerationLabels: no index).
+    photo_bank_table: OptionalText = None
+    photo_hash_index_table: OptionalText = None
 
     @property
     def limits(self) -> ImageLimits:

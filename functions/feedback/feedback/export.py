@@ -48,6 +48,12 @@ COLUMNS = (
     "moderated_by",
     "moderated_at",
     "review_history",
+    # The photo bank (classify.photo_bank): the hash, the banked photo it copies and how near, its uploads. Last,
+    # so the columns before keep their places in analysts' sheets.
+    "photo_bank_pdq",
+    "photo_bank_match",
+    "photo_bank_distance",
+    "photo_bank_reuse_count",
 )
 DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 1000
@@ -121,6 +127,11 @@ def csv_row(item: Mapping[str, Any], moderated: Mapping[str, Any] | None = None)
         )
         or None
     )
+    bank = item.get("photo_bank") or {}
+    values["photo_bank_pdq"] = bank.get("pdq")
+    values["photo_bank_match"] = (bank.get("matched") or {}).get("image_id")
+    values["photo_bank_distance"] = (bank.get("matched") or {}).get("distance")
+    values["photo_bank_reuse_count"] = bank.get("reuse_count")
     faces = item.get("faces") or {}
     values["faces"], values["faces_blurred"] = faces.get("count"), faces.get("blurred")
     return [csv_cell(values.get(column)) for column in COLUMNS]

@@ -61,7 +61,7 @@ def record_feedback(
     # Sorts by time within an image; the uuid keeps two reports in the same millisecond apart.
     feedback_id = f"{created_at}#{uuid.uuid4().hex}"
     # What the model said, as the record stores it (its safety scores, reasons and checks' records as plain values).
-    said = prediction.model_dump(include={"safety", "verdict_reasons", "text", "faces"})
+    said = prediction.model_dump(include={"safety", "verdict_reasons", "text", "photo_bank", "faces"})
     feedback.add(
         {
             "image_id": image_id,
@@ -75,6 +75,8 @@ def record_feedback(
             "verdict_reasons": said["verdict_reasons"] or [],
             # The text read in the photo (the export's text_lines and text_matches).
             "text": said.get("text"),
+            # The photo's PDQ hash and what it matched (classify.photo_bank); absent before the check ran.
+            **({"photo_bank": said["photo_bank"]} if said.get("photo_bank") else {}),
             # The faces check's record (count, boxes, whether blurred): the export's faces columns.
             "faces": said.get("faces"),
             "status_at_feedback": prediction.status,

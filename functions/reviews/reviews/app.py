@@ -14,6 +14,7 @@ from photomod_shared.clock import utc_now
 from photomod_shared.errors import (
     ImageNotFound,
     InvalidInput,
+    NotBanked,
     NotDecided,
     NotInGroup,
     NotInReview,
@@ -22,7 +23,7 @@ from photomod_shared.errors import (
 )
 from photomod_shared.publication import PublishedRenditions
 from photomod_shared.staff import StaffMember, staff_member
-from photomod_shared.tables import PredictionTable
+from photomod_shared.tables import PhotoBankTable, PredictionTable
 from photomod_shared.verdict_events import verdict_publisher
 from reviews import service
 from reviews.models import ReviewDecision, UndoRequest
@@ -37,6 +38,7 @@ ERROR_STATUSES: ErrorStatuses = {
     ImageNotFound: HTTPStatus.NOT_FOUND,
     NotInReview: HTTPStatus.CONFLICT,
     NotDecided: HTTPStatus.CONFLICT,
+    NotBanked: HTTPStatus.CONFLICT,
     VersionChanged: HTTPStatus.CONFLICT,
 }
 
@@ -52,6 +54,7 @@ predictions = lazy(lambda: PredictionTable(aws.table(settings.predictions_table)
 links = lazy(lambda: PhotoLinks(aws.client("s3", endpoint_url=settings.presign_endpoint_url), settings.images_bucket))
 verdicts = lazy(lambda: verdict_publisher(settings.event_bus_name, settings.verdict_outbox_url, aws.client))
 publisher = lazy(lambda: PublishedRenditions(aws.client("s3"), settings.images_bucket))
+bank = lazy(lambda: PhotoBankTable(aws.table(settings.photo_bank_table)) if settings.photo_bank_table else None)
 
 
 def moderator() -> StaffMember:
@@ -89,6 +92,7 @@ def settle_review(image_id: Annotated[str, Path(max_length=64)], request: Review
         now=utc_now(),
         publisher=publisher(),
         verdicts=verdicts(),
+        bank=bank(),
     )
     logger.info("review settled", extra={"image_id": image_id, "decision": request.decision, "by": who.sub})
     return settled
@@ -108,6 +112,7 @@ def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequ
         predictions=predictions(),
         now=utc_now(),
         publisher=publisher(),
+        bank=bank(),
     )
     logger.info("review undone", extra={"image_id": image_id, "by": who.sub})
     return undone
@@ -121,6 +126,28 @@ def undo_review(image_id: Annotated[str, Path(max_length=64)], request: UndoRequ
 def get_review_history(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     moderator()
     return service.review_history(image_id, predictions=predictions())
+
+
+@app.get(
+    "/bank/<image_id>",
+    summary="A banked photo's hash: who banked it (a moderator's block) and when, and whether it was removed",
+    responses={200: {"description": "The bank's entry"}, **error_responses(400, 401, 403, 404)},
+)
+def get_banked_photo(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    moderator()
+    return service.banked_photo(image_id, bank=bank())
+
+
+@app.delete(
+    "/bank/<image_id>",
+    summary="Remove a photo's hash from the bank: its copies are no longer blocked automatically",
+    responses={200: {"description": "The entry, marked removed"}, **error_responses(400, 401, 403, 409)},
+)
+def remove_banked_photo(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    who = moderator()
+    removed = service.remove_from_bank(image_id, by=who, bank=bank(), now=utc_now())
+    logger.info("hash removed from the bank", extra={"image_id": image_id, "by": who.sub})
+    return removed
 
 
 @logger.inject_lambda_context

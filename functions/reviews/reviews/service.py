@@ -3,6 +3,9 @@
 Settling records the moderator's decision; the decision becomes the verdict (so the display gate follows it)
 and the model's verdict is kept as `model_verdict`. A decision names the object version the moderator saw
 (the queue links exactly that version): if a newer upload replaced it, the decision is refused (409).
+
+A block banks the photo's PDQ hash (photomod_shared.photo_bank): classify then blocks its copies automatically
+(`matches_blocked_photo`). Undoing a block takes it out of the bank again; moderators can remove a hash too.
 """
 
 from datetime import datetime
@@ -11,8 +14,24 @@ from typing import Any, Protocol
 from photomod_shared import cursors, ids
 from photomod_shared.clock import iso
 from photomod_shared.cursors import NOT_OURS, encode_cursor
-from photomod_shared.errors import InvalidCursor, InvalidInput, NotDecided, NotInReview, VersionChanged
-from photomod_shared.prediction import VERDICT_ALLOW, VERDICT_REVIEW, Prediction, PredictionLookup, find_prediction
+from photomod_shared.errors import (
+    ImageNotFound,
+    InvalidCursor,
+    InvalidInput,
+    NotBanked,
+    NotDecided,
+    NotInReview,
+    VersionChanged,
+)
+from photomod_shared.photo_bank import BankEntry
+from photomod_shared.prediction import (
+    VERDICT_ALLOW,
+    VERDICT_BLOCK,
+    VERDICT_REVIEW,
+    Prediction,
+    PredictionLookup,
+    find_prediction,
+)
 from photomod_shared.prediction_table import REVIEW_QUEUE_ATTRIBUTE, REVIEW_QUEUE_PARTITION
 from photomod_shared.publication import NoPublisher, Publisher, settle_publication
 from photomod_shared.tables.roles import Moderation
@@ -36,6 +55,16 @@ class Moderator(Protocol):
 
     @property
     def username(self) -> str: ...
+
+
+class PhotoBank(Protocol):
+    """The bank of moderators' blocks (photomod_shared.tables.PhotoBankTable)."""
+
+    def add(self, entry: BankEntry) -> None: ...
+
+    def get(self, image_id: str) -> BankEntry | None: ...
+
+    def remove(self, image_id: str, removed_at: str, removed_by: dict[str, str]) -> BankEntry | None: ...
 
 
 class Decision(Protocol):
@@ -92,10 +121,12 @@ def settle_review(
     now: datetime,
     publisher: Publisher | None = None,
     verdicts: VerdictPublisher | None = None,
+    bank: PhotoBank | None = None,
 ) -> dict[str, Any]:
     """Records the moderator's decision on the version they saw, with who made it; an allow publishes its
     rendition, a block unpublishes it, both before it is recorded (photomod_shared.publication): a failed publish
-    records nothing, so the moderator's retry decides again instead of meeting an unpublished allow."""
+    records nothing, so the moderator's retry decides again instead of meeting an unpublished allow.
+    A block then banks the photo's hash (if its prediction has one): `banked` in the answer says whether it did."""
     publisher = publisher or NoPublisher()
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != request.object_version:
@@ -109,6 +140,12 @@ def settle_review(
         publisher.publish(image_id, request.object_version)
     else:
         publisher.unpublish(image_id)
+    # A block is banked before it is recorded (failing closed, as the unpublish): a failed bank write records
+    # nothing, so the moderator's retry banks it, instead of meeting a recorded block whose copies pass.
+    banked = _bank_entry(image_id, prediction, request, decided_at, decided_by) if bank is not None else None
+    if banked is not None:
+        assert bank is not None
+        bank.add(banked)
     try:
         settled = predictions.settle_review(
             image_id, request.decision, request.note, decided_at, request.object_version, decided_by
@@ -116,7 +153,11 @@ def settle_review(
     except Exception:
         if allowed:
             publisher.unpublish(image_id)  # nothing was recorded: the photo is still in review, so hidden
+        if banked is not None and bank is not None:
+            bank.remove(image_id, decided_at, decided_by)  # nothing was recorded: no block to bank
         raise
+    if not settled and banked is not None and bank is not None:
+        bank.remove(image_id, decided_at, decided_by)  # someone else decided: theirs stands, not this block
     if not settled:
         # Checked above, so another moderator (or a newer photo under the same key) got there first: what is
         # published follows their decision, not this one.
@@ -141,7 +182,25 @@ def settle_review(
             "decided_at": decided_at,
             "decided_by": decided_by,
         },
+        "banked": banked is not None,
     }
+
+
+def _bank_entry(
+    image_id: str, prediction: Prediction, request: Decision, decided_at: str, decided_by: dict[str, str]
+) -> BankEntry | None:
+    """What a moderator's block banks: the photo's PDQ hash (none for an allow, or a photo judged without one)."""
+    if request.decision != VERDICT_BLOCK or prediction.photo_bank is None:
+        return None
+    return BankEntry(
+        image_id=image_id,
+        pdq=prediction.photo_bank.pdq,
+        quality=prediction.photo_bank.quality,
+        banked_at=decided_at,
+        changed_at=decided_at,
+        banked_by=decided_by,
+        note=request.note,
+    )
 
 
 def undo_review(
@@ -152,9 +211,10 @@ def undo_review(
     predictions: Moderation,
     now: datetime,
     publisher: Publisher | None = None,
+    bank: PhotoBank | None = None,
 ) -> dict[str, Any]:
     """A moderator takes back a decision (theirs or another's): the photo is hidden and in the queue again, and
-    the undo is in its audit trail with who and when."""
+    the undo is in its audit trail with who and when. An undone block leaves the bank."""
     prediction = find_prediction(image_id, predictions)
     if prediction.object_version != object_version:
         raise VersionChanged(_version_changed(prediction, object_version))
@@ -163,7 +223,36 @@ def undo_review(
     (publisher or NoPublisher()).unpublish(image_id)
     if not predictions.undo_review(image_id, iso(now), object_version, undone_by):
         raise NotDecided(f"the photo has no moderator's decision to undo: its verdict is {prediction.verdict}")
+    if bank is not None and prediction.verdict == VERDICT_BLOCK:
+        bank.remove(image_id, iso(now), undone_by)
     return {"image_id": image_id, "object_version": object_version, "verdict": VERDICT_REVIEW, "undone_by": undone_by}
+
+
+def banked_photo(image_id: str, *, bank: PhotoBank | None) -> dict[str, Any]:
+    """A banked hash: which photo, who banked it and when, and whether it was removed (and by whom). `bank` None:
+    this stack banks nothing."""
+    _valid_image_id(image_id)
+    entry = bank.get(image_id) if bank is not None else None
+    if entry is None:
+        raise ImageNotFound(f"no photo with id {image_id} was ever banked")
+    return entry.view()
+
+
+def remove_from_bank(image_id: str, *, by: Moderator, bank: PhotoBank | None, now: datetime) -> dict[str, Any]:
+    """Takes a banked hash out of the bank: copies of that photo are no longer blocked automatically (from the
+    next photo judged). The entry stays, marked removed, with who removed it."""
+    _valid_image_id(image_id)
+    who = {"sub": by.sub, "username": by.username}
+    removed = bank.remove(image_id, iso(now), who) if bank is not None else None
+    if removed is None:
+        raise NotBanked(f"the photo {image_id} is not in the bank (never banked, or removed already)")
+    return removed.view()
+
+
+def _valid_image_id(image_id: str) -> str:
+    if not ids.is_image_id(image_id):
+        raise InvalidInput("image_id must be 32 lowercase hexadecimal characters", code="invalid_image_id")
+    return image_id
 
 
 def review_history(image_id: str, *, predictions: PredictionLookup) -> dict[str, Any]:

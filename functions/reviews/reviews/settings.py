@@ -12,3 +12,6 @@ class ReviewsSettings(ApiSettings, VerdictEventSettings, PublishingSettings):
     presign_endpoint_url: OptionalText = None
     # The Cognito group whose members may read the queue and decide (the template's ModeratorsGroup).
     staff_group: Text
+    # The bank of moderators' blocks (photomod_shared.photo_bank): a block banks the photo's hash; unset (the
+    # template's BankModeratorBlocks=false): nothing is banked.
+    photo_bank_table: OptionalText = None

@@ -82,6 +82,12 @@ class NotDecided(DomainError):
     code = "not_decided"
 
 
+class NotBanked(DomainError):
+    """A removal from the photo bank of a photo that is not banked (never was, or was removed already)."""
+
+    code = "not_banked"
+
+
 class VersionChanged(DomainError):
     code = "version_changed"
 

@@ -213,6 +213,28 @@ class Failure(BaseModel):
         return {"code": self.code, "message": self.message}
 
 
+class BankMatch(_Part):
+    image_id: str = Field(description="The banked photo (a photo a moderator blocked) this one is a copy of")
+    distance: int = Field(description="Bits of 256 the PDQ hashes differ by (the nearest of its 8 orientations)")
+
+
+class PhotoBankRecord(CheckRecord):
+    """The photo-bank check's record (classify.photo_bank): the photo's PDQ hash and what it matched."""
+
+    algorithm: str = Field(description="pdq: Meta's PDQ perceptual hash of the served rendition, 256 bits")
+    version: str = Field(description="The library that computed it (pdqhash and its version)")
+    pdq: str = Field(description="The hash, 64 hexadecimal characters")
+    quality: int = Field(description="PDQ's quality, 0-100; below the policy's min_quality the hash is not matched")
+    matched: BankMatch | None = Field(
+        default=None, description="The nearest banked photo within the policy's distance; null if none"
+    )
+    reuse_count: int | None = Field(
+        default=None,
+        description="How many distinct uploads (this one included) carry a photo within the distance of this one "
+        "(a lower bound past about a hundred: each chunk key reads at most 256); null where reuse is not counted",
+    )
+
+
 # The reason a shopper's report adds: it names no class, so it has no label, wnid or score.
 SHOPPER_REPORT_REASON = VerdictReason(category=REASON_REPORTED_BY_SHOPPER, action=VERDICT_REVIEW)
 
@@ -263,6 +285,7 @@ class Prediction(BaseModel):
     review_history: list[dict[str, Any]] | None = None
     # The checks beyond the models (classify.checks), each under its check's name (CHECK_FIELDS).
     text: TextFound | None = None
+    photo_bank: PhotoBankRecord | None = None
     faces: Faces | None = None
 
     def __init__(self, image_id: str, status: str, **fields: Any) -> None:
@@ -417,7 +440,7 @@ class Prediction(BaseModel):
 
 
 # The fields holding the records of the checks beyond the models (classify.checks), each named as its check.
-CHECK_FIELDS: tuple[str, ...] = ("text", "faces")
+CHECK_FIELDS: tuple[str, ...] = ("text", "photo_bank", "faces")
 
 # What every outcome writes, so that a newer upload's result replaces every part of an older one's.
 _DONE_FIELDS = (
@@ -465,6 +488,10 @@ class PredictionView(BaseModel):
     text: TextFound | None = Field(
         description="The text read in the photo and the text rules it matched (URL, e-mail, phone, promo/price); "
         "null if the photo is not done, the text check failed, or it was judged before the check existed",
+    )
+    photo_bank: PhotoBankRecord | None = Field(
+        description="The photo's PDQ hash, the banked photo it copies (if any) and how many uploads carry it; null if "
+        "the photo is not done, the check failed, or it was judged before the check existed",
     )
     faces: Faces | None = Field(
         description="The faces found in the rendition, once done; null if the photo failed, was classified before "

@@ -8,13 +8,15 @@
 What an item holds is `photomod_shared.prediction_table`'s (the storage format) and the record's
 (`photomod_shared.prediction.Prediction`); the roles the functions take it as are in `roles.py`.
 
-feedback.py holds the two other tables' adapters: shoppers' feedback and the report-limit counters.
+feedback.py holds the two other tables' adapters: shoppers' feedback and the report-limit counters;
+photo_bank.py the photo bank's and the photo-hash index's (classify.photo_bank).
 """
 
 from photomod_shared.tables.feedback import FeedbackTable, ReportQuotaTable
 from photomod_shared.tables.intake import IntakeTable
 from photomod_shared.tables.moderation import ModerationTable
 from photomod_shared.tables.outcomes import OutcomeTable
+from photomod_shared.tables.photo_bank import PhotoBankTable, PhotoHashIndexTable
 from photomod_shared.tables.reconciliation import ReconciliationTable
 
 
@@ -22,4 +24,4 @@ class PredictionTable(IntakeTable, ReconciliationTable, OutcomeTable, Moderation
     """Adapter over the DynamoDB predictions table (a boto3 `Table` resource): it plays every role of `roles`."""
 
 
-__all__ = ["FeedbackTable", "PredictionTable", "ReportQuotaTable"]
+__all__ = ["FeedbackTable", "PhotoBankTable", "PhotoHashIndexTable", "PredictionTable", "ReportQuotaTable"]
