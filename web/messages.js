@@ -50,7 +50,7 @@
     // moderators
     not_in_review: "Someone already decided on this photo, or it is no longer waiting for review.",
     version_changed: "The photo was replaced since you saw it; reload to see the new one if it needs review.",
-    not_banked: "This photo is not in the bank of blocked photos (never banked, or removed already).",
+    not_banked: "This photo was already taken out of the bank of blocked photos.",
     not_decided: "There is no decision on this photo to undo: it may have been undone already.",
     // staff routes (the Cognito sign-in)
     not_signed_in: "Sign in first.",

@@ -34,6 +34,7 @@ from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import serialize
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.s3 import notifications
 from moto.s3.models import s3_backends
 from moto.server import main
@@ -167,6 +168,22 @@ def _query_one_partition(self: Table, *args: Any, **kwargs: Any) -> Any:
 
 Table.all_items = _all_items  # type: ignore[method-assign]
 Table.query = _query_one_partition  # type: ignore[method-assign]
+
+
+# DynamoDB applies a write to an item all at once: no read sees half of an UpdateItem. moto changes the stored item
+# one attribute at a time while it serves other requests on other threads, so a reader could see a row `done`
+# without the records written after its status (seen: a photo's `photo_bank` missing from a final answer). One
+# DynamoDB request at a time closes that gap (each takes about a millisecond here).
+_dynamodb_call_action = DynamoHandler.call_action
+_one_dynamodb_request = threading.RLock()
+
+
+def _whole_request(self: DynamoHandler) -> Any:
+    with _one_dynamodb_request:
+        return _dynamodb_call_action(self)
+
+
+DynamoHandler.call_action = _whole_request  # type: ignore[method-assign]
 
 # The services whose state is kept. SQS queues hold locks: a restored queue gets new ones.
 # Cognito: the staff accounts `make user` added (each pool holds its signing key, kept as its JWK).

@@ -130,3 +130,50 @@ def test_a_query_on_the_tables_key_reads_only_its_partition_and_answers_as_moto_
     assert [item["id"]["S"] for item in second["Items"]] == ["b1"] and "LastEvaluatedKey" not in second
     assert missing["Items"] == [] and missing["Count"] == 0
     assert read_by_queries == [] and scan["Count"] == 15  # the queries read one partition; a scan still all
+
+
+def test_no_read_sees_half_of_an_update(monkeypatch):
+    """DynamoDB's item writes are atomic: a reader sees an UpdateItem whole or not at all (moto alone does not)."""
+    import threading
+
+    import boto3
+    from moto import mock_aws
+
+    names = [f"a{number}" for number in range(150)]
+    update = "SET " + ", ".join(f"{name} = :v" for name in names)
+    torn: list[set] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName="t", Item={"id": {"S": "x"}, **{name: {"N": "0"} for name in names}})
+        done = threading.Event()
+
+        def write() -> None:
+            for value in range(1, 13):
+                client.update_item(
+                    TableName="t",
+                    Key={"id": {"S": "x"}},
+                    UpdateExpression=update,
+                    ExpressionAttributeValues={":v": {"N": str(value)}},
+                )
+            done.set()
+
+        def read() -> None:
+            while not done.is_set():
+                item = client.get_item(TableName="t", Key={"id": {"S": "x"}})["Item"]
+                values = {item[name]["N"] for name in names}
+                if len(values) > 1:
+                    torn.append(values)
+
+        threads = [threading.Thread(target=write), *(threading.Thread(target=read) for _ in range(2))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert torn == []

@@ -556,7 +556,9 @@ def test_an_undone_block_leaves_the_bank_and_a_removal_twice_is_refused():
     assert refused.value.code == "not_banked"
     with pytest.raises(DomainError) as unknown:
         service.banked_photo(image_id(3), bank=bank)
-    assert unknown.value.code == "image_not_found"
+    with pytest.raises(DomainError) as never_banked:
+        service.remove_from_bank(image_id(3), by=ALICE, bank=bank, now=NOW)
+    assert (unknown.value.code, never_banked.value.code) == ("image_not_found", "image_not_found")
 
 
 def test_a_block_someone_else_settled_first_is_taken_out_of_the_bank_again():
@@ -581,7 +583,7 @@ def test_a_stack_that_banks_nothing_says_so_and_still_settles():
         service.banked_photo(image_id(1), bank=None)
     with pytest.raises(DomainError) as removal:
         service.remove_from_bank(image_id(1), by=ALICE, bank=None, now=NOW)
-    assert (unknown.value.code, removal.value.code) == ("image_not_found", "not_banked")
+    assert (unknown.value.code, removal.value.code) == ("image_not_found", "image_not_found")
     with pytest.raises(DomainError) as malformed:
         service.banked_photo("NOT-AN-ID", bank=None)
     assert malformed.value.code == "invalid_image_id"

@@ -1,5 +1,5 @@
-"""Classify function: SQS batches of S3 notifications -> the checks beyond the models (faces) and the ImageNet
-classifier and the explicit-content models (nsfwjs and the Open-NSFW second opinion) -> predictions.
+"""Classify function: SQS batches of S3 notifications -> the checks beyond the models (text, photo bank, faces),
+the ImageNet classifier and the explicit-content models (nsfwjs and the Open-NSFW second opinion) -> predictions.
 
 The model, policy and clients are built at cold start, once per execution environment.
 """

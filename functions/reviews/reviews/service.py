@@ -242,10 +242,12 @@ def remove_from_bank(image_id: str, *, by: Moderator, bank: PhotoBank | None, no
     """Takes a banked hash out of the bank: copies of that photo are no longer blocked automatically (from the
     next photo judged). The entry stays, marked removed, with who removed it."""
     _valid_image_id(image_id)
+    if bank is None or bank.get(image_id) is None:  # 404, as every route answers an id it does not know
+        raise ImageNotFound(f"no photo with id {image_id} was ever banked")
     who = {"sub": by.sub, "username": by.username}
-    removed = bank.remove(image_id, iso(now), who) if bank is not None else None
+    removed = bank.remove(image_id, iso(now), who)
     if removed is None:
-        raise NotBanked(f"the photo {image_id} is not in the bank (never banked, or removed already)")
+        raise NotBanked(f"the photo {image_id} is not in the bank any more (removed already)")
     return removed.view()
 
 
