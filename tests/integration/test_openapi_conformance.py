@@ -124,7 +124,7 @@ CASES: dict[str, Case] = {
     "banked photo, never banked": Case("GET", "/bank/{unknown}", (404,), staff="moderators"),
     "banked photo, malformed id": Case("GET", "/bank/NOT-AN-ID", (400,), staff="moderators"),
     "banked photo, no token": Case("GET", "/bank/{unknown}", (401,)),
-    "unbank, not banked": Case("DELETE", "/bank/{unknown}", (409,), staff="moderators"),
+    "unbank, never banked": Case("DELETE", "/bank/{unknown}", (404,), staff="moderators"),
     "unbank, an analyst": Case("DELETE", "/bank/{unknown}", (403,), staff="analysts"),
     # POST /predict (the original service's contract), GET /predict
     "predict": Case("POST", "/predict", (200, 202), files=photo_files()),

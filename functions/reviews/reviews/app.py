@@ -141,7 +141,7 @@ def get_banked_photo(image_id: Annotated[str, Path(max_length=64)]) -> dict[str,
 @app.delete(
     "/bank/<image_id>",
     summary="Remove a photo's hash from the bank: its copies are no longer blocked automatically",
-    responses={200: {"description": "The entry, marked removed"}, **error_responses(400, 401, 403, 409)},
+    responses={200: {"description": "The entry, marked removed"}, **error_responses(400, 401, 403, 404, 409)},
 )
 def remove_banked_photo(image_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     who = moderator()
